@@ -1,0 +1,14 @@
+import { defineConfig } from 'tsup';
+
+const shared = {
+  entry: { index: 'src/index.ts' },
+  dts: true,
+  sourcemap: true,
+  target: 'node20',
+} as const;
+
+export default defineConfig([
+  { ...shared, format: ['esm'], clean: true },
+  // p-retry is ESM-only, so a CJS consumer cannot require() it: the CJS build carries its own copy.
+  { ...shared, format: ['cjs'], noExternal: ['p-retry', 'is-network-error'] },
+]);
