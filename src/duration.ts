@@ -1,0 +1,31 @@
+import { InvalidInputError } from './errors.js';
+
+/** A duration: milliseconds as a number, or a string such as `'500ms'`, `'30s'`, `'2m'`, `'1h30m'`, `'1d'`. */
+export type Duration = number | string;
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+
+/** Parses a duration to milliseconds. */
+export function toMs(value: Duration, field = 'duration'): number {
+  const fail = (): never => {
+    throw new InvalidInputError(
+      `Expected \`${field}\` to be a non-negative duration (milliseconds, or a string like "30s", "2m", "1h30m"), got ${JSON.stringify(value)}`,
+    );
+  };
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) fail();
+    return Math.round(value);
+  }
+  const text = value.trim();
+  if (text === '') fail();
+  let total = 0;
+  PART.lastIndex = 0;
+  let consumed = 0;
+  for (let match = PART.exec(text); match; match = PART.exec(text)) {
+    total += Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+    consumed = PART.lastIndex;
+  }
+  if (consumed !== text.length) fail();
+  return Math.round(total);
+}

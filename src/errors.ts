@@ -1,0 +1,80 @@
+/** Every error this library throws carries one of these stable codes. See docs/errors.md. */
+export type ErrorCode =
+  | 'INVALID_INPUT'
+  | 'INVALID_CONFIG'
+  | 'INVALID_RECEIPT'
+  | 'INVALID_WEBHOOK'
+  | 'INVALID_SIGNATURE'
+  | 'UNKNOWN_CHANNEL'
+  | 'NOT_FOUND'
+  | 'SEND_FAILED'
+  | 'STORE_CONFLICT'
+  | 'ROUTER_CLOSED';
+
+const BRAND = Symbol.for('cascade-router.error');
+
+/** Base class of every error the library throws. */
+export class CascadeRouterError extends Error {
+  readonly code: ErrorCode;
+  readonly [BRAND] = true;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A public input (message, recipient, duration, amount) failed validation. */
+export class InvalidInputError extends CascadeRouterError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_INPUT', message, options);
+  }
+}
+
+/** The router's own configuration (channels, options) is invalid. */
+export class InvalidConfigError extends CascadeRouterError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_CONFIG', message, options);
+  }
+}
+
+/** A receipt passed to `handleReceipt()` is malformed. Nothing was changed. */
+export class InvalidReceiptError extends CascadeRouterError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_RECEIPT', message, options);
+  }
+}
+
+/** The router is closed and accepts no more work. */
+export class RouterClosedError extends CascadeRouterError {
+  constructor() {
+    super('ROUTER_CLOSED', 'The router is closed: create a new one to send more messages');
+  }
+}
+
+/**
+ * Thrown by a channel's `send()` adapter to say how a failure should be treated.
+ * `permanent: true` falls back at once; otherwise the send is retried with backoff,
+ * waiting at least `retryAfterMs` when the provider asked for it (HTTP 429 Retry-After).
+ */
+export class SendError extends CascadeRouterError {
+  readonly permanent: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly providerCode: string | undefined;
+
+  constructor(
+    message: string,
+    options: { permanent?: boolean; retryAfterMs?: number; providerCode?: string; cause?: unknown } = {},
+  ) {
+    super('SEND_FAILED', message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.permanent = options.permanent ?? false;
+    this.retryAfterMs = options.retryAfterMs;
+    this.providerCode = options.providerCode;
+  }
+}
+
+/** True for any error thrown by this library, even from a second copy of it in node_modules. */
+export function isCascadeRouterError(error: unknown): error is CascadeRouterError {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+}

@@ -1,0 +1,41 @@
+import { InvalidInputError } from './errors.js';
+
+/** An amount in millionths of the currency unit. Integers add without drift. */
+export type Micros = number;
+
+/** An amount as the user writes it: a decimal number (`0.0075`) or a decimal string (`'0.0075'`). */
+export type Amount = number | string;
+
+const SCALE = 1_000_000;
+const DECIMAL = /^(\d+)(?:\.(\d{1,6}))?$/;
+
+/** Converts a decimal amount to integer micro-units; rejects negatives and precision finer than 1e-6. */
+export function toMicros(value: Amount, field = 'amount'): Micros {
+  if (typeof value === 'string') {
+    const match = DECIMAL.exec(value.trim());
+    if (!match) {
+      throw new InvalidInputError(
+        `Expected \`${field}\` to be a non-negative decimal with at most 6 decimal places, got ${JSON.stringify(value)}`,
+      );
+    }
+    const fraction = (match[2] ?? '').padEnd(6, '0');
+    return Number(match[1]) * SCALE + Number(fraction);
+  }
+  const scaled = value * SCALE;
+  const micros = Math.round(scaled);
+  if (!Number.isFinite(value) || value < 0 || Math.abs(scaled - micros) > 1e-3 || !Number.isSafeInteger(micros)) {
+    throw new InvalidInputError(
+      `Expected \`${field}\` to be a non-negative decimal with at most 6 decimal places, got ${String(value)}`,
+    );
+  }
+  return micros;
+}
+
+/** Formats micro-units as a decimal string with at least two decimals: 7500 → "0.0075". */
+export function formatMicros(micros: Micros): string {
+  const sign = micros < 0 ? '-' : '';
+  const abs = Math.abs(micros);
+  const whole = Math.floor(abs / SCALE);
+  const fraction = String(abs % SCALE).padStart(6, '0').replace(/0{1,4}$/, '');
+  return `${sign}${whole}.${fraction}`;
+}

@@ -1,0 +1,282 @@
+import type { Amount, Micros } from './money.js';
+import type { Duration } from './duration.js';
+
+/** What kind of channel this is; breaks cost ties (push before email before messenger before sms). */
+export type ChannelKind = 'push' | 'email' | 'messenger' | 'sms' | 'custom';
+
+/** When a channel charges: on every submission (`sent`, SMS) or only for delivered messages (most OTT messengers). */
+export type Billing = 'sent' | 'delivered';
+
+/** The status that ends the cascade for a step. */
+export type SuccessLevel = 'accepted' | 'delivered' | 'read';
+
+/** Normalized delivery status. `accepted < sent < delivered < read`; `failed` is final for its attempt. */
+export type ReceiptStatus = 'accepted' | 'sent' | 'delivered' | 'read' | 'failed';
+
+/** A normalized delivery callback (status webhook, delivery receipt). */
+export interface Receipt {
+  /** The id that the channel's `send()` returned for this message. */
+  readonly providerMessageId: string;
+  readonly status: ReceiptStatus;
+  /** When the provider says the status happened (ms since epoch). Defaults to the time it is handled. */
+  readonly at?: number | undefined;
+  /** Why delivery failed, as the provider put it. */
+  readonly error?: { readonly code?: string | undefined; readonly message?: string | undefined } | undefined;
+  /** The price the provider reports for this message; replaces the projected cost once billed. */
+  readonly price?: Amount | undefined;
+}
+
+/** What a channel sends: the message's text, with optional subject and HTML. */
+export interface Content {
+  readonly text: string;
+  readonly subject?: string | undefined;
+  readonly html?: string | undefined;
+}
+
+/** A message's content, with a short SMS text and per-channel overrides. */
+export interface MessageContent extends Content {
+  /** Text for `sms` channels (shorter text means fewer billed segments). */
+  readonly sms?: string | undefined;
+  /** Overrides per channel name, merged over the base content. */
+  readonly channels?: Readonly<Record<string, Partial<Content>>> | undefined;
+}
+
+/** How the planner orders eligible channels. */
+export type OrderPolicy =
+  /** Cheapest first; ties by kind, then by the recipient's preferred order. */
+  | 'cost'
+  /** The recipient's `preferredOrder` strictly, then the rest by cost. */
+  | 'recipient'
+  /** The order of the message's own `channels` list. */
+  | 'message';
+
+export interface MessagePolicy {
+  readonly order?: OrderPolicy | undefined;
+  /** What to do with a step whose wait does not fit before the deadline: shorten it (default) or skip it. */
+  readonly deadline?: 'shorten' | 'skip' | undefined;
+  /** Whether steps wait for the end of the recipient's quiet hours. Default: `respect`, except category `otp`. */
+  readonly quietHours?: 'respect' | 'ignore' | undefined;
+}
+
+/** One message to one recipient. */
+export interface Message {
+  /** Idempotency key: the same key never starts a second cascade. */
+  readonly key: string;
+  /** e.g. `transactional`, `marketing`, `otp`. Categories listed in the router's `consentRequired` need consent. */
+  readonly category: string;
+  readonly content: MessageContent;
+  /** Only these channels may be used (and, with `policy.order: 'message'`, in this order). */
+  readonly channels?: readonly string[] | undefined;
+  /** No step is planned that could take spend past this amount. */
+  readonly maxCost?: Amount | undefined;
+  /** The message must be delivered within this long after it starts. */
+  readonly deadline?: Duration | undefined;
+  /** Do not start before this instant (ms since epoch or a Date). */
+  readonly sendAt?: number | Date | undefined;
+  /** Wait this long before starting a channel's step, counted from the end of the step before it. */
+  readonly delays?: Readonly<Record<string, Duration>> | undefined;
+  /** The success level wanted: one for every channel, or per channel name. Overrides the channel's own. */
+  readonly success?: SuccessLevel | Readonly<Record<string, SuccessLevel>> | undefined;
+  readonly policy?: MessagePolicy | undefined;
+  /** Free-form data for your adapters and event handlers. */
+  readonly metadata?: Readonly<Record<string, string>> | undefined;
+}
+
+/** Quiet hours in the recipient's local time, `HH:MM` 24-hour; may wrap midnight (`21:00`–`08:00`). */
+export interface QuietHours {
+  readonly start: string;
+  readonly end: string;
+}
+
+/** The customer a message goes to. */
+export interface Recipient {
+  readonly id: string;
+  /** Address per channel name: device token, email, phone number, chat id. A missing one skips the channel. */
+  readonly addresses: Readonly<Record<string, string | undefined>>;
+  /** Channels the customer opted out of. */
+  readonly optedOut?: readonly string[] | undefined;
+  /** The customer's preferred channel order: breaks cost ties, or is followed strictly with `policy.order: 'recipient'`. */
+  readonly preferredOrder?: readonly string[] | undefined;
+  /** Consent per category: `true` for every channel, or the channels consented to. */
+  readonly consent?: Readonly<Record<string, boolean | readonly string[]>> | undefined;
+  /** IANA time zone for quiet hours, e.g. `Europe/Kyiv`. Default `UTC`. */
+  readonly timeZone?: string | undefined;
+  readonly quietHours?: QuietHours | undefined;
+}
+
+/** What a channel's cost function is told. */
+export interface CostContext {
+  readonly channel: string;
+  readonly message: Message;
+  readonly recipient: Recipient;
+  readonly address: string;
+  readonly content: Content;
+}
+
+/** A fixed price per message, or a function of the message and recipient. */
+export type CostModel = Amount | ((context: CostContext) => Amount);
+
+/** What a channel's `send()` adapter receives. */
+export interface SendRequest {
+  readonly channel: string;
+  readonly address: string;
+  readonly content: Content;
+  readonly message: Message;
+  readonly recipient: Recipient;
+  /** Stable per attempt (also across crash re-sends): pass it to providers that deduplicate. */
+  readonly idempotencyKey: string;
+  readonly cascadeId: string;
+  /** 1 for the first try, 2 for the first retry of a transient error, … */
+  readonly try: number;
+  /** Aborted when the step times out or the cascade is cancelled. */
+  readonly signal: AbortSignal;
+}
+
+/** The provider's message id, or the id with the price the provider reported. */
+export type SendResult = string | { readonly providerMessageId: string; readonly price?: Amount | undefined };
+
+export type SendFunction = (request: SendRequest) => Promise<SendResult>;
+
+/** Retry policy for transient send errors (network, 5xx, 429). */
+export interface RetryOptions {
+  /** Retries after the first try. Default 3. */
+  readonly retries?: number | undefined;
+  /** First backoff delay. Default 1s. */
+  readonly minDelay?: Duration | undefined;
+  /** Longest backoff delay. Default 1m. */
+  readonly maxDelay?: Duration | undefined;
+  /** Backoff growth per retry. Default 2. */
+  readonly factor?: number | undefined;
+}
+
+/** How a channel confirms delivery. */
+export interface ConfirmOptions {
+  /** `receipt` (default): wait for a delivery callback; `acceptance`: the provider accepting the send counts as delivery. */
+  readonly by?: 'receipt' | 'acceptance' | undefined;
+  /** How long the step waits (send, retries and receipt) before falling back. Default 10m. */
+  readonly timeout?: Duration | undefined;
+}
+
+/** A channel as the user declares it. */
+export interface ChannelConfig {
+  readonly kind: ChannelKind;
+  readonly send: SendFunction;
+  /** Default 0 (free). */
+  readonly cost?: CostModel | undefined;
+  /** Default `sent`. */
+  readonly billing?: Billing | undefined;
+  readonly confirm?: ConfirmOptions | undefined;
+  /** The level that ends the cascade. Default `delivered` (`accepted` when confirming by acceptance). */
+  readonly success?: SuccessLevel | undefined;
+  /** `false` disables retries. */
+  readonly retry?: RetryOptions | false | undefined;
+  /** Where to find the address; default `recipient.addresses[channelName]`. */
+  readonly address?: ((recipient: Recipient) => string | undefined) | undefined;
+}
+
+/** Why the planner (or the runtime) left a channel out. */
+export type SkipReason = 'not-allowed' | 'opted-out' | 'no-consent' | 'no-address' | 'over-budget' | 'deadline';
+
+export interface PlanSkip {
+  readonly channel: string;
+  readonly reason: SkipReason;
+  readonly detail: string;
+}
+
+/** One step of a plan. */
+export interface PlanStep {
+  readonly channel: string;
+  readonly kind: ChannelKind;
+  readonly address: string;
+  /** Wait before starting, counted from the end of the previous step (ms). */
+  readonly delayMs: number;
+  /** How long the step waits for success before falling back (ms). */
+  readonly waitMs: number;
+  readonly success: SuccessLevel;
+  readonly billing: Billing;
+  /** Projected cost in micro-units (1e-6 of the currency unit). */
+  readonly costMicros: Micros;
+  /** When the step would start if every step before it ran to its timeout (ms since epoch). */
+  readonly startAt: number;
+}
+
+/** The ordered steps for a message, with their waits and projected costs. Pure data. */
+export interface Plan {
+  readonly createdAt: number;
+  /** When the first step may start. */
+  readonly startAt: number;
+  readonly deadlineAt?: number | undefined;
+  readonly steps: readonly PlanStep[];
+  readonly skipped: readonly PlanSkip[];
+  /** The most this cascade can spend: every step billed (micro-units). */
+  readonly maxSpendMicros: Micros;
+  /** What the cascade pays if its first step succeeds (micro-units). */
+  readonly bestSpendMicros: Micros;
+  readonly quietHours: boolean;
+}
+
+/** One status an attempt went through. */
+export interface AttemptStatusChange {
+  readonly status: ReceiptStatus;
+  readonly at: number;
+  /** `send`: the provider accepted the send; `receipt`: a delivery callback. */
+  readonly source: 'send' | 'receipt';
+}
+
+/** How an attempt ended. */
+export type AttemptOutcome = 'delivered' | 'failed' | 'timeout' | 'send-error' | 'cancelled' | 'superseded';
+
+/** One try of one plan step. */
+export interface Attempt {
+  readonly step: number;
+  readonly channel: string;
+  /** `sending` until the provider answers the send; then `waiting` or `ended`. */
+  readonly state: 'sending' | 'waiting' | 'ended';
+  readonly startedAt: number;
+  readonly providerMessageId?: string | undefined;
+  /** The highest status reached (or `failed`). */
+  readonly status?: ReceiptStatus | undefined;
+  readonly history: readonly AttemptStatusChange[];
+  readonly outcome?: AttemptOutcome | undefined;
+  readonly endedAt?: number | undefined;
+  /** Whether this attempt has been billed. */
+  readonly billed: boolean;
+  /** What it cost (the provider's price when reported, else the projected cost); 0 until billed. */
+  readonly costMicros: Micros;
+  /** A price the provider reported, in micro-units. */
+  readonly priceMicros?: Micros | undefined;
+  /** A positive receipt that came after the cascade had moved on. */
+  readonly late?: boolean | undefined;
+  readonly error?: { readonly message: string; readonly code?: string | undefined } | undefined;
+}
+
+/** The terminal outcomes and the two running states. */
+export type CascadeStatus = 'scheduled' | 'active' | 'delivered' | 'exhausted' | 'cancelled' | 'expired';
+
+/** The running state of one message. Immutable: every change produces a new object. */
+export interface Cascade {
+  readonly id: string;
+  readonly key: string;
+  readonly message: Message;
+  readonly recipient: Recipient;
+  readonly plan: Plan;
+  readonly status: CascadeStatus;
+  /** Index of the current (or next) plan step. */
+  readonly step: number;
+  readonly attempts: readonly Attempt[];
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly endedAt?: number | undefined;
+  /** When the next timer (step start, step timeout or deadline) is due. */
+  readonly timerAt?: number | undefined;
+  /** Sum of billed attempts (micro-units). */
+  readonly spendMicros: Micros;
+  /** Spend on attempts after the one that turned out delivered (late receipts). */
+  readonly doubleSpendMicros: Micros;
+  /** Index into `attempts` of the attempt that delivered, even late. */
+  readonly deliveredBy?: number | undefined;
+  /** Incremented on every change; stores compare it before writing. */
+  readonly version: number;
+}
+
+export const TERMINAL: ReadonlySet<CascadeStatus> = new Set(['delivered', 'exhausted', 'cancelled', 'expired']);
