@@ -130,3 +130,22 @@ export class SimulatedClock implements Clock {
     return best;
   }
 }
+
+/** Resolves after `ms` on `clock`; rejects with the signal's reason if it is aborted first. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clock.clearTimer(timer);
+      reject(signal!.reason);
+    };
+    const timer = clock.setTimer(clock.now() + ms, () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,70 @@
+import { toMs } from './duration.js';
+import { InvalidConfigError } from './errors.js';
+import { channelSchema, errorFor, parse } from './schema.js';
+import type { Billing, ChannelConfig, ChannelKind, CostModel, Recipient, SendFunction, SuccessLevel } from './types.js';
+
+export interface ResolvedRetry {
+  readonly retries: number;
+  readonly minDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly factor: number;
+}
+
+/** A channel with every default applied and every duration in milliseconds. */
+export interface ResolvedChannel {
+  readonly name: string;
+  readonly kind: ChannelKind;
+  readonly send: SendFunction;
+  readonly cost: CostModel;
+  readonly billing: Billing;
+  readonly confirmBy: 'receipt' | 'acceptance';
+  readonly timeoutMs: number;
+  readonly success: SuccessLevel;
+  readonly retry: ResolvedRetry | undefined;
+  readonly address: (recipient: Recipient) => string | undefined;
+  /** Declaration order, the last tie-breaker. */
+  readonly order: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+/** Validates channel declarations and applies defaults. */
+export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>>): ReadonlyMap<string, ResolvedChannel> {
+  if (typeof channels !== 'object' || channels === null || Object.keys(channels).length === 0) {
+    throw new InvalidConfigError('Expected `channels` to declare at least one channel, got none');
+  }
+  const resolved = new Map<string, ResolvedChannel>();
+  for (const [name, raw] of Object.entries(channels)) {
+    const config = parse(channelSchema, raw, `channel "${name}"`, errorFor.config) as ChannelConfig;
+    const confirmBy = config.confirm?.by ?? 'receipt';
+    const timeoutMs = toMs(config.confirm?.timeout ?? DEFAULT_TIMEOUT_MS, `channels.${name}.confirm.timeout`);
+    if (timeoutMs <= 0) {
+      throw new InvalidConfigError(`Expected \`channels.${name}.confirm.timeout\` to be a positive duration, got ${String(config.confirm?.timeout)}`);
+    }
+    const success = confirmBy === 'acceptance' ? 'accepted' : (config.success ?? 'delivered');
+    resolved.set(name, {
+      name,
+      kind: config.kind,
+      send: config.send,
+      cost: config.cost ?? 0,
+      billing: config.billing ?? 'sent',
+      confirmBy,
+      timeoutMs,
+      success,
+      retry: resolveRetry(name, config.retry),
+      address: config.address ?? ((recipient) => recipient.addresses[name]),
+      order: resolved.size,
+    });
+  }
+  return resolved;
+}
+
+function resolveRetry(name: string, retry: ChannelConfig['retry']): ResolvedRetry | undefined {
+  if (retry === false) return undefined;
+  return {
+    retries: retry?.retries ?? 3,
+    minDelayMs: toMs(retry?.minDelay ?? 1000, `channels.${name}.retry.minDelay`),
+    maxDelayMs: toMs(retry?.maxDelay ?? 60_000, `channels.${name}.retry.maxDelay`),
+    factor: retry?.factor ?? 2,
+  };
+}

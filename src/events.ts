@@ -1,0 +1,95 @@
+import { formatMicros, type Micros } from './money.js';
+import type { AttemptOutcome, Cascade, Plan, PlanSkip, ReceiptStatus } from './types.js';
+
+/** Fields every event carries. Costs are decimal strings, exact. */
+export interface CascadeEventBase {
+  readonly cascadeId: string;
+  readonly key: string;
+  readonly recipientId: string;
+  /** When the change happened (router clock, ms since epoch). */
+  readonly at: number;
+  /** The cascade after the change, as persisted. */
+  readonly cascade: Cascade;
+  /** What has been billed so far. */
+  readonly spend: string;
+  /** What will be billed if every open attempt is billed at its projected cost. */
+  readonly projectedSpend: string;
+}
+
+export interface PlannedEvent extends CascadeEventBase {
+  readonly plan: Plan;
+}
+export interface SkippedEvent extends CascadeEventBase, PlanSkip {}
+export interface StepEvent extends CascadeEventBase {
+  readonly step: number;
+  readonly channel: string;
+}
+export interface AttemptEvent extends StepEvent {
+  /** The step's projected cost. */
+  readonly projectedCost: string;
+}
+export interface SentEvent extends StepEvent {
+  readonly providerMessageId: string;
+}
+export interface ReceiptEvent extends StepEvent {
+  readonly providerMessageId: string;
+  readonly status: ReceiptStatus;
+}
+export interface FallbackEvent extends StepEvent {
+  readonly reason: Extract<AttemptOutcome, 'failed' | 'timeout' | 'send-error'>;
+  /** The channel tried next, if any. */
+  readonly next: string | undefined;
+}
+export interface DeliveredEvent extends StepEvent {
+  /** True when the delivering receipt came after the cascade had moved on. */
+  readonly late: boolean;
+}
+export interface LateReceiptEvent extends StepEvent {
+  readonly status: ReceiptStatus;
+  /** Spend on attempts after this one: paid for nothing, since this one delivered. */
+  readonly doubleSpend: string;
+}
+export type EndedEvent = CascadeEventBase;
+export interface ErrorEvent {
+  readonly error: Error;
+  readonly cascadeId: string | undefined;
+  /** Where it happened: an adapter call, a timer, a receipt, an event listener. */
+  readonly during: 'send' | 'timer' | 'receipt' | 'listener' | 'resume';
+}
+
+/** The router's typed events; each is emitted after the change it reports is persisted. */
+export interface RouterEvents {
+  planned: (event: PlannedEvent) => void;
+  skipped: (event: SkippedEvent) => void;
+  attempt: (event: AttemptEvent) => void;
+  sent: (event: SentEvent) => void;
+  receipt: (event: ReceiptEvent) => void;
+  fallback: (event: FallbackEvent) => void;
+  delivered: (event: DeliveredEvent) => void;
+  'late-receipt': (event: LateReceiptEvent) => void;
+  exhausted: (event: EndedEvent) => void;
+  cancelled: (event: EndedEvent) => void;
+  expired: (event: EndedEvent) => void;
+  error: (event: ErrorEvent) => void;
+}
+
+/** Billed spend plus the projected cost of attempts still open and not yet billed. */
+export function projectedSpendMicros(cascade: Cascade): Micros {
+  let total = cascade.spendMicros;
+  for (const attempt of cascade.attempts) {
+    if (!attempt.billed && attempt.state !== 'ended') total += cascade.plan.steps[attempt.step]!.costMicros;
+  }
+  return total;
+}
+
+export function eventBase(cascade: Cascade, at: number): CascadeEventBase {
+  return {
+    cascadeId: cascade.id,
+    key: cascade.key,
+    recipientId: cascade.recipient.id,
+    at,
+    cascade,
+    spend: formatMicros(cascade.spendMicros),
+    projectedSpend: formatMicros(projectedSpendMicros(cascade)),
+  };
+}

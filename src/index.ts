@@ -1,0 +1,33 @@
+export { createRouter, Router } from './router.js';
+export type { RouterOptions, SendReceipt, ReceiptResult, CancelResult } from './router.js';
+export { planCascade, DEFAULT_CONSENT_REQUIRED } from './planner.js';
+export { memoryStore } from './store/memory.js';
+export type { MemoryStoreOptions } from './store/memory.js';
+export type { CascadeStore, CommitResult, HeldReceipt } from './store/types.js';
+export { transition, startCascade } from './transition.js';
+export type { CascadeInput, Effect, Note, Transition, Verdict } from './transition.js';
+export { SimulatedClock, systemClock, sleep } from './clock.js';
+export type { Clock, TimerHandle, SettleHook } from './clock.js';
+export { smsPerSegment, byPrefix } from './cost.js';
+export type { PriceTable } from './cost.js';
+export { smsSegments } from './sms.js';
+export type { SmsEncoding, SmsSegments } from './sms.js';
+export { toMicros, formatMicros } from './money.js';
+export type { Amount, Micros } from './money.js';
+export { toMs } from './duration.js';
+export type { Duration } from './duration.js';
+export { endOfQuietHours } from './quiet-hours.js';
+export { classifySendError } from './send.js';
+export {
+  CascadeRouterError,
+  InvalidInputError,
+  InvalidConfigError,
+  InvalidReceiptError,
+  RouterClosedError,
+  SendError,
+  isCascadeRouterError,
+} from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { TERMINAL } from './types.js';
+export type * from './types.js';
+export type * from './events.js';

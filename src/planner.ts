@@ -1,0 +1,163 @@
+import { resolveChannels, type ResolvedChannel } from './channels.js';
+import { projectCost } from './cost.js';
+import { toMs } from './duration.js';
+import { toMicros, type Micros } from './money.js';
+import { endOfQuietHours } from './quiet-hours.js';
+import type { ChannelConfig, ChannelKind, Content, Message, Plan, PlanSkip, PlanStep, Recipient, SuccessLevel } from './types.js';
+import { validateMessage, validateRecipient } from './validate.js';
+
+/** Categories that need the recipient's consent unless the router is told otherwise. */
+export const DEFAULT_CONSENT_REQUIRED: readonly string[] = ['marketing'];
+
+/** A shortened step shorter than this is not worth sending: it is skipped instead. */
+const MIN_WAIT_MS = 1000;
+
+const KIND_RANK: Record<ChannelKind, number> = { push: 0, email: 1, messenger: 2, sms: 3, custom: 4 };
+
+export interface PlanContext {
+  readonly channels: ReadonlyMap<string, ResolvedChannel>;
+  readonly consentRequired: ReadonlySet<string>;
+  readonly now: number;
+}
+
+interface Candidate {
+  readonly channel: ResolvedChannel;
+  readonly address: string;
+  readonly costMicros: Micros;
+}
+
+/** The content a channel sends: SMS text for SMS channels, then the channel's own overrides. */
+export function contentFor(message: Message, channel: ResolvedChannel): Content {
+  const base = message.content;
+  const override = base.channels?.[channel.name];
+  if (!override && (channel.kind !== 'sms' || base.sms === undefined)) return base;
+  const text = channel.kind === 'sms' && base.sms !== undefined ? base.sms : base.text;
+  return { text: override?.text ?? text, subject: override?.subject ?? base.subject, html: override?.html ?? base.html };
+}
+
+/** The plan for an already validated message and recipient. Pure: same input, same plan. */
+export function buildPlan(context: PlanContext, message: Message, recipient: Recipient): Plan {
+  const skipped: PlanSkip[] = [];
+  const candidates = eligible(context, message, recipient, skipped);
+  const ordered = order(candidates, message, recipient);
+
+  const startAt = Math.max(context.now, message.sendAt === undefined ? context.now : +message.sendAt);
+  const deadlineAt = message.deadline === undefined ? undefined : startAt + toMs(message.deadline, 'deadline');
+  const maxCost = message.maxCost === undefined ? Infinity : toMicros(message.maxCost, 'maxCost');
+  const respectQuiet = quietHoursApply(message, recipient);
+
+  const steps: PlanStep[] = [];
+  let spend = 0;
+  let t = startAt;
+  for (const { channel, address, costMicros } of ordered) {
+    const delayMs = message.delays?.[channel.name] === undefined ? 0 : toMs(message.delays[channel.name]!, `delays.${channel.name}`);
+    const start = respectQuiet ? endOfQuietHours(t + delayMs, recipient.quietHours!, recipient.timeZone) : t + delayMs;
+    let waitMs = channel.timeoutMs;
+    if (deadlineAt !== undefined && start + waitMs > deadlineAt) {
+      const left = deadlineAt - start;
+      if (message.policy?.deadline === 'skip' || left < MIN_WAIT_MS) {
+        skipped.push({ channel: channel.name, reason: 'deadline', detail: `its ${channel.timeoutMs} ms wait does not fit the ${Math.max(0, left)} ms left before the deadline` });
+        continue;
+      }
+      waitMs = left;
+    }
+    if (spend + costMicros > maxCost) {
+      skipped.push({ channel: channel.name, reason: 'over-budget', detail: `it could take spend to ${spend + costMicros} micro-units, past maxCost ${maxCost}` });
+      continue;
+    }
+    spend += costMicros;
+    steps.push({
+      channel: channel.name,
+      kind: channel.kind,
+      address,
+      delayMs,
+      waitMs,
+      success: successFor(message, channel),
+      billing: channel.billing,
+      costMicros,
+      startAt: start,
+    });
+    t = start + waitMs;
+  }
+  return {
+    createdAt: context.now,
+    startAt,
+    deadlineAt,
+    steps,
+    skipped,
+    maxSpendMicros: spend,
+    bestSpendMicros: steps[0]?.costMicros ?? 0,
+    quietHours: respectQuiet,
+  };
+}
+
+/** Dry run: what the router would do for this message and recipient, without sending anything. */
+export function planCascade(input: {
+  readonly channels: Readonly<Record<string, ChannelConfig>>;
+  readonly message: Message;
+  readonly recipient: Recipient;
+  readonly now: number;
+  readonly consentRequired?: readonly string[] | undefined;
+}): Plan {
+  const channels = resolveChannels(input.channels);
+  const message = validateMessage(input.message, channels);
+  const recipient = validateRecipient(input.recipient);
+  const consentRequired = new Set(input.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
+  return buildPlan({ channels, consentRequired, now: input.now }, message, recipient);
+}
+
+function eligible(context: PlanContext, message: Message, recipient: Recipient, skipped: PlanSkip[]): Candidate[] {
+  const allowed = message.channels === undefined ? undefined : new Set(message.channels);
+  const consent = context.consentRequired.has(message.category) ? recipient.consent?.[message.category] ?? false : true;
+  const candidates: Candidate[] = [];
+  for (const channel of context.channels.values()) {
+    const name = channel.name;
+    if (allowed && !allowed.has(name)) {
+      skipped.push({ channel: name, reason: 'not-allowed', detail: 'the message does not allow this channel' });
+    } else if (recipient.optedOut?.includes(name)) {
+      skipped.push({ channel: name, reason: 'opted-out', detail: 'the recipient opted out of this channel' });
+    } else if (consent !== true && !(Array.isArray(consent) && consent.includes(name))) {
+      skipped.push({ channel: name, reason: 'no-consent', detail: `no consent for category "${message.category}" on this channel` });
+    } else {
+      const address = channel.address(recipient);
+      if (address === undefined || address === '') {
+        skipped.push({ channel: name, reason: 'no-address', detail: 'the recipient has no address for this channel' });
+        continue;
+      }
+      const costMicros = projectCost(channel.cost, { channel: name, message, recipient, address, content: contentFor(message, channel) });
+      candidates.push({ channel, address, costMicros });
+    }
+  }
+  return candidates;
+}
+
+function order(candidates: Candidate[], message: Message, recipient: Recipient): Candidate[] {
+  const preferred = recipient.preferredOrder ?? [];
+  const rank = (name: string, list: readonly string[]): number => {
+    const index = list.indexOf(name);
+    return index === -1 ? list.length : index;
+  };
+  const byCost = (a: Candidate, b: Candidate): number =>
+    a.costMicros - b.costMicros ||
+    KIND_RANK[a.channel.kind] - KIND_RANK[b.channel.kind] ||
+    rank(a.channel.name, preferred) - rank(b.channel.name, preferred) ||
+    a.channel.order - b.channel.order;
+  const policy = message.policy?.order ?? 'cost';
+  const strict = policy === 'recipient' ? preferred : policy === 'message' ? message.channels ?? [] : [];
+  return [...candidates].sort((a, b) => rank(a.channel.name, strict) - rank(b.channel.name, strict) || byCost(a, b));
+}
+
+function successFor(message: Message, channel: ResolvedChannel): SuccessLevel {
+  if (channel.confirmBy === 'acceptance') return 'accepted';
+  const wanted = message.success;
+  if (wanted === undefined) return channel.success;
+  if (typeof wanted === 'string') return wanted;
+  return wanted[channel.name] ?? channel.success;
+}
+
+function quietHoursApply(message: Message, recipient: Recipient): boolean {
+  if (!recipient.quietHours) return false;
+  const policy = message.policy?.quietHours ?? (message.category === 'otp' ? 'ignore' : 'respect');
+  return policy === 'respect';
+}
+

@@ -1,0 +1,357 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'eventemitter3';
+import { resolveChannels, type ResolvedChannel } from './channels.js';
+import { SimulatedClock, systemClock, type Clock, type TimerHandle } from './clock.js';
+import { toMs, type Duration } from './duration.js';
+import { InvalidReceiptError, RouterClosedError } from './errors.js';
+import { eventBase, type RouterEvents } from './events.js';
+import { formatMicros, toMicros, type Micros } from './money.js';
+import { buildPlan, contentFor, DEFAULT_CONSENT_REQUIRED, type PlanContext } from './planner.js';
+import { parse, receiptSchema } from './schema.js';
+import { runSend } from './send.js';
+import { memoryStore } from './store/memory.js';
+import type { CascadeStore } from './store/types.js';
+import { startCascade, transition, type CascadeInput, type Transition } from './transition.js';
+import type { Cascade, CascadeStatus, ChannelConfig, Message, Plan, Receipt, Recipient } from './types.js';
+import { validateMessage, validateRecipient } from './validate.js';
+
+export interface RouterOptions {
+  readonly channels: Readonly<Record<string, ChannelConfig>>;
+  /** Default: a new `memoryStore()`, disposed on `close()`. */
+  readonly store?: CascadeStore | undefined;
+  /** Default: the system clock. Pass a `SimulatedClock` to run in simulated time. */
+  readonly clock?: Clock | undefined;
+  /** Message categories that need the recipient's consent. Default `['marketing']`. */
+  readonly consentRequired?: readonly string[] | undefined;
+  /** How long a receipt for an unknown provider id is held, in case its send() has not returned yet. Default 10m. */
+  readonly holdUnknownReceipts?: Duration | undefined;
+  /** Makes cascade ids. Default `randomUUID`. */
+  readonly createId?: (() => string) | undefined;
+}
+
+/** What `send()` resolves with. */
+export interface SendReceipt {
+  readonly cascadeId: string;
+  readonly plan: Plan;
+  /** False when the idempotency key had already started a cascade: this is that cascade. */
+  readonly created: boolean;
+  readonly status: CascadeStatus;
+}
+
+/** What `handleReceipt()` did with a receipt. */
+export type ReceiptResult =
+  | {
+      /** The receipt moved its attempt forward. `late` when its cascade had already moved on. */
+      readonly outcome: 'applied';
+      readonly cascadeId: string;
+      readonly channel: string;
+      readonly status: CascadeStatus;
+      readonly late: boolean;
+    }
+  | {
+      /** The same status again (`duplicate`) or one behind what the attempt reached (`stale`): nothing changed. */
+      readonly outcome: 'duplicate' | 'stale';
+      readonly cascadeId: string;
+      readonly channel: string;
+      readonly status: CascadeStatus;
+    }
+  | {
+      /** No cascade sent this id (yet): it is held until `heldUntil` in case its send() has not returned. */
+      readonly outcome: 'unknown';
+      readonly providerMessageId: string;
+      readonly heldUntil: number;
+    };
+
+export type CancelResult =
+  | { readonly outcome: 'cancelled'; readonly cascadeId: string; readonly status: 'cancelled' }
+  | { readonly outcome: 'already-ended'; readonly cascadeId: string; readonly status: CascadeStatus }
+  | { readonly outcome: 'not-found'; readonly cascadeId: string };
+
+const TIMER_BATCH = 512;
+const MAX_CONFLICT_RETRIES = 32;
+
+/** The runtime around the pure core: persists each transition, then emits its events and carries out its effects. */
+export class Router extends EventEmitter<RouterEvents> {
+  readonly #channels: ReadonlyMap<string, ResolvedChannel>;
+  readonly #store: CascadeStore;
+  readonly #ownsStore: boolean;
+  readonly #clock: Clock;
+  readonly #consentRequired: ReadonlySet<string>;
+  readonly #holdMs: number;
+  readonly #createId: () => string;
+  readonly #startedAt: number;
+  readonly #inflight = new Map<string, AbortController>();
+  readonly #detach: (() => void) | undefined;
+  #busy = 0;
+  #timer: TimerHandle | undefined;
+  #closed = false;
+
+  constructor(options: RouterOptions) {
+    super();
+    this.#channels = resolveChannels(options.channels);
+    this.#store = options.store ?? memoryStore();
+    this.#ownsStore = options.store === undefined;
+    this.#clock = options.clock ?? systemClock;
+    this.#consentRequired = new Set(options.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
+    this.#holdMs = toMs(options.holdUnknownReceipts ?? '10m', 'holdUnknownReceipts');
+    this.#createId = options.createId ?? randomUUID;
+    this.#startedAt = this.#clock.now();
+    this.#detach = this.#clock instanceof SimulatedClock ? this.#clock.onSettle(() => this.settled()) : undefined;
+    if (!this.#ownsStore) this.#track(this.#resume());
+  }
+
+  /** The plan for a message without sending anything: a dry run of what it would cost. */
+  plan(message: Message, recipient: Recipient): Plan {
+    return buildPlan(this.#planContext(), validateMessage(message, this.#channels), validateRecipient(recipient));
+  }
+
+  /** Validates, plans, persists and starts a cascade. The same `message.key` never starts a second one. */
+  async send(message: Message, recipient: Recipient): Promise<SendReceipt> {
+    if (this.#closed) throw new RouterClosedError();
+    const validMessage = validateMessage(message, this.#channels);
+    const validRecipient = validateRecipient(recipient);
+    const plan = buildPlan(this.#planContext(), validMessage, validRecipient);
+    return this.#track(this.#start(validMessage, validRecipient, plan));
+  }
+
+  /** Applies a normalized delivery callback. Throws `InvalidReceiptError` for a malformed one (and changes nothing). */
+  async handleReceipt(input: Receipt): Promise<ReceiptResult> {
+    if (this.#closed) throw new RouterClosedError();
+    const receipt = parse(receiptSchema, input, 'receipt', InvalidReceiptError) as Receipt;
+    let priceMicros: Micros | undefined;
+    try {
+      priceMicros = receipt.price === undefined ? undefined : toMicros(receipt.price, 'price');
+    } catch (cause) {
+      throw new InvalidReceiptError(`Invalid receipt: ${(cause as Error).message}`, { cause });
+    }
+    return this.#track(this.#receive(receipt, priceMicros));
+  }
+
+  /** Stops a cascade (the customer bought): nothing more is sent; an in-flight send is aborted. */
+  async cancel(cascadeId: string): Promise<CancelResult> {
+    if (this.#closed) throw new RouterClosedError();
+    const done = await this.#track(this.#apply(cascadeId, () => ({ type: 'cancel', now: this.#clock.now() })));
+    if (!done) return { outcome: 'not-found', cascadeId };
+    if (done.verdict === 'applied') return { outcome: 'cancelled', cascadeId, status: 'cancelled' };
+    return { outcome: 'already-ended', cascadeId, status: done.cascade.status };
+  }
+
+  /** The cascade with its plan and full attempt history. */
+  get(cascadeId: string): Promise<Cascade | undefined> {
+    return this.#store.get(cascadeId);
+  }
+
+  /** Resolves once the work already started (store writes, events, effects) has finished. Adapter calls are not waited for. */
+  async settled(): Promise<void> {
+    do await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.#busy > 0);
+  }
+
+  /** Stops timers, aborts in-flight sends (their attempts resume on the next start) and waits for pending work. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    for (const controller of this.#inflight.values()) controller.abort(new RouterClosedError());
+    await this.settled();
+    this.#detach?.();
+    if (this.#ownsStore) await this.#store.dispose();
+  }
+
+  #planContext(): PlanContext {
+    return { channels: this.#channels, consentRequired: this.#consentRequired, now: this.#clock.now() };
+  }
+
+  async #start(message: Message, recipient: Recipient, plan: Plan): Promise<SendReceipt> {
+    const started = startCascade({ id: this.#createId(), key: message.key, message, recipient, plan, now: plan.createdAt });
+    const cascade = { ...started.cascade, version: 1 };
+    const { created, cascade: stored } = await this.#store.create(cascade);
+    if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
+    if (this.listenerCount('planned') > 0) this.#emit('planned', { ...eventBase(cascade, plan.createdAt), plan });
+    if (this.listenerCount('skipped') > 0) {
+      for (const skip of plan.skipped) this.#emit('skipped', { ...eventBase(cascade, plan.createdAt), ...skip });
+    }
+    this.#after({ ...started, cascade });
+    return { cascadeId: cascade.id, plan, created: true, status: cascade.status };
+  }
+
+  async #receive(receipt: Receipt, priceMicros: Micros | undefined): Promise<ReceiptResult> {
+    const now = this.#clock.now();
+    const cascadeId = await this.#store.route(receipt, now, now + this.#holdMs);
+    const unknown = { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil: now + this.#holdMs } as const;
+    if (cascadeId === undefined) return unknown;
+    const id = receipt.providerMessageId;
+    const done = await this.#apply(cascadeId, (cascade): CascadeInput | undefined => {
+      const step = cascade.attempts.findIndex((attempt) => attempt.providerMessageId === id);
+      if (step === -1) return undefined;
+      const error = receipt.error ? { message: receipt.error.message ?? 'failed', code: receipt.error.code } : undefined;
+      return { type: 'receipt', now: this.#clock.now(), step, status: receipt.status, at: receipt.at, priceMicros, error };
+    });
+    if (!done) return unknown;
+    const { cascade, verdict, notes } = done;
+    const channel = cascade.attempts.find((attempt) => attempt.providerMessageId === id)?.channel ?? '';
+    if (verdict === 'applied') {
+      return { outcome: 'applied', cascadeId, channel, status: cascade.status, late: notes.some((n) => n.type === 'late-receipt') };
+    }
+    return { outcome: verdict === 'duplicate' ? 'duplicate' : 'stale', cascadeId, channel, status: cascade.status };
+  }
+
+  /** Read, transition, compare-and-set; on a conflict, read again. Undefined when the cascade or input is gone. */
+  async #apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined): Promise<Transition | undefined> {
+    for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
+      const before = await this.#store.get(cascadeId);
+      if (!before) return undefined;
+      const event = input(before);
+      if (!event) return undefined;
+      const done = transition(before, event);
+      if (done.verdict !== 'applied') return done;
+      const providerIds: string[] = [];
+      for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
+      const { ok, held } = await this.#store.commit(done.cascade, providerIds);
+      if (!ok) continue;
+      this.#after(done);
+      for (const { receipt } of held) await this.#receive(receipt, receipt.price === undefined ? undefined : toMicros(receipt.price));
+      return done;
+    }
+    throw new Error(`cascade ${cascadeId}: gave up after ${MAX_CONFLICT_RETRIES} conflicting writes`);
+  }
+
+  /** Once a transition is persisted: report it, arm its timer, carry out its effects. */
+  #after(done: Transition): void {
+    const { cascade } = done;
+    this.#report(done);
+    if (cascade.timerAt !== undefined) this.#arm(cascade.timerAt);
+    for (const effect of done.effects) {
+      if (effect.type === 'send') void this.#dispatch(cascade, effect.step);
+      else if (effect.type === 'abort') this.#inflight.get(`${cascade.id}:${effect.step}`)?.abort();
+    }
+  }
+
+  async #dispatch(cascade: Cascade, step: number): Promise<void> {
+    const planned = cascade.plan.steps[step]!;
+    const channel = this.#channels.get(planned.channel);
+    const idempotencyKey = `${cascade.id}:${step}`;
+    const now = () => this.#clock.now();
+    if (!channel) {
+      const error = { message: `channel "${planned.channel}" is no longer declared`, code: 'UNKNOWN_CHANNEL' };
+      await this.#track(this.#apply(cascade.id, () => ({ type: 'send-failed', now: now(), step, error })));
+      return;
+    }
+    const controller = new AbortController();
+    this.#inflight.set(idempotencyKey, controller);
+    const request = {
+      channel: channel.name,
+      address: planned.address,
+      content: contentFor(cascade.message, channel),
+      message: cascade.message,
+      recipient: cascade.recipient,
+      idempotencyKey,
+      cascadeId: cascade.id,
+      signal: controller.signal,
+    };
+    const outcome = await runSend(channel, request, this.#clock);
+    this.#inflight.delete(idempotencyKey);
+    if (this.#closed && !outcome.ok) return;
+    const input = (): CascadeInput =>
+      outcome.ok
+        ? { type: 'sent', now: now(), step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
+        : { type: 'send-failed', now: now(), step, error: outcome.error };
+    await this.#track(this.#apply(cascade.id, input)).catch((error: unknown) => this.#fail(error, cascade.id, 'send'));
+  }
+
+  #arm(at: number): void {
+    if (this.#closed || (this.#timer && this.#timer.at <= at)) return;
+    if (this.#timer) this.#clock.clearTimer(this.#timer);
+    this.#timer = this.#clock.setTimer(at, () => {
+      this.#timer = undefined;
+      void this.#track(this.#fireDue());
+    });
+  }
+
+  async #fireDue(): Promise<void> {
+    try {
+      const now = this.#clock.now();
+      for (let due = await this.#store.claimDue(now, TIMER_BATCH); due.length > 0; due = await this.#store.claimDue(now, TIMER_BATCH)) {
+        await Promise.all(
+          due.map((id) => this.#apply(id, () => ({ type: 'tick', now: this.#clock.now() })).catch((error: unknown) => this.#fail(error, id, 'timer'))),
+        );
+      }
+      const next = await this.#store.nextDueAt();
+      if (next !== undefined) this.#arm(next);
+    } catch (error) {
+      this.#fail(error, undefined, 'timer');
+    }
+  }
+
+  /** On start with a store that has open cascades: re-send claimed but unanswered steps, arm due timers. */
+  async #resume(): Promise<void> {
+    try {
+      for await (const cascade of this.#store.open()) {
+        const attempt = cascade.status === 'active' ? cascade.attempts[cascade.step] : undefined;
+        if (attempt?.state === 'sending' && attempt.startedAt < this.#startedAt && !this.#inflight.has(`${cascade.id}:${cascade.step}`)) {
+          void this.#dispatch(cascade, cascade.step);
+        }
+      }
+      const next = await this.#store.nextDueAt();
+      if (next !== undefined) this.#arm(next);
+    } catch (error) {
+      this.#fail(error, undefined, 'resume');
+    }
+  }
+
+  #report(done: Transition): void {
+    const { cascade, notes } = done;
+    const at = cascade.updatedAt;
+    for (const note of notes) {
+      if (this.listenerCount(note.type) === 0) continue;
+      const base = eventBase(cascade, at);
+      switch (note.type) {
+        case 'exhausted':
+        case 'cancelled':
+        case 'expired':
+          this.#emit(note.type, base);
+          break;
+        default: {
+          const attempt = cascade.attempts[note.step]!;
+          const step = { ...base, step: note.step, channel: attempt.channel };
+          if (note.type === 'attempt') this.#emit('attempt', { ...step, projectedCost: formatMicros(cascade.plan.steps[note.step]!.costMicros) });
+          else if (note.type === 'sent') this.#emit('sent', { ...step, providerMessageId: attempt.providerMessageId! });
+          else if (note.type === 'receipt') this.#emit('receipt', { ...step, providerMessageId: attempt.providerMessageId!, status: note.status });
+          else if (note.type === 'fallback') this.#emit('fallback', { ...step, reason: note.reason, next: note.next === undefined ? undefined : cascade.plan.steps[note.next]!.channel });
+          else if (note.type === 'delivered') this.#emit('delivered', { ...step, late: attempt.late === true });
+          else this.#emit('late-receipt', { ...step, status: attempt.status!, doubleSpend: formatMicros(doubleSpendAfter(cascade, note.step)) });
+        }
+      }
+    }
+  }
+
+  #emit<K extends keyof RouterEvents>(name: K, event: Parameters<RouterEvents[K]>[0]): void {
+    try {
+      (this.emit as (name: K, event: unknown) => boolean)(name, event);
+    } catch (error) {
+      if (name !== 'error') this.#fail(error, 'cascadeId' in event ? (event.cascadeId as string) : undefined, 'listener');
+    }
+  }
+
+  #fail(error: unknown, cascadeId: string | undefined, during: 'send' | 'timer' | 'receipt' | 'listener' | 'resume'): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.#emit('error', { error: err, cascadeId, during });
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#busy++;
+    return promise.finally(() => this.#busy--);
+  }
+}
+
+function doubleSpendAfter(cascade: Cascade, step: number): Micros {
+  let total = 0;
+  for (const attempt of cascade.attempts) if (attempt.step > step) total += attempt.costMicros;
+  return total;
+}
+
+/** Creates a router over the given channels. */
+export function createRouter(options: RouterOptions): Router {
+  return new Router(options);
+}

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { InvalidConfigError, InvalidInputError, InvalidReceiptError } from './errors.js';
+
+const amount = z.union([z.number(), z.string()]);
+const duration = z.union([z.number(), z.string()]);
+const level = z.enum(['accepted', 'delivered', 'read']);
+const name = z.string().min(1);
+const fn = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', 'Expected a function');
+
+const content = z.object({
+  text: z.string(),
+  subject: z.string().optional(),
+  html: z.string().optional(),
+});
+
+export const messageSchema = z.object({
+  key: z.string().min(1),
+  category: name,
+  content: content.extend({
+    sms: z.string().optional(),
+    channels: z.record(z.string(), content.partial()).optional(),
+  }),
+  channels: z.array(name).optional(),
+  maxCost: amount.optional(),
+  deadline: duration.optional(),
+  sendAt: z.union([z.number(), z.date()]).optional(),
+  delays: z.record(z.string(), duration).optional(),
+  success: z.union([level, z.record(z.string(), level)]).optional(),
+  policy: z
+    .object({
+      order: z.enum(['cost', 'recipient', 'message']).optional(),
+      deadline: z.enum(['shorten', 'skip']).optional(),
+      quietHours: z.enum(['respect', 'ignore']).optional(),
+    })
+    .optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+});
+
+export const recipientSchema = z.object({
+  id: z.string().min(1),
+  addresses: z.record(z.string(), z.string().optional()),
+  optedOut: z.array(z.string()).optional(),
+  preferredOrder: z.array(z.string()).optional(),
+  consent: z.record(z.string(), z.union([z.boolean(), z.array(z.string())])).optional(),
+  timeZone: z.string().optional(),
+  quietHours: z.object({ start: z.string(), end: z.string() }).optional(),
+});
+
+export const receiptSchema = z.object({
+  providerMessageId: z.string().min(1),
+  status: z.enum(['accepted', 'sent', 'delivered', 'read', 'failed']),
+  at: z.number().finite().optional(),
+  error: z.object({ code: z.string().optional(), message: z.string().optional() }).optional(),
+  price: amount.optional(),
+});
+
+export const channelSchema = z.object({
+  kind: z.enum(['push', 'email', 'messenger', 'sms', 'custom']),
+  send: fn,
+  cost: z.union([amount, fn]).optional(),
+  billing: z.enum(['sent', 'delivered']).optional(),
+  confirm: z
+    .object({ by: z.enum(['receipt', 'acceptance']).optional(), timeout: duration.optional() })
+    .optional(),
+  success: level.optional(),
+  retry: z
+    .union([
+      z.literal(false),
+      z.object({
+        retries: z.number().int().min(0).optional(),
+        minDelay: duration.optional(),
+        maxDelay: duration.optional(),
+        factor: z.number().min(1).optional(),
+      }),
+    ])
+    .optional(),
+  address: fn.optional(),
+});
+
+type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error;
+
+/** Parses a public input, turning zod's issues into one readable typed error. */
+export function parse<T>(schema: z.ZodType<T>, value: unknown, what: string, error: ErrorClass = InvalidInputError): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.slice(0, 3).map((issue) => {
+    const path = issue.path.length > 0 ? `\`${issue.path.join('.')}\`` : 'the value';
+    return `${path}: ${issue.message}`;
+  });
+  throw new error(`Invalid ${what}: ${issues.join('; ')}`, { cause: result.error });
+}
+
+export const errorFor = { input: InvalidInputError, config: InvalidConfigError, receipt: InvalidReceiptError } as const;

@@ -1,0 +1,85 @@
+import pRetry from 'p-retry';
+import type { ResolvedChannel } from './channels.js';
+import { sleep, type Clock } from './clock.js';
+import { SendError, isCascadeRouterError } from './errors.js';
+import { toMicros, type Micros } from './money.js';
+import type { SendRequest, SendResult } from './types.js';
+
+export type SendOutcome =
+  | { readonly ok: true; readonly providerMessageId: string; readonly priceMicros: Micros | undefined }
+  | { readonly ok: false; readonly error: { readonly message: string; readonly code?: string | undefined } };
+
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Whether a send error is worth retrying, and how long the provider asked us to wait. */
+export function classifySendError(error: unknown): { permanent: boolean; retryAfterMs: number | undefined } {
+  if (error instanceof SendError || (isCascadeRouterError(error) && 'permanent' in error)) {
+    const e = error as SendError;
+    return { permanent: e.permanent, retryAfterMs: e.retryAfterMs };
+  }
+  const fields = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
+  const status = typeof fields.status === 'number' ? fields.status : typeof fields.statusCode === 'number' ? fields.statusCode : undefined;
+  const retryAfterMs = typeof fields.retryAfterMs === 'number' ? fields.retryAfterMs : undefined;
+  if (status !== undefined) {
+    const transient = status === 408 || status === 425 || status === 429 || status >= 500;
+    return { permanent: !transient, retryAfterMs };
+  }
+  if (typeof fields.code === 'string' && TRANSIENT_CODES.has(fields.code)) return { permanent: false, retryAfterMs };
+  // A bug in the adapter will not fix itself on retry.
+  if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) return { permanent: true, retryAfterMs };
+  return { permanent: false, retryAfterMs };
+}
+
+/**
+ * Calls a channel's adapter, retrying transient errors with exponential backoff on the router's clock
+ * (p-retry counts and stops; the waits run on `clock` so simulated time drives them too).
+ */
+export async function runSend(channel: ResolvedChannel, request: Omit<SendRequest, 'try'>, clock: Clock): Promise<SendOutcome> {
+  const retry = channel.retry;
+  try {
+    const result = await pRetry((attempt) => channel.send({ ...request, try: attempt }), {
+      retries: retry?.retries ?? 0,
+      minTimeout: 0,
+      maxTimeout: 0,
+      signal: request.signal,
+      shouldRetry: async ({ error, retriesConsumed }) => {
+        const { permanent, retryAfterMs } = classifySendError(error);
+        if (permanent || !retry) return false;
+        const backoff = Math.min(retry.maxDelayMs, retry.minDelayMs * retry.factor ** retriesConsumed);
+        await sleep(clock, Math.max(backoff, retryAfterMs ?? 0), request.signal);
+        return true;
+      },
+    });
+    return readResult(result);
+  } catch (error) {
+    return { ok: false, error: describe(error) };
+  }
+}
+
+function readResult(result: SendResult): SendOutcome {
+  const providerMessageId = typeof result === 'string' ? result : result?.providerMessageId;
+  if (typeof providerMessageId !== 'string' || providerMessageId === '') {
+    return { ok: false, error: { message: `Expected send() to resolve with the provider's message id, got ${JSON.stringify(result)}`, code: 'INVALID_SEND_RESULT' } };
+  }
+  const price = typeof result === 'string' ? undefined : result.price;
+  return { ok: true, providerMessageId, priceMicros: readPrice(price) };
+}
+
+// The provider did accept the message: an unreadable price must not turn that into a failure.
+function readPrice(price: unknown): Micros | undefined {
+  if (typeof price !== 'number' && typeof price !== 'string') return undefined;
+  try {
+    return toMicros(price, 'price');
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(error: unknown): { message: string; code?: string | undefined } {
+  if (error instanceof SendError) return { message: error.message, code: error.providerCode };
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { message: error.message, code: typeof code === 'string' ? code : undefined };
+  }
+  return { message: String(error) };
+}

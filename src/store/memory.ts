@@ -1,0 +1,138 @@
+import { TERMINAL, type Cascade, type Receipt } from '../types.js';
+import { TimerHeap } from './timer-heap.js';
+import type { CascadeStore, CommitResult, HeldReceipt } from './types.js';
+
+export interface MemoryStoreOptions {
+  /** How long finished cascades stay readable (ms). Default 24 hours. `Infinity` keeps them. */
+  readonly retentionMs?: number | undefined;
+  /** Most receipts held for unknown provider ids at once; the oldest go first. Default 100,000. */
+  readonly maxHeldReceipts?: number | undefined;
+}
+
+const EMPTY: readonly HeldReceipt[] = [];
+
+/**
+ * The built-in store: plain maps and one timer heap, in this process only.
+ * Due timers are entries in a heap checked against each cascade's `timerAt`, so a re-armed
+ * or cleared timer simply leaves a stale entry that is skipped when it surfaces.
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
+  const retentionMs = options.retentionMs ?? 86_400_000;
+  const maxHeld = options.maxHeldReceipts ?? 100_000;
+  const cascades = new Map<string, Cascade>();
+  const byKey = new Map<string, string>();
+  const byProviderId = new Map<string, string>();
+  const held = new Map<string, HeldReceipt[]>();
+  const heldOrder: HeldReceipt[] = [];
+  let heldHead = 0;
+  const timers = new TimerHeap();
+  const finished: { id: string; at: number }[] = [];
+  let finishedHead = 0;
+
+  const schedule = (cascade: Cascade, previous: Cascade | undefined): void => {
+    if (cascade.timerAt !== undefined && cascade.timerAt !== previous?.timerAt) timers.push(cascade.timerAt, cascade.id);
+  };
+
+  const evictFinished = (now: number): void => {
+    while (finishedHead < finished.length && finished[finishedHead]!.at + retentionMs <= now) {
+      const id = finished[finishedHead++]!.id;
+      const cascade = cascades.get(id);
+      if (!cascade) continue;
+      cascades.delete(id);
+      byKey.delete(cascade.key);
+      for (const attempt of cascade.attempts) if (attempt.providerMessageId) byProviderId.delete(attempt.providerMessageId);
+    }
+    if (finishedHead > 1024 && finishedHead * 2 > finished.length) finished.splice(0, finishedHead), (finishedHead = 0);
+  };
+
+  // Drops held receipts past their time, and the oldest ones beyond the cap.
+  const evictHeld = (now: number): void => {
+    while (heldHead < heldOrder.length && (heldOrder[heldHead]!.until <= now || heldOrder.length - heldHead >= maxHeld)) {
+      const entry = heldOrder[heldHead++]!;
+      const providerId = entry.receipt.providerMessageId;
+      const list = held.get(providerId);
+      const index = list ? list.indexOf(entry) : -1;
+      if (index !== -1) list!.splice(index, 1);
+      if (list && list.length === 0) held.delete(providerId);
+    }
+    if (heldHead > 1024 && heldHead * 2 > heldOrder.length) heldOrder.splice(0, heldHead), (heldHead = 0);
+  };
+
+  return {
+    async create(cascade) {
+      const existing = byKey.get(cascade.key);
+      if (existing !== undefined) return { created: false, cascade: cascades.get(existing)! };
+      cascades.set(cascade.id, cascade);
+      byKey.set(cascade.key, cascade.id);
+      schedule(cascade, undefined);
+      if (TERMINAL.has(cascade.status)) finished.push({ id: cascade.id, at: cascade.updatedAt });
+      return { created: true, cascade };
+    },
+
+    async get(id) {
+      return cascades.get(id);
+    },
+
+    async commit(next, providerIds): Promise<CommitResult> {
+      const current = cascades.get(next.id);
+      if (!current || current.version !== next.version - 1) return { ok: false, held: EMPTY };
+      cascades.set(next.id, next);
+      schedule(next, current);
+      if (TERMINAL.has(next.status) && !TERMINAL.has(current.status)) {
+        finished.push({ id: next.id, at: next.updatedAt });
+        evictFinished(next.updatedAt);
+      }
+      if (providerIds.length === 0) return { ok: true, held: EMPTY };
+      let taken: HeldReceipt[] | undefined;
+      for (const providerId of providerIds) {
+        byProviderId.set(providerId, next.id);
+        const waiting = held.get(providerId);
+        if (waiting) {
+          held.delete(providerId);
+          (taken ??= []).push(...waiting);
+        }
+      }
+      return { ok: true, held: taken ?? EMPTY };
+    },
+
+    async route(receipt: Receipt, now: number, holdUntil: number) {
+      const id = byProviderId.get(receipt.providerMessageId);
+      if (id !== undefined) return id;
+      evictHeld(now);
+      const entry: HeldReceipt = { receipt, receivedAt: now, until: holdUntil };
+      const list = held.get(receipt.providerMessageId);
+      if (list) list.push(entry);
+      else held.set(receipt.providerMessageId, [entry]);
+      heldOrder.push(entry);
+      return undefined;
+    },
+
+    async claimDue(now, limit) {
+      const due = new Set<string>();
+      while (due.size < limit) {
+        const at = timers.peek();
+        if (at === undefined || at > now) break;
+        const [, id] = timers.pop()!;
+        if (cascades.get(id)?.timerAt === at) due.add(id);
+      }
+      return [...due];
+    },
+
+    async nextDueAt() {
+      return timers.peek();
+    },
+
+    async *open() {
+      for (const cascade of cascades.values()) if (!TERMINAL.has(cascade.status)) yield cascade;
+    },
+
+    async dispose() {
+      cascades.clear();
+      byKey.clear();
+      byProviderId.clear();
+      held.clear();
+      heldOrder.length = 0;
+      heldHead = 0;
+    },
+  };
+}
