@@ -1,0 +1,39 @@
+// cascade-router/receipts: provider webhook bodies → receipts, and provider signature checks.
+
+export { WebhookError, SignatureError } from './errors.js';
+export type { WebhookProvider, SignatureFailure } from './errors.js';
+
+export { twilioReceipts } from './twilio.js';
+export { sendgridReceipts, sendGridMessageId } from './sendgrid.js';
+export type { SendGridEvent, SendGridReceiptOptions } from './sendgrid.js';
+export { mailgunReceipts } from './mailgun.js';
+export { sesReceipts } from './ses.js';
+export type { SesWebhookResult } from './ses.js';
+export { whatsappReceipts } from './whatsapp.js';
+export { vonageMessagesReceipts } from './vonage-messages.js';
+export { vonageSmsReceipts } from './vonage-sms.js';
+export { infobipReceipts } from './infobip.js';
+export { viberReceipts } from './viber.js';
+
+export { verifyTwilioSignature } from './signatures/twilio.js';
+export type { TwilioSignatureOptions, TwilioSignatureRequest } from './signatures/twilio.js';
+export {
+  verifySendGridSignature,
+  sendGridPublicKey,
+  SENDGRID_SIGNATURE_HEADER,
+  SENDGRID_TIMESTAMP_HEADER,
+} from './signatures/sendgrid.js';
+export type { SendGridSignatureOptions } from './signatures/sendgrid.js';
+export { verifyMailgunSignature } from './signatures/mailgun.js';
+export type { MailgunSignatureOptions } from './signatures/mailgun.js';
+export { verifyWhatsAppSignature, verifyViberSignature } from './signatures/hmac.js';
+export type { WhatsAppSignatureOptions, ViberSignatureOptions } from './signatures/hmac.js';
+export { whatsappChallenge } from './signatures/whatsapp-challenge.js';
+export type { WhatsAppChallengeOptions } from './signatures/whatsapp-challenge.js';
+export { verifyVonageSignature } from './signatures/vonage.js';
+export type { VonageClaims, VonageSignatureOptions } from './signatures/vonage.js';
+export { verifySnsSignature, checkSigningCertUrl } from './signatures/sns.js';
+export type { SnsSignatureOptions } from './signatures/sns.js';
+export type { HeadersLike, ReplayOptions, SignedRequest } from './signatures/shared.js';
+
+export type { Receipt, ReceiptStatus } from '../types.js';

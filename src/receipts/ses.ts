@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import type { Receipt, ReceiptStatus } from '../types.js';
+import { WebhookError } from './errors.js';
+import { check, jsonBody, lookupStatus, show } from './input.js';
+import { receipt } from './receipt.js';
+import { fromIso } from './time.js';
+
+/** SES `eventType` (or `notificationType`) → receipt status; `null`: deliberately no receipt. */
+const STATUS = new Map<string, ReceiptStatus | null>([
+  ['Send', 'accepted'],
+  ['Delivery', 'delivered'],
+  ['Open', 'read'],
+  ['Click', 'read'],
+  // Transient bounces arrive only after SES stopped retrying, so every bounce is final.
+  ['Bounce', 'failed'],
+  ['Reject', 'failed'],
+  ['Rendering Failure', 'failed'],
+  // Temporary: SES keeps retrying until `expirationTime`, then sends Bounce or Delivery.
+  ['DeliveryDelay', null],
+  // Feedback after delivery and SES's own "topic subscribed" notice are not delivery statuses.
+  ['Complaint', null],
+  ['Subscription', null],
+  ['AmazonSnsSubscriptionSucceeded', null],
+]);
+
+/** The event object that carries the event's own timestamp, per event type. */
+const DETAIL = { Delivery: 'delivery', Open: 'open', Click: 'click', Bounce: 'bounce' } as const;
+
+const SnsEnvelope = z.looseObject({
+  Type: z.enum(['Notification', 'SubscriptionConfirmation', 'UnsubscribeConfirmation']),
+  MessageId: z.string(),
+  TopicArn: z.string(),
+  Message: z.string(),
+  Timestamp: z.string(),
+  Token: z.string().optional(),
+  SubscribeURL: z.string().optional(),
+});
+
+const stamped = z.looseObject({ timestamp: z.string().optional() }).optional();
+
+const SesEvent = z.looseObject({
+  eventType: z.string().optional(),
+  notificationType: z.string().optional(),
+  mail: z.looseObject({ messageId: z.string().min(1), timestamp: z.string().optional() }).optional(),
+  delivery: stamped,
+  open: stamped,
+  click: stamped,
+  bounce: z
+    .looseObject({
+      bounceType: z.string(),
+      bounceSubType: z.string().optional(),
+      timestamp: z.string().optional(),
+      bouncedRecipients: z
+        .array(z.looseObject({ status: z.string().optional(), diagnosticCode: z.string().optional() }))
+        .optional(),
+    })
+    .optional(),
+  reject: z.looseObject({ reason: z.string().optional() }).optional(),
+  failure: z.looseObject({ errorMessage: z.string().optional() }).optional(),
+});
+
+/** What an SNS POST carrying SES events turned out to be. */
+export type SesWebhookResult =
+  | { readonly kind: 'receipts'; readonly receipts: Receipt[] }
+  /**
+   * The SNS subscription handshake. Confirm it by fetching `subscribeUrl` yourself, after
+   * `verifySnsSignature()` and a check that `topicArn` is yours; this library never fetches URLs.
+   */
+  | {
+      readonly kind: 'subscription-confirmation' | 'unsubscribe-confirmation';
+      readonly subscribeUrl: string;
+      readonly topicArn: string;
+      readonly token: string;
+      readonly message: string;
+    };
+
+/**
+ * Reads an Amazon SNS HTTP(S) POST carrying an SES event (`Content-Type: text/plain`, so pass the raw
+ * text, bytes or the parsed envelope). The SES event inside `Message` is JSON-in-a-string.
+ */
+export function sesReceipts(body: unknown): SesWebhookResult {
+  const envelope = check('ses', SnsEnvelope, jsonBody('ses', body));
+  if (envelope.Type !== 'Notification') {
+    const field = envelope.SubscribeURL === undefined ? 'SubscribeURL' : 'Token';
+    if (envelope.SubscribeURL === undefined || envelope.Token === undefined) {
+      throw new WebhookError('ses', field, `Expected \`${field}\` to be a string, got undefined`);
+    }
+    return {
+      kind: envelope.Type === 'SubscriptionConfirmation' ? 'subscription-confirmation' : 'unsubscribe-confirmation',
+      subscribeUrl: envelope.SubscribeURL,
+      topicArn: envelope.TopicArn,
+      token: envelope.Token,
+      message: envelope.Message,
+    };
+  }
+  let inner: unknown;
+  try {
+    inner = JSON.parse(envelope.Message);
+  } catch (cause) {
+    throw new WebhookError('ses', 'Message', `Expected \`Message\` to be a JSON string, got ${show(envelope.Message)}`, { cause });
+  }
+  const event = check('ses', SesEvent, inner, 'Message');
+  const typeField = event.eventType === undefined ? 'Message.notificationType' : 'Message.eventType';
+  const type = event.eventType ?? event.notificationType;
+  const status = lookupStatus('ses', typeField, type, STATUS);
+  if (status === null) return { kind: 'receipts', receipts: [] };
+  if (event.mail === undefined) {
+    throw new WebhookError('ses', 'Message.mail', 'Expected `Message.mail` to be an object, got undefined');
+  }
+  const detailKey = DETAIL[type as keyof typeof DETAIL] as (typeof DETAIL)[keyof typeof DETAIL] | undefined;
+  // Send, Reject and Rendering Failure happen at submission: the mail's own timestamp is theirs.
+  const stamp = detailKey === undefined ? event.mail.timestamp : event[detailKey]?.timestamp;
+  const stampField = detailKey === undefined ? 'Message.mail.timestamp' : `Message.${detailKey}.timestamp`;
+  const at = stamp === undefined ? undefined : fromIso('ses', stampField, stamp);
+  const id = event.mail.messageId;
+  if (status !== 'failed') return { kind: 'receipts', receipts: [receipt(id, status, { at })] };
+  return { kind: 'receipts', receipts: [receipt(id, status, { at, ...failure(type ?? '', event) })] };
+}
+
+function failure(type: string, event: z.infer<typeof SesEvent>): { errorCode?: string; errorMessage?: string } {
+  if (type === 'Bounce') {
+    const bounce = event.bounce;
+    if (bounce === undefined) {
+      throw new WebhookError('ses', 'Message.bounce', 'Expected `Message.bounce` to be an object, got undefined');
+    }
+    const first = bounce.bouncedRecipients?.[0];
+    const errorCode = [bounce.bounceType, bounce.bounceSubType].filter(Boolean).join('/');
+    return { errorCode, ...(first?.diagnosticCode === undefined ? {} : { errorMessage: first.diagnosticCode }) };
+  }
+  const errorMessage = type === 'Reject' ? event.reject?.reason : event.failure?.errorMessage;
+  return { errorCode: type, ...(errorMessage === undefined ? {} : { errorMessage }) };
+}

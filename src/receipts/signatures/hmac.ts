@@ -1,0 +1,41 @@
+import { createHmac } from 'node:crypto';
+import { SignatureError } from '../errors.js';
+import { bodyBytes, hexDigest, requireHeader, requireSecret, safeEqual, type SignedRequest } from './shared.js';
+
+export interface WhatsAppSignatureOptions {
+  /** The Meta app's App Secret. */
+  readonly appSecret: string;
+}
+
+export interface ViberSignatureOptions {
+  /** The bot's authentication token. */
+  readonly authToken: string;
+}
+
+/** Checks Meta's `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(appSecret, raw body)>` (WhatsApp Cloud API). */
+export function verifyWhatsAppSignature(request: SignedRequest, options: WhatsAppSignatureOptions): void {
+  requireSecret('appSecret', options.appSecret);
+  const value = requireHeader('whatsapp', request.headers, 'X-Hub-Signature-256');
+  const given = value.startsWith('sha256=') ? hexDigest(value.slice(7), 32) : undefined;
+  if (given === undefined) {
+    throw new SignatureError('whatsapp', 'malformed', 'Expected `X-Hub-Signature-256` to be "sha256=" and 64 hex digits');
+  }
+  const expected = createHmac('sha256', options.appSecret).update(bodyBytes('whatsapp', request.body)).digest();
+  if (!safeEqual(expected, given)) {
+    throw new SignatureError('whatsapp', 'mismatch', 'The `X-Hub-Signature-256` does not match the body');
+  }
+}
+
+/** Checks Viber's `X-Viber-Content-Signature`: hex HMAC-SHA256 of the raw body keyed with the bot token. */
+export function verifyViberSignature(request: SignedRequest, options: ViberSignatureOptions): void {
+  requireSecret('authToken', options.authToken);
+  const value = requireHeader('viber', request.headers, 'X-Viber-Content-Signature');
+  const given = hexDigest(value, 32);
+  if (given === undefined) {
+    throw new SignatureError('viber', 'malformed', 'Expected `X-Viber-Content-Signature` to be 64 hex digits');
+  }
+  const expected = createHmac('sha256', options.authToken).update(bodyBytes('viber', request.body)).digest();
+  if (!safeEqual(expected, given)) {
+    throw new SignatureError('viber', 'mismatch', 'The `X-Viber-Content-Signature` does not match the body');
+  }
+}

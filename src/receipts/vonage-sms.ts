@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import type { Receipt, ReceiptStatus } from '../types.js';
+import { WebhookError } from './errors.js';
+import { check, formBody, jsonBody, lookupStatus, rawText, show } from './input.js';
+import { decimalPrice } from './price.js';
+import { receipt } from './receipt.js';
+import { fromUtcDateTime } from './time.js';
+
+/** Vonage SMS API DLR `status` → receipt status; `null`: no useful information, no receipt. */
+const STATUS = new Map<string, ReceiptStatus | null>([
+  ['accepted', 'sent'],
+  ['buffered', 'sent'],
+  ['delivered', 'delivered'],
+  ['expired', 'failed'],
+  ['failed', 'failed'],
+  ['rejected', 'failed'],
+  // "No useful information available": the step's timeout decides.
+  ['unknown', null],
+]);
+
+/** Vonage's documented `err-code` meanings, used as the error message. */
+const ERR_CODES = new Map<string, string>([
+  ['1', 'Unknown'],
+  ['2', 'Absent Subscriber - Temporary'],
+  ['3', 'Absent Subscriber - Permanent'],
+  ['4', 'Call Barred by User'],
+  ['5', 'Portability Error'],
+  ['6', 'Anti-Spam Rejection'],
+  ['7', 'Handset Busy'],
+  ['8', 'Network Error'],
+  ['9', 'Illegal Number'],
+  ['10', 'Illegal Message'],
+  ['11', 'Unroutable'],
+  ['12', 'Destination Unreachable'],
+  ['13', 'Subscriber Age Restriction'],
+  ['14', 'Number Blocked by Carrier'],
+  ['15', 'Prepaid Insufficient Funds'],
+  ['99', 'General Error'],
+]);
+
+const scalar = z.union([z.string(), z.number()]);
+
+const VonageDlr = z.looseObject({
+  messageId: z.string().min(1),
+  status: z.string(),
+  'err-code': scalar.optional(),
+  price: scalar.optional(),
+  'message-timestamp': z.string().optional(),
+});
+
+/**
+ * Reads a Vonage SMS API delivery receipt: a JSON POST, a form POST or a GET query string (raw text,
+ * bytes, `URLSearchParams` or parsed). Multi-part SMS get one DLR per part, each with its own id.
+ */
+export function vonageSmsReceipts(body: unknown): Receipt[] {
+  const text = rawText(body);
+  const fields = text !== undefined && text.trimStart().startsWith('{') ? jsonBody('vonage-sms', text) : formBody('vonage-sms', body);
+  const dlr = check('vonage-sms', VonageDlr, fields);
+  const status = lookupStatus('vonage-sms', 'status', dlr.status, STATUS);
+  if (status === null) return [];
+  const stamp = dlr['message-timestamp'];
+  const at = stamp === undefined ? undefined : fromUtcDateTime('vonage-sms', 'message-timestamp', stamp);
+  const price = dlr.price === undefined || dlr.price === '' ? undefined : decimalPrice('vonage-sms', 'price', dlr.price);
+  if (status !== 'failed') return [receipt(dlr.messageId, status, { at, price })];
+  const errorCode = dlr['err-code'] === undefined ? undefined : String(dlr['err-code']);
+  if (errorCode !== undefined && !/^\d+$/.test(errorCode)) {
+    throw new WebhookError('vonage-sms', 'err-code', `Expected \`err-code\` to be a number, got ${show(errorCode)}`);
+  }
+  const errorMessage = errorCode === undefined ? dlr.status : (ERR_CODES.get(errorCode) ?? dlr.status);
+  return [receipt(dlr.messageId, status, { at, price, errorCode, errorMessage })];
+}
