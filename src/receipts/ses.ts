@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Receipt, ReceiptStatus } from '../types.js';
 import { WebhookError } from './errors.js';
 import { check, jsonBody, lookupStatus, show } from './input.js';
-import { receipt } from './receipt.js';
+import { receipt, type ReceiptExtras } from './receipt.js';
 import { fromIso } from './time.js';
 
 /** SES `eventType` (or `notificationType`) → receipt status; `null`: deliberately no receipt. */
@@ -24,7 +24,12 @@ const STATUS = new Map<string, ReceiptStatus | null>([
 ]);
 
 /** The event object that carries the event's own timestamp, per event type. */
-const DETAIL = { Delivery: 'delivery', Open: 'open', Click: 'click', Bounce: 'bounce' } as const;
+const DETAIL = new Map<string | undefined, 'delivery' | 'open' | 'click' | 'bounce'>([
+  ['Delivery', 'delivery'],
+  ['Open', 'open'],
+  ['Click', 'click'],
+  ['Bounce', 'bounce'],
+]);
 
 const SnsEnvelope = z.looseObject({
   Type: z.enum(['Notification', 'SubscriptionConfirmation', 'UnsubscribeConfirmation']),
@@ -107,17 +112,17 @@ export function sesReceipts(body: unknown): SesWebhookResult {
   if (event.mail === undefined) {
     throw new WebhookError('ses', 'Message.mail', 'Expected `Message.mail` to be an object, got undefined');
   }
-  const detailKey = DETAIL[type as keyof typeof DETAIL] as (typeof DETAIL)[keyof typeof DETAIL] | undefined;
+  const detailKey = DETAIL.get(type);
   // Send, Reject and Rendering Failure happen at submission: the mail's own timestamp is theirs.
   const stamp = detailKey === undefined ? event.mail.timestamp : event[detailKey]?.timestamp;
   const stampField = detailKey === undefined ? 'Message.mail.timestamp' : `Message.${detailKey}.timestamp`;
   const at = stamp === undefined ? undefined : fromIso('ses', stampField, stamp);
   const id = event.mail.messageId;
   if (status !== 'failed') return { kind: 'receipts', receipts: [receipt(id, status, { at })] };
-  return { kind: 'receipts', receipts: [receipt(id, status, { at, ...failure(type ?? '', event) })] };
+  return { kind: 'receipts', receipts: [receipt(id, status, { at, ...failure(type, event) })] };
 }
 
-function failure(type: string, event: z.infer<typeof SesEvent>): { errorCode?: string; errorMessage?: string } {
+function failure(type: string | undefined, event: z.infer<typeof SesEvent>): Pick<ReceiptExtras, 'errorCode' | 'errorMessage'> {
   if (type === 'Bounce') {
     const bounce = event.bounce;
     if (bounce === undefined) {
@@ -125,8 +130,7 @@ function failure(type: string, event: z.infer<typeof SesEvent>): { errorCode?: s
     }
     const first = bounce.bouncedRecipients?.[0];
     const errorCode = [bounce.bounceType, bounce.bounceSubType].filter(Boolean).join('/');
-    return { errorCode, ...(first?.diagnosticCode === undefined ? {} : { errorMessage: first.diagnosticCode }) };
+    return { errorCode, errorMessage: first?.diagnosticCode };
   }
-  const errorMessage = type === 'Reject' ? event.reject?.reason : event.failure?.errorMessage;
-  return { errorCode: type, ...(errorMessage === undefined ? {} : { errorMessage }) };
+  return { errorCode: type, errorMessage: type === 'Reject' ? event.reject?.reason : event.failure?.errorMessage };
 }

@@ -98,7 +98,9 @@ export async function verifySnsSignature(body: unknown, options: SnsSignatureOpt
   for (const name of fields) {
     // Subject is signed only when present; every other field is required.
     if (name === 'Subject' && (envelope['Subject'] === undefined || envelope['Subject'] === null)) continue;
-    canonical += `${name}\n${text(envelope, name)}\n`;
+    const value = envelope[name];
+    if (typeof value !== 'string') throw new SignatureError('sns', 'missing', `Missing the SNS field \`${name}\`: the message is not signed`);
+    canonical += `${name}\n${value}\n`;
   }
   const certificate = await loadCertificate(certUrl, options);
   let valid = false;
