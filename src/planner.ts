@@ -72,6 +72,7 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
       address,
       delayMs,
       waitMs,
+      timeoutMs: channel.timeoutMs,
       success: successFor(message, channel),
       billing: channel.billing,
       costMicros,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
+import { LazyAbort } from './abort.js';
 import { resolveChannels, type ResolvedChannel } from './channels.js';
 import { SimulatedClock, systemClock, type Clock, type TimerHandle } from './clock.js';
 import { toMs, type Duration } from './duration.js';
@@ -80,7 +81,7 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #holdMs: number;
   readonly #createId: () => string;
   readonly #startedAt: number;
-  readonly #inflight = new Map<string, AbortController>();
+  readonly #inflight = new Map<string, LazyAbort>();
   readonly #detach: (() => void) | undefined;
   #busy = 0;
   #timer: TimerHandle | undefined;
@@ -238,9 +239,9 @@ export class Router extends EventEmitter<RouterEvents> {
       await this.#track(this.#apply(cascade.id, () => ({ type: 'send-failed', now: now(), step, error })));
       return;
     }
-    const controller = new AbortController();
-    this.#inflight.set(idempotencyKey, controller);
-    const request = {
+    const abort = new LazyAbort();
+    this.#inflight.set(idempotencyKey, abort);
+    const fields = {
       channel: channel.name,
       address: planned.address,
       content: contentFor(cascade.message, channel),
@@ -248,9 +249,8 @@ export class Router extends EventEmitter<RouterEvents> {
       recipient: cascade.recipient,
       idempotencyKey,
       cascadeId: cascade.id,
-      signal: controller.signal,
     };
-    const outcome = await runSend(channel, request, this.#clock);
+    const outcome = await runSend(channel, fields, abort, this.#clock);
     this.#inflight.delete(idempotencyKey);
     if (this.#closed && !outcome.ok) return;
     const input = (): CascadeInput =>

@@ -50,14 +50,21 @@ export function startCascade(init: {
   readonly now: number;
 }): Transition {
   const cascade: Cascade = {
-    ...init,
+    id: init.id,
+    key: init.key,
+    message: init.message,
+    recipient: init.recipient,
+    plan: init.plan,
     status: 'scheduled',
     step: 0,
     attempts: [],
     createdAt: init.now,
     updatedAt: init.now,
+    endedAt: undefined,
+    timerAt: undefined,
     spendMicros: 0,
     doubleSpendMicros: 0,
+    deliveredBy: undefined,
     version: 0,
   };
   const draft = new Draft(cascade, init.now);
@@ -82,35 +89,79 @@ export function transition(cascade: Cascade, input: CascadeInput): Transition {
   }
 }
 
-/** A mutable working copy used inside one transition; it never escapes. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+// Copies with every field in one fixed order, so all cascades and attempts share one hidden class.
+function cloneCascade(c: Cascade): Mutable<Cascade> {
+  return {
+    id: c.id,
+    key: c.key,
+    message: c.message,
+    recipient: c.recipient,
+    plan: c.plan,
+    status: c.status,
+    step: c.step,
+    attempts: c.attempts,
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+    endedAt: c.endedAt,
+    timerAt: c.timerAt,
+    spendMicros: c.spendMicros,
+    doubleSpendMicros: c.doubleSpendMicros,
+    deliveredBy: c.deliveredBy,
+    version: c.version,
+  };
+}
+
+function cloneAttempt(a: Attempt): Mutable<Attempt> {
+  return {
+    step: a.step,
+    channel: a.channel,
+    state: a.state,
+    startedAt: a.startedAt,
+    providerMessageId: a.providerMessageId,
+    status: a.status,
+    history: a.history,
+    outcome: a.outcome,
+    endedAt: a.endedAt,
+    billed: a.billed,
+    costMicros: a.costMicros,
+    priceMicros: a.priceMicros,
+    late: a.late,
+    error: a.error,
+  };
+}
+
+/** A mutable working copy used inside one transition; it never escapes before `finish()`. */
 class Draft {
-  private c: Cascade;
+  private readonly c: Mutable<Cascade>;
+  private attempts: Mutable<Attempt>[] | undefined;
   private readonly effects: Effect[] = [];
   private readonly notes: Note[] = [];
-  private readonly original: Cascade;
 
   constructor(
-    cascade: Cascade,
+    private readonly original: Cascade,
     private readonly now: number,
   ) {
-    this.c = cascade;
-    this.original = cascade;
+    this.c = cloneCascade(original);
   }
 
   finish(verdict: Verdict): Transition {
-    if (verdict === 'duplicate' || verdict === 'stale' || verdict === 'unchanged') {
-      return { cascade: this.original, effects: [], notes: [], verdict };
-    }
-    const attempts = this.c.attempts;
+    if (verdict !== 'applied') return { cascade: this.original, effects: [], notes: [], verdict };
+    const c = this.c;
+    if (this.attempts) c.attempts = this.attempts;
     let spend = 0;
     let double = 0;
-    for (let i = 0; i < attempts.length; i++) {
-      const cost = attempts[i]!.costMicros;
+    for (let i = 0; i < c.attempts.length; i++) {
+      const cost = c.attempts[i]!.costMicros;
       spend += cost;
-      if (this.c.deliveredBy !== undefined && i > this.c.deliveredBy) double += cost;
+      if (c.deliveredBy !== undefined && i > c.deliveredBy) double += cost;
     }
-    const cascade = { ...this.c, spendMicros: spend, doubleSpendMicros: double, updatedAt: this.now, version: this.original.version + 1 };
-    return { cascade, effects: this.effects, notes: this.notes, verdict };
+    c.spendMicros = spend;
+    c.doubleSpendMicros = double;
+    c.updatedAt = this.now;
+    c.version = this.original.version + 1;
+    return { cascade: c, effects: this.effects, notes: this.notes, verdict };
   }
 
   tick(): Transition {
@@ -119,9 +170,7 @@ class Draft {
     if (c.plan.deadlineAt !== undefined && this.now >= c.plan.deadlineAt) {
       this.endCurrent('timeout');
       this.end('expired');
-      return this.finish('applied');
-    }
-    if (c.status === 'scheduled') {
+    } else if (c.status === 'scheduled') {
       this.begin(c.step);
     } else {
       this.endCurrent('timeout');
@@ -133,7 +182,9 @@ class Draft {
   sent(step: number, providerMessageId: string, priceMicros: Micros | undefined): Transition {
     const attempt = this.c.attempts[step];
     if (!attempt || attempt.providerMessageId !== undefined) return this.finish('duplicate');
-    this.patch(step, { providerMessageId, state: attempt.state === 'sending' ? 'waiting' : attempt.state });
+    const a = this.attempt(step);
+    a.providerMessageId = providerMessageId;
+    if (a.state === 'sending') a.state = 'waiting';
     this.effects.push({ type: 'index', providerMessageId });
     this.notes.push({ type: 'sent', step });
     this.reach(step, 'accepted', this.now, 'send', priceMicros, undefined);
@@ -144,7 +195,11 @@ class Draft {
     const attempt = this.c.attempts[step];
     if (!attempt || attempt.state !== 'sending') return this.finish('stale');
     const current = this.isCurrent(step);
-    this.patch(step, { state: 'ended', error, outcome: attempt.outcome ?? 'send-error', endedAt: attempt.endedAt ?? this.now });
+    const a = this.attempt(step);
+    a.state = 'ended';
+    a.error = error;
+    a.outcome ??= 'send-error';
+    a.endedAt ??= this.now;
     if (current) this.fallBack(step, 'send-error');
     return this.finish('applied');
   }
@@ -172,32 +227,39 @@ class Draft {
 
   /** Records a status for an attempt and does what it implies: billing, delivery, fallback. */
   private reach(step: number, status: ReceiptStatus, at: number, source: 'send' | 'receipt', priceMicros: Micros | undefined, error: Attempt['error']): void {
-    const attempt = this.c.attempts[step]!;
+    const a = this.attempt(step);
     const planned = this.c.plan.steps[step]!;
-    const forward = attempt.status === undefined || status === 'failed' || RANK[status] > RANK[attempt.status];
-    const billNow = !attempt.billed && status !== 'failed' && (planned.billing === 'sent' || RANK[status] >= RANK.delivered);
-    const price = priceMicros ?? attempt.priceMicros;
-    this.patch(step, {
-      status: forward ? status : attempt.status,
-      history: [...attempt.history, { status, at, source }],
-      priceMicros: price,
-      ...(billNow || attempt.billed ? { billed: true, costMicros: price ?? planned.costMicros } : {}),
-      ...(error ? { error } : {}),
-    });
+    const wasEnded = a.state === 'ended';
+    const before = a.status;
+    if (a.status === undefined || status === 'failed' || RANK[status] > RANK[a.status]) a.status = status;
+    a.history = [...a.history, { status, at, source }];
+    if (priceMicros !== undefined) a.priceMicros = priceMicros;
+    if (error) a.error = error;
+    if (!a.billed && status !== 'failed' && (planned.billing === 'sent' || RANK[status] >= RANK.delivered)) a.billed = true;
+    if (a.billed) a.costMicros = a.priceMicros ?? planned.costMicros;
 
     if (status === 'failed') {
-      if (this.isCurrent(step) && attempt.state !== 'ended') {
-        this.patch(step, { state: 'ended', outcome: 'failed', endedAt: this.now });
+      if (this.isCurrent(step) && !wasEnded) {
+        a.state = 'ended';
+        a.outcome = 'failed';
+        a.endedAt = this.now;
         this.fallBack(step, 'failed');
       }
       return;
     }
     if (RANK[status] < RANK[planned.success]) return;
-    const late = !this.isCurrent(step) || attempt.state === 'ended';
-    if (late) this.patch(step, { late: true });
-    else this.patch(step, { state: 'ended', outcome: 'delivered', endedAt: this.now });
-    if (this.c.deliveredBy === undefined || step < this.c.deliveredBy) this.c = { ...this.c, deliveredBy: step };
-    if (late) this.notes.push({ type: 'late-receipt', step });
+    // Already successful (a `read` after the `delivered` that ended it): recorded above, nothing more.
+    if (before !== undefined && before !== 'failed' && RANK[before] >= RANK[planned.success]) return;
+    const late = !this.isCurrent(step) || wasEnded;
+    if (late) {
+      a.late = true;
+      this.notes.push({ type: 'late-receipt', step });
+    } else {
+      a.state = 'ended';
+      a.outcome = 'delivered';
+      a.endedAt = this.now;
+    }
+    if (this.c.deliveredBy === undefined || step < this.c.deliveredBy) this.c.deliveredBy = step;
     if (!TERMINAL.has(this.c.status)) {
       if (late) this.endCurrent('superseded');
       this.end('delivered', step);
@@ -214,42 +276,74 @@ class Draft {
 
   /** Starts `step` at `earliest`, or later if that falls in the recipient's quiet hours. */
   schedule(step: number, earliest: number): void {
-    const planned = this.c.plan.steps[step];
-    if (!planned) {
+    const c = this.c;
+    if (!c.plan.steps[step]) {
       this.end('exhausted');
       return;
     }
-    const { recipient, plan } = this.c;
-    const start = plan.quietHours && recipient.quietHours ? endOfQuietHours(earliest, recipient.quietHours, recipient.timeZone) : earliest;
+    const quiet = c.plan.quietHours ? c.recipient.quietHours : undefined;
+    const start = quiet ? endOfQuietHours(earliest, quiet, c.recipient.timeZone) : earliest;
     if (start <= this.now) {
       this.begin(step);
       return;
     }
-    const timerAt = plan.deadlineAt === undefined ? start : Math.min(start, plan.deadlineAt);
-    this.c = { ...this.c, status: 'scheduled', step, timerAt };
+    c.status = 'scheduled';
+    c.step = step;
+    c.timerAt = c.plan.deadlineAt === undefined ? start : Math.min(start, c.plan.deadlineAt);
   }
 
   private begin(step: number): void {
-    const planned = this.c.plan.steps[step]!;
-    const deadlineAt = this.c.plan.deadlineAt;
-    const timerAt = deadlineAt === undefined ? this.now + planned.waitMs : Math.min(this.now + planned.waitMs, deadlineAt);
-    const attempt: Attempt = { step, channel: planned.channel, state: 'sending', startedAt: this.now, history: [], billed: false, costMicros: 0 };
-    const attempts = this.c.attempts.slice(0, step);
-    attempts[step] = attempt;
-    this.c = { ...this.c, status: 'active', step, timerAt, attempts };
+    const c = this.c;
+    const planned = c.plan.steps[step]!;
+    const deadlineAt = c.plan.deadlineAt;
+    const attempts = this.attempts ?? (this.attempts = c.attempts.slice());
+    attempts.length = step;
+    attempts.push({
+      step,
+      channel: planned.channel,
+      state: 'sending',
+      startedAt: this.now,
+      providerMessageId: undefined,
+      status: undefined,
+      history: [],
+      outcome: undefined,
+      endedAt: undefined,
+      billed: false,
+      costMicros: 0,
+      priceMicros: undefined,
+      late: undefined,
+      error: undefined,
+    });
+    c.status = 'active';
+    c.step = step;
+    c.timerAt = this.now + planned.timeoutMs;
+    if (deadlineAt !== undefined) {
+      // A step shortened for the deadline that starts early may use the slack, up to its planned end,
+      // so the steps after it still get the time the plan gave them.
+      const plannedEnd = step === c.plan.steps.length - 1 ? deadlineAt : planned.startAt + planned.waitMs;
+      c.timerAt = Math.min(c.timerAt, Math.max(this.now + planned.waitMs, plannedEnd), deadlineAt);
+    }
     this.effects.push({ type: 'send', step });
     this.notes.push({ type: 'attempt', step });
   }
 
   private endCurrent(outcome: AttemptOutcome): void {
-    const attempt = this.c.status === 'active' ? this.c.attempts[this.c.step] : undefined;
-    if (!attempt || attempt.state === 'ended') return;
-    if (attempt.state === 'sending') this.effects.push({ type: 'abort', step: attempt.step });
-    this.patch(attempt.step, { state: 'ended', outcome, endedAt: this.now });
+    const c = this.c;
+    if (c.status !== 'active') return;
+    const current = (this.attempts ?? c.attempts)[c.step];
+    if (!current || current.state === 'ended') return;
+    if (current.state === 'sending') this.effects.push({ type: 'abort', step: c.step });
+    const a = this.attempt(c.step);
+    a.state = 'ended';
+    a.outcome = outcome;
+    a.endedAt = this.now;
   }
 
   private end(status: 'delivered' | 'exhausted' | 'cancelled' | 'expired', step?: number): void {
-    this.c = { ...this.c, status, timerAt: undefined, endedAt: this.now };
+    const c = this.c;
+    c.status = status;
+    c.timerAt = undefined;
+    c.endedAt = this.now;
     this.notes.push(status === 'delivered' ? { type: 'delivered', step: step! } : { type: status });
   }
 
@@ -257,9 +351,13 @@ class Draft {
     return this.c.status === 'active' && this.c.step === step;
   }
 
-  private patch(step: number, change: Partial<Attempt>): void {
-    const attempts = this.c.attempts.slice();
-    attempts[step] = { ...attempts[step]!, ...change };
-    this.c = { ...this.c, attempts };
+  /** The attempt at `step`, copied once per transition so the original stays untouched. */
+  private attempt(step: number): Mutable<Attempt> {
+    const attempts = this.attempts ?? (this.attempts = this.c.attempts.slice());
+    const a = attempts[step]!;
+    if (this.original.attempts[step] !== a) return a;
+    const copy = cloneAttempt(a);
+    attempts[step] = copy;
+    return copy;
   }
 }

@@ -190,8 +190,10 @@ export interface PlanStep {
   readonly address: string;
   /** Wait before starting, counted from the end of the previous step (ms). */
   readonly delayMs: number;
-  /** How long the step waits for success before falling back (ms). */
+  /** How long the step waits for success before falling back, as planned (ms): the timeout, shortened to fit a deadline. */
   readonly waitMs: number;
+  /** The channel's timeout (ms). At run time a step waits this long, cut only by the deadline. */
+  readonly timeoutMs: number;
   readonly success: SuccessLevel;
   readonly billing: Billing;
   /** Projected cost in micro-units (1e-6 of the currency unit). */
