@@ -1,0 +1,319 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The published shape, tested as a user meets it: build, pack, install the tarball into scratch
+// ESM and CJS projects outside this repository, and run real cascades from each.
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+// npm exports its own config (prefix, local_prefix, …) to scripts: a nested npm must not inherit it.
+const env: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) && name !== 'NODE_OPTIONS'),
+);
+env.NO_UPDATE_NOTIFIER = '1';
+
+function run(file: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd, env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (!error) return resolve(stdout);
+      const how = error.killed ? `killed after ${timeoutMs} ms` : `exit code ${String(error.code)}`;
+      reject(new Error(`\`${[file, ...args].join(' ')}\` in ${cwd} failed (${how})\n--- stdout\n${stdout}\n--- stderr\n${stderr}`));
+    });
+  });
+}
+
+/** The JSON object a consumer script prints on its last line. */
+async function runConsumer(dir: string, nodeFlags: readonly string[] = []): Promise<ConsumerReport> {
+  const stdout = await run(process.execPath, [...nodeFlags, 'main.js'], dir, 30_000);
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as ConsumerReport;
+}
+
+interface ConsumerReport {
+  outcome: string;
+  spend: string;
+  plan: string[];
+  calls: string[];
+  events: string[];
+  receipt: string;
+  errors: string[];
+  tries?: { try: number; at: number }[];
+  triesBeforeBackoff?: number;
+  attempts?: { channel: string; outcome: string; costMicros: number }[];
+  receiptsExports: string[] | null;
+}
+
+const esmConsumer = `
+import { createRouter, SimulatedClock, formatMicros } from 'cascade-router';
+
+const clock = new SimulatedClock(Date.UTC(2026, 0, 5, 12));
+const calls = [];
+const events = [];
+const errors = [];
+const router = createRouter({
+  clock,
+  channels: {
+    email: { kind: 'email', cost: '0.0004', confirm: { timeout: '5m' }, send: async (req) => { calls.push(req.channel + ':' + req.address); return 'email-1'; } },
+    sms: { kind: 'sms', cost: '0.0075', send: async (req) => { calls.push(req.channel + ':' + req.address); return 'sms-1'; } },
+  },
+});
+for (const name of ['attempt', 'sent', 'fallback', 'delivered']) router.on(name, (event) => events.push(name + ':' + event.channel));
+// The router reports adapter and listener failures here rather than throwing them.
+router.on('error', ({ error, during }) => errors.push(during + ': ' + error.message));
+
+const { cascadeId, plan } = await router.send(
+  { key: 'order-42', category: 'transactional', content: { text: 'Your order has shipped', sms: 'Order shipped' } },
+  { id: 'customer-1', addresses: { email: 'ana@example.com', sms: '+15550100' } },
+);
+// The email's receipt never comes: after its 5m timeout the cascade falls back to SMS.
+await clock.advance(5 * 60_000);
+const receipt = await router.handleReceipt({ providerMessageId: 'sms-1', status: 'delivered' });
+await router.settled();
+const cascade = await router.get(cascadeId);
+await router.close();
+
+const receiptsExports = process.env.CHECK_RECEIPTS === '1' ? Object.keys(await import('cascade-router/receipts')) : null;
+console.log(JSON.stringify({
+  outcome: cascade.status,
+  spend: formatMicros(cascade.spendMicros),
+  plan: plan.steps.map((step) => step.channel),
+  calls,
+  events,
+  receipt: receipt.outcome,
+  errors,
+  receiptsExports,
+}));
+`;
+
+const cjsConsumer = `
+const { createRouter, SimulatedClock, SendError, formatMicros } = require('cascade-router');
+
+/** Polls (no fixed sleep) until the condition holds; the retried send runs off the router's tracked work. */
+async function until(condition, what) {
+  for (let i = 0; i < 400; i++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error('timed out waiting for ' + what);
+}
+
+async function main() {
+  const clock = new SimulatedClock(Date.UTC(2026, 0, 5, 12));
+  const start = clock.now();
+  const calls = [];
+  const events = [];
+  const errors = [];
+  const tries = [];
+  const router = createRouter({
+    clock,
+    channels: {
+      sms: {
+        kind: 'sms',
+        cost: '0.0075',
+        retry: { retries: 2, minDelay: '2s' },
+        send: async (req) => {
+          calls.push(req.channel + ':' + req.address);
+          tries.push({ try: req.try, at: clock.now() - start });
+          // A transient provider error on the first try: p-retry (bundled into the CJS build) retries it.
+          if (req.try === 1) throw new SendError('Provider answered 503', { providerCode: '503' });
+          return 'sms-1';
+        },
+      },
+    },
+  });
+  for (const name of ['attempt', 'sent', 'fallback', 'delivered']) router.on(name, (event) => events.push(name + ':' + event.channel));
+  // The router reports adapter and listener failures here rather than throwing them.
+  router.on('error', ({ error, during }) => errors.push(during + ': ' + error.message));
+
+  const { cascadeId, plan } = await router.send(
+    { key: 'otp-7', category: 'otp', content: { text: 'Your code is 123456' } },
+    { id: 'customer-2', addresses: { sms: '+15550101' } },
+  );
+  await until(() => tries.length === 1, 'the first try');
+  await clock.advance(1_999);
+  const triesBeforeBackoff = tries.length;
+  await clock.advance(1);
+  await until(() => tries.length === 2, 'the retry after the 2s backoff');
+  await router.settled();
+  const receipt = await router.handleReceipt({ providerMessageId: 'sms-1', status: 'delivered' });
+  await router.settled();
+  const cascade = await router.get(cascadeId);
+  await router.close();
+
+  const receiptsExports = process.env.CHECK_RECEIPTS === '1' ? Object.keys(require('cascade-router/receipts')) : null;
+  console.log(JSON.stringify({
+    outcome: cascade.status,
+    spend: formatMicros(cascade.spendMicros),
+    plan: plan.steps.map((step) => step.channel),
+    calls,
+    events,
+    receipt: receipt.outcome,
+    errors,
+    tries,
+    triesBeforeBackoff,
+    attempts: cascade.attempts.map((a) => ({ channel: a.channel, outcome: a.outcome, costMicros: a.costMicros })),
+    receiptsExports,
+  }));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+
+/** Type-checks against the installed declarations: a wrong or \`any\` type fails the \`@ts-expect-error\` lines. */
+function typesConsumer(withReceipts: boolean): string {
+  return `
+import { createRouter, SimulatedClock, SendError, isCascadeRouterError } from 'cascade-router';
+import type { Cascade, ChannelConfig, DeliveredEvent, Receipt, ReceiptResult, SendRequest } from 'cascade-router';
+${withReceipts ? "import * as receipts from 'cascade-router/receipts';" : ''}
+
+const sms: ChannelConfig = {
+  kind: 'sms',
+  cost: '0.0075',
+  send: async (request: SendRequest) => {
+    if (request.signal.aborted) throw new SendError('aborted', { permanent: true });
+    return { providerMessageId: request.idempotencyKey, price: '0.0075' };
+  },
+};
+const router = createRouter({ clock: new SimulatedClock(), channels: { sms } });
+router.on('delivered', (event: DeliveredEvent) => {
+  const late: boolean = event.late;
+  void late;
+});
+const receipt: Receipt = { providerMessageId: 'sms-1', status: 'delivered' };
+export const result: Promise<ReceiptResult> = router.handleReceipt(receipt);
+export const cascade: Promise<Cascade | undefined> = router.get('id');
+export const code: string | undefined = isCascadeRouterError(new Error()) ? 'never' : undefined;
+
+// @ts-expect-error a channel kind outside the union is rejected
+export const pigeon: ChannelConfig = { kind: 'pigeon', send: async () => 'id' };
+// @ts-expect-error an unknown event name is rejected
+router.on('teleported', () => {});
+${withReceipts ? 'export const receiptNames: string[] = Object.keys(receipts);' : ''}
+`;
+}
+
+const tsconfig = (module: 'esm' | 'cjs') => ({
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'node16',
+    moduleResolution: 'node16',
+    strict: true,
+    exactOptionalPropertyTypes: true,
+    noEmit: true,
+    // The package's own declarations are checked too, not skipped.
+    skipLibCheck: false,
+    types: ['node'],
+    typeRoots: [join(root, 'node_modules/@types')],
+  },
+  files: [module === 'esm' ? 'check.ts' : 'check.cts'],
+});
+
+describe('the packed tarball', () => {
+  let work: string;
+  let tarball: string;
+  let packedFiles: string[];
+  let hasReceipts: boolean;
+  const esm = () => join(work, 'esm-consumer');
+  const cjs = () => join(work, 'cjs-consumer');
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'cascade-router-pack-'));
+    await run(npm, ['run', 'build'], root, 180_000);
+    const packed = JSON.parse(await run(npm, ['pack', '--json', '--pack-destination', work], root, 60_000)) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
+    tarball = join(work, packed[0]!.filename);
+    packedFiles = packed[0]!.files.map((file) => file.path);
+
+    for (const [dir, type] of [[esm(), 'module'], [cjs(), 'commonjs']] as const) {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `${type}-consumer`, private: true, type }));
+    }
+    // The tarball's dependencies (zod, eventemitter3, p-retry) come from the registry or the npm cache.
+    const install = ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--no-package-lock', '--loglevel=error'];
+    await Promise.all([run(npm, install, esm(), 180_000), run(npm, install, cjs(), 180_000)]);
+
+    const installed = JSON.parse(readFileSync(join(esm(), 'node_modules/cascade-router/package.json'), 'utf8')) as {
+      exports: Record<string, unknown>;
+    };
+    hasReceipts = './receipts' in installed.exports;
+    env.CHECK_RECEIPTS = hasReceipts ? '1' : '0';
+    writeFileSync(join(esm(), 'main.js'), esmConsumer);
+    writeFileSync(join(cjs(), 'main.js'), cjsConsumer);
+    writeFileSync(join(esm(), 'check.ts'), typesConsumer(hasReceipts));
+    writeFileSync(join(cjs(), 'check.cts'), typesConsumer(hasReceipts));
+    writeFileSync(join(esm(), 'tsconfig.json'), JSON.stringify(tsconfig('esm')));
+    writeFileSync(join(cjs(), 'tsconfig.json'), JSON.stringify(tsconfig('cjs')));
+  }, 600_000);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('holds the ESM and CJS builds with their declarations, and no sources or tests', () => {
+    for (const file of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'package.json']) {
+      expect(packedFiles).toContain(file);
+    }
+    if (hasReceipts) {
+      for (const file of ['dist/receipts.js', 'dist/receipts.cjs', 'dist/receipts.d.ts', 'dist/receipts.d.cts']) {
+        expect(packedFiles).toContain(file);
+      }
+    }
+    expect(packedFiles.filter((file) => /^(src|test|bench)\//.test(file) || file.endsWith('.tgz'))).toEqual([]);
+  });
+
+  it('the CJS build carries its own copy of the ESM-only p-retry instead of require()-ing it', () => {
+    const cjsBuild = readFileSync(join(cjs(), 'node_modules/cascade-router/dist/index.cjs'), 'utf8');
+    // Matched pieces, not the whole bundle, so a failure prints one line.
+    expect(cjsBuild.match(/require\(["'](p-retry|is-network-error)["']\)/)?.[0]).toBeUndefined();
+    expect(cjsBuild.match(/require\(["']eventemitter3["']\)/)?.[0]).toBe('require("eventemitter3")');
+  });
+
+  it('an ESM consumer runs a cascade: email times out, SMS is delivered, both billed', async () => {
+    const report = await runConsumer(esm());
+    expect(report.outcome).toBe('delivered');
+    expect(report.spend).toBe('0.0079');
+    expect(report.plan).toEqual(['email', 'sms']);
+    expect(report.calls).toEqual(['email:ana@example.com', 'sms:+15550100']);
+    expect(report.events).toEqual(['attempt:email', 'sent:email', 'fallback:email', 'attempt:sms', 'sent:sms', 'delivered:sms']);
+    expect(report.receipt).toBe('applied');
+    expect(report.errors).toEqual([]);
+    if (hasReceipts) expect(report.receiptsExports?.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a CJS consumer runs a cascade through a transient send error, retried after its backoff in simulated time', async () => {
+    // Node >= 20.19 can require() ESM; turning that off proves the CJS build works on every Node 20.
+    const flags = process.allowedNodeEnvironmentFlags.has('--experimental-require-module') ? ['--no-experimental-require-module'] : [];
+    const report = await runConsumer(cjs(), flags);
+    expect(report.outcome).toBe('delivered');
+    expect(report.spend).toBe('0.0075');
+    expect(report.tries).toEqual([
+      { try: 1, at: 0 },
+      { try: 2, at: 2_000 },
+    ]);
+    expect(report.triesBeforeBackoff).toBe(1);
+    expect(report.attempts).toEqual([{ channel: 'sms', outcome: 'delivered', costMicros: 7_500 }]);
+    expect(report.events).toEqual(['attempt:sms', 'sent:sms', 'delivered:sms']);
+    expect(report.receipt).toBe('applied');
+    expect(report.errors).toEqual([]);
+    if (hasReceipts) expect(report.receiptsExports?.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('type-checks a TypeScript consumer under moduleResolution node16, as ESM and as CJS', async () => {
+    await Promise.all([
+      run(process.execPath, [tsc, '-p', join(esm(), 'tsconfig.json')], esm(), 120_000),
+      run(process.execPath, [tsc, '-p', join(cjs(), 'tsconfig.json')], cjs(), 120_000),
+    ]);
+    expect(existsSync(join(esm(), 'check.js'))).toBe(false);
+  }, 240_000);
+});
