@@ -12,6 +12,9 @@ export const DEFAULT_CONSENT_REQUIRED: readonly string[] = ['marketing'];
 /** A shortened step shorter than this is not worth sending: it is skipped instead. */
 const MIN_WAIT_MS = 1000;
 
+// Shared by every plan that skips nothing, so such plans carry no array of their own.
+const NONE_SKIPPED: readonly PlanSkip[] = Object.freeze([]);
+
 const KIND_RANK: Record<ChannelKind, number> = { push: 0, email: 1, messenger: 2, sms: 3, custom: 4 };
 
 export interface PlanContext {
@@ -46,7 +49,7 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
   const maxCost = message.maxCost === undefined ? Infinity : toMicros(message.maxCost, 'maxCost');
   const respectQuiet = quietHoursApply(message, recipient);
 
-  const steps: PlanStep[] = [];
+  const steps: PlanStep[] = new Array<PlanStep>();
   let spend = 0;
   let t = startAt;
   for (const { channel, address, costMicros } of ordered) {
@@ -85,7 +88,7 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
     startAt,
     deadlineAt,
     steps,
-    skipped,
+    skipped: skipped.length === 0 ? NONE_SKIPPED : skipped,
     maxSpendMicros: spend,
     bestSpendMicros: steps[0]?.costMicros ?? 0,
     quietHours: respectQuiet,

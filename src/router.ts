@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { LazyAbort } from './abort.js';
+import { createCascadeId } from './id.js';
 import { resolveChannels, type ResolvedChannel } from './channels.js';
 import { SimulatedClock, systemClock, type Clock, type TimerHandle } from './clock.js';
 import { toMs, type Duration } from './duration.js';
@@ -26,7 +26,7 @@ export interface RouterOptions {
   readonly consentRequired?: readonly string[] | undefined;
   /** How long a receipt for an unknown provider id is held, in case its send() has not returned yet. Default 10m. */
   readonly holdUnknownReceipts?: Duration | undefined;
-  /** Makes cascade ids. Default `randomUUID`. */
+  /** Makes cascade ids. Default: 128 random bits as 22 base64url characters. */
   readonly createId?: (() => string) | undefined;
 }
 
@@ -95,7 +95,7 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#clock = options.clock ?? systemClock;
     this.#consentRequired = new Set(options.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
     this.#holdMs = toMs(options.holdUnknownReceipts ?? '10m', 'holdUnknownReceipts');
-    this.#createId = options.createId ?? randomUUID;
+    this.#createId = options.createId ?? createCascadeId;
     this.#startedAt = this.#clock.now();
     this.#detach = this.#clock instanceof SimulatedClock ? this.#clock.onSettle(() => this.settled()) : undefined;
     if (!this.#ownsStore) this.#track(this.#resume());
@@ -341,7 +341,16 @@ export class Router extends EventEmitter<RouterEvents> {
 
   #track<T>(promise: Promise<T>): Promise<T> {
     this.#busy++;
-    return promise.finally(() => this.#busy--);
+    return promise.then(
+      (value) => {
+        this.#busy--;
+        return value;
+      },
+      (error: unknown) => {
+        this.#busy--;
+        throw error;
+      },
+    );
   }
 }
 

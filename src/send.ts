@@ -42,13 +42,7 @@ export async function runSend(
   abort: LazyAbort,
   clock: Clock,
 ): Promise<SendOutcome> {
-  const request = (attempt: number): SendRequest => ({
-    ...fields,
-    try: attempt,
-    get signal() {
-      return abort.signal;
-    },
-  });
+  const request = (attempt: number): SendRequest => new Request(fields, attempt, abort);
   let firstError: unknown;
   try {
     return readResult(await channel.send(request(1)));
@@ -75,6 +69,35 @@ export async function runSend(
     return readResult(result);
   } catch (error) {
     return { ok: false, error: describe(error) };
+  }
+}
+
+/** A send request whose `signal` is made only if the adapter reads it. */
+class Request implements SendRequest {
+  readonly channel: string;
+  readonly address: string;
+  readonly content: SendRequest['content'];
+  readonly message: SendRequest['message'];
+  readonly recipient: SendRequest['recipient'];
+  readonly idempotencyKey: string;
+  readonly cascadeId: string;
+  readonly try: number;
+  readonly #abort: LazyAbort;
+
+  constructor(fields: Omit<SendRequest, 'try' | 'signal'>, attempt: number, abort: LazyAbort) {
+    this.channel = fields.channel;
+    this.address = fields.address;
+    this.content = fields.content;
+    this.message = fields.message;
+    this.recipient = fields.recipient;
+    this.idempotencyKey = fields.idempotencyKey;
+    this.cascadeId = fields.cascadeId;
+    this.try = attempt;
+    this.#abort = abort;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
   }
 }
 

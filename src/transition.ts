@@ -232,7 +232,7 @@ class Draft {
     const wasEnded = a.state === 'ended';
     const before = a.status;
     if (a.status === undefined || status === 'failed' || RANK[status] > RANK[a.status]) a.status = status;
-    a.history = [...a.history, { status, at, source }];
+    a.history = a.history.concat({ status, at, source });
     if (priceMicros !== undefined) a.priceMicros = priceMicros;
     if (error) a.error = error;
     if (!a.billed && status !== 'failed' && (planned.billing === 'sent' || RANK[status] >= RANK.delivered)) a.billed = true;
@@ -296,9 +296,8 @@ class Draft {
     const c = this.c;
     const planned = c.plan.steps[step]!;
     const deadlineAt = c.plan.deadlineAt;
-    const attempts = this.attempts ?? (this.attempts = c.attempts.slice());
-    attempts.length = step;
-    attempts.push({
+    // concat allocates exactly; push would reserve room for 16 more attempts per cascade.
+    this.attempts = (this.attempts ?? c.attempts).slice(0, step).concat({
       step,
       channel: planned.channel,
       state: 'sending',
