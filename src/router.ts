@@ -11,7 +11,7 @@ import { buildPlan, contentFor, DEFAULT_CONSENT_REQUIRED, type PlanContext } fro
 import { parse, receiptSchema } from './schema.js';
 import { runSend } from './send.js';
 import { memoryStore } from './store/memory.js';
-import type { CascadeStore } from './store/types.js';
+import { isPromise, type CascadeStore } from './store/types.js';
 import { startCascade, transition, type CascadeInput, type Transition } from './transition.js';
 import type { Cascade, CascadeStatus, ChannelConfig, Message, Plan, Receipt, Recipient } from './types.js';
 import { validateMessage, validateRecipient } from './validate.js';
@@ -98,7 +98,7 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#createId = options.createId ?? createCascadeId;
     this.#startedAt = this.#clock.now();
     this.#detach = this.#clock instanceof SimulatedClock ? this.#clock.onSettle(() => this.settled()) : undefined;
-    if (!this.#ownsStore) this.#track(this.#resume());
+    if (!this.#ownsStore) void this.#resume();
   }
 
   /** The plan for a message without sending anything: a dry run of what it would cost. */
@@ -107,38 +107,44 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   /** Validates, plans, persists and starts a cascade. The same `message.key` never starts a second one. */
-  async send(message: Message, recipient: Recipient): Promise<SendReceipt> {
-    if (this.#closed) throw new RouterClosedError();
-    const validMessage = validateMessage(message, this.#channels);
-    const validRecipient = validateRecipient(recipient);
-    const plan = buildPlan(this.#planContext(), validMessage, validRecipient);
-    return this.#track(this.#start(validMessage, validRecipient, plan));
+  send(message: Message, recipient: Recipient): Promise<SendReceipt> {
+    let valid: [Message, Recipient, Plan];
+    try {
+      if (this.#closed) throw new RouterClosedError();
+      const validMessage = validateMessage(message, this.#channels);
+      const validRecipient = validateRecipient(recipient);
+      valid = [validMessage, validRecipient, buildPlan(this.#planContext(), validMessage, validRecipient)];
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#start(...valid);
   }
 
   /** Applies a normalized delivery callback. Throws `InvalidReceiptError` for a malformed one (and changes nothing). */
-  async handleReceipt(input: Receipt): Promise<ReceiptResult> {
-    if (this.#closed) throw new RouterClosedError();
-    const receipt = parse(receiptSchema, input, 'receipt', InvalidReceiptError) as Receipt;
+  handleReceipt(input: Receipt): Promise<ReceiptResult> {
+    let receipt: Receipt;
     let priceMicros: Micros | undefined;
     try {
-      priceMicros = receipt.price === undefined ? undefined : toMicros(receipt.price, 'price');
-    } catch (cause) {
-      throw new InvalidReceiptError(`Invalid receipt: ${(cause as Error).message}`, { cause });
+      if (this.#closed) throw new RouterClosedError();
+      receipt = parse(receiptSchema, input, 'receipt', InvalidReceiptError) as Receipt;
+      priceMicros = receiptPrice(receipt);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return this.#track(this.#receive(receipt, priceMicros));
+    return this.#receive(receipt, priceMicros);
   }
 
   /** Stops a cascade (the customer bought): nothing more is sent; an in-flight send is aborted. */
   async cancel(cascadeId: string): Promise<CancelResult> {
     if (this.#closed) throw new RouterClosedError();
-    const done = await this.#track(this.#apply(cascadeId, () => ({ type: 'cancel', now: this.#clock.now() })));
+    const done = await this.#apply(cascadeId, () => ({ type: 'cancel', now: this.#clock.now() }));
     if (!done) return { outcome: 'not-found', cascadeId };
     if (done.verdict === 'applied') return { outcome: 'cancelled', cascadeId, status: 'cancelled' };
     return { outcome: 'already-ended', cascadeId, status: done.cascade.status };
   }
 
   /** The cascade with its plan and full attempt history. */
-  get(cascadeId: string): Promise<Cascade | undefined> {
+  async get(cascadeId: string): Promise<Cascade | undefined> {
     return this.#store.get(cascadeId);
   }
 
@@ -165,9 +171,19 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   async #start(message: Message, recipient: Recipient, plan: Plan): Promise<SendReceipt> {
+    this.#busy++;
+    try {
+      return await this.#create(message, recipient, plan);
+    } finally {
+      this.#busy--;
+    }
+  }
+
+  async #create(message: Message, recipient: Recipient, plan: Plan): Promise<SendReceipt> {
     const started = startCascade({ id: this.#createId(), key: message.key, message, recipient, plan, now: plan.createdAt });
     const cascade = { ...started.cascade, version: 1 };
-    const { created, cascade: stored } = await this.#store.create(cascade);
+    const creating = this.#store.create(cascade);
+    const { created, cascade: stored } = isPromise(creating) ? await creating : creating;
     if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
     if (this.listenerCount('planned') > 0) this.#emit('planned', { ...eventBase(cascade, plan.createdAt), plan });
     if (this.listenerCount('skipped') > 0) {
@@ -178,8 +194,18 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   async #receive(receipt: Receipt, priceMicros: Micros | undefined): Promise<ReceiptResult> {
+    this.#busy++;
+    try {
+      return await this.#route(receipt, priceMicros);
+    } finally {
+      this.#busy--;
+    }
+  }
+
+  async #route(receipt: Receipt, priceMicros: Micros | undefined): Promise<ReceiptResult> {
     const now = this.#clock.now();
-    const cascadeId = await this.#store.route(receipt, now, now + this.#holdMs);
+    const routing = this.#store.route(receipt, now, now + this.#holdMs);
+    const cascadeId = isPromise(routing) ? await routing : routing;
     const unknown = { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil: now + this.#holdMs } as const;
     if (cascadeId === undefined) return unknown;
     const id = receipt.providerMessageId;
@@ -200,8 +226,18 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** Read, transition, compare-and-set; on a conflict, read again. Undefined when the cascade or input is gone. */
   async #apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined): Promise<Transition | undefined> {
+    this.#busy++;
+    try {
+      return await this.#applyOnce(cascadeId, input);
+    } finally {
+      this.#busy--;
+    }
+  }
+
+  async #applyOnce(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined): Promise<Transition | undefined> {
     for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
-      const before = await this.#store.get(cascadeId);
+      const reading = this.#store.get(cascadeId);
+      const before = isPromise(reading) ? await reading : reading;
       if (!before) return undefined;
       const event = input(before);
       if (!event) return undefined;
@@ -209,10 +245,11 @@ export class Router extends EventEmitter<RouterEvents> {
       if (done.verdict !== 'applied') return done;
       const providerIds: string[] = [];
       for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
-      const { ok, held } = await this.#store.commit(done.cascade, providerIds);
+      const committing = this.#store.commit(done.cascade, providerIds);
+      const { ok, held } = isPromise(committing) ? await committing : committing;
       if (!ok) continue;
       this.#after(done);
-      for (const { receipt } of held) await this.#receive(receipt, receipt.price === undefined ? undefined : toMicros(receipt.price));
+      for (const { receipt } of held) await this.#route(receipt, receiptPrice(receipt));
       return done;
     }
     throw new Error(`cascade ${cascadeId}: gave up after ${MAX_CONFLICT_RETRIES} conflicting writes`);
@@ -236,7 +273,7 @@ export class Router extends EventEmitter<RouterEvents> {
     const now = () => this.#clock.now();
     if (!channel) {
       const error = { message: `channel "${planned.channel}" is no longer declared`, code: 'UNKNOWN_CHANNEL' };
-      await this.#track(this.#apply(cascade.id, () => ({ type: 'send-failed', now: now(), step, error })));
+      await this.#apply(cascade.id, () => ({ type: 'send-failed', now: now(), step, error }));
       return;
     }
     const abort = new LazyAbort();
@@ -257,7 +294,7 @@ export class Router extends EventEmitter<RouterEvents> {
       outcome.ok
         ? { type: 'sent', now: now(), step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
         : { type: 'send-failed', now: now(), step, error: outcome.error };
-    await this.#track(this.#apply(cascade.id, input)).catch((error: unknown) => this.#fail(error, cascade.id, 'send'));
+    await this.#apply(cascade.id, input).catch((error: unknown) => this.#fail(error, cascade.id, 'send'));
   }
 
   #arm(at: number): void {
@@ -265,11 +302,12 @@ export class Router extends EventEmitter<RouterEvents> {
     if (this.#timer) this.#clock.clearTimer(this.#timer);
     this.#timer = this.#clock.setTimer(at, () => {
       this.#timer = undefined;
-      void this.#track(this.#fireDue());
+      void this.#fireDue();
     });
   }
 
   async #fireDue(): Promise<void> {
+    this.#busy++;
     try {
       const now = this.#clock.now();
       for (let due = await this.#store.claimDue(now, TIMER_BATCH); due.length > 0; due = await this.#store.claimDue(now, TIMER_BATCH)) {
@@ -281,11 +319,14 @@ export class Router extends EventEmitter<RouterEvents> {
       if (next !== undefined) this.#arm(next);
     } catch (error) {
       this.#fail(error, undefined, 'timer');
+    } finally {
+      this.#busy--;
     }
   }
 
   /** On start with a store that has open cascades: re-send claimed but unanswered steps, arm due timers. */
   async #resume(): Promise<void> {
+    this.#busy++;
     try {
       for await (const cascade of this.#store.open()) {
         const attempt = cascade.status === 'active' ? cascade.attempts[cascade.step] : undefined;
@@ -297,6 +338,8 @@ export class Router extends EventEmitter<RouterEvents> {
       if (next !== undefined) this.#arm(next);
     } catch (error) {
       this.#fail(error, undefined, 'resume');
+    } finally {
+      this.#busy--;
     }
   }
 
@@ -339,18 +382,14 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#emit('error', { error: err, cascadeId, during });
   }
 
-  #track<T>(promise: Promise<T>): Promise<T> {
-    this.#busy++;
-    return promise.then(
-      (value) => {
-        this.#busy--;
-        return value;
-      },
-      (error: unknown) => {
-        this.#busy--;
-        throw error;
-      },
-    );
+}
+
+function receiptPrice(receipt: Receipt): Micros | undefined {
+  if (receipt.price === undefined) return undefined;
+  try {
+    return toMicros(receipt.price, 'price');
+  } catch (cause) {
+    throw new InvalidReceiptError(`Invalid receipt: ${(cause as Error).message}`, { cause });
   }
 }
 

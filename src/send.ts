@@ -52,9 +52,11 @@ export async function runSend(
   const retry = channel.retry;
   const first = classifySendError(firstError);
   if (first.permanent || !retry || retry.retries === 0 || abort.aborted) return { ok: false, error: describe(firstError) };
+  // p-retry replaces a try that succeeded just as the signal aborted with the abort error: keep what the provider accepted.
+  let accepted: SendResult | undefined;
   try {
     await sleep(clock, backoff(retry, 0, first.retryAfterMs), abort.signal);
-    const result = await pRetry((attempt) => channel.send(request(attempt + 1)), {
+    const result = await pRetry(async (attempt) => (accepted = await channel.send(request(attempt + 1))), {
       retries: retry.retries - 1,
       minTimeout: 0,
       maxTimeout: 0,
@@ -68,6 +70,7 @@ export async function runSend(
     });
     return readResult(result);
   } catch (error) {
+    if (accepted !== undefined) return readResult(accepted);
     return { ok: false, error: describe(error) };
   }
 }

@@ -59,7 +59,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
   };
 
   return {
-    async create(cascade) {
+    create(cascade) {
       const existing = byKey.get(cascade.key);
       if (existing !== undefined) return { created: false, cascade: cascades.get(existing)! };
       cascades.set(cascade.id, cascade);
@@ -69,11 +69,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       return { created: true, cascade };
     },
 
-    async get(id) {
+    get(id) {
       return cascades.get(id);
     },
 
-    async commit(next, providerIds): Promise<CommitResult> {
+    commit(next, providerIds): CommitResult {
       const current = cascades.get(next.id);
       if (!current || current.version !== next.version - 1) return { ok: false, held: EMPTY };
       cascades.set(next.id, next);
@@ -95,7 +95,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       return { ok: true, held: taken ?? EMPTY };
     },
 
-    async route(receipt: Receipt, now: number, holdUntil: number) {
+    route(receipt: Receipt, now: number, holdUntil: number) {
       const id = byProviderId.get(receipt.providerMessageId);
       if (id !== undefined) return id;
       evictHeld(now);
@@ -107,7 +107,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       return undefined;
     },
 
-    async claimDue(now, limit) {
+    claimDue(now, limit) {
       const due = new Set<string>();
       while (due.size < limit) {
         const at = timers.peek();
@@ -118,7 +118,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       return [...due];
     },
 
-    async nextDueAt() {
+    nextDueAt() {
       return timers.peek();
     },
 
