@@ -7,7 +7,7 @@ import { toMs, type Duration } from './duration.js';
 import { InvalidReceiptError, RouterClosedError } from './errors.js';
 import { eventBase, type RouterEvents } from './events.js';
 import { formatMicros, toMicros, type Micros } from './money.js';
-import { buildPlan, contentFor, DEFAULT_CONSENT_REQUIRED, type PlanContext } from './planner.js';
+import { buildPlan, DEFAULT_CONSENT_REQUIRED, type PlanContext } from './planner.js';
 import { parse, receiptSchema } from './schema.js';
 import { runSend } from './send.js';
 import { memoryStore } from './store/memory.js';
@@ -262,39 +262,29 @@ export class Router extends EventEmitter<RouterEvents> {
     if (cascade.timerAt !== undefined) this.#arm(cascade.timerAt);
     for (const effect of done.effects) {
       if (effect.type === 'send') void this.#dispatch(cascade, effect.step);
-      else if (effect.type === 'abort') this.#inflight.get(`${cascade.id}:${effect.step}`)?.abort();
+      else if (effect.type === 'abort') this.#inflight.get(cascade.id)?.abort();
     }
   }
 
   async #dispatch(cascade: Cascade, step: number): Promise<void> {
     const planned = cascade.plan.steps[step]!;
     const channel = this.#channels.get(planned.channel);
-    const idempotencyKey = `${cascade.id}:${step}`;
-    const now = () => this.#clock.now();
     if (!channel) {
       const error = { message: `channel "${planned.channel}" is no longer declared`, code: 'UNKNOWN_CHANNEL' };
-      await this.#apply(cascade.id, () => ({ type: 'send-failed', now: now(), step, error }));
+      await this.#apply(cascade.id, () => ({ type: 'send-failed', now: this.#clock.now(), step, error }));
       return;
     }
+    // One in-flight send per cascade: a step starts only after the one before it has ended.
     const abort = new LazyAbort();
-    this.#inflight.set(idempotencyKey, abort);
-    const fields = {
-      channel: channel.name,
-      address: planned.address,
-      content: contentFor(cascade.message, channel),
-      message: cascade.message,
-      recipient: cascade.recipient,
-      idempotencyKey,
-      cascadeId: cascade.id,
-    };
-    const outcome = await runSend(channel, fields, abort, this.#clock);
-    this.#inflight.delete(idempotencyKey);
+    this.#inflight.set(cascade.id, abort);
+    const outcome = await runSend(channel, cascade, step, abort, this.#clock);
+    if (this.#inflight.get(cascade.id) === abort) this.#inflight.delete(cascade.id);
     if (this.#closed && !outcome.ok) return;
-    const input = (): CascadeInput =>
+    await this.#apply(cascade.id, (): CascadeInput =>
       outcome.ok
-        ? { type: 'sent', now: now(), step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
-        : { type: 'send-failed', now: now(), step, error: outcome.error };
-    await this.#apply(cascade.id, input).catch((error: unknown) => this.#fail(error, cascade.id, 'send'));
+        ? { type: 'sent', now: this.#clock.now(), step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
+        : { type: 'send-failed', now: this.#clock.now(), step, error: outcome.error },
+    ).catch((error: unknown) => this.#fail(error, cascade.id, 'send'));
   }
 
   #arm(at: number): void {
@@ -330,7 +320,7 @@ export class Router extends EventEmitter<RouterEvents> {
     try {
       for await (const cascade of this.#store.open()) {
         const attempt = cascade.status === 'active' ? cascade.attempts[cascade.step] : undefined;
-        if (attempt?.state === 'sending' && attempt.startedAt < this.#startedAt && !this.#inflight.has(`${cascade.id}:${cascade.step}`)) {
+        if (attempt?.state === 'sending' && attempt.startedAt < this.#startedAt && !this.#inflight.has(cascade.id)) {
           void this.#dispatch(cascade, cascade.step);
         }
       }

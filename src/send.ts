@@ -4,7 +4,8 @@ import type { LazyAbort } from './abort.js';
 import { sleep, type Clock } from './clock.js';
 import { SendError, isCascadeRouterError } from './errors.js';
 import { toMicros, type Micros } from './money.js';
-import type { SendRequest, SendResult } from './types.js';
+import { contentFor } from './planner.js';
+import type { Cascade, Content, Message, Recipient, SendRequest, SendResult } from './types.js';
 
 export type SendOutcome =
   | { readonly ok: true; readonly providerMessageId: string; readonly priceMicros: Micros | undefined }
@@ -36,13 +37,8 @@ export function classifySendError(error: unknown): { permanent: boolean; retryAf
  * The first try is a plain call (p-retry costs microseconds we do not spend on the common case);
  * p-retry then counts and stops the retries, while the waits run on `clock` so simulated time drives them.
  */
-export async function runSend(
-  channel: ResolvedChannel,
-  fields: Omit<SendRequest, 'try' | 'signal'>,
-  abort: LazyAbort,
-  clock: Clock,
-): Promise<SendOutcome> {
-  const request = (attempt: number): SendRequest => new Request(fields, attempt, abort);
+export async function runSend(channel: ResolvedChannel, cascade: Cascade, step: number, abort: LazyAbort, clock: Clock): Promise<SendOutcome> {
+  const request = (attempt: number): SendRequest => new Request(channel, cascade, step, attempt, abort);
   let firstError: unknown;
   try {
     return readResult(await channel.send(request(1)));
@@ -79,24 +75,28 @@ export async function runSend(
 class Request implements SendRequest {
   readonly channel: string;
   readonly address: string;
-  readonly content: SendRequest['content'];
-  readonly message: SendRequest['message'];
-  readonly recipient: SendRequest['recipient'];
-  readonly idempotencyKey: string;
+  readonly content: Content;
+  readonly message: Message;
+  readonly recipient: Recipient;
   readonly cascadeId: string;
   readonly try: number;
+  readonly #step: number;
   readonly #abort: LazyAbort;
 
-  constructor(fields: Omit<SendRequest, 'try' | 'signal'>, attempt: number, abort: LazyAbort) {
-    this.channel = fields.channel;
-    this.address = fields.address;
-    this.content = fields.content;
-    this.message = fields.message;
-    this.recipient = fields.recipient;
-    this.idempotencyKey = fields.idempotencyKey;
-    this.cascadeId = fields.cascadeId;
+  constructor(channel: ResolvedChannel, cascade: Cascade, step: number, attempt: number, abort: LazyAbort) {
+    this.channel = channel.name;
+    this.address = cascade.plan.steps[step]!.address;
+    this.content = contentFor(cascade.message, channel);
+    this.message = cascade.message;
+    this.recipient = cascade.recipient;
+    this.cascadeId = cascade.id;
     this.try = attempt;
+    this.#step = step;
     this.#abort = abort;
+  }
+
+  get idempotencyKey(): string {
+    return `${this.cascadeId}:${this.#step}`;
   }
 
   get signal(): AbortSignal {

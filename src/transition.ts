@@ -89,6 +89,26 @@ export function transition(cascade: Cascade, input: CascadeInput): Transition {
   }
 }
 
+/**
+ * A copy with one more item, allocated at its exact size: push() would reserve room for 16 more,
+ * which every open cascade would carry, and concat() is slow.
+ */
+function append<T>(list: readonly T[], item: T): T[] {
+  switch (list.length) {
+    case 0:
+      return [item];
+    case 1:
+      return [list[0]!, item];
+    case 2:
+      return [list[0]!, list[1]!, item];
+    default: {
+      const out = list.slice();
+      out.push(item);
+      return out;
+    }
+  }
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 // Copies with every field in one fixed order, so all cascades and attempts share one hidden class.
@@ -232,7 +252,7 @@ class Draft {
     const wasEnded = a.state === 'ended';
     const before = a.status;
     if (a.status === undefined || status === 'failed' || RANK[status] > RANK[a.status]) a.status = status;
-    a.history = a.history.concat({ status, at, source });
+    a.history = append(a.history, { status, at, source });
     if (priceMicros !== undefined) a.priceMicros = priceMicros;
     if (error) a.error = error;
     if (!a.billed && status !== 'failed' && (planned.billing === 'sent' || RANK[status] >= RANK.delivered)) a.billed = true;
@@ -296,8 +316,7 @@ class Draft {
     const c = this.c;
     const planned = c.plan.steps[step]!;
     const deadlineAt = c.plan.deadlineAt;
-    // concat allocates exactly; push would reserve room for 16 more attempts per cascade.
-    this.attempts = (this.attempts ?? c.attempts).slice(0, step).concat({
+    this.attempts = append((this.attempts ?? c.attempts).slice(0, step), {
       step,
       channel: planned.channel,
       state: 'sending',

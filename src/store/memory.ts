@@ -29,8 +29,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
   const finished: { id: string; at: number }[] = [];
   let finishedHead = 0;
 
+  // Cleared or re-armed timers leave stale entries; drop them once they outnumber the cascades.
   const schedule = (cascade: Cascade, previous: Cascade | undefined): void => {
-    if (cascade.timerAt !== undefined && cascade.timerAt !== previous?.timerAt) timers.push(cascade.timerAt, cascade.id);
+    if (cascade.timerAt === undefined || cascade.timerAt === previous?.timerAt) return;
+    timers.push(cascade.timerAt, cascade.id);
+    if (timers.size > 2 * cascades.size + 1024) timers.retain((at, id) => cascades.get(id)?.timerAt === at);
   };
 
   const evictFinished = (now: number): void => {

@@ -26,6 +26,24 @@ export class TimerHeap {
     this.ids[i] = id;
   }
 
+  /** Keeps only the entries `keep` accepts, then restores heap order. O(n). */
+  retain(keep: (at: number, id: string) => boolean): void {
+    let size = 0;
+    for (let i = 0; i < this.ats.length; i++) {
+      if (!keep(this.ats[i]!, this.ids[i]!)) continue;
+      this.ats[size] = this.ats[i]!;
+      this.ids[size] = this.ids[i]!;
+      size++;
+    }
+    this.ats.length = size;
+    this.ids.length = size;
+    const entries = this.ats.map((at, i) => [at, this.ids[i]!] as const).sort((a, b) => a[0] - b[0]);
+    entries.forEach(([at, id], i) => {
+      this.ats[i] = at;
+      this.ids[i] = id;
+    });
+  }
+
   /** Removes and returns the earliest entry's id and time. */
   pop(): [at: number, id: string] | undefined {
     const size = this.ats.length;
