@@ -18,8 +18,11 @@ export function toMicros(value: Amount, field = 'amount'): Micros {
         `Expected \`${field}\` to be a non-negative decimal with at most 6 decimal places, got ${JSON.stringify(value)}`,
       );
     }
-    const fraction = (match[2] ?? '').padEnd(6, '0');
-    return Number(match[1]) * SCALE + Number(fraction);
+    const micros = Number(match[1]) * SCALE + Number((match[2] ?? '').padEnd(6, '0'));
+    if (!Number.isSafeInteger(micros)) {
+      throw new InvalidInputError(`Expected \`${field}\` to be at most 9007199254.740991, got ${JSON.stringify(value)}`);
+    }
+    return micros;
   }
   const scaled = value * SCALE;
   const micros = Math.round(scaled);

@@ -59,6 +59,11 @@ export function endOfQuietHours(at: number, quiet: QuietHours, timeZone = 'UTC')
     if (!inside(Math.floor(seconds / 60), start, end)) return t;
     const wait = (((end * 60 - seconds) % 86_400) + 86_400) % 86_400;
     t = t - (t % 1000) + wait * 1000;
+    // Clocks that jumped forward inside the window make the wall-clock wait overshoot the end: step back.
+    const overshoot = (((localSeconds(t, timeZone) - end * 60) % 86_400) + 86_400) % 86_400;
+    if (overshoot > 0 && overshoot <= 3 * 3600 && !inside(Math.floor(localSeconds(t - overshoot * 1000, timeZone) / 60), start, end)) {
+      t -= overshoot * 1000;
+    }
   }
   return t;
 }
