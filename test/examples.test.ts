@@ -1,0 +1,44 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { tour } from '../docs/examples/api-tour.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+describe('docs/examples', () => {
+  it('the API tour prints what each call returned', async () => {
+    expect(await tour()).toEqual([
+      '0.1 × 10 = 1.00',
+      "'1h30m' = 5400000 ms",
+      'Cyrillic SMS: UCS-2, 94 units, 2 segments',
+      'quiet hours end: 2026-01-16T06:00:00.000Z',
+      'dry run: push 0.00 → viber 0.012 → sms 0.032; at most 0.044',
+      'left out: email (no-consent)',
+      'early receipt: unknown',
+      '  event skipped: email (no-consent)',
+      '  event attempt: push spend 0.00',
+      '  event fallback: push spend 0.00',
+      '  event attempt: viber spend 0.00',
+      'send: created true; again: created false',
+      '  event sent: viber spend 0.00',
+      '  event receipt: viber spend 0.00',
+      '  event receipt: viber spend 0.012',
+      '  event delivered: viber spend 0.012',
+      'delivered: applied',
+      'duplicate: duplicate',
+      'older: stale',
+      'cascade delivered, spend 0.012',
+      'malformed: INVALID_RECEIPT',
+      'cancel: already-ended; unknown id: not-found',
+      '429 is transient; 400 is permanent',
+      'core: send → after the timeout fallback,attempt',
+    ]);
+  });
+
+  it('the README quickstart runs and delivers by push', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'docs/examples/quickstart.ts'], { cwd: root, timeout: 60_000 });
+    expect(stdout).toBe('plan: push → email → sms\ndelivered by push, spent 0.00\n');
+  });
+});
