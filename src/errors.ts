@@ -5,10 +5,7 @@ export type ErrorCode =
   | 'INVALID_RECEIPT'
   | 'INVALID_WEBHOOK'
   | 'INVALID_SIGNATURE'
-  | 'UNKNOWN_CHANNEL'
-  | 'NOT_FOUND'
   | 'SEND_FAILED'
-  | 'STORE_CONFLICT'
   | 'ROUTER_CLOSED';
 
 const BRAND = Symbol.for('cascade-router.error');
