@@ -1,0 +1,354 @@
+/**
+ * The conformance suite every `CascadeStore` runs (memory now, Redis later): call `storeContract()` from a
+ * `*.test.ts` file with a factory for the store under test. Store-agnostic: it uses only the `CascadeStore`
+ * interface, and builds its cascades with the public `planCascade` + `startCascade` + `transition`.
+ *
+ * `make()` must return an empty store (no cascades, timers or held receipts), since `nextDueAt()` and
+ * `claimDue()` see the whole store. `cleanup(store)` runs after each test, after `dispose()`: drop whatever
+ * the test left behind there (a Redis key prefix, a temporary database). Ids, idempotency keys and provider
+ * ids carry a random run prefix, so a shared backend does not see two runs collide.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  planCascade,
+  startCascade,
+  transition,
+  type Cascade,
+  type CascadeInput,
+  type CascadeStore,
+  type ChannelConfig,
+  type Message,
+  type Receipt,
+  type Recipient,
+} from 'cascade-router';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const T0 = Date.UTC(2026, 0, 8, 10, 0);
+
+const send = async (): Promise<string> => 'unused';
+
+const CHANNELS = {
+  push: { kind: 'push', cost: 0, send, confirm: { timeout: '2m' } },
+  email: { kind: 'email', cost: 0.001, send, confirm: { timeout: '30m' } },
+  sms: { kind: 'sms', cost: 0.05, send, confirm: { timeout: '5m' } },
+} satisfies Record<string, ChannelConfig>;
+
+const RECIPIENT: Recipient = { id: 'r1', addresses: { push: 'token', email: 'a@example.com', sms: '+380671234567' } };
+
+export type StoreFactory = () => Promise<CascadeStore> | CascadeStore;
+export type StoreCleanup = (store: CascadeStore) => Promise<void> | void;
+
+export function storeContract(name: string, make: StoreFactory, cleanup?: StoreCleanup): void {
+  describe(`${name}: CascadeStore contract`, () => {
+    const run = Math.random().toString(36).slice(2, 10);
+    let serial = 0;
+    let store: CascadeStore;
+    let disposed = false;
+
+    beforeEach(async () => {
+      store = await make();
+      disposed = false;
+    });
+
+    afterEach(async () => {
+      if (!disposed) await store.dispose();
+      await cleanup?.(store);
+    });
+
+    const id = (label: string): string => `${run}-${label}-${++serial}`;
+
+    /** A new cascade (version 1): active on push with its timeout due at T0+2m, or scheduled at `sendAt`. */
+    const cascade = (options: { key?: string; sendAt?: number } = {}): Cascade => {
+      const message: Message = {
+        key: options.key ?? id('key'),
+        category: 'transactional',
+        content: { text: 'Hello' },
+        ...(options.sendAt === undefined ? {} : { sendAt: options.sendAt }),
+      };
+      const plan = planCascade({ channels: CHANNELS, message, recipient: RECIPIENT, now: T0 });
+      return startCascade({ id: id('cascade'), key: message.key, message, recipient: RECIPIENT, plan, now: T0 }).cascade;
+    };
+
+    const next = (c: Cascade, input: CascadeInput): Cascade => {
+      const t = transition(c, input);
+      expect(t.verdict).toBe('applied');
+      return t.cascade;
+    };
+
+    const receiptFor = (providerMessageId: string, status: Receipt['status'] = 'delivered'): Receipt => ({ providerMessageId, status });
+
+    async function openIds(): Promise<string[]> {
+      const ids: string[] = [];
+      for await (const c of store.open()) if (c.id.startsWith(`${run}-`)) ids.push(c.id);
+      return ids.sort();
+    }
+
+    describe('create and get', () => {
+      it('creates a cascade and reads it back', async () => {
+        const a = cascade();
+        expect(await store.create(a)).toEqual({ created: true, cascade: a });
+        expect(await store.get(a.id)).toEqual(a);
+      });
+
+      it('returns undefined for an unknown id', async () => {
+        expect(await store.get(id('missing'))).toBe(undefined);
+      });
+
+      it('never creates a second cascade for the same idempotency key', async () => {
+        const key = id('key');
+        const first = cascade({ key });
+        const second = cascade({ key });
+        expect(second.id).not.toBe(first.id);
+        await store.create(first);
+        const again = await store.create(second);
+        expect(again.created).toBe(false);
+        expect(again.cascade.id).toBe(first.id);
+        expect(again.cascade).toEqual(first);
+        expect(await store.get(second.id)).toBe(undefined);
+      });
+
+      it('creates cascades with different keys independently', async () => {
+        const a = cascade();
+        const b = cascade();
+        expect((await store.create(a)).created).toBe(true);
+        expect((await store.create(b)).created).toBe(true);
+        expect([(await store.get(a.id))?.id, (await store.get(b.id))?.id]).toEqual([a.id, b.id]);
+      });
+    });
+
+    describe('commit', () => {
+      it('replaces the cascade when based on the stored version', async () => {
+        const a = cascade();
+        await store.create(a);
+        const a2 = next(a, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: id('p') });
+        expect(a2.version).toBe(a.version + 1);
+        const result = await store.commit(a2, []);
+        expect(result.ok).toBe(true);
+        expect(result.held).toEqual([]);
+        expect(await store.get(a.id)).toEqual(a2);
+      });
+
+      it('rejects a stale version and keeps what is stored (compare-and-set)', async () => {
+        const a = cascade();
+        await store.create(a);
+        const pid = id('p');
+        const viaSent = next(a, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid });
+        const viaCancel = next(a, { type: 'cancel', now: T0 + 2 });
+        expect(viaSent.version).toBe(viaCancel.version);
+        expect((await store.commit(viaSent, [pid])).ok).toBe(true);
+        // Based on the same version as the one just written: a lost race.
+        expect(await store.commit(viaCancel, [])).toEqual({ ok: false, held: [] });
+        expect(await store.get(a.id)).toEqual(viaSent);
+        // The same write again, and a write that skips a version, are rejected too.
+        expect((await store.commit(viaSent, [])).ok).toBe(false);
+        expect((await store.commit({ ...viaSent, version: viaSent.version + 2 }, [])).ok).toBe(false);
+        expect(await store.get(a.id)).toEqual(viaSent);
+      });
+
+      it('rejects a commit for a cascade it does not have', async () => {
+        const a = cascade();
+        expect((await store.commit({ ...a, version: a.version + 1 }, [])).ok).toBe(false);
+        expect(await store.get(a.id)).toBe(undefined);
+      });
+
+      it('applies a chain of commits, each based on the last', async () => {
+        const a = cascade();
+        await store.create(a);
+        const pid = id('p');
+        const a2 = next(a, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid });
+        const a3 = next(a2, { type: 'receipt', now: T0 + 2, step: 0, status: 'sent' });
+        const a4 = next(a3, { type: 'receipt', now: T0 + 3, step: 0, status: 'delivered' });
+        for (const c of [a2, a3, a4]) expect((await store.commit(c, c === a2 ? [pid] : [])).ok).toBe(true);
+        expect(await store.get(a.id)).toEqual(a4);
+      });
+    });
+
+    describe('provider-id index and held receipts', () => {
+      it('routes a receipt to the cascade that indexed its provider id', async () => {
+        const a = cascade();
+        await store.create(a);
+        const pid = id('p');
+        await store.commit(next(a, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid }), [pid]);
+        expect(await store.route(receiptFor(pid), T0 + 2, T0 + 2 + 10 * MINUTE)).toBe(a.id);
+        expect(await store.route(receiptFor(pid, 'read'), T0 + 3, T0 + 3 + 10 * MINUTE)).toBe(a.id);
+      });
+
+      it('holds a receipt for an unknown id and hands it to the commit that indexes that id, exactly once', async () => {
+        const a = cascade();
+        await store.create(a);
+        const pid = id('p');
+        const early = receiptFor(pid, 'delivered');
+        expect(await store.route(early, T0 + 1, T0 + 1 + 10 * MINUTE)).toBe(undefined);
+
+        const a2 = next(a, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: pid });
+        const result = await store.commit(a2, [pid]);
+        expect(result.ok).toBe(true);
+        expect(result.held).toEqual([{ receipt: early, receivedAt: T0 + 1, until: T0 + 1 + 10 * MINUTE }]);
+
+        const a3 = next(a2, { type: 'receipt', now: T0 + 3, step: 0, status: 'sent' });
+        expect((await store.commit(a3, [pid])).held).toEqual([]);
+        // Now indexed: a new receipt is routed, not held.
+        expect(await store.route(receiptFor(pid, 'read'), T0 + 4, T0 + 4 + 10 * MINUTE)).toBe(a.id);
+      });
+
+      it('hands over every receipt held for the id, in arrival order, and none held for other ids', async () => {
+        const a = cascade();
+        await store.create(a);
+        const pid = id('p');
+        const other = id('p');
+        const r1 = receiptFor(pid, 'sent');
+        const r2 = receiptFor(pid, 'delivered');
+        const r3 = receiptFor(other, 'failed');
+        expect(await store.route(r1, T0 + 1, T0 + HOUR)).toBe(undefined);
+        expect(await store.route(r3, T0 + 2, T0 + HOUR)).toBe(undefined);
+        expect(await store.route(r2, T0 + 3, T0 + HOUR)).toBe(undefined);
+        const result = await store.commit(next(a, { type: 'sent', now: T0 + 4, step: 0, providerMessageId: pid }), [pid]);
+        expect(result.held.map((h) => [h.receipt, h.receivedAt])).toEqual([
+          [r1, T0 + 1],
+          [r2, T0 + 3],
+        ]);
+      });
+
+      it('gives held receipts to no commit that fails its compare-and-set', async () => {
+        const a = cascade();
+        await store.create(a);
+        const pid = id('p');
+        const r = receiptFor(pid);
+        await store.route(r, T0 + 1, T0 + HOUR);
+        const stale = await store.commit({ ...next(a, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: pid }), version: a.version + 5 }, [pid]);
+        expect(stale).toEqual({ ok: false, held: [] });
+        const good = await store.commit(next(a, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: pid }), [pid]);
+        expect(good.held.map((h) => h.receipt)).toEqual([r]);
+      });
+    });
+
+    describe('due timers', () => {
+      it('claims a due cascade once, and not before it is due', async () => {
+        const a = cascade(); // timerAt T0 + 2m
+        await store.create(a);
+        expect(a.timerAt).toBe(T0 + 2 * MINUTE);
+        expect(await store.claimDue(T0 + 2 * MINUTE - 1, 10)).toEqual([]);
+        expect(await store.claimDue(T0 + 2 * MINUTE, 10)).toEqual([a.id]);
+        expect(await store.claimDue(T0 + 2 * MINUTE, 10)).toEqual([]);
+        expect(await store.claimDue(T0 + HOUR, 10)).toEqual([]);
+      });
+
+      it('claims in due order across cascades, including scheduled starts', async () => {
+        const a = cascade();
+        const b = cascade({ sendAt: T0 + HOUR });
+        expect([b.status, b.timerAt]).toEqual(['scheduled', T0 + HOUR]);
+        await store.create(b);
+        await store.create(a);
+        expect(await store.claimDue(T0 + 30 * MINUTE, 10)).toEqual([a.id]);
+        expect(await store.claimDue(T0 + HOUR, 10)).toEqual([b.id]);
+      });
+
+      it('claims a cascade once even after commits that keep its timer', async () => {
+        const a = cascade();
+        await store.create(a);
+        const pid = id('p');
+        const a2 = next(a, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid });
+        const a3 = next(a2, { type: 'receipt', now: T0 + 2, step: 0, status: 'sent' });
+        expect([a2.timerAt, a3.timerAt]).toEqual([a.timerAt, a.timerAt]);
+        await store.commit(a2, [pid]);
+        await store.commit(a3, []);
+        expect(await store.claimDue(T0 + 2 * MINUTE, 10)).toEqual([a.id]);
+        expect(await store.claimDue(T0 + 2 * MINUTE, 10)).toEqual([]);
+      });
+
+      it('follows a timer moved later by a commit', async () => {
+        const a = cascade();
+        await store.create(a);
+        // A failed receipt falls back to email: the timer moves to T0+30s+30m.
+        const a2 = next(a, { type: 'receipt', now: T0 + 30 * SECOND, step: 0, status: 'failed' });
+        expect(a2.timerAt).toBe(T0 + 30 * SECOND + 30 * MINUTE);
+        await store.commit(a2, []);
+        expect(await store.claimDue(T0 + 2 * MINUTE, 10)).toEqual([]);
+        expect(await store.claimDue(T0 + 30 * SECOND + 30 * MINUTE, 10)).toEqual([a.id]);
+      });
+
+      it('follows a timer moved earlier by a commit', async () => {
+        const a = cascade({ sendAt: T0 + HOUR });
+        await store.create(a);
+        await store.commit({ ...a, version: a.version + 1, timerAt: T0 + 10 * SECOND }, []);
+        expect(await store.claimDue(T0 + 10 * SECOND, 10)).toEqual([a.id]);
+        expect(await store.claimDue(T0 + HOUR, 10)).toEqual([]);
+      });
+
+      it('never claims a cascade whose timer a commit cleared', async () => {
+        const a = cascade();
+        await store.create(a);
+        const cancelled = next(a, { type: 'cancel', now: T0 + 1 });
+        expect(cancelled.timerAt).toBe(undefined);
+        await store.commit(cancelled, []);
+        expect(await store.claimDue(T0 + HOUR, 10)).toEqual([]);
+      });
+
+      it('claims again once a commit after the claim re-arms the timer', async () => {
+        const a = cascade();
+        await store.create(a);
+        expect(await store.claimDue(T0 + 2 * MINUTE, 10)).toEqual([a.id]);
+        const a2 = next(a, { type: 'tick', now: T0 + 2 * MINUTE }); // push timed out: email until +30m
+        expect(a2.timerAt).toBe(T0 + 32 * MINUTE);
+        await store.commit(a2, []);
+        expect(await store.claimDue(T0 + 31 * MINUTE, 10)).toEqual([]);
+        expect(await store.claimDue(T0 + 32 * MINUTE, 10)).toEqual([a.id]);
+      });
+
+      it('claims at most `limit` ids per call, and the rest on the next', async () => {
+        const cascades = [cascade(), cascade(), cascade()];
+        for (const c of cascades) await store.create(c);
+        const first = await store.claimDue(T0 + 2 * MINUTE, 2);
+        expect(first.length).toBe(2);
+        const second = await store.claimDue(T0 + 2 * MINUTE, 2);
+        expect(second.length).toBe(1);
+        expect([...first, ...second].sort()).toEqual(cascades.map((c) => c.id).sort());
+        expect(await store.claimDue(T0 + 2 * MINUTE, 2)).toEqual([]);
+      });
+
+      it('reports the earliest due time with nextDueAt', async () => {
+        expect(await store.nextDueAt()).toBe(undefined);
+        await store.create(cascade({ sendAt: T0 + HOUR }));
+        expect(await store.nextDueAt()).toBe(T0 + HOUR);
+        await store.create(cascade());
+        expect(await store.nextDueAt()).toBe(T0 + 2 * MINUTE);
+        await store.claimDue(T0 + 2 * MINUTE, 10);
+        expect(await store.nextDueAt()).toBe(T0 + HOUR);
+        await store.claimDue(T0 + HOUR, 10);
+        expect(await store.nextDueAt()).toBe(undefined);
+      });
+    });
+
+    describe('open and dispose', () => {
+      it('lists the cascades that have not ended', async () => {
+        const active = cascade();
+        const scheduled = cascade({ sendAt: T0 + HOUR });
+        const ended = cascade();
+        for (const c of [active, scheduled, ended]) await store.create(c);
+        await store.commit(next(ended, { type: 'cancel', now: T0 + 1 }), []);
+        expect(await openIds()).toEqual([active.id, scheduled.id].sort());
+        const pid = id('p');
+        const a2 = next(active, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: pid });
+        await store.commit(a2, [pid]);
+        const listed: Cascade[] = [];
+        for await (const c of store.open()) if (c.id === active.id) listed.push(c);
+        expect(listed).toEqual([a2]);
+      });
+
+      it('lists nothing when every cascade has ended', async () => {
+        const a = cascade();
+        await store.create(a);
+        await store.commit(next(a, { type: 'cancel', now: T0 + 1 }), []);
+        expect(await openIds()).toEqual([]);
+      });
+
+      it('disposes', async () => {
+        await store.create(cascade());
+        disposed = true;
+        await expect(store.dispose()).resolves.toBe(undefined);
+      });
+    });
+  });
+}
