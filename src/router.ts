@@ -173,24 +173,20 @@ export class Router extends EventEmitter<RouterEvents> {
   async #start(message: Message, recipient: Recipient, plan: Plan): Promise<SendReceipt> {
     this.#busy++;
     try {
-      return await this.#create(message, recipient, plan);
+      const started = startCascade({ id: this.#createId(), key: message.key, message, recipient, plan, now: plan.createdAt });
+      const cascade = started.cascade;
+      const creating = this.#store.create(cascade);
+      const { created, cascade: stored } = isPromise(creating) ? await creating : creating;
+      if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
+      if (this.listenerCount('planned') > 0) this.#emit('planned', { ...eventBase(cascade, plan.createdAt), plan });
+      if (this.listenerCount('skipped') > 0) {
+        for (const skip of plan.skipped) this.#emit('skipped', { ...eventBase(cascade, plan.createdAt), ...skip });
+      }
+      this.#after(started);
+      return { cascadeId: cascade.id, plan, created: true, status: cascade.status };
     } finally {
       this.#busy--;
     }
-  }
-
-  async #create(message: Message, recipient: Recipient, plan: Plan): Promise<SendReceipt> {
-    const started = startCascade({ id: this.#createId(), key: message.key, message, recipient, plan, now: plan.createdAt });
-    const cascade = { ...started.cascade, version: 1 };
-    const creating = this.#store.create(cascade);
-    const { created, cascade: stored } = isPromise(creating) ? await creating : creating;
-    if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
-    if (this.listenerCount('planned') > 0) this.#emit('planned', { ...eventBase(cascade, plan.createdAt), plan });
-    if (this.listenerCount('skipped') > 0) {
-      for (const skip of plan.skipped) this.#emit('skipped', { ...eventBase(cascade, plan.createdAt), ...skip });
-    }
-    this.#after({ ...started, cascade });
-    return { cascadeId: cascade.id, plan, created: true, status: cascade.status };
   }
 
   async #receive(receipt: Receipt, priceMicros: Micros | undefined): Promise<ReceiptResult> {
@@ -228,31 +224,27 @@ export class Router extends EventEmitter<RouterEvents> {
   async #apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined): Promise<Transition | undefined> {
     this.#busy++;
     try {
-      return await this.#applyOnce(cascadeId, input);
+      for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
+        const reading = this.#store.get(cascadeId);
+        const before = isPromise(reading) ? await reading : reading;
+        if (!before) return undefined;
+        const event = input(before);
+        if (!event) return undefined;
+        const done = transition(before, event);
+        if (done.verdict !== 'applied') return done;
+        const providerIds: string[] = [];
+        for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
+        const committing = this.#store.commit(done.cascade, providerIds);
+        const { ok, held } = isPromise(committing) ? await committing : committing;
+        if (!ok) continue;
+        this.#after(done);
+        for (const { receipt } of held) await this.#route(receipt, receiptPrice(receipt));
+        return done;
+      }
+      throw new Error(`cascade ${cascadeId}: gave up after ${MAX_CONFLICT_RETRIES} conflicting writes`);
     } finally {
       this.#busy--;
     }
-  }
-
-  async #applyOnce(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined): Promise<Transition | undefined> {
-    for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
-      const reading = this.#store.get(cascadeId);
-      const before = isPromise(reading) ? await reading : reading;
-      if (!before) return undefined;
-      const event = input(before);
-      if (!event) return undefined;
-      const done = transition(before, event);
-      if (done.verdict !== 'applied') return done;
-      const providerIds: string[] = [];
-      for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
-      const committing = this.#store.commit(done.cascade, providerIds);
-      const { ok, held } = isPromise(committing) ? await committing : committing;
-      if (!ok) continue;
-      this.#after(done);
-      for (const { receipt } of held) await this.#route(receipt, receiptPrice(receipt));
-      return done;
-    }
-    throw new Error(`cascade ${cascadeId}: gave up after ${MAX_CONFLICT_RETRIES} conflicting writes`);
   }
 
   /** Once a transition is persisted: report it, arm its timer, carry out its effects. */

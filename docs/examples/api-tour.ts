@@ -75,8 +75,8 @@ export async function tour(): Promise<string[]> {
   const early = await router.handleReceipt({ providerMessageId: 'id-1', status: 'sent' });
   say(`early receipt: ${early.outcome}`);
   const { cascadeId, created } = await router.send(message, recipient);
+  await router.settled(); // let the first steps run, so the log below reads in order
   say(`send: created ${created}; again: created ${(await router.send(message, recipient)).created}`);
-  await router.settled();
 
   // Viber is delivered, then a duplicate and an older status arrive.
   say(`delivered: ${(await router.handleReceipt({ providerMessageId: 'id-1', status: 'delivered' })).outcome}`);
