@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  classifySendError,
   createRouter,
   InvalidInputError,
   InvalidReceiptError,
@@ -504,6 +505,20 @@ describe('send errors', () => {
     expect((await h.cascade(cascadeId)).attempts[0]!.providerMessageId).toBe('sms-3');
   });
 
+  it('retries a network error: a Node error code, and the TypeError that fetch() throws when the connection fails', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' });
+    const h = new Harness();
+    h.script('sms', throwing(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), throwing(new TypeError('fetch failed', { cause: refused })));
+    const { cascadeId } = await h.send(smsOnly);
+    await h.clock.advance(MINUTE);
+    expect(h.calls.map((c) => [c.channel, c.at - T0, c.try])).toEqual([
+      ['sms', 0, 1],
+      ['sms', 1 * SECOND, 2],
+      ['sms', 4 * SECOND, 3],
+    ]);
+    expect((await h.cascade(cascadeId)).attempts[0]!.providerMessageId).toBe('sms-3');
+  });
+
   it('falls back at once on a permanent SendError', async () => {
     const h = new Harness();
     h.script('sms', throwing(new SendError('invalid number', { permanent: true, providerCode: '21211' })));
@@ -535,6 +550,26 @@ describe('send errors', () => {
       ['sms', SECOND],
       ['email', SECOND],
     ]);
+  });
+});
+
+describe('classifySendError', () => {
+  it('reads SendError, HTTP status fields, network codes and Retry-After hints', () => {
+    expect(classifySendError(new SendError('x'))).toEqual({ permanent: false, retryAfterMs: undefined });
+    expect(classifySendError(new SendError('x', { permanent: true }))).toEqual({ permanent: true, retryAfterMs: undefined });
+    expect(classifySendError(new SendError('x', { retryAfterMs: 1500 }))).toEqual({ permanent: false, retryAfterMs: 1500 });
+    expect(classifySendError({ status: 429, retryAfterMs: 7000 })).toEqual({ permanent: false, retryAfterMs: 7000 });
+    expect(classifySendError({ statusCode: 503 })).toEqual({ permanent: false, retryAfterMs: undefined });
+    for (const status of [408, 425, 429, 500, 502, 503, 504]) expect(classifySendError({ status }).permanent, String(status)).toBe(false);
+    for (const status of [400, 401, 403, 404, 410, 422]) expect(classifySendError({ status }).permanent, String(status)).toBe(true);
+    expect(classifySendError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toEqual({ permanent: false, retryAfterMs: undefined });
+    expect(classifySendError(new Error('something odd'))).toEqual({ permanent: false, retryAfterMs: undefined });
+    expect(classifySendError(new TypeError("Cannot read properties of undefined (reading 'id')"))).toEqual({ permanent: true, retryAfterMs: undefined });
+  });
+
+  it('takes the TypeError of a failed fetch() connection as transient', () => {
+    const cause = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' });
+    expect(classifySendError(new TypeError('fetch failed', { cause }))).toEqual({ permanent: false, retryAfterMs: undefined });
   });
 });
 
