@@ -553,6 +553,67 @@ describe('send errors', () => {
   });
 });
 
+describe('send timing against the step', () => {
+  const smsOnly = { channels: ['sms', 'email'], policy: { order: 'message' } } as const satisfies Partial<Message>;
+
+  it('stops retrying when the step times out during a backoff, and falls back', async () => {
+    const h = new Harness();
+    h.script('sms', throwing(new SendError('slow down', { retryAfterMs: 10 * MINUTE })));
+    const { cascadeId } = await h.send(smsOnly);
+    await h.clock.advance(20 * MINUTE);
+    expect(h.calls.map((c) => [c.channel, c.at - T0])).toEqual([
+      ['sms', 0],
+      ['email', 5 * MINUTE],
+    ]);
+    expect((await h.cascade(cascadeId)).attempts[0]!.outcome).toBe('timeout');
+    expect(h.eventsOf('fallback').map((e) => [e.channel, e.reason])).toEqual([['sms', 'timeout']]);
+  });
+
+  it('stops retrying when the cascade is cancelled during a backoff', async () => {
+    const h = new Harness();
+    h.script('sms', throwing(new SendError('busy')));
+    const { cascadeId } = await h.send(smsOnly);
+    await h.clock.advance(500);
+    await h.router.cancel(cascadeId);
+    await h.clock.advance(HOUR);
+    expect(h.channelsCalled()).toEqual(['sms']);
+    expect((await h.cascade(cascadeId)).status).toBe('cancelled');
+  });
+
+  it('keeps the id of a send that returned after its step timed out, so its late receipt still counts', async () => {
+    const h = new Harness();
+    const slow = deferred<SendResult>();
+    h.script('push', () => slow.promise);
+    const { cascadeId } = await h.send({ channels: ['push', 'sms'] });
+    await h.clock.advance(2 * MINUTE);
+    expect(h.channelsCalled()).toEqual(['push', 'sms']);
+    await h.clock.advance(MINUTE);
+    slow.resolve('push-slow');
+    await h.clock.settle();
+    expect((await h.cascade(cascadeId)).attempts[0]!.providerMessageId).toBe('push-slow');
+    expect(await h.receipt('push-slow', 'delivered')).toEqual({ outcome: 'applied', cascadeId, channel: 'push', status: 'delivered', late: true });
+    expect(h.eventsOf('late-receipt').map((e) => e.doubleSpend)).toEqual(['0.05']);
+  });
+
+  it("bills the provider's reported price, from send() or from the receipt", async () => {
+    const h = new Harness();
+    h.script('sms', () => ({ providerMessageId: 'sms-priced', price: '0.045' }));
+    const { cascadeId } = await h.send({ channels: ['sms'] });
+    expect((await h.cascade(cascadeId)).spendMicros).toBe(45_000);
+    await h.receipt('sms-priced', 'delivered', { price: 0.0425 });
+    expect((await h.cascade(cascadeId)).spendMicros).toBe(42_500);
+    expect(h.eventsOf('delivered').map((e) => e.spend)).toEqual(['0.0425']);
+  });
+
+  it('falls back when send() resolves without a provider id', async () => {
+    const h = new Harness();
+    h.script('sms', () => '');
+    const { cascadeId } = await h.send(smsOnly);
+    expect(h.channelsCalled()).toEqual(['sms', 'email']);
+    expect((await h.cascade(cascadeId)).attempts[0]).toMatchObject({ outcome: 'send-error', error: { code: 'INVALID_SEND_RESULT' } });
+  });
+});
+
 describe('classifySendError', () => {
   it('reads SendError, HTTP status fields, network codes and Retry-After hints', () => {
     expect(classifySendError(new SendError('x'))).toEqual({ permanent: false, retryAfterMs: undefined });
