@@ -519,6 +519,14 @@ describe('send errors', () => {
     expect((await h.cascade(cascadeId)).attempts[0]!.providerMessageId).toBe('sms-3');
   });
 
+  it('falls back at once on a plain error object with status 400, recording its message', async () => {
+    const h = new Harness();
+    h.script('sms', throwing({ status: 400, message: 'Invalid phone number', code: '21211' }));
+    const { cascadeId } = await h.send(smsOnly);
+    expect(h.channelsCalled()).toEqual(['sms', 'email']);
+    expect((await h.cascade(cascadeId)).attempts[0]!.error).toEqual({ message: 'Invalid phone number', code: '21211' });
+  });
+
   it('falls back at once on a permanent SendError', async () => {
     const h = new Harness();
     h.script('sms', throwing(new SendError('invalid number', { permanent: true, providerCode: '21211' })));
