@@ -2,6 +2,7 @@
 // provider callbacks posted with fetch drive real cascades (simulated clock, fake send adapters).
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
@@ -774,5 +775,15 @@ describe('channels without receipts: Telegram by acceptance, push by the app’s
     expect(await router.get(cascadeId)).toEqual(before);
     expect(log.length).toBe(logged);
     expect(sms.requests).toEqual([]);
+  });
+});
+
+describe('docs/webhooks.md', () => {
+  it('shows every framework example exactly as the file these tests run', () => {
+    const doc = readFileSync(new URL('../docs/webhooks.md', import.meta.url), 'utf8');
+    for (const file of ['express.ts', 'fastify.ts', 'hono.ts', 'node-http.ts']) {
+      const source = readFileSync(new URL(`../docs/examples/webhooks/${file}`, import.meta.url), 'utf8');
+      expect(doc.includes(`\`\`\`ts\n${source.trimEnd()}\n\`\`\``), file).toBe(true);
+    }
   });
 });

@@ -133,6 +133,7 @@ export function createAckApp(router: Router, options: AckOptions): express.Expre
   // Unparseable JSON and oversized bodies keep body-parser's 400 and 413; anything else is a 500.
   const onError: ErrorRequestHandler = (error: { status?: unknown; message?: unknown }, _req, res, _next) => {
     const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) console.error(error);
     res.status(status).type('text/plain').send(status === 500 ? 'Internal Server Error' : String(error.message));
   };
   app.use(onError);
