@@ -607,6 +607,7 @@ describe('channels without receipts: Telegram by acceptance, push by the app’s
     ['Bearer session-taras', 'taras'],
   ]);
   const BLOCKED_CHAT = '987654321';
+  const FLAKY_CHAT = '555000111';
 
   let router: Router;
   let clock: SimulatedClock;
@@ -631,6 +632,10 @@ describe('channels without receipts: Telegram by acceptance, push by the app’s
         void readJson(req).then((body) => {
           telegramCalls.push({ path: req.url ?? '', body });
           const json = { 'content-type': 'application/json' };
+          if (body.chat_id === FLAKY_CHAT && telegramCalls.filter((c) => c.body.chat_id === FLAKY_CHAT).length === 1) {
+            req.socket.destroy();
+            return;
+          }
           if (body.chat_id === BLOCKED_CHAT) {
             res.writeHead(403, json).end('{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}');
             return;
@@ -689,6 +694,23 @@ describe('channels without receipts: Telegram by acceptance, push by the app’s
     expect(telegramCalls).toEqual([
       { path: '/bot7000000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage', body: { chat_id: '123456789', text: 'Order 1042 is ready for pickup at Pharmacy 3 until 20:00.' } },
     ]);
+    expect([pushes.length, sms.requests.length]).toEqual([0, 0]);
+  });
+
+  it('retries Telegram after the Bot API dropped the connection, then ends the cascade by acceptance', async () => {
+    const recipient = customer('olena', { telegram: FLAKY_CHAT, push: 'fcm-token-olena', sms: '+380671234567' });
+    const { cascadeId } = await router.send(orderReady('order-2005', ['telegram', 'push', 'sms']), recipient);
+    // The step's timeout and the retry's 1 s backoff are both armed on the simulated clock.
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(2), WAIT);
+    expect(telegramCalls).toHaveLength(1);
+    await clock.advance(1_000);
+    const cascade = await vi.waitFor(async () => {
+      const c = await router.get(cascadeId);
+      if (c?.status !== 'delivered') throw new Error(`cascade is ${c?.status}`);
+      return c;
+    }, WAIT);
+    expect(attempts(cascade)).toEqual([['telegram', `${FLAKY_CHAT}:4512`, 'delivered', ['accepted/send']]]);
+    expect(telegramCalls.map((c) => c.body.chat_id)).toEqual([FLAKY_CHAT, FLAKY_CHAT]);
     expect([pushes.length, sms.requests.length]).toEqual([0, 0]);
   });
 

@@ -53,12 +53,19 @@ interface TelegramAnswer {
 /** Telegram Bot API `sendMessage` to the chat id in the recipient's `telegram` address. */
 export function telegramSend(botToken: string, apiBase = 'https://api.telegram.org'): SendFunction {
   return async (request) => {
-    const response = await fetch(`${apiBase}/bot${botToken}/sendMessage`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ chat_id: request.address, text: request.content.text }),
-      signal: request.signal,
-    });
+    let response: Response;
+    try {
+      response = await fetch(`${apiBase}/bot${botToken}/sendMessage`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ chat_id: request.address, text: request.content.text }),
+        signal: request.signal,
+      });
+    } catch (cause) {
+      if (request.signal.aborted) throw cause;
+      // No answer at all (connection refused or reset): worth a retry.
+      throw new SendError('telegram: the Bot API did not answer', { cause });
+    }
     if (response.status >= 500) throw new SendError(`telegram: HTTP ${response.status}`, { providerCode: String(response.status) });
     const answer = (await response.json()) as TelegramAnswer;
     // message_id counts per chat: only with the chat id is it unique among all your messages.
