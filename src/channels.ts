@@ -1,4 +1,5 @@
 import { toMs } from './duration.js';
+import { toMicros, type Micros } from './money.js';
 import { InvalidConfigError } from './errors.js';
 import { channelSchema, errorFor, parse } from './schema.js';
 import type { Billing, ChannelConfig, ChannelKind, CostModel, Recipient, SendFunction, SuccessLevel } from './types.js';
@@ -16,6 +17,8 @@ export interface ResolvedChannel {
   readonly kind: ChannelKind;
   readonly send: SendFunction;
   readonly cost: CostModel;
+  /** The cost in micro-units when it is a fixed amount, parsed once. */
+  readonly fixedCostMicros: Micros | undefined;
   readonly billing: Billing;
   readonly confirmBy: 'receipt' | 'acceptance';
   readonly timeoutMs: number;
@@ -47,6 +50,7 @@ export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>
       kind: config.kind,
       send: config.send,
       cost: config.cost ?? 0,
+      fixedCostMicros: typeof config.cost === 'function' ? undefined : toMicros(config.cost ?? 0, `channels.${name}.cost`),
       billing: config.billing ?? 'sent',
       confirmBy,
       timeoutMs,

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'INVALID_WEBHOOK'
   | 'INVALID_SIGNATURE'
   | 'SEND_FAILED'
+  | 'STORE_CONFLICT'
   | 'ROUTER_CLOSED';
 
 const BRAND = Symbol.for('cascade-router.error');
@@ -40,6 +41,13 @@ export class InvalidConfigError extends CascadeRouterError {
 export class InvalidReceiptError extends CascadeRouterError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('INVALID_RECEIPT', message, options);
+  }
+}
+
+/** A cascade kept changing under this router's writes (other routers on the same store) and it gave up. */
+export class StoreConflictError extends CascadeRouterError {
+  constructor(cascadeId: string, tries: number) {
+    super('STORE_CONFLICT', `Cascade ${cascadeId} changed under ${tries} writes in a row; nothing was applied`);
   }
 }
 

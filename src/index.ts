@@ -24,6 +24,7 @@ export {
   InvalidConfigError,
   InvalidReceiptError,
   RouterClosedError,
+  StoreConflictError,
   SendError,
   isCascadeRouterError,
 } from './errors.js';

@@ -128,7 +128,8 @@ function eligible(context: PlanContext, message: Message, recipient: Recipient, 
         skipped.push({ channel: name, reason: 'no-address', detail: 'the recipient has no address for this channel' });
         continue;
       }
-      const costMicros = projectCost(channel.cost, { channel: name, message, recipient, address, content: contentFor(message, channel) });
+      const costMicros =
+        channel.fixedCostMicros ?? projectCost(channel.cost, { channel: name, message, recipient, address, content: contentFor(message, channel) });
       candidates.push({ channel, address, costMicros });
     }
   }

@@ -4,7 +4,7 @@ import { createCascadeId } from './id.js';
 import { resolveChannels, type ResolvedChannel } from './channels.js';
 import { SimulatedClock, systemClock, type Clock, type TimerHandle } from './clock.js';
 import { toMs, type Duration } from './duration.js';
-import { InvalidReceiptError, RouterClosedError } from './errors.js';
+import { InvalidReceiptError, RouterClosedError, StoreConflictError } from './errors.js';
 import { eventBase, type RouterEvents } from './events.js';
 import { formatMicros, toMicros, type Micros } from './money.js';
 import { buildPlan, DEFAULT_CONSENT_REQUIRED, type PlanContext } from './planner.js';
@@ -198,6 +198,7 @@ export class Router extends EventEmitter<RouterEvents> {
     }
   }
 
+  /** Finds the cascade for a receipt and applies it; held receipts come back through here once their id is known. */
   async #route(receipt: Receipt, priceMicros: Micros | undefined): Promise<ReceiptResult> {
     const now = this.#clock.now();
     const routing = this.#store.route(receipt, now, now + this.#holdMs);
@@ -238,10 +239,10 @@ export class Router extends EventEmitter<RouterEvents> {
         const { ok, held } = isPromise(committing) ? await committing : committing;
         if (!ok) continue;
         this.#after(done);
-        for (const { receipt } of held) await this.#route(receipt, receiptPrice(receipt));
+        for (const { receipt, receivedAt } of held) await this.#route(receipt.at === undefined ? { ...receipt, at: receivedAt } : receipt, receiptPrice(receipt));
         return done;
       }
-      throw new Error(`cascade ${cascadeId}: gave up after ${MAX_CONFLICT_RETRIES} conflicting writes`);
+      throw new StoreConflictError(cascadeId, MAX_CONFLICT_RETRIES);
     } finally {
       this.#busy--;
     }
@@ -272,11 +273,15 @@ export class Router extends EventEmitter<RouterEvents> {
     const outcome = await runSend(channel, cascade, step, abort, this.#clock);
     if (this.#inflight.get(cascade.id) === abort) this.#inflight.delete(cascade.id);
     if (this.#closed && !outcome.ok) return;
-    await this.#apply(cascade.id, (): CascadeInput =>
-      outcome.ok
-        ? { type: 'sent', now: this.#clock.now(), step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
-        : { type: 'send-failed', now: this.#clock.now(), step, error: outcome.error },
-    ).catch((error: unknown) => this.#fail(error, cascade.id, 'send'));
+    try {
+      await this.#apply(cascade.id, (): CascadeInput =>
+        outcome.ok
+          ? { type: 'sent', now: this.#clock.now(), step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
+          : { type: 'send-failed', now: this.#clock.now(), step, error: outcome.error },
+      );
+    } catch (error) {
+      this.#fail(error, cascade.id, 'send');
+    }
   }
 
   #arm(at: number): void {

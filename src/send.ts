@@ -27,6 +27,11 @@ export function classifySendError(error: unknown): { permanent: boolean; retryAf
     return { permanent: !transient, retryAfterMs };
   }
   if (typeof fields.code === 'string' && TRANSIENT_CODES.has(fields.code)) return { permanent: false, retryAfterMs };
+  // fetch() reports network failures as a TypeError whose cause carries the code.
+  const cause = fields.cause as { code?: unknown } | undefined;
+  if (error instanceof TypeError && (error.message === 'fetch failed' || (typeof cause?.code === 'string' && TRANSIENT_CODES.has(cause.code)))) {
+    return { permanent: false, retryAfterMs };
+  }
   // A bug in the adapter will not fix itself on retry.
   if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) return { permanent: true, retryAfterMs };
   return { permanent: false, retryAfterMs };
@@ -37,14 +42,19 @@ export function classifySendError(error: unknown): { permanent: boolean; retryAf
  * The first try is a plain call (p-retry costs microseconds we do not spend on the common case);
  * p-retry then counts and stops the retries, while the waits run on `clock` so simulated time drives them.
  */
-export async function runSend(channel: ResolvedChannel, cascade: Cascade, step: number, abort: LazyAbort, clock: Clock): Promise<SendOutcome> {
-  const request = (attempt: number): SendRequest => new Request(channel, cascade, step, attempt, abort);
-  let firstError: unknown;
+export function runSend(channel: ResolvedChannel, cascade: Cascade, step: number, abort: LazyAbort, clock: Clock): Promise<SendOutcome> {
+  const retry = (error: unknown): Promise<SendOutcome> => retrySend(channel, cascade, step, abort, clock, error);
+  let first: Promise<SendResult>;
   try {
-    return readResult(await channel.send(request(1)));
+    first = Promise.resolve(channel.send(new Request(channel, cascade, step, 1, abort)));
   } catch (error) {
-    firstError = error;
+    return retry(error);
   }
+  return first.then(readResult, retry);
+}
+
+/** After a first try failed: retry it if it is transient, with backoff, within the step's abort signal. */
+async function retrySend(channel: ResolvedChannel, cascade: Cascade, step: number, abort: LazyAbort, clock: Clock, firstError: unknown): Promise<SendOutcome> {
   const retry = channel.retry;
   const first = classifySendError(firstError);
   if (first.permanent || !retry || retry.retries === 0 || abort.aborted) return { ok: false, error: describe(firstError) };
@@ -52,7 +62,14 @@ export async function runSend(channel: ResolvedChannel, cascade: Cascade, step: 
   let accepted: SendResult | undefined;
   try {
     await sleep(clock, backoff(retry, 0, first.retryAfterMs), abort.signal);
-    const result = await pRetry(async (attempt) => (accepted = await channel.send(request(attempt + 1))), {
+    const tryAgain = async (attempt: number): Promise<SendResult> => {
+      try {
+        return (accepted = await channel.send(new Request(channel, cascade, step, attempt + 1, abort)));
+      } catch (error) {
+        throw asSendError(error);
+      }
+    };
+    const result = await pRetry(tryAgain, {
       retries: retry.retries - 1,
       minTimeout: 0,
       maxTimeout: 0,
@@ -129,9 +146,21 @@ function readPrice(price: unknown): Micros | undefined {
 
 function describe(error: unknown): { message: string; code?: string | undefined } {
   if (error instanceof SendError) return { message: error.message, code: error.providerCode };
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { message: error.message, code: typeof code === 'string' ? code : undefined };
+  if (typeof error === 'object' && error !== null) {
+    const { message, code } = error as { message?: unknown; code?: unknown };
+    return {
+      message: typeof message === 'string' ? message : error instanceof Error ? error.name : JSON.stringify(error) ?? String(error),
+      code: typeof code === 'string' || typeof code === 'number' ? String(code) : undefined,
+    };
   }
   return { message: String(error) };
+}
+
+// p-retry rethrows anything that is not an Error without asking shouldRetry, and every TypeError it
+// does not recognise: hand it our own classification instead.
+function asSendError(error: unknown): SendError {
+  if (error instanceof SendError) return error;
+  const { permanent, retryAfterMs } = classifySendError(error);
+  const { message, code } = describe(error);
+  return new SendError(message, { permanent, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), ...(code === undefined ? {} : { providerCode: code }), cause: error });
 }

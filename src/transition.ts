@@ -251,7 +251,7 @@ class Draft {
     const planned = this.c.plan.steps[step]!;
     const wasEnded = a.state === 'ended';
     const before = a.status;
-    if (a.status === undefined || status === 'failed' || RANK[status] > RANK[a.status]) a.status = status;
+    if (a.status !== 'failed' && (a.status === undefined || status === 'failed' || RANK[status] > RANK[a.status])) a.status = status;
     a.history = append(a.history, { status, at, source });
     if (priceMicros !== undefined) a.priceMicros = priceMicros;
     if (error) a.error = error;

@@ -136,6 +136,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       held.clear();
       heldOrder.length = 0;
       heldHead = 0;
+      timers.retain(() => false);
+      finished.length = 0;
+      finishedHead = 0;
     },
   };
 }

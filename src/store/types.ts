@@ -25,7 +25,7 @@ export interface CommitResult {
  * Where cascades, the provider-id index, idempotency keys, held receipts and due timers live.
  * Every method is atomic on its own; `commit` is a compare-and-set on `version`. Methods may answer
  * synchronously (the memory store does) or with a promise (a network store).
- * Run `test/store-contract.ts` against any new implementation.
+ * Run `test/store.contract.ts` against any new implementation.
  */
 export interface CascadeStore {
   /** Inserts a new cascade unless its idempotency key is taken; returns the cascade that owns the key. */
