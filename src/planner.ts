@@ -149,7 +149,8 @@ function order(candidates: Candidate[], message: Message, recipient: Recipient):
     a.channel.order - b.channel.order;
   const policy = message.policy?.order ?? 'cost';
   const strict = policy === 'recipient' ? preferred : policy === 'message' ? message.channels ?? [] : [];
-  return [...candidates].sort((a, b) => rank(a.channel.name, strict) - rank(b.channel.name, strict) || byCost(a, b));
+  if (candidates.length < 2) return candidates;
+  return candidates.sort((a, b) => rank(a.channel.name, strict) - rank(b.channel.name, strict) || byCost(a, b));
 }
 
 function successFor(message: Message, channel: ResolvedChannel): SuccessLevel {

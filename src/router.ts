@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { LazyAbort } from './abort.js';
+import { drive, read, type Operation, type PendingWork } from './drive.js';
 import { createCascadeId } from './id.js';
 import { resolveChannels, type ResolvedChannel } from './channels.js';
 import { SimulatedClock, systemClock, type Clock, type TimerHandle } from './clock.js';
@@ -84,6 +85,7 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #inflight = new Map<string, LazyAbort>();
   readonly #detach: (() => void) | undefined;
   #busy = 0;
+  readonly #pending: PendingWork = { enter: () => this.#busy++, leave: () => this.#busy-- };
   #timer: TimerHandle | undefined;
   #closed = false;
 
@@ -108,36 +110,32 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** Validates, plans, persists and starts a cascade. The same `message.key` never starts a second one. */
   send(message: Message, recipient: Recipient): Promise<SendReceipt> {
-    let valid: [Message, Recipient, Plan];
     try {
       if (this.#closed) throw new RouterClosedError();
       const validMessage = validateMessage(message, this.#channels);
       const validRecipient = validateRecipient(recipient);
-      valid = [validMessage, validRecipient, buildPlan(this.#planContext(), validMessage, validRecipient)];
+      const plan = buildPlan(this.#planContext(), validMessage, validRecipient);
+      return Promise.resolve(drive(this.#start(validMessage, validRecipient, plan), this.#pending));
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#start(...valid);
   }
 
   /** Applies a normalized delivery callback. Throws `InvalidReceiptError` for a malformed one (and changes nothing). */
   handleReceipt(input: Receipt): Promise<ReceiptResult> {
-    let receipt: Receipt;
-    let priceMicros: Micros | undefined;
     try {
       if (this.#closed) throw new RouterClosedError();
-      receipt = parse(receiptSchema, input, 'receipt', InvalidReceiptError) as Receipt;
-      priceMicros = receiptPrice(receipt);
+      const receipt = parse(receiptSchema, input, 'receipt', InvalidReceiptError) as Receipt;
+      return Promise.resolve(drive(this.#route(receipt, receiptPrice(receipt)), this.#pending));
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#receive(receipt, priceMicros);
   }
 
   /** Stops a cascade (the customer bought): nothing more is sent; an in-flight send is aborted. */
   async cancel(cascadeId: string): Promise<CancelResult> {
     if (this.#closed) throw new RouterClosedError();
-    const done = await this.#apply(cascadeId, () => ({ type: 'cancel', now: this.#clock.now() }));
+    const done = await drive(this.#apply(cascadeId, () => ({ type: 'cancel', now: this.#clock.now() })), this.#pending);
     if (!done) return { outcome: 'not-found', cascadeId };
     if (done.verdict === 'applied') return { outcome: 'cancelled', cascadeId, status: 'cancelled' };
     return { outcome: 'already-ended', cascadeId, status: done.cascade.status };
@@ -170,43 +168,27 @@ export class Router extends EventEmitter<RouterEvents> {
     return { channels: this.#channels, consentRequired: this.#consentRequired, now: this.#clock.now() };
   }
 
-  async #start(message: Message, recipient: Recipient, plan: Plan): Promise<SendReceipt> {
-    this.#busy++;
-    try {
-      const started = startCascade({ id: this.#createId(), key: message.key, message, recipient, plan, now: plan.createdAt });
-      const cascade = started.cascade;
-      const creating = this.#store.create(cascade);
-      const { created, cascade: stored } = isPromise(creating) ? await creating : creating;
-      if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
-      if (this.listenerCount('planned') > 0) this.#emit('planned', { ...eventBase(cascade, plan.createdAt), plan });
-      if (this.listenerCount('skipped') > 0) {
-        for (const skip of plan.skipped) this.#emit('skipped', { ...eventBase(cascade, plan.createdAt), ...skip });
-      }
-      this.#after(started);
-      return { cascadeId: cascade.id, plan, created: true, status: cascade.status };
-    } finally {
-      this.#busy--;
+  *#start(message: Message, recipient: Recipient, plan: Plan): Operation<SendReceipt> {
+    const started = startCascade({ id: this.#createId(), key: message.key, message, recipient, plan, now: plan.createdAt });
+    const cascade = started.cascade;
+    const { created, cascade: stored } = yield* read(this.#store.create(cascade));
+    if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
+    if (this.listenerCount('planned') > 0) this.#emit('planned', { ...eventBase(cascade, plan.createdAt), plan });
+    if (this.listenerCount('skipped') > 0) {
+      for (const skip of plan.skipped) this.#emit('skipped', { ...eventBase(cascade, plan.createdAt), ...skip });
     }
-  }
-
-  async #receive(receipt: Receipt, priceMicros: Micros | undefined): Promise<ReceiptResult> {
-    this.#busy++;
-    try {
-      return await this.#route(receipt, priceMicros);
-    } finally {
-      this.#busy--;
-    }
+    this.#after(started);
+    return { cascadeId: cascade.id, plan, created: true, status: cascade.status };
   }
 
   /** Finds the cascade for a receipt and applies it; held receipts come back through here once their id is known. */
-  async #route(receipt: Receipt, priceMicros: Micros | undefined): Promise<ReceiptResult> {
+  *#route(receipt: Receipt, priceMicros: Micros | undefined): Operation<ReceiptResult> {
     const now = this.#clock.now();
-    const routing = this.#store.route(receipt, now, now + this.#holdMs);
-    const cascadeId = isPromise(routing) ? await routing : routing;
+    const cascadeId = yield* read(this.#store.route(receipt, now, now + this.#holdMs));
     const unknown = { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil: now + this.#holdMs } as const;
     if (cascadeId === undefined) return unknown;
     const id = receipt.providerMessageId;
-    const done = await this.#apply(cascadeId, (cascade): CascadeInput | undefined => {
+    const done = yield* this.#apply(cascadeId, (cascade): CascadeInput | undefined => {
       const step = cascade.attempts.findIndex((attempt) => attempt.providerMessageId === id);
       if (step === -1) return undefined;
       const error = receipt.error ? { message: receipt.error.message ?? 'failed', code: receipt.error.code } : undefined;
@@ -222,30 +204,25 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   /** Read, transition, compare-and-set; on a conflict, read again. Undefined when the cascade or input is gone. */
-  async #apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined): Promise<Transition | undefined> {
-    this.#busy++;
-    try {
-      for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
-        const reading = this.#store.get(cascadeId);
-        const before = isPromise(reading) ? await reading : reading;
-        if (!before) return undefined;
-        const event = input(before);
-        if (!event) return undefined;
-        const done = transition(before, event);
-        if (done.verdict !== 'applied') return done;
-        const providerIds: string[] = [];
-        for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
-        const committing = this.#store.commit(done.cascade, providerIds);
-        const { ok, held } = isPromise(committing) ? await committing : committing;
-        if (!ok) continue;
-        this.#after(done);
-        for (const { receipt, receivedAt } of held) await this.#route(receipt.at === undefined ? { ...receipt, at: receivedAt } : receipt, receiptPrice(receipt));
-        return done;
+  *#apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined): Operation<Transition | undefined> {
+    for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
+      const before = yield* read(this.#store.get(cascadeId));
+      if (!before) return undefined;
+      const event = input(before);
+      if (!event) return undefined;
+      const done = transition(before, event);
+      if (done.verdict !== 'applied') return done;
+      const providerIds: string[] = [];
+      for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
+      const { ok, held } = yield* read(this.#store.commit(done.cascade, providerIds));
+      if (!ok) continue;
+      this.#after(done);
+      for (const { receipt, receivedAt } of held) {
+        yield* this.#route(receipt.at === undefined ? { ...receipt, at: receivedAt } : receipt, receiptPrice(receipt));
       }
-      throw new StoreConflictError(cascadeId, MAX_CONFLICT_RETRIES);
-    } finally {
-      this.#busy--;
+      return done;
     }
+    throw new StoreConflictError(cascadeId, MAX_CONFLICT_RETRIES);
   }
 
   /** Once a transition is persisted: report it, arm its timer, carry out its effects. */
@@ -264,7 +241,7 @@ export class Router extends EventEmitter<RouterEvents> {
     const channel = this.#channels.get(planned.channel);
     if (!channel) {
       const error = { message: `channel "${planned.channel}" is no longer declared`, code: 'UNKNOWN_CHANNEL' };
-      await this.#apply(cascade.id, () => ({ type: 'send-failed', now: this.#clock.now(), step, error }));
+      await drive(this.#apply(cascade.id, () => ({ type: 'send-failed', now: this.#clock.now(), step, error })), this.#pending);
       return;
     }
     // One in-flight send per cascade: a step starts only after the one before it has ended.
@@ -274,11 +251,15 @@ export class Router extends EventEmitter<RouterEvents> {
     if (this.#inflight.get(cascade.id) === abort) this.#inflight.delete(cascade.id);
     if (this.#closed && !outcome.ok) return;
     try {
-      await this.#apply(cascade.id, (): CascadeInput =>
-        outcome.ok
-          ? { type: 'sent', now: this.#clock.now(), step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
-          : { type: 'send-failed', now: this.#clock.now(), step, error: outcome.error },
+      const applying = drive(
+        this.#apply(cascade.id, (): CascadeInput =>
+          outcome.ok
+            ? { type: 'sent', now: this.#clock.now(), step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
+            : { type: 'send-failed', now: this.#clock.now(), step, error: outcome.error },
+        ),
+        this.#pending,
       );
+      if (isPromise(applying)) await applying;
     } catch (error) {
       this.#fail(error, cascade.id, 'send');
     }
@@ -299,7 +280,13 @@ export class Router extends EventEmitter<RouterEvents> {
       const now = this.#clock.now();
       for (let due = await this.#store.claimDue(now, TIMER_BATCH); due.length > 0; due = await this.#store.claimDue(now, TIMER_BATCH)) {
         await Promise.all(
-          due.map((id) => this.#apply(id, () => ({ type: 'tick', now: this.#clock.now() })).catch((error: unknown) => this.#fail(error, id, 'timer'))),
+          due.map(async (id) => {
+            try {
+              await drive(this.#apply(id, () => ({ type: 'tick', now: this.#clock.now() })), this.#pending);
+            } catch (error) {
+              this.#fail(error, id, 'timer');
+            }
+          }),
         );
       }
       const next = await this.#store.nextDueAt();

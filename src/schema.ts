@@ -5,6 +5,8 @@ const amount = z.union([z.number(), z.string()]);
 const duration = z.union([z.number(), z.string()]);
 const level = z.enum(['accepted', 'delivered', 'read']);
 const name = z.string().min(1);
+// zod's record() is 2–3× slower than an empty object with a catchall, and these run on every send.
+const dictionary = <T extends z.ZodType>(value: T) => z.object({}).catchall(value);
 const fn = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', 'Expected a function');
 
 const content = z.object({
@@ -18,14 +20,14 @@ export const messageSchema = z.object({
   category: name,
   content: content.extend({
     sms: z.string().optional(),
-    channels: z.record(z.string(), content.partial()).optional(),
+    channels: dictionary(content.partial()).optional(),
   }),
   channels: z.array(name).optional(),
   maxCost: amount.optional(),
   deadline: duration.optional(),
   sendAt: z.union([z.number(), z.date()]).optional(),
-  delays: z.record(z.string(), duration).optional(),
-  success: z.union([level, z.record(z.string(), level)]).optional(),
+  delays: dictionary(duration).optional(),
+  success: z.union([level, dictionary(level)]).optional(),
   policy: z
     .object({
       order: z.enum(['cost', 'recipient', 'message']).optional(),
@@ -33,15 +35,15 @@ export const messageSchema = z.object({
       quietHours: z.enum(['respect', 'ignore']).optional(),
     })
     .optional(),
-  metadata: z.record(z.string(), z.string()).optional(),
+  metadata: dictionary(z.string()).optional(),
 });
 
 export const recipientSchema = z.object({
   id: z.string().min(1),
-  addresses: z.record(z.string(), z.string().optional()),
+  addresses: dictionary(z.string().optional()),
   optedOut: z.array(z.string()).optional(),
   preferredOrder: z.array(z.string()).optional(),
-  consent: z.record(z.string(), z.union([z.boolean(), z.array(z.string())])).optional(),
+  consent: dictionary(z.union([z.boolean(), z.array(z.string())])).optional(),
   timeZone: z.string().optional(),
   quietHours: z.object({ start: z.string(), end: z.string() }).optional(),
 });
