@@ -1,17 +1,15 @@
 import { isPromise, type MaybePromise } from './store/types.js';
 
-/** A router operation: a generator that yields store answers, each a plain value or a promise. */
+/**
+ * A router operation: a generator that yields store calls' answers (plain values or promises) and is
+ * resumed with the resolved value: `const cascade = (yield store.get(id)) as Cascade | undefined`.
+ */
 export type Operation<T> = Generator<unknown, T, unknown>;
 
 /** Counts operations that went asynchronous, so `settled()` can wait for them. */
 export interface PendingWork {
   enter(): void;
   leave(): void;
-}
-
-/** Reads one store answer inside an operation, typed: `const cascade = yield* read(store.get(id))`. */
-export function* read<T>(answer: MaybePromise<T>): Generator<MaybePromise<T>, T, unknown> {
-  return (yield answer) as T;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { LazyAbort } from './abort.js';
-import { drive, read, type Operation, type PendingWork } from './drive.js';
+import { drive, type Operation, type PendingWork } from './drive.js';
 import { createCascadeId } from './id.js';
 import { resolveChannels, type ResolvedChannel } from './channels.js';
 import { SimulatedClock, systemClock, type Clock, type TimerHandle } from './clock.js';
@@ -13,6 +13,9 @@ import { parse, receiptSchema } from './schema.js';
 import { runSend } from './send.js';
 import { memoryStore } from './store/memory.js';
 import { isPromise, type CascadeStore } from './store/types.js';
+
+/** What a store method answers, once resolved: what `yield` gives back inside an operation. */
+type Answer<K extends 'create' | 'get' | 'commit' | 'route'> = Awaited<ReturnType<CascadeStore[K]>>;
 import { startCascade, transition, type CascadeInput, type Transition } from './transition.js';
 import type { Cascade, CascadeStatus, ChannelConfig, Message, Plan, Receipt, Recipient } from './types.js';
 import { validateMessage, validateRecipient } from './validate.js';
@@ -171,7 +174,7 @@ export class Router extends EventEmitter<RouterEvents> {
   *#start(message: Message, recipient: Recipient, plan: Plan): Operation<SendReceipt> {
     const started = startCascade({ id: this.#createId(), key: message.key, message, recipient, plan, now: plan.createdAt });
     const cascade = started.cascade;
-    const { created, cascade: stored } = yield* read(this.#store.create(cascade));
+    const { created, cascade: stored } = (yield this.#store.create(cascade)) as Answer<'create'>;
     if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
     if (this.listenerCount('planned') > 0) this.#emit('planned', { ...eventBase(cascade, plan.createdAt), plan });
     if (this.listenerCount('skipped') > 0) {
@@ -184,7 +187,7 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Finds the cascade for a receipt and applies it; held receipts come back through here once their id is known. */
   *#route(receipt: Receipt, priceMicros: Micros | undefined): Operation<ReceiptResult> {
     const now = this.#clock.now();
-    const cascadeId = yield* read(this.#store.route(receipt, now, now + this.#holdMs));
+    const cascadeId = (yield this.#store.route(receipt, now, now + this.#holdMs)) as Answer<'route'>;
     const unknown = { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil: now + this.#holdMs } as const;
     if (cascadeId === undefined) return unknown;
     const id = receipt.providerMessageId;
@@ -206,7 +209,7 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Read, transition, compare-and-set; on a conflict, read again. Undefined when the cascade or input is gone. */
   *#apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined): Operation<Transition | undefined> {
     for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
-      const before = yield* read(this.#store.get(cascadeId));
+      const before = (yield this.#store.get(cascadeId)) as Answer<'get'>;
       if (!before) return undefined;
       const event = input(before);
       if (!event) return undefined;
@@ -214,7 +217,7 @@ export class Router extends EventEmitter<RouterEvents> {
       if (done.verdict !== 'applied') return done;
       const providerIds: string[] = [];
       for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
-      const { ok, held } = yield* read(this.#store.commit(done.cascade, providerIds));
+      const { ok, held } = (yield this.#store.commit(done.cascade, providerIds)) as Answer<'commit'>;
       if (!ok) continue;
       this.#after(done);
       for (const { receipt, receivedAt } of held) {

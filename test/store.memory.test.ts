@@ -56,6 +56,17 @@ describe('memoryStore: retention of finished cascades', () => {
     expect(await store.create({ ...again, key: 'key-a' })).toEqual({ created: true, cascade: { ...again, key: 'key-a' } });
   });
 
+  it('with retention 0, a commit that both indexes a provider id and finishes leaves no index behind', async () => {
+    const store = memoryStore({ retentionMs: 0 });
+    const c = cascade('z');
+    await store.create(c);
+    // A channel confirmed by acceptance finishes in the same commit that indexes its provider id.
+    const done = { ...next(c, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: 'p-z' }), status: 'delivered' as const, timerAt: undefined };
+    expect(await store.commit(done, ['p-z'])).toEqual({ ok: true, held: [] });
+    expect(await store.get('z')).toBe(undefined);
+    expect(await store.route({ providerMessageId: 'p-z', status: 'read' }, T0 + 2, T0 + 1000)).toBe(undefined);
+  });
+
   it('keeps open cascades whatever their age', async () => {
     const store = memoryStore({ retentionMs: 1000 });
     const open = cascade('open');

@@ -9,7 +9,9 @@ export interface MemoryStoreOptions {
   readonly maxHeldReceipts?: number | undefined;
 }
 
-const EMPTY: readonly HeldReceipt[] = [];
+const EMPTY: readonly HeldReceipt[] = Object.freeze([]);
+const COMMITTED: CommitResult = Object.freeze({ ok: true, held: EMPTY });
+const CONFLICT: CommitResult = Object.freeze({ ok: false, held: EMPTY });
 
 /**
  * The built-in store: plain maps and one timer heap, in this process only.
@@ -78,14 +80,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
 
     commit(next, providerIds): CommitResult {
       const current = cascades.get(next.id);
-      if (!current || current.version !== next.version - 1) return { ok: false, held: EMPTY };
+      if (!current || current.version !== next.version - 1) return CONFLICT;
       cascades.set(next.id, next);
       schedule(next, current);
-      if (TERMINAL.has(next.status) && !TERMINAL.has(current.status)) {
-        finished.push({ id: next.id, at: next.updatedAt });
-        evictFinished(next.updatedAt);
-      }
-      if (providerIds.length === 0) return { ok: true, held: EMPTY };
       let taken: HeldReceipt[] | undefined;
       for (const providerId of providerIds) {
         byProviderId.set(providerId, next.id);
@@ -95,7 +92,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
           (taken ??= []).push(...waiting);
         }
       }
-      return { ok: true, held: taken ?? EMPTY };
+      if (TERMINAL.has(next.status) && !TERMINAL.has(current.status)) {
+        finished.push({ id: next.id, at: next.updatedAt });
+        evictFinished(next.updatedAt);
+      }
+      return taken ? { ok: true, held: taken } : COMMITTED;
     },
 
     route(receipt: Receipt, now: number, holdUntil: number) {
