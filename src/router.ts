@@ -1,7 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { LazyAbort } from './abort.js';
 import { drive, type Operation, type PendingWork } from './drive.js';
-import { createCascadeId } from './id.js';
 import { resolveChannels, type ResolvedChannel } from './channels.js';
 import { SimulatedClock, systemClock, type Clock, type TimerHandle } from './clock.js';
 import { toMs, type Duration } from './duration.js';
@@ -30,8 +29,11 @@ export interface RouterOptions {
   readonly consentRequired?: readonly string[] | undefined;
   /** How long a receipt for an unknown provider id is held, in case its send() has not returned yet. Default 10m. */
   readonly holdUnknownReceipts?: Duration | undefined;
-  /** Makes cascade ids. Default: 128 random bits as 22 base64url characters. */
-  readonly createId?: (() => string) | undefined;
+  /**
+   * Makes a cascade's id from its message. Default: the message's idempotency key, so the id you
+   * already hold is the one to `get()` or `cancel()`, and the store needs no separate key index.
+   */
+  readonly createId?: ((message: Message) => string) | undefined;
 }
 
 /** What `send()` resolves with. */
@@ -83,7 +85,7 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #clock: Clock;
   readonly #consentRequired: ReadonlySet<string>;
   readonly #holdMs: number;
-  readonly #createId: () => string;
+  readonly #createId: (message: Message) => string;
   readonly #startedAt: number;
   readonly #inflight = new Map<string, LazyAbort>();
   readonly #detach: (() => void) | undefined;
@@ -100,7 +102,7 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#clock = options.clock ?? systemClock;
     this.#consentRequired = new Set(options.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
     this.#holdMs = toMs(options.holdUnknownReceipts ?? '10m', 'holdUnknownReceipts');
-    this.#createId = options.createId ?? createCascadeId;
+    this.#createId = options.createId ?? ((message) => message.key);
     this.#startedAt = this.#clock.now();
     this.#detach = this.#clock instanceof SimulatedClock ? this.#clock.onSettle(() => this.settled()) : undefined;
     if (!this.#ownsStore) void this.#resume();
@@ -172,7 +174,7 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   *#start(message: Message, recipient: Recipient, plan: Plan): Operation<SendReceipt> {
-    const started = startCascade({ id: this.#createId(), key: message.key, message, recipient, plan, now: plan.createdAt });
+    const started = startCascade({ id: this.#createId(message), key: message.key, message, recipient, plan, now: plan.createdAt });
     const cascade = started.cascade;
     const { created, cascade: stored } = (yield this.#store.create(cascade)) as Answer<'create'>;
     if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };

@@ -38,13 +38,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
     if (timers.size > 2 * cascades.size + 1024) timers.retain((at, id) => cascades.get(id)?.timerAt === at);
   };
 
+  // Ids are the idempotency keys unless the router was told otherwise: only other ids need the key index.
+  const owner = (key: string): Cascade | undefined => {
+    const own = cascades.get(key);
+    if (own?.key === key) return own;
+    const id = byKey.get(key);
+    return id === undefined ? undefined : cascades.get(id);
+  };
+
   const evictFinished = (now: number): void => {
     while (finishedHead < finished.length && finished[finishedHead]!.at + retentionMs <= now) {
       const id = finished[finishedHead++]!.id;
       const cascade = cascades.get(id);
       if (!cascade) continue;
       cascades.delete(id);
-      byKey.delete(cascade.key);
+      if (cascade.id !== cascade.key) byKey.delete(cascade.key);
       for (const attempt of cascade.attempts) if (attempt.providerMessageId) byProviderId.delete(attempt.providerMessageId);
     }
     if (finishedHead > 1024 && finishedHead * 2 > finished.length) finished.splice(0, finishedHead), (finishedHead = 0);
@@ -65,10 +73,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
 
   return {
     create(cascade) {
-      const existing = byKey.get(cascade.key);
-      if (existing !== undefined) return { created: false, cascade: cascades.get(existing)! };
+      const existing = owner(cascade.key) ?? cascades.get(cascade.id);
+      if (existing) return { created: false, cascade: existing };
       cascades.set(cascade.id, cascade);
-      byKey.set(cascade.key, cascade.id);
+      if (cascade.id !== cascade.key) byKey.set(cascade.key, cascade.id);
       schedule(cascade, undefined);
       if (TERMINAL.has(cascade.status)) finished.push({ id: cascade.id, at: cascade.updatedAt });
       return { created: true, cascade };
