@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { SignatureError } from '../errors.js';
-import { rawText } from '../input.js';
-import { checkFreshness, hexDigest, requireSecret, safeEqual, unixSeconds, type ReplayOptions } from './shared.js';
+import { checkFreshness, hexDigest, requireSecret, safeEqual, signedJson, unixSeconds, type ReplayOptions } from './shared.js';
 
 export interface MailgunSignatureOptions extends ReplayOptions {
   /** The HTTP webhook signing key from Mailgun's dashboard (not the API key). */
@@ -22,15 +21,7 @@ function field(signature: Record<string, unknown>, name: string): string {
  */
 export function verifyMailgunSignature(body: unknown, options: MailgunSignatureOptions): string {
   requireSecret('signingKey', options.signingKey);
-  let parsed: unknown = body;
-  const text = rawText(body);
-  if (text !== undefined) {
-    try {
-      parsed = JSON.parse(text);
-    } catch (cause) {
-      throw new SignatureError('mailgun', 'malformed', 'Expected the body to be JSON with a `signature` object', { cause });
-    }
-  }
+  const parsed = signedJson('mailgun', body, 'JSON with a `signature` object');
   const signature = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['signature'] : undefined;
   if (typeof signature !== 'object' || signature === null) {
     throw new SignatureError('mailgun', 'missing', 'Missing the body field `signature`: the request is not signed');

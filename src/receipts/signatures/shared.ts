@@ -3,6 +3,7 @@ import { systemClock } from '../../clock.js';
 import { toMs, type Duration } from '../../duration.js';
 import { InvalidConfigError } from '../../errors.js';
 import { SignatureError, type WebhookProvider } from '../errors.js';
+import { rawText } from '../input.js';
 
 /** Request headers as Node (`req.headers`), Express, Fastify or the Fetch API (`Headers`, Hono) give them. */
 export type HeadersLike =
@@ -97,5 +98,16 @@ export function unixSeconds(provider: WebhookProvider, name: string, value: stri
 export function requireSecret(name: string, value: unknown): void {
   if (typeof value !== 'string' || value === '') {
     throw new InvalidConfigError(`Expected \`${name}\` to be a non-empty string`);
+  }
+}
+
+/** The body as parsed JSON: a raw body (string or bytes) is parsed, an already-parsed one returned as is. */
+export function signedJson(provider: WebhookProvider, body: unknown, expected: string): unknown {
+  const text = rawText(body);
+  if (text === undefined) return body;
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new SignatureError(provider, 'malformed', `Expected the body to be ${expected}`, { cause });
   }
 }

@@ -2,8 +2,7 @@ import { X509Certificate, verify } from 'node:crypto';
 import { systemClock } from '../../clock.js';
 import { InvalidConfigError } from '../../errors.js';
 import { SignatureError } from '../errors.js';
-import { rawText } from '../input.js';
-import { checkFreshness, type ReplayOptions } from './shared.js';
+import { checkFreshness, signedJson, type ReplayOptions } from './shared.js';
 
 export interface SnsSignatureOptions extends ReplayOptions {
   /** The signing certificate (PEM), when you pin or pre-load it. */
@@ -27,15 +26,7 @@ const SIGNED_FIELDS: Readonly<Record<string, readonly string[]>> = {
 };
 
 function envelopeOf(body: unknown): Record<string, unknown> {
-  let parsed: unknown = body;
-  const text = rawText(body);
-  if (text !== undefined) {
-    try {
-      parsed = JSON.parse(text);
-    } catch (cause) {
-      throw new SignatureError('sns', 'malformed', 'Expected the body to be an SNS JSON message', { cause });
-    }
-  }
+  const parsed = signedJson('sns', body, 'an SNS JSON message');
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new SignatureError('sns', 'malformed', 'Expected the body to be an SNS JSON message');
   }
