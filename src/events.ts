@@ -1,4 +1,5 @@
 import { formatMicros, type Micros } from './money.js';
+import type { Note } from './transition.js';
 import type { AttemptOutcome, Cascade, Plan, PlanSkip, ReceiptStatus } from './types.js';
 
 /** Fields every event carries. Costs are decimal strings, exact. */
@@ -92,4 +93,33 @@ export function eventBase(cascade: Cascade, at: number): CascadeEventBase {
     spend: formatMicros(cascade.spendMicros),
     projectedSpend: formatMicros(projectedSpendMicros(cascade)),
   };
+}
+
+/** The event that reports a note of a persisted transition. */
+export function eventFor(note: Note, cascade: Cascade): Parameters<RouterEvents[Note['type']]>[0] {
+  const base = eventBase(cascade, cascade.updatedAt);
+  if (note.type === 'exhausted' || note.type === 'cancelled' || note.type === 'expired') return base;
+  const attempt = cascade.attempts[note.step]!;
+  const step = { ...base, step: note.step, channel: attempt.channel };
+  switch (note.type) {
+    case 'attempt':
+      return { ...step, projectedCost: formatMicros(cascade.plan.steps[note.step]!.costMicros) };
+    case 'sent':
+      return { ...step, providerMessageId: attempt.providerMessageId! };
+    case 'receipt':
+      return { ...step, providerMessageId: attempt.providerMessageId!, status: note.status };
+    case 'fallback':
+      return { ...step, reason: note.reason, next: note.next === undefined ? undefined : cascade.plan.steps[note.next]!.channel };
+    case 'delivered':
+      return { ...step, late: attempt.late === true };
+    case 'late-receipt':
+      return { ...step, status: attempt.status!, doubleSpend: formatMicros(spendAfter(cascade, note.step)) };
+  }
+}
+
+/** What was billed for the attempts after `step`: paid for nothing once `step` turned out delivered. */
+function spendAfter(cascade: Cascade, step: number): Micros {
+  let total = 0;
+  for (const attempt of cascade.attempts) if (attempt.step > step) total += attempt.costMicros;
+  return total;
 }

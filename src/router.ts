@@ -5,8 +5,8 @@ import { resolveChannels, type ResolvedChannel } from './channels.js';
 import { SimulatedClock, systemClock, type Clock, type TimerHandle } from './clock.js';
 import { toMs, type Duration } from './duration.js';
 import { InvalidReceiptError, RouterClosedError, StoreConflictError } from './errors.js';
-import { eventBase, type RouterEvents } from './events.js';
-import { formatMicros, toMicros, type Micros } from './money.js';
+import { eventBase, eventFor, type RouterEvents } from './events.js';
+import { toMicros, type Micros } from './money.js';
 import { buildPlan, DEFAULT_CONSENT_REQUIRED, type PlanContext } from './planner.js';
 import { parse, receiptSchema } from './schema.js';
 import { runSend } from './send.js';
@@ -323,28 +323,8 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   #report(done: Transition): void {
-    const { cascade, notes } = done;
-    const at = cascade.updatedAt;
-    for (const note of notes) {
-      if (this.listenerCount(note.type) === 0) continue;
-      const base = eventBase(cascade, at);
-      switch (note.type) {
-        case 'exhausted':
-        case 'cancelled':
-        case 'expired':
-          this.#emit(note.type, base);
-          break;
-        default: {
-          const attempt = cascade.attempts[note.step]!;
-          const step = { ...base, step: note.step, channel: attempt.channel };
-          if (note.type === 'attempt') this.#emit('attempt', { ...step, projectedCost: formatMicros(cascade.plan.steps[note.step]!.costMicros) });
-          else if (note.type === 'sent') this.#emit('sent', { ...step, providerMessageId: attempt.providerMessageId! });
-          else if (note.type === 'receipt') this.#emit('receipt', { ...step, providerMessageId: attempt.providerMessageId!, status: note.status });
-          else if (note.type === 'fallback') this.#emit('fallback', { ...step, reason: note.reason, next: note.next === undefined ? undefined : cascade.plan.steps[note.next]!.channel });
-          else if (note.type === 'delivered') this.#emit('delivered', { ...step, late: attempt.late === true });
-          else this.#emit('late-receipt', { ...step, status: attempt.status!, doubleSpend: formatMicros(doubleSpendAfter(cascade, note.step)) });
-        }
-      }
+    for (const note of done.notes) {
+      if (this.listenerCount(note.type) > 0) this.#emit(note.type, eventFor(note, done.cascade) as never);
     }
   }
 
@@ -370,12 +350,6 @@ function receiptPrice(receipt: Receipt): Micros | undefined {
   } catch (cause) {
     throw new InvalidReceiptError(`Invalid receipt: ${(cause as Error).message}`, { cause });
   }
-}
-
-function doubleSpendAfter(cascade: Cascade, step: number): Micros {
-  let total = 0;
-  for (const attempt of cascade.attempts) if (attempt.step > step) total += attempt.costMicros;
-  return total;
 }
 
 /** Creates a router over the given channels. */
