@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     alias: {
       'cascade-router/receipts': src('receipts/index.ts'),
+      'cascade-router/redis': src('redis/index.ts'),
       'cascade-router': src('index.ts'),
     },
   },

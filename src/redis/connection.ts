@@ -1,0 +1,44 @@
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+
+/** An ioredis client: a single server (`Redis`) or a Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** Options for the connection the store opens itself from a `url`. */
+export interface ConnectionOptions {
+  /** A command not answered within this long fails (ms). Default 2000. */
+  readonly commandTimeoutMs?: number | undefined;
+  /** Passed to ioredis as is, over the store's defaults. */
+  readonly redisOptions?: RedisOptions | undefined;
+}
+
+/**
+ * Opens a connection that fails fast instead of queueing: no offline queue, one retry per command,
+ * a command timeout. ioredis keeps reconnecting in the background, so calls work again once Redis is back.
+ * ioredis is imported here, on first use, so the main entry never loads it.
+ */
+export async function connect(url: string, options: ConnectionOptions): Promise<Redis> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: options.commandTimeoutMs ?? 2000,
+    connectTimeout: options.commandTimeoutMs ?? 2000,
+    ...options.redisOptions,
+  });
+  // Errors reach the callers as StoreUnavailableError; without a listener ioredis would also log each one.
+  client.on('error', () => {});
+  return client;
+}
+
+const firstConnects = new WeakMap<RedisClient, Promise<void>>();
+
+/** Waits for the first connection of a lazily connecting client (once for all callers); later outages fail commands fast instead. */
+export async function ready(client: RedisClient): Promise<void> {
+  let pending = firstConnects.get(client);
+  if (pending === undefined && client.status === 'wait') {
+    pending = client.connect().finally(() => firstConnects.delete(client));
+    firstConnects.set(client, pending);
+  }
+  if (pending !== undefined) await pending;
+}

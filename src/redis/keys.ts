@@ -1,0 +1,46 @@
+/**
+ * Where each piece of state lives. Keys of one cascade carry its id as a hash tag (`{id}`); the
+ * provider-id index and the receipts held for a provider id carry that id. The due set, the claim
+ * leases and the open set are one key each per prefix. On Redis Cluster a script may only touch
+ * keys of one slot, so there the prefix itself must carry a hash tag (`{cr}:`): Redis hashes the
+ * first `{…}` only, and every key of the store lands in that one slot. See docs/stores.md.
+ */
+export interface Keys {
+  /** Hash: `v` version, `t` due time ('' for none), `j` the cascade as JSON. */
+  cascade(id: string): string;
+  /** String: the cascade id owning an idempotency key, when the id is not the key itself. */
+  key(idempotencyKey: string): string;
+  /** String: the cascade id that sent a provider message id. */
+  providerId(providerMessageId: string): string;
+  /** List: receipts that came before their provider id was indexed, as `until:json`. */
+  held(providerMessageId: string): string;
+  /** Sorted set: cascade id → due time. */
+  readonly due: string;
+  /** Sorted set: claimed cascade id → when its claim lapses (Redis server time). */
+  readonly leases: string;
+  /** Hash: claimed cascade id → the due time it was claimed at, put back if the claim lapses. */
+  readonly leasedAt: string;
+  /** Set: ids of cascades that have not ended. */
+  readonly open: string;
+}
+
+export function keysFor(prefix: string): Keys {
+  return {
+    cascade: (id) => `${prefix}c:{${id}}`,
+    key: (idempotencyKey) => `${prefix}k:{${idempotencyKey}}`,
+    providerId: (providerMessageId) => `${prefix}p:{${providerMessageId}}`,
+    held: (providerMessageId) => `${prefix}h:{${providerMessageId}}`,
+    due: `${prefix}due`,
+    leases: `${prefix}leases`,
+    leasedAt: `${prefix}leased-at`,
+    open: `${prefix}open`,
+  };
+}
+
+/** True when `prefix` has a non-empty `{…}` that Redis Cluster would hash instead of the whole key. */
+export function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf('{');
+  if (open === -1) return false;
+  const close = prefix.indexOf('}', open + 1);
+  return close > open + 1;
+}

@@ -1,0 +1,58 @@
+import { luaScript, RETAIN } from './script.js';
+
+/**
+ * commit: compare-and-set of a cascade on its version, with everything that must change with it.
+ *
+ * KEYS[1] cascade hash · KEYS[2] idempotency-key index · KEYS[3] due set · KEYS[4] claim leases
+ * KEYS[5] claimed due times · KEYS[6] open set
+ * KEYS[7 .. 6+2n] per new provider id: its index key, then its held-receipt list
+ * KEYS[7+2n ..] index keys of the cascade's earlier provider ids (passed when it ends, to expire them)
+ * ARGV[1] id · ARGV[2] version the change is based on · ARGV[3] new version · ARGV[4] cascade JSON
+ * ARGV[5] due time, '' for none · ARGV[6] '1' when the new state is terminal · ARGV[7] retention ms ('-1' forever)
+ * ARGV[8] n, new provider ids · ARGV[9] the change's time (held receipts past their hold are dropped)
+ * ARGV[10] '1' when the id is not the idempotency key
+ * Returns {0} when the stored version differs (nothing written); {1, held...} with the receipts held
+ * for the new provider ids, each `until:json`, in arrival order, removed from Redis.
+ */
+export const commitScript = luaScript(
+  'commit',
+  `${RETAIN}
+if redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return {0} end
+local id = ARGV[1]
+local timerAt = ARGV[5]
+local before = redis.call('HGET', KEYS[1], 't')
+redis.call('HSET', KEYS[1], 'v', ARGV[3], 't', timerAt, 'j', ARGV[4])
+-- A timer that did not move stays claimed (or due); a moved one replaces any claim on the old one.
+if timerAt ~= before then
+  if timerAt == '' then redis.call('ZREM', KEYS[3], id) else redis.call('ZADD', KEYS[3], timerAt, id) end
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('HDEL', KEYS[5], id)
+end
+local result = {1}
+local n = tonumber(ARGV[8])
+local now = tonumber(ARGV[9])
+for i = 1, n do
+  local index, held = KEYS[5 + 2 * i], KEYS[6 + 2 * i]
+  redis.call('SET', index, id)
+  local waiting = redis.call('LRANGE', held, 0, -1)
+  if #waiting > 0 then
+    redis.call('DEL', held)
+    for _, entry in ipairs(waiting) do
+      local untilAt = tonumber(string.sub(entry, 1, string.find(entry, ':', 1, true) - 1))
+      if untilAt > now then result[#result + 1] = entry end
+    end
+  end
+end
+if ARGV[6] == '1' then
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('HDEL', KEYS[5], id)
+  redis.call('SREM', KEYS[6], id)
+  retain(KEYS[1], ARGV[7])
+  if ARGV[10] == '1' then retain(KEYS[2], ARGV[7]) end
+  for i = 1, n do retain(KEYS[5 + 2 * i], ARGV[7]) end
+  for i = 7 + 2 * n, #KEYS do retain(KEYS[i], ARGV[7]) end
+end
+return result
+`,
+);

@@ -1,0 +1,33 @@
+import { luaScript, RETAIN } from './script.js';
+
+/**
+ * create: inserts a cascade unless its idempotency key (or its id) is taken.
+ *
+ * KEYS[1] cascade hash · KEYS[2] idempotency-key index (used only when the id is not the key)
+ * KEYS[3] due set · KEYS[4] open set
+ * ARGV[1] id · ARGV[2] idempotency key · ARGV[3] version · ARGV[4] cascade JSON
+ * ARGV[5] due time, '' for none · ARGV[6] '1' when the cascade is already terminal · ARGV[7] retention ms ('-1' forever)
+ * Returns {1} when created; {0, json} when the id exists; {2, ownerId} when the key belongs to another id.
+ */
+export const createScript = luaScript(
+  'create',
+  `${RETAIN}
+local distinct = ARGV[1] ~= ARGV[2]
+if distinct then
+  local owner = redis.call('GET', KEYS[2])
+  if owner then return {2, owner} end
+end
+local existing = redis.call('HGET', KEYS[1], 'j')
+if existing then return {0, existing} end
+redis.call('HSET', KEYS[1], 'v', ARGV[3], 't', ARGV[5], 'j', ARGV[4])
+if distinct then redis.call('SET', KEYS[2], ARGV[1]) end
+if ARGV[6] == '1' then
+  retain(KEYS[1], ARGV[7])
+  if distinct then retain(KEYS[2], ARGV[7]) end
+else
+  redis.call('SADD', KEYS[4], ARGV[1])
+  if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1]) end
+end
+return {1}
+`,
+);

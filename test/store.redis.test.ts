@@ -1,0 +1,264 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  planCascade,
+  startCascade,
+  transition,
+  type Cascade,
+  type CascadeInput,
+  type CascadeStore,
+  type ChannelConfig,
+  type Message,
+  type Recipient,
+} from 'cascade-router';
+import { redisStore, StoreUnavailableError, type RedisStoreOptions } from 'cascade-router/redis';
+import { storeContract } from './store.contract.js';
+import { dropPrefix, REDIS_URL, requireRedis, uniquePrefix, waitFor } from './redis/helpers.js';
+
+const skip = await requireRedis('test/store.redis.test.ts');
+
+describe.skipIf(skip)('redisStore', () => {
+  let admin: Redis;
+  const prefixes: string[] = [];
+  const stores: CascadeStore[] = [];
+
+  beforeAll(() => {
+    admin = new Redis(REDIS_URL);
+  });
+  afterAll(async () => {
+    for (const prefix of prefixes) await dropPrefix(admin, prefix);
+    await admin.quit();
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.dispose()));
+  });
+
+  /** A store on its own prefix (or a given one, to share it), closed after the test; its keys are dropped at the end. */
+  function make(options: Partial<RedisStoreOptions> = {}): CascadeStore {
+    const prefix = options.prefix ?? uniquePrefix();
+    prefixes.push(prefix);
+    const store = redisStore({ url: REDIS_URL, pollMs: 0, ...options, prefix });
+    stores.push(store);
+    return store;
+  }
+
+  // pollMs 0: the contract checks nextDueAt() against real timers, not the polling hint.
+  const contractPrefixes = new Map<CascadeStore, string>();
+  storeContract(
+    'redisStore',
+    () => {
+      const prefix = uniquePrefix('contract');
+      const store = redisStore({ url: REDIS_URL, prefix, pollMs: 0 });
+      contractPrefixes.set(store, prefix);
+      return store;
+    },
+    async (store) => {
+      await dropPrefix(admin, contractPrefixes.get(store)!);
+      contractPrefixes.delete(store);
+    },
+  );
+
+  const T0 = Date.UTC(2026, 0, 8, 10, 0);
+  const send = async (): Promise<string> => 'unused';
+  const CHANNELS = {
+    push: { kind: 'push', send, confirm: { timeout: '2m' } },
+    email: { kind: 'email', send, confirm: { timeout: '30m' } },
+  } satisfies Record<string, ChannelConfig>;
+  const RECIPIENT: Recipient = { id: 'r1', addresses: { push: 'token', email: 'a@example.com' } };
+  let serial = 0;
+
+  function cascade(options: { key?: string; sendAt?: number | Date } = {}): Cascade {
+    const key = options.key ?? `key-${++serial}-${Math.random().toString(36).slice(2)}`;
+    const message: Message = { key, category: 'transactional', content: { text: 'Hi' }, ...(options.sendAt === undefined ? {} : { sendAt: options.sendAt }) };
+    const plan = planCascade({ channels: CHANNELS, message, recipient: RECIPIENT, now: T0 });
+    return startCascade({ id: key, key, message, recipient: RECIPIENT, plan, now: T0 }).cascade;
+  }
+  const next = (c: Cascade, input: CascadeInput): Cascade => {
+    const t = transition(c, input);
+    expect(t.verdict).toBe('applied');
+    return t.cascade;
+  };
+
+  describe('two instances on one prefix', () => {
+    it('lets exactly one of two commits based on the same version win (compare-and-set across instances)', async () => {
+      const prefix = uniquePrefix('cas');
+      const [a, b] = [make({ prefix }), make({ prefix })];
+      const c = cascade();
+      await a.create(c);
+      const base = (await b.get(c.id))!;
+      const viaSent = next(base, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: `p-${c.id}` });
+      const viaCancel = next(base, { type: 'cancel', now: T0 + 1 });
+      const results = await Promise.all([a.commit(viaSent, [`p-${c.id}`]), b.commit(viaCancel, [])]);
+      expect(results.filter((r) => r.ok).length).toBe(1);
+      const stored = await a.get(c.id);
+      expect(stored).toEqual(results[0]!.ok ? viaSent : viaCancel);
+    });
+
+    it('never starts two cascades for one idempotency key created on both at once', async () => {
+      const prefix = uniquePrefix('key');
+      const [a, b] = [make({ prefix }), make({ prefix })];
+      const key = `key-${++serial}`;
+      const results = await Promise.all([a.create(cascade({ key })), b.create(cascade({ key }))]);
+      expect(results.map((r) => r.created).sort()).toEqual([false, true]);
+    });
+
+    it('hands out each due timer to exactly one of two instances claiming concurrently', async () => {
+      const prefix = uniquePrefix('claim');
+      const [a, b] = [make({ prefix }), make({ prefix })];
+      const cascades = Array.from({ length: 200 }, () => cascade());
+      await Promise.all(cascades.map((c) => a.create(c)));
+      const claimed: string[][] = [[], []];
+      await Promise.all(
+        [a, b].map(async (store, i) => {
+          for (let ids = await store.claimDue(T0 + 2 * 60_000, 7); ids.length > 0; ids = await store.claimDue(T0 + 2 * 60_000, 7)) {
+            claimed[i]!.push(...ids);
+          }
+        }),
+      );
+      const all = [...claimed[0]!, ...claimed[1]!];
+      expect(all.length).toBe(cascades.length);
+      expect(new Set(all).size).toBe(cascades.length);
+      expect(claimed[0]!.length).toBeGreaterThan(0);
+      expect(claimed[1]!.length).toBeGreaterThan(0);
+    });
+
+    it('gives a claimed timer to another instance once the claimer let its lease lapse (it died)', async () => {
+      const prefix = uniquePrefix('lease');
+      const [dying, survivor] = [make({ prefix, claimLeaseMs: 200 }), make({ prefix, claimLeaseMs: 200 })];
+      const c = cascade();
+      await dying.create(c);
+      expect(await dying.claimDue(T0 + 2 * 60_000, 10)).toEqual([c.id]);
+      expect(await survivor.claimDue(T0 + 2 * 60_000, 10)).toEqual([]);
+      let reclaimed: string[] = [];
+      await waitFor('the lapsed claim', async () => (reclaimed = await survivor.claimDue(T0 + 2 * 60_000, 10)).length > 0, 5000);
+      expect(reclaimed).toEqual([c.id]);
+    });
+
+    it('ends the claim lease with the commit that moves the timer', async () => {
+      const store = make({ claimLeaseMs: 100 });
+      const c = cascade();
+      await store.create(c);
+      expect(await store.claimDue(T0 + 2 * 60_000, 10)).toEqual([c.id]);
+      const timedOut = next(c, { type: 'tick', now: T0 + 2 * 60_000 });
+      await store.commit(timedOut, []);
+      await new Promise((resolve) => setTimeout(resolve, 150)); // past the lease: nothing may come back
+      expect(await store.claimDue(T0 + 2 * 60_000 + 1, 10)).toEqual([]);
+      expect(await store.claimDue(timedOut.timerAt!, 10)).toEqual([c.id]);
+    });
+  });
+
+  describe('retention and held receipts', () => {
+    const finish = async (store: CascadeStore, c: Cascade): Promise<Cascade> => {
+      const sent = next(c, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: `p-${c.id}` });
+      await store.commit(sent, [`p-${c.id}`]);
+      const delivered = next(sent, { type: 'receipt', now: T0 + 2, step: 0, status: 'delivered' });
+      expect(delivered.status).toBe('delivered');
+      expect((await store.commit(delivered, [])).ok).toBe(true);
+      return delivered;
+    };
+
+    it('sets the retention TTL on a finished cascade and its provider ids, and none on open ones', async () => {
+      const prefix = uniquePrefix('ttl');
+      const store = make({ prefix, retentionMs: 60_000 });
+      const [open, done] = [cascade(), cascade()];
+      await store.create(open);
+      await store.create(done);
+      await finish(store, done);
+      expect(await admin.pttl(`${prefix}c:{${open.id}}`)).toBe(-1);
+      for (const key of [`${prefix}c:{${done.id}}`, `${prefix}p:{p-${done.id}}`]) {
+        const ttl = await admin.pttl(key);
+        expect(ttl).toBeGreaterThan(50_000);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+      }
+      expect(await admin.sismember(`${prefix}open`, done.id)).toBe(0);
+    });
+
+    it('deletes a finished cascade at once with retention 0, and keeps it with Infinity', async () => {
+      const gone = make({ retentionMs: 0 });
+      const c = cascade();
+      await gone.create(c);
+      await finish(gone, c);
+      expect(await gone.get(c.id)).toBe(undefined);
+      expect(await gone.route({ providerMessageId: `p-${c.id}`, status: 'read' }, T0 + 3, T0 + 1000)).toBe(undefined);
+
+      const prefix = uniquePrefix('forever');
+      const kept = make({ prefix, retentionMs: Infinity });
+      const d = cascade();
+      await kept.create(d);
+      await finish(kept, d);
+      expect((await kept.get(d.id))?.status).toBe('delivered');
+      expect(await admin.pttl(`${prefix}c:{${d.id}}`)).toBe(-1);
+    });
+
+    it('lets a held receipt expire after its hold, in Redis time', async () => {
+      const prefix = uniquePrefix('held');
+      const store = make({ prefix });
+      const c = cascade();
+      await store.create(c);
+      const pid = `p-${c.id}`;
+      expect(await store.route({ providerMessageId: pid, status: 'delivered' }, T0, T0 + 150)).toBe(undefined);
+      expect(await admin.pttl(`${prefix}h:{${pid}}`)).toBeLessThanOrEqual(150);
+      await waitFor('the held receipt to expire', async () => (await admin.exists(`${prefix}h:{${pid}}`)) === 0, 3000);
+      const result = await store.commit(next(c, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid }), [pid]);
+      expect(result).toEqual({ ok: true, held: [] });
+    });
+
+    it('drops a held receipt whose hold ended before the commit that indexes its id', async () => {
+      const store = make();
+      const c = cascade();
+      await store.create(c);
+      const pid = `p-${c.id}`;
+      await store.route({ providerMessageId: pid, status: 'sent' }, T0, T0 + 10);
+      await store.route({ providerMessageId: pid, status: 'delivered' }, T0, T0 + 60_000);
+      const result = await store.commit(next(c, { type: 'sent', now: T0 + 20, step: 0, providerMessageId: pid }), [pid]);
+      expect(result.held.map((h) => h.receipt.status)).toEqual(['delivered']);
+    });
+  });
+
+  describe('nextDueAt and polling', () => {
+    it('answers at most pollMs ahead of the clock, so a router looks again for timers set elsewhere', async () => {
+      let now = T0;
+      const clock = { now: () => now, setTimer: () => ({ at: 0 }), clearTimer: () => {} };
+      const store = make({ pollMs: 500, clock });
+      expect(await store.nextDueAt()).toBe(T0 + 500);
+      await store.create(cascade()); // due at T0 + 2m
+      now = T0 + 2 * 60_000 - 100;
+      expect(await store.nextDueAt()).toBe(T0 + 2 * 60_000);
+    });
+  });
+
+  describe('faults and configuration', () => {
+    it('fails fast with StoreUnavailableError when Redis is unreachable', async () => {
+      const store = make({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 500 });
+      const started = Date.now();
+      const error = await Promise.resolve(store.get('x')).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as StoreUnavailableError).code).toBe('STORE_UNAVAILABLE');
+      expect(Date.now() - started).toBeLessThan(3000);
+      await expect(Promise.resolve(store.claimDue(T0, 10))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    });
+
+    it('asks for exactly one of client or url, and a hash-tagged prefix on Cluster', () => {
+      expect(() => redisStore({})).toThrow(/exactly one of `client` or `url`/);
+      const cluster = { isCluster: true } as unknown as Redis;
+      expect(() => redisStore({ client: cluster, prefix: 'cr:' })).toThrow(/hash tag/);
+      expect(() => redisStore({ client: cluster, prefix: '{cr}:' })).not.toThrow();
+    });
+
+    it('stores a Date sendAt as epoch ms', async () => {
+      const store = make();
+      const c = cascade({ sendAt: new Date(T0 + 3_600_000) });
+      await store.create(c);
+      expect((await store.get(c.id))?.message.sendAt).toBe(T0 + 3_600_000);
+    });
+
+    it('leaves a user-supplied client open on dispose', async () => {
+      const client = new Redis(REDIS_URL);
+      const store = redisStore({ client, prefix: uniquePrefix() });
+      await store.get('x');
+      await store.dispose();
+      expect(await client.ping()).toBe('PONG');
+      await client.quit();
+    });
+  });
+});
