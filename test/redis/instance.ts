@@ -5,7 +5,7 @@
  * as the provider id, the way a provider that deduplicates by idempotency key answers a re-send.
  *
  * Messages go over `channels` of the request (default push then sms), in that order.
- * env: REDIS_URL, PREFIX, INSTANCE (a name), PUSH_TIMEOUT (default 1m), SEND_DELAY_MS (default 0), POLL_MS, LEASE_MS
+ * env: REDIS_URL, PREFIX, INSTANCE (a name), PUSH_TIMEOUT and SMS_TIMEOUT (default 1m), SEND_DELAY_MS (default 0), POLL_MS, LEASE_MS
  */
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
@@ -35,7 +35,7 @@ const router = createRouter({
   channels: {
     push: { kind: 'push', cost: 0, send, retry: false, confirm: { timeout: process.env.PUSH_TIMEOUT ?? '1m' } },
     email: { kind: 'email', cost: 0.001, send, retry: false, confirm: { timeout: '1m' } },
-    sms: { kind: 'sms', cost: 0.05, send, retry: false, confirm: { timeout: '1m' } },
+    sms: { kind: 'sms', cost: 0.05, send, retry: false, confirm: { timeout: process.env.SMS_TIMEOUT ?? '1m' } },
   },
 });
 router.on('error', ({ error, during }) => process.stderr.write(`[${instance}] ${during}: ${error.message}\n`));
