@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'INVALID_SIGNATURE'
   | 'SEND_FAILED'
   | 'STORE_CONFLICT'
+  | 'STORE_UNAVAILABLE'
   | 'ROUTER_CLOSED';
 
 const BRAND = Symbol.for('cascade-router.error');

@@ -75,6 +75,7 @@ export type CancelResult =
   | { readonly outcome: 'not-found'; readonly cascadeId: string };
 
 const TIMER_BATCH = 512;
+const TIMER_RETRY_MS = 1000;
 const MAX_CONFLICT_RETRIES = 32;
 
 /** The runtime around the pure core: persists each transition, then emits its events and carries out its effects. */
@@ -298,6 +299,8 @@ export class Router extends EventEmitter<RouterEvents> {
       if (next !== undefined) this.#arm(next);
     } catch (error) {
       this.#fail(error, undefined, 'timer');
+      // The store failed (Redis down): look again shortly rather than never.
+      this.#arm(this.#clock.now() + TIMER_RETRY_MS);
     } finally {
       this.#busy--;
     }

@@ -1,4 +1,4 @@
-import { CascadeRouterError, type ErrorCode } from '../errors.js';
+import { CascadeRouterError } from '../errors.js';
 
 /**
  * Redis did not answer (down, restarting, unreachable, timed out, or refusing writes while it loads).
@@ -8,8 +8,7 @@ import { CascadeRouterError, type ErrorCode } from '../errors.js';
 export class StoreUnavailableError extends CascadeRouterError {
   constructor(operation: string, options: { cause: unknown }) {
     const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
-    // The cast goes once `ErrorCode` in src/errors.ts lists 'STORE_UNAVAILABLE'.
-    super('STORE_UNAVAILABLE' as ErrorCode, `Redis store unavailable during ${operation}: ${reason}`, options);
+    super('STORE_UNAVAILABLE', `Redis store unavailable during ${operation}: ${reason}`, options);
   }
 }
 
