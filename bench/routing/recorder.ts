@@ -1,0 +1,130 @@
+/**
+ * Reads a strategy's outcome from the router's events, never from the store: the store keeps finished
+ * cascades only for a short `retentionMs`, so memory stays flat however many messages a run sends.
+ * Money is summed in integer micro-units from the cascades' own billed attempts.
+ */
+import { baseChannel } from './channels.js';
+import type { Cascade, Micros, Router } from './library.js';
+
+export interface ChannelFigures {
+  sent: number;
+  spendMicros: Micros;
+}
+
+/** What one strategy did with the whole workload. */
+export interface Outcome {
+  readonly messages: number;
+  delivered: number;
+  cancelled: number;
+  lateReceipts: number;
+  spendMicros: Micros;
+  doubleSpendMicros: Micros;
+  /** Time to delivery of each delivered message, ms, from when it could first go out. */
+  readonly times: number[];
+  readonly channels: Record<string, ChannelFigures>;
+}
+
+export function emptyOutcome(messages: number): Outcome {
+  return { messages, delivered: 0, cancelled: 0, lateReceipts: 0, spendMicros: 0, doubleSpendMicros: 0, times: [], channels: {} };
+}
+
+export function channelFigures(outcome: Outcome, channel: string): ChannelFigures {
+  return (outcome.channels[channel] ??= { sent: 0, spendMicros: 0 });
+}
+
+interface Seen {
+  billed: number; // bit mask of the steps whose billing is already counted
+  doubleSpend: Micros;
+}
+
+const ENDED = ['delivered', 'exhausted', 'expired', 'cancelled'] as const;
+
+export class Recorder {
+  readonly outcome: Outcome;
+  readonly #starts: Float64Array;
+  readonly #deliveredAt: Float64Array;
+  readonly #cancelled: Uint8Array;
+  readonly #seen = new Map<string, Seen>();
+  /**
+   * Several cascades per message (broadcast): for a delivered message, what was billed on the other
+   * channels is its double spend. A cascade's own double spend is `cascade.doubleSpendMicros`.
+   */
+  readonly #grouped: { readonly spend: Float64Array; readonly delivering: Float64Array } | undefined;
+
+  constructor(starts: Float64Array, grouped: boolean) {
+    const n = starts.length;
+    this.outcome = emptyOutcome(n);
+    this.#starts = starts;
+    this.#deliveredAt = new Float64Array(n).fill(NaN);
+    this.#cancelled = new Uint8Array(n);
+    this.#grouped = grouped ? { spend: new Float64Array(n), delivering: new Float64Array(n) } : undefined;
+  }
+
+  /** Listens to the router; `ended` is told each cascade that ended (to drop it once the store has). */
+  attach(router: Router, ended: (cascadeId: string, at: number) => void): void {
+    const track = (e: { readonly cascade: Cascade }): void => this.#bill(e.cascade);
+    router.on('sent', (e) => {
+      channelFigures(this.outcome, baseChannel(e.channel)).sent++;
+      track(e);
+    });
+    router.on('receipt', track);
+    router.on('fallback', track);
+    router.on('late-receipt', (e) => {
+      this.outcome.lateReceipts++;
+      track(e);
+    });
+    for (const type of ENDED) {
+      router.on(type, (e) => {
+        track(e);
+        const job = jobOf(e.cascade);
+        if (type === 'cancelled') this.#cancelled[job] = 1;
+        if (type === 'delivered' && Number.isNaN(this.#deliveredAt[job]!)) {
+          this.#deliveredAt[job] = e.at;
+          if (this.#grouped) this.#grouped.delivering[job] = e.cascade.spendMicros;
+        }
+        ended(e.cascadeId, e.at);
+      });
+    }
+  }
+
+  /** The store has dropped the cascade: no event can come for it any more. */
+  drop(cascadeId: string): void {
+    this.#seen.delete(cascadeId);
+  }
+
+  finish(): Outcome {
+    const o = this.outcome;
+    for (let job = 0; job < this.#deliveredAt.length; job++) {
+      const at = this.#deliveredAt[job]!;
+      if (Number.isNaN(at)) {
+        if (this.#cancelled[job]) o.cancelled++;
+        continue;
+      }
+      o.delivered++;
+      o.times.push(Math.max(0, at - this.#starts[job]!));
+      if (this.#grouped) o.doubleSpendMicros += this.#grouped.spend[job]! - this.#grouped.delivering[job]!;
+    }
+    return o;
+  }
+
+  #bill(cascade: Cascade): void {
+    let seen = this.#seen.get(cascade.id);
+    if (!seen) this.#seen.set(cascade.id, (seen = { billed: 0, doubleSpend: 0 }));
+    for (const attempt of cascade.attempts) {
+      const bit = 1 << attempt.step;
+      if (!attempt.billed || seen.billed & bit) continue;
+      seen.billed |= bit;
+      this.outcome.spendMicros += attempt.costMicros;
+      channelFigures(this.outcome, baseChannel(attempt.channel)).spendMicros += attempt.costMicros;
+      if (this.#grouped) this.#grouped.spend[jobOf(cascade)]! += attempt.costMicros;
+    }
+    if (!this.#grouped && cascade.doubleSpendMicros !== seen.doubleSpend) {
+      this.outcome.doubleSpendMicros += cascade.doubleSpendMicros - seen.doubleSpend;
+      seen.doubleSpend = cascade.doubleSpendMicros;
+    }
+  }
+}
+
+function jobOf(cascade: Cascade): number {
+  return Number(cascade.message.metadata?.['job']);
+}

@@ -1,0 +1,97 @@
+/**
+ * The harness: runs one router strategy over the whole workload through the real router's public API,
+ * in simulated time, on a SimulatedClock;
+ * the fake providers schedule receipts that reach `router.handleReceipt()` at the simulated latency; the
+ * backend cancels abandoned-cart cascades when the customer buys. Outcomes come from events.
+ */
+import { declareChannels, type ProviderWorld } from './channels.js';
+import { EventQueue } from './queue.js';
+import { Recorder, type Outcome } from './recorder.js';
+import type { Library } from './library.js';
+import type { RouterStrategy } from './strategies.js';
+import { WEEK_START, type Job } from './workload.js';
+
+const DAY = 86_400_000;
+
+type SimEvent =
+  | { readonly kind: 'arrival'; readonly job: number }
+  | { readonly kind: 'receipt'; readonly id: string; readonly status: 'delivered' | 'read' | 'failed'; readonly error: string | undefined }
+  | { readonly kind: 'cancel'; readonly job: number }
+  | { readonly kind: 'drop'; readonly cascadeId: string };
+
+export interface RunOptions {
+  readonly lib: Library;
+  readonly seed: number;
+  /** Sorted by arrival. */
+  readonly jobs: readonly Job[];
+  /** How long the stores keep finished cascades, for late receipts. */
+  readonly retentionMs: number;
+  readonly onProgress?: ((sent: number) => void) | undefined;
+}
+
+export async function runRouterStrategy(options: RunOptions, strategy: RouterStrategy): Promise<Outcome> {
+  const { lib, seed, jobs, retentionMs } = options;
+  const byIndex: Job[] = [];
+  const starts = new Float64Array(jobs.length);
+  for (const job of jobs) {
+    byIndex[job.index] = job;
+    starts[job.index] = job.start;
+  }
+  const clock = new lib.SimulatedClock(WEEK_START);
+  const recorder = new Recorder(starts, strategy.grouped === true);
+  const errors: Error[] = [];
+  const providers: ProviderWorld = {
+    seed,
+    jobs: byIndex,
+    now: () => clock.now(),
+    receipt: (at, id, status, error) => queue.push(at, { kind: 'receipt', id, status, error }),
+  };
+  const queue = new EventQueue<SimEvent>(clock, handle);
+  const router = lib.createRouter({ clock, store: lib.memoryStore({ retentionMs }), channels: declareChannels(lib, providers), holdUnknownReceipts: '1m' });
+  // Once the store has dropped a finished cascade, nothing more can be billed on it.
+  recorder.attach(router, (cascadeId, at) => queue.push(at + 2 * retentionMs, { kind: 'drop', cascadeId }));
+  router.on('error', (e) => void errors.push(e.error));
+
+  let next = 0;
+  const arrive = (): void => {
+    const job = jobs[next];
+    if (job) queue.push(job.arrival, { kind: 'arrival', job: next });
+  };
+
+  async function handle(event: SimEvent): Promise<void> {
+    switch (event.kind) {
+      case 'arrival': {
+        const job = jobs[event.job]!;
+        for (const message of strategy.messages(job)) await router.send(message, job.customer.recipient);
+        if (job.purchaseAt !== undefined) queue.push(job.purchaseAt, { kind: 'cancel', job: event.job });
+        next++;
+        if (next % 10_000 === 0) options.onProgress?.(next);
+        arrive();
+        return;
+      }
+      case 'receipt':
+        await router.handleReceipt({
+          providerMessageId: event.id,
+          status: event.status,
+          ...(event.error === undefined ? {} : { error: { message: event.error } }),
+        });
+        return;
+      case 'cancel': {
+        const job = jobs[event.job]!;
+        for (const message of strategy.messages(job)) await router.cancel(message.key);
+        return;
+      }
+      case 'drop':
+        recorder.drop(event.cascadeId);
+        return;
+    }
+  }
+
+  arrive();
+  // advanceTo() settles once per fired timer; runAll() would call it per timer (three settles each).
+  const limit = clock.now() + 400 * DAY;
+  while (clock.pendingTimers > 0 && clock.now() < limit) await clock.advanceTo(clock.now() + 7 * DAY);
+  await router.close();
+  if (errors.length > 0) throw new Error(`${strategy.key}: ${errors.length} router error events, the first: ${errors[0]!.message}`, { cause: errors[0] });
+  return recorder.finish();
+}
