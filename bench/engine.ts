@@ -5,6 +5,11 @@
  *   as a deployment at this rate must; cascadesPerSecondRetained keeps every finished cascade for the run.
  * bytesPerOpenCascade: heap growth per open cascade with N cascades waiting for receipts (default 1,000,000).
  */
+// `npm run bench:engine -- --vs notifme`: the side-by-side comparison instead (bench/engine-vs-notifme.ts).
+if (process.argv.includes('--vs') && process.argv[process.argv.indexOf('--vs') + 1] === 'notifme') {
+  await import('./engine-vs-notifme.js');
+  process.exit(0);
+}
 import type * as Library from 'cascade-router';
 import type { CascadeStore, Router, SimulatedClock as Clock } from 'cascade-router';
 
