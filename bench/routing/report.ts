@@ -41,7 +41,7 @@ export function costPerDeliveredMicros(outcome: Outcome): Micros {
   return outcome.delivered === 0 ? 0 : Math.round(outcome.spendMicros / outcome.delivered);
 }
 
-const ratio = (value: number, bound: number): number | null => (bound === 0 ? null : Math.round((value / bound) * 100) / 100);
+const ratio = (value: number, bound: number): number | null => (bound === 0 ? null : Math.round((value / bound) * 10_000) / 10_000);
 
 export function figures(lib: Library, results: readonly StrategyResult[], boundKey = 'clairvoyant'): Record<string, Figures> {
   const bound = results.find((r) => r.key === boundKey)?.outcome;
@@ -89,7 +89,7 @@ export function duration(ms: number): string {
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-const times = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2)}×`);
+const times = (x: number | null): string => (x === null ? '–' : `${x < 0.1 ? x.toFixed(4) : x.toFixed(2)}×`);
 
 export function markdownTables(all: Readonly<Record<string, Figures>>): string {
   const rows = Object.entries(all);
