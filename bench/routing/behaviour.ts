@@ -28,16 +28,16 @@ const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 
-/** Per channel: online latency, offline share and latency, receipt loss, transient error rate (A16–A21, R7). */
+/** Per channel: online latency, offline share and latency, receipt loss, transient error rate (A16–A21, R7, R11, R12). */
 const RECEIPTS = {
   push: { median: 1.5 * SEC, offline: 0.15, offlineMedian: 45 * MIN, lost: 0.03, transient: 0.02, readMedian: 48 * MIN },
   email: { median: 4 * SEC, offline: 0, offlineMedian: 0, lost: 0.01, transient: 0.02, readMedian: 3 * HOUR },
   viber: { median: 2 * SEC, offline: 0.15, offlineMedian: 1 * HOUR, lost: 0.01, transient: 0.02, readMedian: 30 * MIN },
   whatsapp: { median: 2 * SEC, offline: 0.15, offlineMedian: 1 * HOUR, lost: 0.01, transient: 0.02, readMedian: 30 * MIN },
   telegram: { median: 0, offline: 0, offlineMedian: 0, lost: 0, transient: 0.02, readMedian: 30 * MIN },
-  sms: { median: 5 * SEC, offline: 0.05, offlineMedian: 30 * MIN, lost: 0.02, transient: 0.03, readMedian: 3 * MIN },
+  sms: { median: 11 * SEC, offline: 0.05, offlineMedian: 30 * MIN, lost: 0.02, transient: 0.03, readMedian: 3 * MIN },
 } as const;
-const MESSENGER_READ = 0.6; // A19
+const MESSENGER_READ = 0.63; // R10
 
 export function truth(seed: number, job: Job, channel: Channel): Truth {
   const r = Random.stream(seed, 3, job.index, CHANNELS.indexOf(channel));

@@ -29,9 +29,9 @@ export interface Customer {
 const COUNTRY_SHARE: Readonly<Record<Country, number>> = { UA: 0.55, DE: 0.2, GB: 0.15, US: 0.1 }; // A3
 const AGE_SHARE: Readonly<Record<Age, number>> = { young: 0.35, middle: 0.4, older: 0.25 }; // A4
 const APP_USER: Readonly<Record<Age, number>> = { young: 0.6, middle: 0.45, older: 0.2 }; // A5
-const ANDROID: Readonly<Record<Country, number>> = { UA: 0.8, DE: 0.55, GB: 0.5, US: 0.45 }; // R1 (UA), A5
+const ANDROID: Readonly<Record<Country, number>> = { UA: 0.8, DE: 0.8, GB: 0.481, US: 0.42 }; // R1 (UA), R8 (DE, GB, US)
 const PUSH_OPT_IN = { android: 0.911, ios: 0.439 }; // R2
-const STALE_TOKEN = 0.1; // A6
+const STALE_TOKEN = 0.1; // R14
 const PUSH_OPEN = 0.087; // R3
 const HAS_EMAIL: Readonly<Record<Age, number>> = { young: 0.85, middle: 0.85, older: 0.6 }; // A7
 const EMAIL_BOUNCE = 0.007; // R4
@@ -41,9 +41,9 @@ const SMS_INVALID = 0.01; // A9
 const SMS_UNREACHABLE = 0.02; // A9
 const MESSENGER: Readonly<Record<Country, { viber: number; telegram: number; whatsapp: number }>> = {
   UA: { viber: 0.736, telegram: 0.316, whatsapp: 0.253 }, // R6
-  DE: { viber: 0.1, telegram: 0.1, whatsapp: 0.7 }, // A10
-  GB: { viber: 0.1, telegram: 0.1, whatsapp: 0.7 }, // A10
-  US: { viber: 0.05, telegram: 0.05, whatsapp: 0.3 }, // A10
+  DE: { viber: 0.1, telegram: 0.08, whatsapp: 0.8 }, // R9 WhatsApp and Telegram, A10 Viber
+  GB: { viber: 0.1, telegram: 0.1, whatsapp: 0.7 }, // R9 WhatsApp, A10 Viber and Telegram
+  US: { viber: 0.05, telegram: 0.05, whatsapp: 0.32 }, // R9 WhatsApp, A10 Viber and Telegram
 };
 const MESSENGER_BY_AGE: Readonly<Record<Age, number>> = { young: 1.1, middle: 1, older: 0.7 }; // A10
 const TELEGRAM_CONNECTED = 0.3; // A11: share of Telegram users who started the shop's bot

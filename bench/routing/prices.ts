@@ -21,12 +21,12 @@ export const VIBER_PRICE: Readonly<Record<Country, string>> = { UA: '0.012', DE:
 
 type WhatsAppCategory = 'marketing' | 'utility' | 'authentication';
 
-/** WhatsApp template message, billed on delivery (P5 Meta via hello-charles DE, P6 sent.dm CEE; A2 GB/US). */
+/** WhatsApp template message, billed on delivery (P5 Meta via hello-charles DE, P6 sent.dm CEE, P9 heltar GB, P10 Message Central US; A2 the rest). */
 export const WHATSAPP_PRICE: Readonly<Record<Country, Readonly<Record<WhatsAppCategory, string>>>> = {
   UA: { marketing: '0.086', utility: '0.0212', authentication: '0.0212' },
   DE: { marketing: '0.1131', utility: '0.0456', authentication: '0.0456' },
-  GB: { marketing: '0.0529', utility: '0.022', authentication: '0.0358' },
-  US: { marketing: '0.025', utility: '0.0034', authentication: '0.0135' },
+  GB: { marketing: '0.05', utility: '0.022', authentication: '0.0358' },
+  US: { marketing: '0.025', utility: '0.006', authentication: '0.004' },
 };
 
 export function countryOf(address: string): Country {

@@ -88,8 +88,8 @@ function job(lib: Library, r: Random, index: number, story: Story, customer: Cus
     case 'cart': { // 4: push an hour after the cart was left, opened counts; email the next day; SMS with a code
       arrival = day + 7 * HOUR + jitter(14);
       sendAt = arrival + HOUR;
-      const buys = r.next(); // A14: 25% buy within the hour, 15% within three days, the rest never
-      purchaseAt = buys < 0.25 ? arrival + jitter(1) : buys < 0.4 ? sendAt + jitter(71) : undefined;
+      const buys = r.next(); // R13: 8% come back and buy unprompted; A14: 5% within the hour, 3% within three days
+      purchaseAt = buys < 0.05 ? arrival + jitter(1) : buys < 0.08 ? sendAt + jitter(71) : undefined;
       success = { push: 'read', email: 'read' };
       message = { ...base, category: 'marketing', sendAt, success, delays: { email: '1d' }, content: ua
         ? { subject: 'Ваш кошик чекає', text: 'У кошику 2 книжки. Завершіть замовлення: shop.example/cart', sms: `Ще вагаєтеся? -10% на кошик з кодом CART${index} до неділі: shop.example/cart` }
