@@ -94,6 +94,52 @@ describe.skipIf(skip)('redisStore', () => {
       expect(stored).toEqual(results[0]!.ok ? viaSent : viaCancel);
     });
 
+    it('reads what the other instance committed, though it holds the cascade it wrote itself', async () => {
+      const prefix = uniquePrefix('cache');
+      const [a, b] = [make({ prefix }), make({ prefix })];
+      const c = cascade();
+      await a.create(c);
+      const held = (await a.get(c.id))!; // a now holds version 1 in its cache
+      const pid = `p-${c.id}`;
+      const viaB = next((await b.get(c.id))!, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid });
+      expect((await b.commit(viaB, [pid])).ok).toBe(true);
+      expect(await a.get(c.id)).toEqual(viaB);
+      // A change based on what a held before loses, and one based on a fresh read wins.
+      expect((await a.commit(next(held, { type: 'cancel', now: T0 + 2 }), [])).ok).toBe(false);
+      const fresh = (await a.get(c.id))!;
+      const cancelled = next(fresh, { type: 'cancel', now: T0 + 2 });
+      expect((await a.commit(cancelled, [])).ok).toBe(true);
+      expect(await b.get(c.id)).toEqual(cancelled);
+      expect(await a.get(c.id)).toEqual(cancelled);
+    });
+
+    it('neither reads nor writes over a cascade created again under an id it held (the first one deleted)', async () => {
+      const prefix = uniquePrefix('recreate');
+      const [a, b] = [make({ prefix, retentionMs: 0 }), make({ prefix, retentionMs: 0 })];
+      const first = cascade();
+      await a.create(first);
+      const held = (await a.get(first.id))!; // a holds version 1 of the first cascade
+      expect((await b.commit(next((await b.get(first.id))!, { type: 'cancel', now: T0 + 1 }), [])).ok).toBe(true);
+      const again = { ...cascade({ key: first.key }), message: { ...first.message, content: { text: 'Again' } } };
+      expect((await b.create(again)).created).toBe(true); // version 1 again, another fixed part
+      // Based on version 1 of the first cascade: the version matches, the fixed part does not.
+      const sent = next(held, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: `p-${first.id}` });
+      expect((await a.commit(sent, [])).ok).toBe(false);
+      expect(await a.get(first.id)).toEqual(again);
+      expect(await b.get(first.id)).toEqual(again);
+    });
+
+    it('writes the fixed part again when a commit carries one it did not read', async () => {
+      const prefix = uniquePrefix('fixed');
+      const [a, b] = [make({ prefix }), make({ prefix })];
+      const c = cascade();
+      await a.create(c);
+      const read = (await a.get(c.id))!;
+      const changed = { ...next(read, { type: 'cancel', now: T0 + 1 }), message: { ...read.message, metadata: { order: '42' } } };
+      expect((await a.commit(changed, [])).ok).toBe(true);
+      expect(await b.get(c.id)).toEqual(changed);
+    });
+
     it('never starts two cascades for one idempotency key created on both at once', async () => {
       const prefix = uniquePrefix('key');
       const [a, b] = [make({ prefix }), make({ prefix })];

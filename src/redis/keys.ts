@@ -6,7 +6,11 @@
  * first `{…}` only, and every key of the store lands in that one slot. See docs/stores.md.
  */
 export interface Keys {
-  /** Hash: `v` version, `t` due time ('' for none), `j` the cascade as JSON. */
+  /**
+   * Hash: `v` version, `t` due time ('' for none), `m` what transitions change as JSON (rewritten by every
+   * commit), `i` what they never change (id, key, message, recipient, plan, createdAt) as JSON, written by
+   * create, and `n` a nonce naming that `i`, so a reader that parsed it once is sent only `m`.
+   */
   cascade(id: string): string;
   /** String: the cascade id owning an idempotency key, when the id is not the key itself. */
   key(idempotencyKey: string): string;

@@ -1,13 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
 import { InvalidConfigError, StoreConflictError } from '../errors.js';
 import type { CascadeStore, CommitResult, HeldReceipt } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
-import { connect, ready, type ConnectionOptions, type RedisClient } from './connection.js';
+import { connect, ready, writeBatcher, type ConnectionOptions, type RedisClient } from './connection.js';
 import { toStoreError } from './errors.js';
 import { hasHashTag, keysFor } from './keys.js';
 import { claimDueScript } from './scripts/claim-due.js';
 import { commitScript } from './scripts/commit.js';
 import { createScript } from './scripts/create.js';
+import { readScript } from './scripts/read.js';
 import { routeScript } from './scripts/route.js';
 import { runScript, type LuaScript } from './scripts/script.js';
 
@@ -31,9 +33,25 @@ export interface RedisStoreOptions extends ConnectionOptions {
   readonly pollMs?: number | undefined;
   /** The clock the polling hint counts from: pass the router's clock when it is not the system clock. */
   readonly clock?: Clock | undefined;
+  /**
+   * Cascades whose parsed form this instance keeps, so a read of one it already holds gets back a few bytes
+   * (every read still asks Redis: see docs/stores.md). Default 10,000; 0 keeps none.
+   */
+  readonly cacheSize?: number | undefined;
 }
 
 const OPEN_BATCH = 200;
+
+/** The part of a cascade that create writes and no transition changes: stored once, in hash field `i`. */
+type Fixed = Pick<Cascade, 'id' | 'key' | 'message' | 'recipient' | 'plan' | 'createdAt'>;
+
+/** What this instance knows of one stored cascade: its fixed part (by nonce) and, if current when last seen, the whole. */
+interface Known {
+  readonly nonce: string;
+  readonly fixed: Fixed;
+  /** The cascade at `version`, as last read or written by this instance; it may since have changed in Redis. */
+  cascade: Cascade | undefined;
+}
 
 /** A `CascadeStore` in Redis, shared by every router instance that uses the same prefix. */
 export function redisStore(options: RedisStoreOptions): CascadeStore {
@@ -51,47 +69,110 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   const leaseMs = options.claimLeaseMs ?? 30_000;
   const pollMs = options.pollMs ?? 1000;
   const clock = options.clock ?? systemClock;
+  const cacheSize = options.cacheSize ?? 10_000;
+  if (!(cacheSize >= 0)) throw new InvalidConfigError(`Expected \`cacheSize\` to be 0 or more, got ${cacheSize}`);
   const keys = keysFor(prefix);
   const ownsClient = options.client === undefined;
   let lastNow: number | undefined;
 
+  const batch = writeBatcher();
   let connecting: Promise<RedisClient> | undefined;
-  const client = async (): Promise<RedisClient> => {
+  /** Set once the first connection is up: later calls skip the waits (an outage then fails them fast). */
+  let connected: RedisClient | undefined;
+  const connectFirst = async (): Promise<RedisClient> => {
     connecting ??= options.client ? Promise.resolve(options.client) : connect(options.url!, options);
-    const redis = await connecting;
+    const pending = connecting;
+    const redis = await pending;
     await ready(redis);
+    if (connecting === pending) connected = redis;
     return redis;
   };
 
   /** Runs one Redis call, turning an outage into `StoreUnavailableError`. */
-  async function call<T>(operation: string, fn: (redis: RedisClient) => Promise<T>): Promise<T> {
-    try {
-      return await fn(await client());
-    } catch (error) {
+  function call<T>(operation: string, fn: (redis: RedisClient) => Promise<T>): Promise<T> {
+    const fail = (error: unknown): never => {
       throw toStoreError(operation, error);
+    };
+    if (connected === undefined) return connectFirst().then(fn).catch(fail);
+    batch(connected);
+    try {
+      return fn(connected).catch(fail);
+    } catch (error) {
+      return fail(error);
     }
   }
 
   const script = (operation: string, lua: LuaScript, scriptKeys: string[], args: (string | number)[]) =>
     call(operation, (redis) => runScript(redis, lua, scriptKeys, args));
 
-  const get = (id: string): Promise<Cascade | undefined> =>
-    call('get', async (redis) => {
-      const json = await redis.hget(keys.cascade(id), 'j');
-      return json === null ? undefined : (JSON.parse(json) as Cascade);
-    });
+  // What this instance knows per cascade id, least recently stored first. Never trusted without asking
+  // Redis: a read sends the nonce and version held and gets back only what changed.
+  const known = new Map<string, Known>();
+  const nonces = nonceMaker();
+  const remember = (id: string, entry: Known): void => {
+    if (cacheSize === 0) return;
+    known.delete(id);
+    known.set(id, entry);
+    if (known.size > cacheSize) known.delete(known.keys().next().value!);
+  };
+
+  /**
+   * The cascade from a `read` reply (or create's `{0, m, n, i}`), remembered for the next read. `sent` is
+   * what this instance held when it asked: the reply is relative to that, not to what it holds now.
+   */
+  const decode = (id: string, reply: unknown, sent: Known | undefined, sentCascade: Cascade | undefined): Cascade | undefined => {
+    if (reply === null) {
+      known.delete(id);
+      return undefined;
+    }
+    if (reply === 0) return sentCascade!;
+    const [changing, nonce, fixedJson] = reply as [string, string?, string?];
+    const fixed = nonce === undefined ? sent!.fixed : (JSON.parse(fixedJson!) as Fixed);
+    const cascade = { ...fixed, ...(JSON.parse(changing) as Omit<Cascade, keyof Fixed>) } as Cascade;
+    if (TERMINAL.has(cascade.status)) known.delete(id);
+    else remember(id, { nonce: nonce ?? sent!.nonce, fixed, cascade });
+    return cascade;
+  };
+
+  const read = (id: string, operation: string): Promise<Cascade | undefined> => {
+    const entry = known.get(id);
+    const held = entry?.cascade;
+    const args = entry === undefined ? ['', ''] : [entry.nonce, held === undefined ? '' : String(held.version)];
+    return script(operation, readScript, [keys.cascade(id)], args).then((reply) => decode(id, reply, entry, held));
+  };
+
+  const get = (id: string): Promise<Cascade | undefined> => read(id, 'get');
 
   return {
     async create(cascade) {
-      const terminal = TERMINAL.has(cascade.status) ? '1' : '0';
-      const args = [cascade.id, cascade.key, cascade.version, serialize(cascade), cascade.timerAt ?? '', terminal, retention];
+      const terminal = TERMINAL.has(cascade.status);
+      const fixed = fixedPart(cascade);
+      const nonce = nonces();
+      const args = [
+        cascade.id,
+        cascade.key,
+        cascade.version,
+        JSON.stringify(changingPart(cascade)),
+        cascade.timerAt ?? '',
+        terminal ? '1' : '0',
+        retention,
+        JSON.stringify(fixed),
+        nonce,
+      ];
       const scriptKeys = [keys.cascade(cascade.id), keys.key(cascade.key), keys.due, keys.open];
       // The key's owner may expire between the script and the read: then the key is free, so try once more.
       for (let tries = 0; tries < 2; tries++) {
-        const [outcome, value] = (await script('create', createScript, scriptKeys, args)) as [number, string?];
-        if (outcome === 1) return { created: true, cascade };
-        if (outcome === 0) return { created: false, cascade: JSON.parse(value!) as Cascade };
-        const owner = await get(value!);
+        const [outcome, ...reply] = (await script('create', createScript, scriptKeys, args)) as [number, ...string[]];
+        if (outcome === 1) {
+          if (terminal) known.delete(cascade.id);
+          else remember(cascade.id, { nonce, fixed, cascade: withFixed(cascade, fixed) });
+          return { created: true, cascade };
+        }
+        if (outcome === 0) {
+          known.delete(cascade.id);
+          return { created: false, cascade: decode(cascade.id, reply, undefined, undefined)! };
+        }
+        const owner = await get(reply[0]!);
         if (owner) return { created: false, cascade: owner };
       }
       throw new StoreConflictError(cascade.id, 2);
@@ -110,19 +191,38 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
           if (providerId !== undefined && !fresh.has(providerId)) scriptKeys.push(keys.providerId(providerId));
         }
       }
+      // The fixed part goes again only when `next` does not carry the one this instance read (by reference).
+      const entry = known.get(next.id);
+      const same = entry !== undefined && sameFixed(entry.fixed, next);
+      const fixed = same ? entry.fixed : fixedPart(next);
+      const nonce = same ? entry.nonce : nonces();
       const args = [
         next.id,
         String(next.version - 1),
         next.version,
-        serialize(next),
+        JSON.stringify(changingPart(next)),
         next.timerAt ?? '',
         terminal ? '1' : '0',
         retention,
         providerIds.length,
         next.updatedAt,
         next.id === next.key ? '0' : '1',
+        same ? '' : JSON.stringify(fixed),
+        nonce,
       ];
-      const [ok, ...entries] = (await script('commit', commitScript, scriptKeys, args)) as [number, ...string[]];
+      let reply: [number, ...string[]];
+      try {
+        reply = (await script('commit', commitScript, scriptKeys, args)) as [number, ...string[]];
+      } catch (error) {
+        known.delete(next.id); // it may or may not have been written
+        throw error;
+      }
+      const [ok, ...entries] = reply;
+      if (ok !== 1) {
+        // Lost a race (or a stale nonce): keep what is known of the fixed part, the next read says what changed.
+        if (entry) entry.cascade = undefined;
+      } else if (terminal) known.delete(next.id);
+      else remember(next.id, { nonce, fixed, cascade: withFixed(next, fixed) });
       return { ok: ok === 1, held: entries.map(parseHeld) };
     },
 
@@ -154,11 +254,9 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         const [nextCursor, ids] = await call('open', (redis) => redis.sscan(keys.open, cursor, 'COUNT', OPEN_BATCH));
         cursor = nextCursor;
         if (ids.length === 0) continue;
-        const jsons = await call('open', async (redis) => Promise.all(ids.map((id) => redis.hget(keys.cascade(id), 'j'))));
-        for (const json of jsons) {
-          if (json === null) continue;
-          const cascade = JSON.parse(json) as Cascade;
-          if (!TERMINAL.has(cascade.status)) yield cascade;
+        const cascades = await Promise.all(ids.map((id) => read(id, 'open')));
+        for (const cascade of cascades) {
+          if (cascade !== undefined && !TERMINAL.has(cascade.status)) yield cascade;
         }
       } while (cursor !== '0');
     },
@@ -167,17 +265,48 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
       if (!ownsClient || connecting === undefined) return;
       const redis = await connecting.catch(() => undefined);
       connecting = undefined;
+      connected = undefined;
       if (!redis) return;
       await redis.quit().catch(() => redis.disconnect());
     },
   };
 }
 
-/** JSON, with a `sendAt` Date written as its epoch ms (the one Date a message may carry). */
-function serialize(cascade: Cascade): string {
-  const sendAt = cascade.message.sendAt;
-  if (!(sendAt instanceof Date)) return JSON.stringify(cascade);
-  return JSON.stringify({ ...cascade, message: { ...cascade.message, sendAt: sendAt.getTime() } });
+/** The fixed part, with a `sendAt` Date as its epoch ms (the one Date a message may carry), as it reads back. */
+function fixedPart(cascade: Cascade): Fixed {
+  const { id, key, message, recipient, plan, createdAt } = cascade;
+  const sendAt = message.sendAt;
+  return { id, key, message: sendAt instanceof Date ? { ...message, sendAt: sendAt.getTime() } : message, recipient, plan, createdAt };
+}
+
+/** Everything else: what a commit writes (hash field `m`). */
+function changingPart(cascade: Cascade): Omit<Cascade, keyof Fixed> {
+  const { id: _id, key: _key, message: _message, recipient: _recipient, plan: _plan, createdAt: _createdAt, ...changing } = cascade;
+  return changing;
+}
+
+/** True when `cascade` carries this fixed part: transitions copy the references they were given. */
+function sameFixed(fixed: Fixed, cascade: Cascade): boolean {
+  return (
+    fixed.message === cascade.message &&
+    fixed.plan === cascade.plan &&
+    fixed.recipient === cascade.recipient &&
+    fixed.id === cascade.id &&
+    fixed.key === cascade.key &&
+    fixed.createdAt === cascade.createdAt
+  );
+}
+
+/** `cascade` as it reads back: with the stored fixed part (a Date `sendAt` becomes epoch ms). */
+function withFixed(cascade: Cascade, fixed: Fixed): Cascade {
+  return fixed.message === cascade.message ? cascade : { ...cascade, ...fixed };
+}
+
+/** Nonces for fixed parts: unique per store instance and call, short. */
+function nonceMaker(): () => string {
+  const instance = randomBytes(6).toString('base64url');
+  let serial = 0;
+  return () => `${instance}${(serial++).toString(36)}`;
 }
 
 function parseHeld(entry: string): HeldReceipt {

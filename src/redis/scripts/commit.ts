@@ -7,21 +7,29 @@ import { luaScript, RETAIN } from './script.js';
  * KEYS[5] claimed due times · KEYS[6] open set
  * KEYS[7 .. 6+2n] per new provider id: its index key, then its held-receipt list
  * KEYS[7+2n ..] index keys of the cascade's earlier provider ids (passed when it ends, to expire them)
- * ARGV[1] id · ARGV[2] version the change is based on · ARGV[3] new version · ARGV[4] cascade JSON
+ * ARGV[1] id · ARGV[2] version the change is based on · ARGV[3] new version · ARGV[4] the changing part as JSON (field `m`)
  * ARGV[5] due time, '' for none · ARGV[6] '1' when the new state is terminal · ARGV[7] retention ms ('-1' forever)
  * ARGV[8] n, new provider ids · ARGV[9] the change's time (held receipts past their hold are dropped)
  * ARGV[10] '1' when the id is not the idempotency key
- * Returns {0} when the stored version differs (nothing written); {1, held...} with the receipts held
+ * ARGV[11] the fixed part as JSON (field `i`), or '' when it is the stored one · ARGV[12] the nonce (field `n`) of
+ * the fixed part: with '' the one the change is based on (it must match), else the new part's
+ * Returns {0} when the stored version (or, for an unchanged fixed part, its nonce) differs (nothing written); {1, held...} with the receipts held
  * for the new provider ids, each `until:json`, in arrival order, removed from Redis.
  */
 export const commitScript = luaScript(
   'commit',
   `${RETAIN}
-if redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return {0} end
+local stored = redis.call('HMGET', KEYS[1], 'v', 'n', 't')
+if stored[1] ~= ARGV[2] then return {0} end
 local id = ARGV[1]
 local timerAt = ARGV[5]
-local before = redis.call('HGET', KEYS[1], 't')
-redis.call('HSET', KEYS[1], 'v', ARGV[3], 't', timerAt, 'j', ARGV[4])
+local before = stored[3]
+if ARGV[11] == '' then
+  if stored[2] ~= ARGV[12] then return {0} end
+  redis.call('HSET', KEYS[1], 'v', ARGV[3], 't', timerAt, 'm', ARGV[4])
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[3], 't', timerAt, 'm', ARGV[4], 'i', ARGV[11], 'n', ARGV[12])
+end
 -- A timer that did not move stays claimed (or due); a moved one replaces any claim on the old one.
 if timerAt ~= before then
   if timerAt == '' then redis.call('ZREM', KEYS[3], id) else redis.call('ZADD', KEYS[3], timerAt, id) end

@@ -5,9 +5,10 @@ import { luaScript, RETAIN } from './script.js';
  *
  * KEYS[1] cascade hash · KEYS[2] idempotency-key index (used only when the id is not the key)
  * KEYS[3] due set · KEYS[4] open set
- * ARGV[1] id · ARGV[2] idempotency key · ARGV[3] version · ARGV[4] cascade JSON
+ * ARGV[1] id · ARGV[2] idempotency key · ARGV[3] version · ARGV[4] the changing part as JSON (hash field `m`)
  * ARGV[5] due time, '' for none · ARGV[6] '1' when the cascade is already terminal · ARGV[7] retention ms ('-1' forever)
- * Returns {1} when created; {0, json} when the id exists; {2, ownerId} when the key belongs to another id.
+ * ARGV[8] the fixed part as JSON (field `i`: id, key, message, recipient, plan, createdAt) · ARGV[9] its nonce (field `n`)
+ * Returns {1} when created; {0, m, n, i} when the id exists; {2, ownerId} when the key belongs to another id.
  */
 export const createScript = luaScript(
   'create',
@@ -17,9 +18,9 @@ if distinct then
   local owner = redis.call('GET', KEYS[2])
   if owner then return {2, owner} end
 end
-local existing = redis.call('HGET', KEYS[1], 'j')
-if existing then return {0, existing} end
-redis.call('HSET', KEYS[1], 'v', ARGV[3], 't', ARGV[5], 'j', ARGV[4])
+local existing = redis.call('HMGET', KEYS[1], 'm', 'n', 'i')
+if existing[1] then return {0, existing[1], existing[2], existing[3]} end
+redis.call('HSET', KEYS[1], 'v', ARGV[3], 't', ARGV[5], 'n', ARGV[9], 'i', ARGV[8], 'm', ARGV[4])
 if distinct then redis.call('SET', KEYS[2], ARGV[1]) end
 if ARGV[6] == '1' then
   retain(KEYS[1], ARGV[7])
