@@ -129,6 +129,30 @@ describe.skipIf(skip)('redisStore', () => {
       expect(await b.get(first.id)).toEqual(again);
     });
 
+    it('reads after route what is current, whichever instance committed it last', async () => {
+      const prefix = uniquePrefix('route-read');
+      const [a, b] = [make({ prefix }), make({ prefix })];
+      const c = cascade();
+      await a.create(c);
+      const pid = `p-${c.id}`;
+      const sent = next(c, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid });
+      expect((await a.commit(sent, [pid])).ok).toBe(true);
+      const receipt = { providerMessageId: pid, status: 'sent' } as const;
+      // a wrote the current version: route confirms it, and the read right after needs no round trip.
+      expect(await a.route(receipt, T0 + 2, T0 + 60_000)).toBe(c.id);
+      expect(await a.get(c.id)).toEqual(sent);
+      // b moves it on: route on a sees another version, and the read asks Redis.
+      const viaB = next((await b.get(c.id))!, { type: 'receipt', now: T0 + 3, step: 0, status: 'sent' });
+      expect((await b.commit(viaB, [])).ok).toBe(true);
+      expect(await a.route(receipt, T0 + 4, T0 + 60_000)).toBe(c.id);
+      expect(await a.get(c.id)).toEqual(viaB);
+      // What route confirmed holds for the rest of that tick only: after b's next change, a reads it.
+      expect(await a.route(receipt, T0 + 5, T0 + 60_000)).toBe(c.id);
+      const cancelled = next(viaB, { type: 'cancel', now: T0 + 6 });
+      expect((await b.commit(cancelled, [])).ok).toBe(true);
+      expect(await a.get(c.id)).toEqual(cancelled);
+    });
+
     it('writes the fixed part again when a commit carries one it did not read', async () => {
       const prefix = uniquePrefix('fixed');
       const [a, b] = [make({ prefix }), make({ prefix })];

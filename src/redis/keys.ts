@@ -12,6 +12,8 @@ export interface Keys {
    * create, and `n` a nonce naming that `i`, so a reader that parsed it once is sent only `m`.
    */
   cascade(id: string): string;
+  /** What every cascade hash key starts with: `cascade(id)` is this, then `{id}` (the route script builds it so). */
+  readonly cascadePrefix: string;
   /** String: the cascade id owning an idempotency key, when the id is not the key itself. */
   key(idempotencyKey: string): string;
   /** String: the cascade id that sent a provider message id. */
@@ -31,6 +33,7 @@ export interface Keys {
 export function keysFor(prefix: string): Keys {
   return {
     cascade: (id) => `${prefix}c:{${id}}`,
+    cascadePrefix: `${prefix}c:`,
     key: (idempotencyKey) => `${prefix}k:{${idempotencyKey}}`,
     providerId: (providerMessageId) => `${prefix}p:{${providerMessageId}}`,
     held: (providerMessageId) => `${prefix}h:{${providerMessageId}}`,

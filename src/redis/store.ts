@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
 import { InvalidConfigError, StoreConflictError } from '../errors.js';
-import type { CascadeStore, CommitResult, HeldReceipt } from '../store/types.js';
+import type { CascadeStore, CommitResult, HeldReceipt, MaybePromise } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { connect, ready, writeBatcher, type ConnectionOptions, type RedisClient } from './connection.js';
 import { toStoreError } from './errors.js';
@@ -141,7 +141,17 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     return script(operation, readScript, [keys.cascade(id)], args).then((reply) => decode(id, reply, entry, held));
   };
 
-  const get = (id: string): Promise<Cascade | undefined> => read(id, 'get');
+  // Cascades that route found current in this instance's cache, for the read that follows in the same
+  // operation. Kept until the end of the tick only: no I/O comes between, so nothing acts on an old state.
+  const routed = new Map<string, Cascade>();
+  const forgetRouted = (): void => routed.clear();
+
+  const get = (id: string): MaybePromise<Cascade | undefined> => {
+    const current = routed.get(id);
+    if (current === undefined) return read(id, 'get');
+    routed.delete(id);
+    return current;
+  };
 
   return {
     async create(cascade) {
@@ -230,8 +240,16 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
       const entry = `${holdUntil}:${JSON.stringify({ receipt, receivedAt: now })}`;
       const holdMs = Math.max(1, Math.ceil(holdUntil - now));
       const scriptKeys = [keys.providerId(receipt.providerMessageId), keys.held(receipt.providerMessageId)];
-      const id = (await script('route', routeScript, scriptKeys, [entry, holdMs, maxHeld])) as string | null;
-      return id ?? undefined;
+      const found = (await script('route', routeScript, scriptKeys, [entry, holdMs, maxHeld, keys.cascadePrefix])) as [string, string | null, string | null] | null;
+      if (found === null) return undefined;
+      const [id, nonce, version] = found;
+      const mine = known.get(id);
+      const held = mine?.cascade;
+      if (held !== undefined && mine!.nonce === nonce && String(held.version) === version) {
+        if (routed.size === 0) process.nextTick(forgetRouted);
+        routed.set(id, held);
+      }
+      return id;
     },
 
     async claimDue(now, limit) {
