@@ -217,6 +217,59 @@ describe.skipIf(skip)('redisStore', () => {
     });
   });
 
+  describe('answers confirmed within one tick', () => {
+    /** A store on a client that counts the commands sent. */
+    function counted(): { store: CascadeStore; commands: () => number } {
+      const client = new Redis(REDIS_URL);
+      let sent = 0;
+      const sendCommand = client.sendCommand.bind(client);
+      client.sendCommand = (...args) => (sent++, sendCommand(...args));
+      const prefix = uniquePrefix('tick');
+      prefixes.push(prefix);
+      const store = redisStore({ client, prefix, pollMs: 0 });
+      const dispose = store.dispose.bind(store);
+      store.dispose = async () => (await dispose(), void (await client.quit()));
+      stores.push(store);
+      return { store, commands: () => sent };
+    }
+    const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+    it('reads and routes what its own commit confirmed in the same tick without a round trip, and asks Redis after it', async () => {
+      const { store, commands } = counted();
+      const c = cascade();
+      await store.create(c);
+      await nextTick();
+      const pid = `p-${c.id}`;
+      const sent = next(c, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid });
+      await store.commit(sent, [pid]);
+      const before = commands();
+      expect(store.get(c.id)).toEqual(sent); // a value, not a promise
+      expect(store.route({ providerMessageId: pid, status: 'delivered' }, T0 + 2, T0 + 60_000)).toBe(c.id);
+      expect(commands()).toBe(before);
+      await nextTick();
+      expect(await store.get(c.id)).toEqual(sent);
+      expect(await store.route({ providerMessageId: pid, status: 'delivered' }, T0 + 3, T0 + 60_000)).toBe(c.id);
+      expect(commands()).toBe(before + 2);
+    });
+
+    it('asks Redis in the same tick once a reply shows the cascade may have changed: a lost race, a claimed timer', async () => {
+      const { store, commands } = counted();
+      const c = cascade();
+      // A lost compare-and-set, answered in the tick that also confirmed the create.
+      await Promise.all([store.create(c), store.commit({ ...c, version: c.version + 5 }, [])]);
+      let before = commands();
+      expect(await store.get(c.id)).toEqual(c);
+      expect(commands()).toBe(before + 1);
+      await nextTick();
+      const sent = next(c, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: `p-${c.id}` });
+      const [, claimed] = await Promise.all([store.commit(sent, [`p-${c.id}`]), store.claimDue(T0 + 2 * 60_000, 10)]);
+      expect(claimed).toEqual([c.id]);
+      before = commands();
+      expect(await store.get(c.id)).toEqual(sent);
+      expect(commands()).toBe(before + 1);
+    });
+  });
+
   describe('retention and held receipts', () => {
     const finish = async (store: CascadeStore, c: Cascade): Promise<Cascade> => {
       const sent = next(c, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: `p-${c.id}` });

@@ -98,7 +98,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     try {
       return fn(connected).catch(fail);
     } catch (error) {
-      return fail(error);
+      return Promise.reject(toStoreError(operation, error));
     }
   }
 
@@ -116,6 +116,33 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     if (known.size > cacheSize) known.delete(known.keys().next().value!);
   };
 
+  // What Redis confirmed during this tick: cascades as a create, commit, read or route reply showed them
+  // current, and provider ids a commit indexed. A read or route later in the same tick answers from them
+  // without a round trip. Dropped at the end of the tick: no I/O comes between, so an answer from here is
+  // as current as a round trip made at that reply. Continuations of one socket read may run out of reply
+  // order, so a confirmation never replaces a newer one, and a reply that shows a change this tick cannot
+  // place (a lost compare-and-set, a claimed timer, another version on route) blocks the id (null) until
+  // the tick ends: its next read asks Redis.
+  const current = new Map<string, Cascade | null>();
+  const indexed = new Map<string, string>();
+  const forgetTick = (): void => {
+    current.clear();
+    indexed.clear();
+  };
+  const touch = (): void => {
+    if (current.size === 0 && indexed.size === 0) process.nextTick(forgetTick);
+  };
+  const confirm = (cascade: Cascade): void => {
+    touch();
+    const before = current.get(cascade.id);
+    if (before === null || (before !== undefined && before.version > cascade.version)) return;
+    current.set(cascade.id, cascade);
+  };
+  const block = (id: string): void => {
+    touch();
+    current.set(id, null);
+  };
+
   /**
    * The cascade from a `read` reply (or create's `{0, m, n, i}`), remembered for the next read. `sent` is
    * what this instance held when it asked: the reply is relative to that, not to what it holds now.
@@ -123,14 +150,21 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   const decode = (id: string, reply: unknown, sent: Known | undefined, sentCascade: Cascade | undefined): Cascade | undefined => {
     if (reply === null) {
       known.delete(id);
+      block(id);
       return undefined;
     }
-    if (reply === 0) return sentCascade!;
+    if (reply === 0) {
+      confirm(sentCascade!);
+      return sentCascade!;
+    }
     const [changing, nonce, fixedJson] = reply as [string, string?, string?];
     const fixed = nonce === undefined ? sent!.fixed : (JSON.parse(fixedJson!) as Fixed);
     const cascade = { ...fixed, ...(JSON.parse(changing) as Omit<Cascade, keyof Fixed>) } as Cascade;
     if (TERMINAL.has(cascade.status)) known.delete(id);
     else remember(id, { nonce: nonce ?? sent!.nonce, fixed, cascade });
+    // A fixed part this instance did not hold may be a cascade created again under the id: versions restart.
+    if (nonce !== undefined && current.has(id)) block(id);
+    else confirm(cascade);
     return cascade;
   };
 
@@ -141,16 +175,23 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     return script(operation, readScript, [keys.cascade(id)], args).then((reply) => decode(id, reply, entry, held));
   };
 
-  // Cascades that route found current in this instance's cache, for the read that follows in the same
-  // operation. Kept until the end of the tick only: no I/O comes between, so nothing acts on an old state.
-  const routed = new Map<string, Cascade>();
-  const forgetRouted = (): void => routed.clear();
+  const get = (id: string): MaybePromise<Cascade | undefined> => current.get(id) ?? read(id, 'get');
 
-  const get = (id: string): MaybePromise<Cascade | undefined> => {
-    const current = routed.get(id);
-    if (current === undefined) return read(id, 'get');
-    routed.delete(id);
-    return current;
+
+  const routeInRedis = async (receipt: Receipt, now: number, holdUntil: number): Promise<string | undefined> => {
+    const entry = `${holdUntil}:${JSON.stringify({ receipt, receivedAt: now })}`;
+    const holdMs = Math.max(1, Math.ceil(holdUntil - now));
+    const scriptKeys = [keys.providerId(receipt.providerMessageId), keys.held(receipt.providerMessageId)];
+    const args = [entry, holdMs, maxHeld, keys.cascadePrefix];
+    const found = (await script('route', routeScript, scriptKeys, args)) as [string, string | null, string | null] | null;
+    if (found === null) return undefined;
+    const [id, nonce, version] = found;
+    // The version route read with the lookup: when it is the one this instance holds, that is current.
+    const mine = known.get(id);
+    const held = mine?.cascade;
+    if (held !== undefined && mine!.nonce === nonce && String(held.version) === version) confirm(held);
+    else block(id); // changed since this instance saw it
+    return id;
   };
 
   return {
@@ -174,8 +215,11 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
       for (let tries = 0; tries < 2; tries++) {
         const [outcome, ...reply] = (await script('create', createScript, scriptKeys, args)) as [number, ...string[]];
         if (outcome === 1) {
+          const stored = withFixed(cascade, fixed);
           if (terminal) known.delete(cascade.id);
-          else remember(cascade.id, { nonce, fixed, cascade: withFixed(cascade, fixed) });
+          else remember(cascade.id, { nonce, fixed, cascade: stored });
+          if (terminal && retention === '0') block(cascade.id);
+          else confirm(stored);
           return { created: true, cascade };
         }
         if (outcome === 0) {
@@ -231,30 +275,33 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
       if (ok !== 1) {
         // Lost a race (or a stale nonce): keep what is known of the fixed part, the next read says what changed.
         if (entry) entry.cascade = undefined;
-      } else if (terminal) known.delete(next.id);
-      else remember(next.id, { nonce, fixed, cascade: withFixed(next, fixed) });
+        block(next.id);
+      } else {
+        const stored = withFixed(next, fixed);
+        if (terminal) known.delete(next.id);
+        else remember(next.id, { nonce, fixed, cascade: stored });
+        if (terminal && retention === '0') {
+          // Deleted by this commit, with its provider ids.
+          block(next.id);
+          for (const attempt of next.attempts) if (attempt.providerMessageId !== undefined) indexed.delete(attempt.providerMessageId);
+        } else {
+          confirm(stored);
+          for (const providerId of providerIds) indexed.set(providerId, next.id);
+        }
+      }
       return { ok: ok === 1, held: entries.map(parseHeld) };
     },
 
-    async route(receipt: Receipt, now: number, holdUntil: number) {
-      const entry = `${holdUntil}:${JSON.stringify({ receipt, receivedAt: now })}`;
-      const holdMs = Math.max(1, Math.ceil(holdUntil - now));
-      const scriptKeys = [keys.providerId(receipt.providerMessageId), keys.held(receipt.providerMessageId)];
-      const found = (await script('route', routeScript, scriptKeys, [entry, holdMs, maxHeld, keys.cascadePrefix])) as [string, string | null, string | null] | null;
-      if (found === null) return undefined;
-      const [id, nonce, version] = found;
-      const mine = known.get(id);
-      const held = mine?.cascade;
-      if (held !== undefined && mine!.nonce === nonce && String(held.version) === version) {
-        if (routed.size === 0) process.nextTick(forgetRouted);
-        routed.set(id, held);
-      }
-      return id;
+    route(receipt: Receipt, now: number, holdUntil: number): MaybePromise<string | undefined> {
+      return indexed.get(receipt.providerMessageId) ?? routeInRedis(receipt, now, holdUntil);
     },
 
     async claimDue(now, limit) {
       lastNow = now;
-      return (await script('claimDue', claimDueScript, [keys.due, keys.leases, keys.leasedAt], [now, limit, leaseMs])) as string[];
+      const ids = (await script('claimDue', claimDueScript, [keys.due, keys.leases, keys.leasedAt], [now, limit, leaseMs])) as string[];
+      // Their timers may have moved since this tick saw them: the router reads them from Redis.
+      for (const id of ids) block(id);
+      return ids;
     },
 
     async nextDueAt() {

@@ -21,13 +21,11 @@ export function luaScript(name: string, source: string): LuaScript {
  * One round trip in the common case. After a Redis restart or `SCRIPT FLUSH` the cache is empty:
  * EVAL then runs the script and caches it again, so the next call is back to EVALSHA.
  */
-export async function runScript(client: ScriptClient, script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-  try {
-    return await client.evalsha(script.sha, keys.length, ...keys, ...args);
-  } catch (error) {
+export function runScript(client: ScriptClient, script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  return client.evalsha(script.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
     if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
     return client.eval(script.source, keys.length, ...keys, ...args);
-  }
+  });
 }
 
 /** Lua helper shared by the scripts that end a cascade: keep `key` for ARGV retention ms ('-1' forever, '0' not at all). */
