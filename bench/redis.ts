@@ -5,7 +5,10 @@
  * A cascade here is the shortest real one: create, send, one delivered receipt (three state changes).
  * Two instances are two routers in this one process, each with its own connection (the client side
  * shares one core; the server is the same). Round trips are the commands the routers' connections send
- * per cascade (the store pipelines none, so each is one round trip).
+ * per cascade: each waits for the answer before it, so each is one round trip (commands of different
+ * cascades do share socket writes). The push adapter here answers
+ * at once, so the send is recorded in the tick of the create that started it, without a read: a real
+ * provider adds one small read per cascade (see docs/stores.md).
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
