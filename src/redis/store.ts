@@ -269,6 +269,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         reply = (await script('commit', commitScript, scriptKeys, args)) as [number, ...string[]];
       } catch (error) {
         known.delete(next.id); // it may or may not have been written
+        block(next.id);
         throw error;
       }
       const [ok, ...entries] = reply;
