@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
 import { InvalidConfigError, StoreConflictError } from '../errors.js';
-import type { CascadeStore, CommitResult, HeldReceipt, MaybePromise } from '../store/types.js';
+import type { CascadeStore, CommitResult, MaybePromise } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { connect, ready, writeBatcher, type ConnectionOptions, type RedisClient } from './connection.js';
+import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from './codec.js';
 import { toStoreError } from './errors.js';
 import { hasHashTag, keysFor } from './keys.js';
 import { claimDueScript } from './scripts/claim-due.js';
@@ -41,9 +41,6 @@ export interface RedisStoreOptions extends ConnectionOptions {
 }
 
 const OPEN_BATCH = 200;
-
-/** The part of a cascade that create writes and no transition changes: stored once, in hash field `i`. */
-type Fixed = Pick<Cascade, 'id' | 'key' | 'message' | 'recipient' | 'plan' | 'createdAt'>;
 
 /** What this instance knows of one stored cascade: its fixed part (by nonce) and, if current when last seen, the whole. */
 interface Known {
@@ -336,47 +333,4 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
-}
-
-/** The fixed part, with a `sendAt` Date as its epoch ms (the one Date a message may carry), as it reads back. */
-function fixedPart(cascade: Cascade): Fixed {
-  const { id, key, message, recipient, plan, createdAt } = cascade;
-  const sendAt = message.sendAt;
-  return { id, key, message: sendAt instanceof Date ? { ...message, sendAt: sendAt.getTime() } : message, recipient, plan, createdAt };
-}
-
-/** Everything else: what a commit writes (hash field `m`). */
-function changingPart(cascade: Cascade): Omit<Cascade, keyof Fixed> {
-  const { id: _id, key: _key, message: _message, recipient: _recipient, plan: _plan, createdAt: _createdAt, ...changing } = cascade;
-  return changing;
-}
-
-/** True when `cascade` carries this fixed part: transitions copy the references they were given. */
-function sameFixed(fixed: Fixed, cascade: Cascade): boolean {
-  return (
-    fixed.message === cascade.message &&
-    fixed.plan === cascade.plan &&
-    fixed.recipient === cascade.recipient &&
-    fixed.id === cascade.id &&
-    fixed.key === cascade.key &&
-    fixed.createdAt === cascade.createdAt
-  );
-}
-
-/** `cascade` as it reads back: with the stored fixed part (a Date `sendAt` becomes epoch ms). */
-function withFixed(cascade: Cascade, fixed: Fixed): Cascade {
-  return fixed.message === cascade.message ? cascade : { ...cascade, ...fixed };
-}
-
-/** Nonces for fixed parts: unique per store instance and call, short. */
-function nonceMaker(): () => string {
-  const instance = randomBytes(6).toString('base64url');
-  let serial = 0;
-  return () => `${instance}${(serial++).toString(36)}`;
-}
-
-function parseHeld(entry: string): HeldReceipt {
-  const colon = entry.indexOf(':');
-  const { receipt, receivedAt } = JSON.parse(entry.slice(colon + 1)) as { receipt: Receipt; receivedAt: number };
-  return { receipt, receivedAt, until: Number(entry.slice(0, colon)) };
 }
