@@ -194,15 +194,16 @@ export class Router extends EventEmitter<RouterEvents> {
     const unknown = { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil: now + this.#holdMs } as const;
     if (cascadeId === undefined) return unknown;
     const id = receipt.providerMessageId;
+    let step = -1;
     const done = yield* this.#apply(cascadeId, (cascade): CascadeInput | undefined => {
-      const step = cascade.attempts.findIndex((attempt) => attempt.providerMessageId === id);
+      step = cascade.attempts.findIndex((attempt) => attempt.providerMessageId === id);
       if (step === -1) return undefined;
       const error = receipt.error ? { message: receipt.error.message ?? 'failed', code: receipt.error.code } : undefined;
       return { type: 'receipt', now: this.#clock.now(), step, status: receipt.status, at: receipt.at, priceMicros, error };
     });
     if (!done) return unknown;
     const { cascade, verdict, notes } = done;
-    const channel = cascade.attempts.find((attempt) => attempt.providerMessageId === id)?.channel ?? '';
+    const channel = cascade.attempts[step]?.channel ?? '';
     if (verdict === 'applied') {
       return { outcome: 'applied', cascadeId, channel, status: cascade.status, late: notes.some((n) => n.type === 'late-receipt') };
     }
