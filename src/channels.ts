@@ -22,6 +22,8 @@ export interface ResolvedChannel {
   readonly billing: Billing;
   readonly confirmBy: 'receipt' | 'acceptance';
   readonly timeoutMs: number;
+  /** Bounds of the learned wait, or undefined when the wait never adapts. */
+  readonly adaptive: { readonly minMs: number; readonly maxMs: number } | undefined;
   readonly success: SuccessLevel;
   readonly retry: ResolvedRetry | undefined;
   readonly address: (recipient: Recipient) => string | undefined;
@@ -45,6 +47,7 @@ export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>
       throw new InvalidConfigError(`Expected \`channels.${name}.confirm.timeout\` to be a positive duration, got ${String(config.confirm?.timeout)}`);
     }
     const success = confirmBy === 'acceptance' ? 'accepted' : (config.success ?? 'delivered');
+    const adaptive = resolveAdaptive(name, config.confirm?.adaptive, timeoutMs);
     resolved.set(name, {
       name,
       kind: config.kind,
@@ -54,6 +57,7 @@ export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>
       billing: config.billing ?? 'sent',
       confirmBy,
       timeoutMs,
+      adaptive,
       success,
       retry: resolveRetry(name, config.retry),
       address: config.address ?? ((recipient) => recipient.addresses[name]),
@@ -61,6 +65,18 @@ export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>
     });
   }
   return resolved;
+}
+
+const DEFAULT_MIN_WAIT_MS = 1000;
+
+function resolveAdaptive(name: string, adaptive: NonNullable<ChannelConfig['confirm']>['adaptive'], timeoutMs: number): ResolvedChannel['adaptive'] {
+  if (adaptive === false) return undefined;
+  const minMs = adaptive?.min === undefined ? Math.min(DEFAULT_MIN_WAIT_MS, timeoutMs) : toMs(adaptive.min, `channels.${name}.confirm.adaptive.min`);
+  const maxMs = adaptive?.max === undefined ? timeoutMs : toMs(adaptive.max, `channels.${name}.confirm.adaptive.max`);
+  if (minMs <= 0 || maxMs < minMs) {
+    throw new InvalidConfigError(`Expected \`channels.${name}.confirm.adaptive\` to have 0 < min <= max, got min ${minMs} ms and max ${maxMs} ms`);
+  }
+  return { minMs, maxMs };
 }
 
 function resolveRetry(name: string, retry: ChannelConfig['retry']): ResolvedRetry | undefined {

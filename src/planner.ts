@@ -3,7 +3,7 @@ import { projectCost } from './cost.js';
 import { toMs } from './duration.js';
 import { toMicros, type Micros } from './money.js';
 import { endOfQuietHours } from './quiet-hours.js';
-import type { ChannelConfig, ChannelKind, Content, Message, Plan, PlanSkip, PlanStep, Recipient, SuccessLevel } from './types.js';
+import type { ChannelConfig, ChannelEstimate, ChannelKind, Content, Message, Plan, PlanSkip, PlanStep, Recipient, SuccessLevel } from './types.js';
 import { validateMessage, validateRecipient } from './validate.js';
 
 /** Categories that need the recipient's consent unless the router is told otherwise. */
@@ -21,6 +21,8 @@ export interface PlanContext {
   readonly channels: ReadonlyMap<string, ResolvedChannel>;
   readonly consentRequired: ReadonlySet<string>;
   readonly now: number;
+  readonly estimates?: ReadonlyMap<string, ChannelEstimate> | undefined;
+  readonly minProbability?: number | undefined;
 }
 
 interface Candidate {
@@ -153,7 +155,8 @@ function order(candidates: Candidate[], message: Message, recipient: Recipient):
   return candidates.sort((a, b) => rank(a.channel.name, strict) - rank(b.channel.name, strict) || byCost(a, b));
 }
 
-function successFor(message: Message, channel: ResolvedChannel): SuccessLevel {
+/** The success level a message wants on a channel. */
+export function successFor(message: Message, channel: ResolvedChannel): SuccessLevel {
   if (channel.confirmBy === 'acceptance') return 'accepted';
   const wanted = message.success;
   if (wanted === undefined) return channel.success;

@@ -7,16 +7,19 @@ import { toMs, type Duration } from './duration.js';
 import { InvalidReceiptError, RouterClosedError, StoreConflictError } from './errors.js';
 import { eventBase, eventFor, type RouterEvents } from './events.js';
 import { toMicros, type Micros } from './money.js';
-import { buildPlan, DEFAULT_CONSENT_REQUIRED, type PlanContext } from './planner.js';
+import { projectCost } from './cost.js';
+import { estimateChannel, observe, resolveLearning, statKey, type Learned, type LearningOptions, type ResolvedLearning } from './learning.js';
+import { ledgerDelta, spendReport, type SpendReport } from './ledger.js';
+import { buildPlan, contentFor, DEFAULT_CONSENT_REQUIRED, successFor, type PlanContext } from './planner.js';
 import { parse, receiptSchema } from './schema.js';
 import { runSend } from './send.js';
 import { memoryStore } from './store/memory.js';
-import { isPromise, type CascadeStore } from './store/types.js';
+import { isPromise, type CascadeStore, type StatsUpdate } from './store/types.js';
 
 /** What a store method answers, once resolved: what `yield` gives back inside an operation. */
-type Answer<K extends 'create' | 'get' | 'commit' | 'route'> = Awaited<ReturnType<CascadeStore[K]>>;
+type Answer<K extends 'create' | 'get' | 'commit' | 'route' | 'learned'> = Awaited<ReturnType<CascadeStore[K]>>;
 import { startCascade, transition, type CascadeInput, type Transition } from './transition.js';
-import type { Cascade, CascadeStatus, ChannelConfig, Message, Plan, Receipt, Recipient } from './types.js';
+import type { Cascade, CascadeStatus, ChannelConfig, ChannelEstimate, Message, Plan, Receipt, Recipient } from './types.js';
 import { validateMessage, validateRecipient } from './validate.js';
 
 export interface RouterOptions {
@@ -34,6 +37,11 @@ export interface RouterOptions {
    * already hold is the one to `get()` or `cancel()`, and the store needs no separate key index.
    */
   readonly createId?: ((message: Message) => string) | undefined;
+  /**
+   * Learn each channel's reachability per recipient and its receipt latency from outcomes, and plan with
+   * them: order by expected cost, skip channels that keep failing, adapt waits. Off by default. See docs/cost-model.md.
+   */
+  readonly learning?: boolean | LearningOptions | undefined;
 }
 
 /** What `send()` resolves with. */
@@ -77,6 +85,8 @@ export type CancelResult =
 const TIMER_BATCH = 512;
 const TIMER_RETRY_MS = 1000;
 const MAX_CONFLICT_RETRIES = 32;
+/** Ledger-only updates still name a half-life; nothing in them decays. */
+const DEFAULT_HALF_LIFE_MS = 7 * 86_400_000;
 
 /** The runtime around the pure core: persists each transition, then emits its events and carries out its effects. */
 export class Router extends EventEmitter<RouterEvents> {
@@ -87,6 +97,7 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #consentRequired: ReadonlySet<string>;
   readonly #holdMs: number;
   readonly #createId: (message: Message) => string;
+  readonly #learning: ResolvedLearning | undefined;
   readonly #startedAt: number;
   readonly #inflight = new Map<string, LazyAbort>();
   readonly #detach: (() => void) | undefined;
@@ -104,14 +115,24 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#consentRequired = new Set(options.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
     this.#holdMs = toMs(options.holdUnknownReceipts ?? '10m', 'holdUnknownReceipts');
     this.#createId = options.createId ?? ((message) => message.key);
+    this.#learning = resolveLearning(options.learning);
     this.#startedAt = this.#clock.now();
     this.#detach = this.#clock instanceof SimulatedClock ? this.#clock.onSettle(() => this.settled()) : undefined;
     if (!this.#ownsStore) void this.#resume();
   }
 
-  /** The plan for a message without sending anything: a dry run of what it would cost. */
-  plan(message: Message, recipient: Recipient): Plan {
-    return buildPlan(this.#planContext(), validateMessage(message, this.#channels), validateRecipient(recipient));
+  /** The plan for a message without sending anything: a dry run of what it would cost (with what has been learned). */
+  plan(message: Message, recipient: Recipient): Promise<Plan> {
+    try {
+      return Promise.resolve(drive(this.#plan(validateMessage(message, this.#channels), validateRecipient(recipient)), this.#pending));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Spend per channel, double spend from late receipts and the SMS-only counterfactual, as the store has them. */
+  async report(): Promise<SpendReport> {
+    return spendReport(await this.#store.ledger());
   }
 
   /** Validates, plans, persists and starts a cascade. The same `message.key` never starts a second one. */
@@ -120,8 +141,7 @@ export class Router extends EventEmitter<RouterEvents> {
       if (this.#closed) throw new RouterClosedError();
       const validMessage = validateMessage(message, this.#channels);
       const validRecipient = validateRecipient(recipient);
-      const plan = buildPlan(this.#planContext(), validMessage, validRecipient);
-      return Promise.resolve(drive(this.#start(validMessage, validRecipient, plan), this.#pending));
+      return Promise.resolve(drive(this.#start(validMessage, validRecipient), this.#pending));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -170,14 +190,59 @@ export class Router extends EventEmitter<RouterEvents> {
     if (this.#ownsStore) await this.#store.dispose();
   }
 
-  #planContext(): PlanContext {
-    return { channels: this.#channels, consentRequired: this.#consentRequired, now: this.#clock.now() };
+  /** Plans with what the store has learned about the recipient (when learning). */
+  *#plan(message: Message, recipient: Recipient): Operation<Plan> {
+    const context: PlanContext = { channels: this.#channels, consentRequired: this.#consentRequired, now: this.#clock.now() };
+    if (!this.#learning) return buildPlan(context, message, recipient);
+    const learned = (yield this.#store.learned(recipient.id)) as Answer<'learned'>;
+    const now = this.#clock.now();
+    const estimates = this.#estimates(learned, message, now);
+    return buildPlan({ ...context, now, estimates, minProbability: this.#learning.minProbability }, message, recipient);
   }
 
-  *#start(message: Message, recipient: Recipient, plan: Plan): Operation<SendReceipt> {
+  #estimates(learned: Learned, message: Message, now: number): Map<string, ChannelEstimate> {
+    const learning = this.#learning!;
+    const estimates = new Map<string, ChannelEstimate>();
+    for (const channel of this.#channels.values()) {
+      if (message.channels !== undefined && !message.channels.includes(channel.name)) continue;
+      const key = statKey(channel.name, successFor(message, channel));
+      const wait = { timeoutMs: channel.timeoutMs, minMs: channel.adaptive?.minMs, maxMs: channel.adaptive?.maxMs };
+      estimates.set(channel.name, estimateChannel(learned.channels.get(key), learned.recipient.get(key), wait, learning, now));
+    }
+    return estimates;
+  }
+
+  /** The ledger delta and the outcomes a persisted change carries to the store. */
+  #update(before: Cascade | undefined, after: Cascade, smsOnlyMicros?: Micros | undefined): StatsUpdate | undefined {
+    const ledger = ledgerDelta(before, after, smsOnlyMicros);
+    const observations = this.#learning ? observe(before, after) : undefined;
+    const learned = observations !== undefined && observations.length > 0;
+    if (!ledger && !learned) return undefined;
+    return { ledger, observations: learned ? observations : undefined, halfLifeMs: this.#learning?.halfLifeMs ?? DEFAULT_HALF_LIFE_MS };
+  }
+
+  /** What this message would have cost on the cheapest SMS channel that has an address for the recipient. */
+  #smsOnlyCost(plan: Plan, message: Message, recipient: Recipient): Micros | undefined {
+    let best: Micros | undefined;
+    for (const step of plan.steps) if (step.kind === 'sms' && (best === undefined || step.costMicros < best)) best = step.costMicros;
+    if (best !== undefined) return best;
+    for (const channel of this.#channels.values()) {
+      if (channel.kind !== 'sms') continue;
+      const address = channel.address(recipient);
+      if (address === undefined || address === '') continue;
+      const cost =
+        channel.fixedCostMicros ?? projectCost(channel.cost, { channel: channel.name, message, recipient, address, content: contentFor(message, channel) });
+      if (best === undefined || cost < best) best = cost;
+    }
+    return best;
+  }
+
+  *#start(message: Message, recipient: Recipient): Operation<SendReceipt> {
+    const plan = yield* this.#plan(message, recipient);
     const started = startCascade({ id: this.#createId(message), key: message.key, message, recipient, plan, now: plan.createdAt });
     const cascade = started.cascade;
-    const { created, cascade: stored } = (yield this.#store.create(cascade)) as Answer<'create'>;
+    const update = this.#update(undefined, cascade, this.#smsOnlyCost(plan, message, recipient));
+    const { created, cascade: stored } = (yield this.#store.create(cascade, update)) as Answer<'create'>;
     if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
     if (this.listenerCount('planned') > 0) this.#emit('planned', { ...eventBase(cascade, plan.createdAt), plan });
     if (this.listenerCount('skipped') > 0) {
@@ -221,7 +286,7 @@ export class Router extends EventEmitter<RouterEvents> {
       if (done.verdict !== 'applied') return done;
       const providerIds: string[] = [];
       for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
-      const { ok, held } = (yield this.#store.commit(done.cascade, providerIds)) as Answer<'commit'>;
+      const { ok, held } = (yield this.#store.commit(done.cascade, providerIds, this.#update(before, done.cascade))) as Answer<'commit'>;
       if (!ok) continue;
       this.#after(done);
       for (const { receipt, receivedAt } of held) {

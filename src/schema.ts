@@ -62,7 +62,11 @@ export const channelSchema = z.object({
   cost: z.union([amount, fn]).optional(),
   billing: z.enum(['sent', 'delivered']).optional(),
   confirm: z
-    .object({ by: z.enum(['receipt', 'acceptance']).optional(), timeout: duration.optional() })
+    .object({
+      by: z.enum(['receipt', 'acceptance']).optional(),
+      timeout: duration.optional(),
+      adaptive: z.union([z.literal(false), z.object({ min: duration.optional(), max: duration.optional() })]).optional(),
+    })
     .optional(),
   success: level.optional(),
   retry: z

@@ -155,6 +155,12 @@ export interface ConfirmOptions {
   readonly by?: 'receipt' | 'acceptance' | undefined;
   /** How long the step waits (send, retries and receipt) before falling back. Default 10m. */
   readonly timeout?: Duration | undefined;
+  /**
+   * With `learning` on, the step waits the observed receipt latency's high quantile instead of `timeout`,
+   * within these bounds (default: from 1s up to `timeout`; set `max` above `timeout` to let a channel that
+   * answers slowly be waited for longer). `false` keeps `timeout` always.
+   */
+  readonly adaptive?: { readonly min?: Duration | undefined; readonly max?: Duration | undefined } | false | undefined;
 }
 
 /** A channel as the user declares it. */
@@ -174,8 +180,18 @@ export interface ChannelConfig {
   readonly address?: ((recipient: Recipient) => string | undefined) | undefined;
 }
 
+/** What the router expects of a channel for one recipient (learned; see docs/cost-model.md). */
+export interface ChannelEstimate {
+  /** Probability that a send reaches the step's success level within the step's wait, 0..1. */
+  readonly probability: number;
+  /** Expected time from the send to success when it succeeds (ms). */
+  readonly latencyMs: number;
+  /** The wait to use instead of the channel's configured timeout (adaptive timeout), ms; undefined keeps the timeout. */
+  readonly waitMs?: number | undefined;
+}
+
 /** Why the planner (or the runtime) left a channel out. */
-export type SkipReason = 'not-allowed' | 'opted-out' | 'no-consent' | 'no-address' | 'over-budget' | 'deadline';
+export type SkipReason = 'not-allowed' | 'opted-out' | 'no-consent' | 'no-address' | 'over-budget' | 'deadline' | 'unlikely';
 
 export interface PlanSkip {
   readonly channel: string;

@@ -875,7 +875,7 @@ describe('dry run', () => {
   it('router.plan() returns the plan and sends, stores and emits nothing', async () => {
     const h = new Harness();
     await h.clock.advance(HOUR);
-    const plan = h.router.plan(MESSAGE, RECIPIENT);
+    const plan = await h.router.plan(MESSAGE, RECIPIENT);
     expect(plan).toEqual(planCascade({ channels: h.channels, message: MESSAGE, recipient: RECIPIENT, now: T0 + HOUR }));
     expect([plan.createdAt, plan.maxSpendMicros, plan.steps.map((s) => s.channel)]).toEqual([T0 + HOUR, 71_000, ['push', 'email', 'viber', 'sms']]);
     await h.clock.advance(DAY);
@@ -928,7 +928,7 @@ describe('invalid input', () => {
     expect((await rejection(send({ ...RECIPIENT, quietHours: { start: '25:00', end: '08:00' } }))).message).toBe(
       'Expected `quietHours.start` to be a time "HH:MM" (24-hour), got "25:00"',
     );
-    expect(() => h.router.plan(MESSAGE, { ...RECIPIENT, quietHours: { start: '21:00', end: '8' } })).toThrow(
+    await expect(h.router.plan(MESSAGE, { ...RECIPIENT, quietHours: { start: '21:00', end: '8' } })).rejects.toThrow(
       'Expected `quietHours.end` to be a time "HH:MM" (24-hour), got "8"',
     );
     expect(h.calls).toEqual([]);

@@ -1,13 +1,22 @@
+import { addToChannel, addToCounts, type ChannelStats, type OutcomeCounts } from '../learning.js';
+import { LedgerTotals } from '../ledger.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { TimerHeap } from './timer-heap.js';
-import type { CascadeStore, CommitResult, HeldReceipt } from './types.js';
+import type { CascadeStore, CommitResult, HeldReceipt, StatsUpdate } from './types.js';
 
 export interface MemoryStoreOptions {
   /** How long finished cascades stay readable (ms). Default 24 hours. `Infinity` keeps them. */
   readonly retentionMs?: number | undefined;
   /** Most receipts held for unknown provider ids at once; the oldest go first. Default 100,000. */
   readonly maxHeldReceipts?: number | undefined;
+  /**
+   * Most recipients whose own learned counts are kept; the least recently updated go first (they fall
+   * back to the channel-wide figures). Default 100,000, about 200 bytes each per channel used.
+   */
+  readonly maxRecipients?: number | undefined;
 }
+
+const NO_COUNTS: ReadonlyMap<string, OutcomeCounts> = new Map();
 
 const EMPTY: readonly HeldReceipt[] = Object.freeze([]);
 const COMMITTED: CommitResult = Object.freeze({ ok: true, held: EMPTY });
@@ -21,6 +30,7 @@ const CONFLICT: CommitResult = Object.freeze({ ok: false, held: EMPTY });
 export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
   const retentionMs = options.retentionMs ?? 86_400_000;
   const maxHeld = options.maxHeldReceipts ?? 100_000;
+  const maxRecipients = options.maxRecipients ?? 100_000;
   const cascades = new Map<string, Cascade>();
   const byKey = new Map<string, string>();
   const byProviderId = new Map<string, string>();
@@ -30,6 +40,25 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
   const timers = new TimerHeap();
   const finished: { id: string; at: number }[] = [];
   let finishedHead = 0;
+  const totals = new LedgerTotals();
+  const channelStats = new Map<string, ChannelStats>();
+  // Insertion order is update order: the first entry is the least recently updated recipient.
+  const recipientStats = new Map<string, Map<string, OutcomeCounts>>();
+
+  const apply = (update: StatsUpdate | undefined, now: number): void => {
+    if (!update) return;
+    if (update.ledger) totals.add(update.ledger);
+    if (!update.observations) return;
+    for (const o of update.observations) {
+      channelStats.set(o.channel, addToChannel(channelStats.get(o.channel), o, now, update.halfLifeMs));
+      let own = recipientStats.get(o.recipientId);
+      if (own) recipientStats.delete(o.recipientId);
+      else own = new Map();
+      recipientStats.set(o.recipientId, own);
+      own.set(o.channel, addToCounts(own.get(o.channel), o, now, update.halfLifeMs));
+      if (recipientStats.size > maxRecipients) recipientStats.delete(recipientStats.keys().next().value!);
+    }
+  };
 
   // Cleared or re-armed timers leave stale entries; drop them once they outnumber the cascades.
   const schedule = (cascade: Cascade, previous: Cascade | undefined): void => {
@@ -72,10 +101,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
   };
 
   return {
-    create(cascade) {
+    create(cascade, update) {
       const existing = owner(cascade.key) ?? cascades.get(cascade.id);
       if (existing) return { created: false, cascade: existing };
       cascades.set(cascade.id, cascade);
+      apply(update, cascade.updatedAt);
       if (cascade.id !== cascade.key) byKey.set(cascade.key, cascade.id);
       schedule(cascade, undefined);
       if (TERMINAL.has(cascade.status)) finished.push({ id: cascade.id, at: cascade.updatedAt });
@@ -86,10 +116,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       return cascades.get(id);
     },
 
-    commit(next, providerIds): CommitResult {
+    commit(next, providerIds, update): CommitResult {
       const current = cascades.get(next.id);
       if (!current || current.version !== next.version - 1) return CONFLICT;
       cascades.set(next.id, next);
+      apply(update, next.updatedAt);
       schedule(next, current);
       let taken: HeldReceipt[] | undefined;
       for (const providerId of providerIds) {
@@ -134,6 +165,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       return timers.peek();
     },
 
+    learned(recipientId) {
+      return { channels: channelStats, recipient: recipientStats.get(recipientId) ?? NO_COUNTS };
+    },
+
+    ledger() {
+      return totals.snapshot();
+    },
+
     async *open() {
       for (const cascade of cascades.values()) if (!TERMINAL.has(cascade.status)) yield cascade;
     },
@@ -148,6 +187,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       timers.retain(() => false);
       finished.length = 0;
       finishedHead = 0;
+      channelStats.clear();
+      recipientStats.clear();
     },
   };
 }

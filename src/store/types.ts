@@ -1,3 +1,5 @@
+import type { Learned, Observation } from '../learning.js';
+import type { Ledger } from '../ledger.js';
 import type { Cascade, Receipt } from '../types.js';
 
 /** A value, or a promise of it: in-process stores answer synchronously and the router skips the await. */
@@ -14,6 +16,18 @@ export interface HeldReceipt {
   readonly until: number;
 }
 
+/**
+ * What a change adds to the spend ledger and the learned statistics. A store applies it in the same
+ * atomic write as the change it comes with, and not at all when that write is refused.
+ */
+export interface StatsUpdate {
+  readonly ledger?: Ledger | undefined;
+  /** Outcomes to count (only when the router learns). */
+  readonly observations?: readonly Observation[] | undefined;
+  /** How fast counts fade: the store ages what it keeps by this half-life when it adds to it. */
+  readonly halfLifeMs: number;
+}
+
 export interface CommitResult {
   /** False when the stored version was not the one this change was based on: re-read and retry. */
   readonly ok: boolean;
@@ -23,25 +37,30 @@ export interface CommitResult {
 
 /**
  * Where cascades, the provider-id index, idempotency keys, held receipts and due timers live.
- * Every method is atomic on its own; `commit` is a compare-and-set on `version`. Methods may answer
+ * Every method is atomic on its own; `commit` is a compare-and-set on `version`, and the statistics
+ * update it carries lands with it or not at all. Methods may answer
  * synchronously (the memory store does) or with a promise (a network store).
  * Run `test/store.contract.ts` against any new implementation.
  */
 export interface CascadeStore {
   /** Inserts a new cascade unless its idempotency key is taken; returns the cascade that owns the key. */
-  create(cascade: Cascade): MaybePromise<{ readonly created: boolean; readonly cascade: Cascade }>;
+  create(cascade: Cascade, update?: StatsUpdate): MaybePromise<{ readonly created: boolean; readonly cascade: Cascade }>;
   get(id: string): MaybePromise<Cascade | undefined>;
   /**
    * Replaces the stored cascade if its version is `next.version - 1`, indexes `providerIds`
-   * and keeps the due timer in step with `next.timerAt`.
+   * keeps the due timer in step with `next.timerAt` and applies `update`, all or nothing.
    */
-  commit(next: Cascade, providerIds: readonly string[]): MaybePromise<CommitResult>;
+  commit(next: Cascade, providerIds: readonly string[], update?: StatsUpdate): MaybePromise<CommitResult>;
   /** The id of the cascade that sent `providerMessageId`; if none, holds the receipt until `holdUntil`. */
   route(receipt: Receipt, now: number, holdUntil: number): MaybePromise<string | undefined>;
   /** Ids of cascades whose timer is due at `now`, at most `limit`, removed from the due set. */
   claimDue(now: number, limit: number): MaybePromise<string[]>;
   /** When the earliest timer is due, if any. */
   nextDueAt(): MaybePromise<number | undefined>;
+  /** What has been learned about the recipient's channels: channel-wide figures and the recipient's own counts. */
+  learned(recipientId: string): MaybePromise<Learned>;
+  /** The spend ledger: every `update.ledger` added up since the store began. */
+  ledger(): MaybePromise<Ledger>;
   /** Every cascade that has not reached a terminal state. */
   open(): AsyncIterable<Cascade>;
   dispose(): Promise<void>;

@@ -1,0 +1,286 @@
+/**
+ * Learned reachability and receipt latency: what a store keeps, how it decays, and the estimates the
+ * planner orders by. Pure functions; the stores hold the records and apply updates atomically.
+ * See docs/cost-model.md.
+ */
+import { toMs, type Duration } from './duration.js';
+import { InvalidConfigError } from './errors.js';
+import type { Attempt, Cascade, ChannelEstimate, ReceiptStatus, SuccessLevel } from './types.js';
+
+/** What the router learns from outcomes; `learning: true` takes every default. */
+export interface LearningOptions {
+  /** How fast old outcomes fade: an outcome this old counts half. Default `'7d'`. */
+  readonly halfLife?: Duration | undefined;
+  /** How many outcomes a recipient's own history must outweigh before it overrides the channel-wide figure. Default 3. */
+  readonly priorWeight?: number | undefined;
+  /** A channel whose learned probability for a recipient is below this is skipped (`unlikely`). Default 0.02. */
+  readonly minProbability?: number | undefined;
+  /** The share of deliveries an adaptive wait covers: a step waits this quantile of the observed latency. Default 0.95. */
+  readonly quantile?: number | undefined;
+  /** Deliveries observed on a channel before its wait adapts; until then it waits its configured timeout. Default 20. */
+  readonly minSamples?: number | undefined;
+}
+
+export interface ResolvedLearning {
+  readonly halfLifeMs: number;
+  readonly priorWeight: number;
+  readonly minProbability: number;
+  readonly quantile: number;
+  readonly minSamples: number;
+}
+
+/** What one outcome counts as. `skipped`: the planner left the channel out as unlikely to reach. */
+export type LearnedOutcome = 'delivered' | 'failed' | 'timeout' | 'skipped';
+
+/** One outcome of one channel for one recipient, as the router hands it to the store. */
+export interface Observation {
+  /** The statistics key: the channel name, with `:read` when the step waited for `read`. */
+  readonly channel: string;
+  readonly recipientId: string;
+  readonly outcome: LearnedOutcome;
+  /** When it happened: the store counts it at `weight · 2^-(now - at)/halfLife`. */
+  readonly at: number;
+  /** 1, or -1 to take back a `timeout` that a late receipt turned into a delivery. */
+  readonly weight: number;
+  /** Time from the send to success, for deliveries. */
+  readonly latencyMs?: number | undefined;
+}
+
+/** Decayed outcome counts as of `at`. */
+export interface OutcomeCounts {
+  readonly at: number;
+  readonly delivered: number;
+  readonly failed: number;
+  readonly timeout: number;
+  readonly skipped: number;
+}
+
+/** Channel-wide counts with a decayed histogram of receipt latency (bucket → weight, see `latencyBucket`). */
+export interface ChannelStats extends OutcomeCounts {
+  readonly latency: Readonly<Record<number, number>>;
+}
+
+/** What a store knows for one recipient: every channel's figures and the recipient's own counts. */
+export interface Learned {
+  readonly channels: ReadonlyMap<string, ChannelStats>;
+  readonly recipient: ReadonlyMap<string, OutcomeCounts>;
+}
+
+export const NOTHING_LEARNED: Learned = Object.freeze({ channels: new Map(), recipient: new Map() });
+
+/** Four buckets per doubling of latency: a bucket's bounds are within 19% of each other. */
+const BUCKETS_PER_OCTAVE = 4;
+const MAX_BUCKET = 160; // 2^40 ms, ~35 years
+
+/** The histogram bucket of a latency: `floor(4·log2(ms))`, 0 for anything up to 1 ms. */
+export function latencyBucket(ms: number): number {
+  if (!(ms > 1)) return 0;
+  return Math.min(MAX_BUCKET, Math.floor(Math.log2(ms) * BUCKETS_PER_OCTAVE));
+}
+
+/** The upper bound of a bucket (ms). */
+export function bucketUpperMs(bucket: number): number {
+  return Math.round(2 ** ((bucket + 1) / BUCKETS_PER_OCTAVE));
+}
+
+/** The factor that ages a count from `from` to `to`. */
+export function decay(from: number, to: number, halfLifeMs: number): number {
+  return to <= from ? 1 : 2 ** (-(to - from) / halfLifeMs);
+}
+
+export function resolveLearning(options: boolean | LearningOptions | undefined): ResolvedLearning | undefined {
+  if (options === undefined || options === false) return undefined;
+  const o: LearningOptions = options === true ? {} : options;
+  const halfLifeMs = toMs(o.halfLife ?? '7d', 'learning.halfLife');
+  const check = (value: number, field: string, min: number, max: number): number => {
+    if (typeof value !== 'number' || !(value >= min && value <= max)) {
+      throw new InvalidConfigError(`Expected \`learning.${field}\` to be a number from ${min} to ${max}, got ${String(value)}`);
+    }
+    return value;
+  };
+  if (halfLifeMs <= 0) throw new InvalidConfigError(`Expected \`learning.halfLife\` to be a positive duration, got ${String(o.halfLife)}`);
+  return {
+    halfLifeMs,
+    priorWeight: check(o.priorWeight ?? 3, 'priorWeight', 0, 1e6),
+    minProbability: check(o.minProbability ?? 0.02, 'minProbability', 0, 1),
+    quantile: check(o.quantile ?? 0.95, 'quantile', 0.5, 1),
+    minSamples: check(o.minSamples ?? 20, 'minSamples', 1, 1e9),
+  };
+}
+
+const EMPTY_COUNTS: OutcomeCounts = Object.freeze({ at: 0, delivered: 0, failed: 0, timeout: 0, skipped: 0 });
+
+/** Counts aged to `now`, with the observation added. Counts never go below zero. */
+export function addToCounts(counts: OutcomeCounts | undefined, o: Observation, now: number, halfLifeMs: number): OutcomeCounts {
+  const c = counts ?? EMPTY_COUNTS;
+  const age = counts === undefined ? 1 : decay(c.at, now, halfLifeMs);
+  const w = o.weight * decay(o.at, now, halfLifeMs);
+  const at = Math.max(c.at, now);
+  return {
+    at,
+    delivered: Math.max(0, c.delivered * age + (o.outcome === 'delivered' ? w : 0)),
+    failed: Math.max(0, c.failed * age + (o.outcome === 'failed' ? w : 0)),
+    timeout: Math.max(0, c.timeout * age + (o.outcome === 'timeout' ? w : 0)),
+    skipped: Math.max(0, c.skipped * age + (o.outcome === 'skipped' ? w : 0)),
+  };
+}
+
+/** Channel-wide figures aged to `now`, with the observation (and its latency) added. */
+export function addToChannel(stats: ChannelStats | undefined, o: Observation, now: number, halfLifeMs: number): ChannelStats {
+  const counts = addToCounts(stats, o, now, halfLifeMs);
+  const age = stats === undefined ? 1 : decay(stats.at, now, halfLifeMs);
+  const latency: Record<number, number> = {};
+  if (stats) for (const [bucket, weight] of Object.entries(stats.latency)) latency[Number(bucket)] = weight * age;
+  if (o.latencyMs !== undefined && o.outcome === 'delivered') {
+    const bucket = latencyBucket(o.latencyMs);
+    latency[bucket] = Math.max(0, (latency[bucket] ?? 0) + o.weight * decay(o.at, now, halfLifeMs));
+  }
+  return { ...counts, latency };
+}
+
+/** How one channel is configured to wait, for `estimateChannel`. */
+export interface WaitBounds {
+  /** The configured timeout: the wait until enough latencies are known. */
+  readonly timeoutMs: number;
+  /** Adaptive bounds, or undefined when the channel's wait does not adapt. */
+  readonly minMs: number | undefined;
+  readonly maxMs: number | undefined;
+}
+
+/**
+ * The estimate for one channel and one recipient. The channel-wide probability has one optimistic
+ * pseudo-outcome (a channel nobody has tried yet is expected to work); a recipient's own counts are
+ * weighed against `priorWeight` pseudo-outcomes at the channel-wide figure. Counts are aged to `now`.
+ */
+export function estimateChannel(
+  channel: ChannelStats | undefined,
+  recipient: OutcomeCounts | undefined,
+  wait: WaitBounds,
+  learning: ResolvedLearning,
+  now: number,
+): ChannelEstimate {
+  const { halfLifeMs, priorWeight } = learning;
+  const channelAge = channel ? decay(channel.at, now, halfLifeMs) : 1;
+  const tried = channel ? (channel.delivered + channel.failed + channel.timeout) * channelAge : 0;
+  const wide = ((channel ? channel.delivered * channelAge : 0) + 1) / (tried + 1);
+  let eventual = wide;
+  if (recipient) {
+    const age = decay(recipient.at, now, halfLifeMs);
+    const own = (recipient.delivered + recipient.failed + recipient.timeout) * age;
+    eventual = (recipient.delivered * age + priorWeight * wide) / (own + priorWeight);
+  }
+
+  // Latency histogram, aged; sorted by bucket.
+  let total = 0;
+  const buckets: [number, number][] = [];
+  if (channel) {
+    for (const [bucket, weight] of Object.entries(channel.latency)) {
+      if (weight > 0) {
+        buckets.push([Number(bucket), weight * channelAge]);
+        total += weight * channelAge;
+      }
+    }
+    buckets.sort((a, b) => a[0] - b[0]);
+  }
+  let waitMs = wait.timeoutMs;
+  const adapts = wait.minMs !== undefined && total >= learning.minSamples;
+  if (adapts) {
+    waitMs = Math.min(Math.max(quantileMs(buckets, total, learning.quantile), wait.minMs!), wait.maxMs ?? Infinity);
+  }
+  // Probability of success within the wait, and the mean latency of those successes.
+  let within = 0;
+  let latencySum = 0;
+  for (const [bucket, weight] of buckets) {
+    const upper = bucketUpperMs(bucket);
+    if (upper > waitMs) break;
+    within += weight;
+    latencySum += weight * midpointMs(bucket);
+  }
+  const inTime = total > 0 ? within / total : 1;
+  const latencyMs = within > 0 ? latencySum / within : 0;
+  return { probability: clamp01(eventual * inTime), latencyMs, waitMs: adapts ? waitMs : undefined };
+}
+
+function quantileMs(buckets: readonly (readonly [number, number])[], total: number, q: number): number {
+  const target = q * total;
+  let seen = 0;
+  for (const [bucket, weight] of buckets) {
+    seen += weight;
+    if (seen >= target) return bucketUpperMs(bucket);
+  }
+  return bucketUpperMs(buckets[buckets.length - 1]![0]);
+}
+
+function midpointMs(bucket: number): number {
+  return 2 ** ((bucket + 0.5) / BUCKETS_PER_OCTAVE);
+}
+
+function clamp01(x: number): number {
+  return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+/** The statistics key of a step: outcomes at `read` are kept apart from outcomes at `delivered`. */
+export function statKey(channel: string, success: SuccessLevel): string {
+  return success === 'read' ? `${channel}:read` : channel;
+}
+
+const RANK: Record<ReceiptStatus, number> = { failed: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
+
+/** When an attempt first reached its step's success level, from its status history. */
+function reachedAt(attempt: Attempt, success: SuccessLevel): number | undefined {
+  for (const change of attempt.history) if (change.status !== 'failed' && RANK[change.status] >= RANK[success]) return change.at;
+  return undefined;
+}
+
+/**
+ * What a committed change teaches: outcomes of attempts that ended or were delivered late.
+ * A timeout that a late receipt turns into a delivery is taken back (weight -1 at the time it was counted).
+ * `before` is undefined for a new cascade: its plan's `unlikely` skips are counted.
+ */
+export function observe(before: Cascade | undefined, after: Cascade): Observation[] {
+  const out: Observation[] = [];
+  const recipientId = after.recipient.id;
+  if (before === undefined) {
+    for (const skip of after.plan.skipped) {
+      if (skip.reason === 'unlikely') out.push({ channel: skip.channel, recipientId, outcome: 'skipped', at: after.createdAt, weight: 1 });
+    }
+  }
+  const was = before?.attempts;
+  for (let i = 0; i < after.attempts.length; i++) {
+    const a = after.attempts[i]!;
+    const b = was?.[i];
+    if (a === b || (a.endedAt === undefined && !a.late)) continue;
+    const planned = after.plan.steps[a.step]!;
+    const channel = statKey(a.channel, planned.success);
+    const delivered = (at: number): void => {
+      const reached = reachedAt(a, planned.success) ?? at;
+      out.push({ channel, recipientId, outcome: 'delivered', at: reached, weight: 1, latencyMs: Math.max(0, reached - a.startedAt) });
+    };
+    if (a.late && !b?.late) {
+      // A positive receipt after the step ended: the channel did reach the customer, only slowly;
+      // the timeout (or send error) counted when it ended is taken back.
+      delivered(after.updatedAt);
+      if (b?.state === 'ended' && (a.outcome === 'timeout' || a.outcome === 'send-error')) {
+        out.push({ channel, recipientId, outcome: a.outcome === 'timeout' ? 'timeout' : 'failed', at: a.endedAt!, weight: -1 });
+      }
+      continue;
+    }
+    if (a.state !== 'ended' || b?.state === 'ended') continue;
+    switch (a.outcome) {
+      case 'delivered':
+        delivered(a.endedAt!);
+        break;
+      case 'failed':
+      case 'send-error':
+        out.push({ channel, recipientId, outcome: 'failed', at: a.endedAt!, weight: 1 });
+        break;
+      case 'timeout':
+        out.push({ channel, recipientId, outcome: 'timeout', at: a.endedAt!, weight: 1 });
+        break;
+      default:
+        // cancelled or superseded: says nothing about the channel
+        break;
+    }
+  }
+  return out;
+}
