@@ -11,9 +11,9 @@ import type { Attempt, Cascade, ChannelEstimate, ReceiptStatus, SuccessLevel } f
 export interface LearningOptions {
   /** How fast old outcomes fade: an outcome this old counts half. Default `'7d'`. */
   readonly halfLife?: Duration | undefined;
-  /** How many outcomes a recipient's own history must outweigh before it overrides the channel-wide figure. Default 3. */
+  /** How many outcomes the channel-wide figure counts for in a recipient's own estimate. Default 1. */
   readonly priorWeight?: number | undefined;
-  /** A channel whose learned probability for a recipient is below this is skipped (`unlikely`). Default 0.02. */
+  /** A channel whose learned probability for a recipient is below this is skipped (`unlikely`). Default 0.05. */
   readonly minProbability?: number | undefined;
   /** The share of deliveries an adaptive wait covers: a step waits this quantile of the observed latency. Default 0.95. */
   readonly quantile?: number | undefined;
@@ -101,8 +101,8 @@ export function resolveLearning(options: boolean | LearningOptions | undefined):
   if (halfLifeMs <= 0) throw new InvalidConfigError(`Expected \`learning.halfLife\` to be a positive duration, got ${String(o.halfLife)}`);
   return {
     halfLifeMs,
-    priorWeight: check(o.priorWeight ?? 3, 'priorWeight', 0, 1e6),
-    minProbability: check(o.minProbability ?? 0.02, 'minProbability', 0, 1),
+    priorWeight: check(o.priorWeight ?? 1, 'priorWeight', 0, 1e6),
+    minProbability: check(o.minProbability ?? 0.05, 'minProbability', 0, 1),
     quantile: check(o.quantile ?? 0.95, 'quantile', 0.5, 1),
     minSamples: check(o.minSamples ?? 20, 'minSamples', 1, 1e9),
   };
