@@ -21,6 +21,8 @@ import {
   type Receipt,
   type Recipient,
 } from 'cascade-router';
+import { latencyBucket, type Observation } from '../src/learning.js';
+import type { Ledger } from '../src/ledger.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -318,6 +320,75 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
         expect(await store.nextDueAt()).toBe(T0 + HOUR);
         await store.claimDue(T0 + HOUR, 10);
         expect(await store.nextDueAt()).toBe(undefined);
+      });
+    });
+
+    describe('spend ledger and learned statistics', () => {
+      const HALF_LIFE = 7 * 24 * HOUR;
+      const ledger = (spendMicros: number, channel = 'sms'): Ledger => ({
+        messages: 1,
+        delivered: 0,
+        spendMicros,
+        doubleSpendMicros: 0,
+        smsOnlyMicros: 50_000,
+        withoutSms: 0,
+        channels: { [channel]: { sent: 1, delivered: 0, spendMicros } },
+      });
+      const observation = (recipientId: string, outcome: Observation['outcome'], extra: Partial<Observation> = {}): Observation => ({
+        channel: 'push',
+        recipientId,
+        outcome,
+        at: T0,
+        weight: 1,
+        ...extra,
+      });
+
+      it('adds the ledger of every accepted create and commit, and none of a refused one', async () => {
+        expect(await store.ledger()).toEqual({ messages: 0, delivered: 0, spendMicros: 0, doubleSpendMicros: 0, smsOnlyMicros: 0, withoutSms: 0, channels: {} });
+        const a = cascade();
+        await store.create(a, { ledger: ledger(50_000), halfLifeMs: HALF_LIFE });
+        await store.create({ ...cascade({ key: a.key }) }, { ledger: ledger(7), halfLifeMs: HALF_LIFE }); // the key is taken
+        const a2 = next(a, { type: 'cancel', now: T0 + 1 });
+        expect((await store.commit(a2, [], { ledger: ledger(1_000, 'email'), halfLifeMs: HALF_LIFE })).ok).toBe(true);
+        expect((await store.commit(a2, [], { ledger: ledger(9, 'email'), halfLifeMs: HALF_LIFE })).ok).toBe(false);
+        expect(await store.ledger()).toEqual({
+          messages: 2,
+          delivered: 0,
+          spendMicros: 51_000,
+          doubleSpendMicros: 0,
+          smsOnlyMicros: 100_000,
+          withoutSms: 0,
+          channels: { sms: { sent: 1, delivered: 0, spendMicros: 50_000 }, email: { sent: 1, delivered: 0, spendMicros: 1_000 } },
+        });
+      });
+
+      it('keeps counts per recipient and channel-wide, with latencies, aged by the half-life', async () => {
+        const alice = id('alice');
+        const bob = id('bob');
+        const a = cascade();
+        await store.create(a, {
+          observations: [observation(alice, 'delivered', { latencyMs: 1500 }), observation(alice, 'timeout'), observation(bob, 'failed')],
+          halfLifeMs: HALF_LIFE,
+        });
+        const learned = await store.learned(alice);
+        expect(learned.recipient.get('push')).toEqual({ at: T0, delivered: 1, failed: 0, timeout: 1, skipped: 0 });
+        expect(learned.recipient.get('sms')).toBeUndefined();
+        const push = learned.channels.get('push')!;
+        expect([push.delivered, push.failed, push.timeout, push.skipped]).toEqual([1, 1, 1, 0]);
+        expect(push.latency).toEqual({ [latencyBucket(1500)]: 1 });
+        expect((await store.learned(id('nobody'))).recipient.size).toBe(0);
+
+        // A week later the old counts weigh half; a timeout taken back leaves none.
+        const a2 = next(a, { type: 'cancel', now: T0 + HALF_LIFE });
+        await store.commit(a2, [], {
+          observations: [observation(alice, 'delivered', { at: T0 + HALF_LIFE, latencyMs: 1500 }), observation(alice, 'timeout', { weight: -1 })],
+          halfLifeMs: HALF_LIFE,
+        });
+        const later = (await store.learned(alice)).recipient.get('push')!;
+        expect(later.at).toBe(T0 + HALF_LIFE);
+        expect(later.delivered).toBeCloseTo(1.5, 9);
+        expect(later.timeout).toBeCloseTo(0, 9);
+        expect((await store.learned(alice)).channels.get('push')!.latency[latencyBucket(1500)]).toBeCloseTo(1.5, 9);
       });
     });
 

@@ -132,3 +132,21 @@ describe('memoryStore: dispose', () => {
     expect((await store.commit({ ...fresh, key: c.key, version: fresh.version + 1 }, ['p9'])).held).toEqual([]);
   });
 });
+
+describe('memoryStore learned statistics', () => {
+  it('keeps at most maxRecipients recipients, dropping the least recently updated, and keeps channel-wide figures for all', async () => {
+    const store = memoryStore({ maxRecipients: 2 });
+    const update = (recipientId: string, name: string) =>
+      store.create(cascade(name), {
+        observations: [{ channel: 'push', recipientId, outcome: 'delivered', at: T0, weight: 1, latencyMs: 1000 }],
+        halfLifeMs: 86_400_000,
+      });
+    await update('a', 'c1');
+    await update('b', 'c2');
+    await update('a', 'c3'); // a is now the most recently updated
+    await update('c', 'c4'); // over the cap: b goes
+    const known = await Promise.all(['a', 'b', 'c'].map(async (r) => (await store.learned(r)).recipient.size));
+    expect(known).toEqual([1, 0, 1]);
+    expect((await store.learned('b')).channels.get('push')!.delivered).toBe(4);
+  });
+});
