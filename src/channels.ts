@@ -27,6 +27,8 @@ export interface ResolvedChannel {
   readonly success: SuccessLevel;
   readonly retry: ResolvedRetry | undefined;
   readonly address: (recipient: Recipient) => string | undefined;
+  /** The name its learned statistics are kept under. */
+  readonly learnAs: string;
   /** Declaration order, the last tie-breaker. */
   readonly order: number;
 }
@@ -61,6 +63,7 @@ export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>
       success,
       retry: resolveRetry(name, config.retry),
       address: config.address ?? ((recipient) => recipient.addresses[name]),
+      learnAs: config.learnAs ?? name,
       order: resolved.size,
     });
   }

@@ -237,12 +237,12 @@ function reachedAt(attempt: Attempt, success: SuccessLevel): number | undefined 
  * A timeout that a late receipt turns into a delivery is taken back (weight -1 at the time it was counted).
  * `before` is undefined for a new cascade: its plan's `unlikely` skips are counted.
  */
-export function observe(before: Cascade | undefined, after: Cascade): Observation[] {
+export function observe(before: Cascade | undefined, after: Cascade, learnAs: (channel: string) => string = (c) => c): Observation[] {
   const out: Observation[] = [];
   const recipientId = after.recipient.id;
   if (before === undefined) {
     for (const skip of after.plan.skipped) {
-      if (skip.reason === 'unlikely') out.push({ channel: skip.channel, recipientId, outcome: 'skipped', at: after.createdAt, weight: 1 });
+      if (skip.reason === 'unlikely') out.push({ channel: learnAs(skip.channel), recipientId, outcome: 'skipped', at: after.createdAt, weight: 1 });
     }
   }
   const was = before?.attempts;
@@ -251,7 +251,7 @@ export function observe(before: Cascade | undefined, after: Cascade): Observatio
     const b = was?.[i];
     if (a === b || (a.endedAt === undefined && !a.late)) continue;
     const planned = after.plan.steps[a.step]!;
-    const channel = statKey(a.channel, planned.success);
+    const channel = statKey(learnAs(a.channel), planned.success);
     const delivered = (at: number): void => {
       const reached = reachedAt(a, planned.success) ?? at;
       out.push({ channel, recipientId, outcome: 'delivered', at: reached, weight: 1, latencyMs: Math.max(0, reached - a.startedAt) });

@@ -101,6 +101,7 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #startedAt: number;
   readonly #inflight = new Map<string, LazyAbort>();
   readonly #detach: (() => void) | undefined;
+  readonly #learnAs = (channel: string): string => this.#channels.get(channel)?.learnAs ?? channel;
   #busy = 0;
   readonly #pending: PendingWork = { enter: () => this.#busy++, leave: () => this.#busy-- };
   #timer: TimerHandle | undefined;
@@ -205,7 +206,7 @@ export class Router extends EventEmitter<RouterEvents> {
     const estimates = new Map<string, ChannelEstimate>();
     for (const channel of this.#channels.values()) {
       if (message.channels !== undefined && !message.channels.includes(channel.name)) continue;
-      const key = statKey(channel.name, successFor(message, channel));
+      const key = statKey(channel.learnAs, successFor(message, channel));
       const wait = { timeoutMs: channel.timeoutMs, minMs: channel.adaptive?.minMs, maxMs: channel.adaptive?.maxMs };
       estimates.set(channel.name, estimateChannel(learned.channels.get(key), learned.recipient.get(key), wait, learning, now));
     }
@@ -215,7 +216,7 @@ export class Router extends EventEmitter<RouterEvents> {
   /** The ledger delta and the outcomes a persisted change carries to the store. */
   #update(before: Cascade | undefined, after: Cascade, smsOnlyMicros?: Micros | undefined): StatsUpdate | undefined {
     const ledger = ledgerDelta(before, after, smsOnlyMicros);
-    const observations = this.#learning ? observe(before, after) : undefined;
+    const observations = this.#learning ? observe(before, after, this.#learnAs) : undefined;
     const learned = observations !== undefined && observations.length > 0;
     if (!ledger && !learned) return undefined;
     return { ledger, observations: learned ? observations : undefined, halfLifeMs: this.#learning?.halfLifeMs ?? DEFAULT_HALF_LIFE_MS };

@@ -81,6 +81,7 @@ export const channelSchema = z.object({
     ])
     .optional(),
   address: fn.optional(),
+  learnAs: z.string().min(1).optional(),
 });
 
 type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error;

@@ -176,6 +176,11 @@ export interface ChannelConfig {
   readonly success?: SuccessLevel | undefined;
   /** `false` disables retries. */
   readonly retry?: RetryOptions | false | undefined;
+  /**
+   * With `learning` on: the name under which this channel's outcomes are learned. Channels that reach the
+   * same people through the same provider (an `otp-sms` beside `sms`) can share one history. Default: its own name.
+   */
+  readonly learnAs?: string | undefined;
   /** Where to find the address; default `recipient.addresses[channelName]`. */
   readonly address?: ((recipient: Recipient) => string | undefined) | undefined;
 }

@@ -29,7 +29,9 @@ const inputArb = fc.record({
   dt: fc.integer({ min: 1, max: 40 * MINUTE }),
 });
 
-function run(inputs: readonly fc.RecordValue<typeof inputArb extends fc.Arbitrary<infer T> ? T : never>[]): { final: Cascade; totals: LedgerTotals } {
+type Input = typeof inputArb extends fc.Arbitrary<infer T> ? T : never;
+
+function run(inputs: readonly Input[]): { final: Cascade; totals: LedgerTotals } {
   const totals = new LedgerTotals();
   let c = started();
   totals.add(ledgerDelta(undefined, c, 74_700)!);

@@ -67,7 +67,7 @@ export function declareChannels(lib: Library, world: ProviderWorld): Record<stri
         ...models[channel],
         send: fakeProvider(lib, channel, profile, world),
         confirm: channel === 'telegram' ? { by: 'acceptance', timeout } : { timeout },
-        ...(profile === 'otp' ? { address: (recipient) => recipient.addresses[channel] } : {}),
+        ...(profile === 'otp' ? { address: (recipient) => recipient.addresses[channel], learnAs: channel } : {}),
       };
     }
   }

@@ -15,6 +15,7 @@ export type {
   Recipient,
   Router,
   RouterEvents,
+  RouterOptions,
   SendFunction,
   SendRequest,
   SimulatedClock,

@@ -6,7 +6,7 @@
  */
 import { CHANNELS } from './behaviour.js';
 import { channelsFor } from './channels.js';
-import type { Library, Message } from './library.js';
+import type { ChannelConfig, Library, Message, RouterOptions } from './library.js';
 import type { Outcome } from './recorder.js';
 import type { Job } from './workload.js';
 import { clairvoyant } from './bound.js';
@@ -20,6 +20,10 @@ export interface RouterStrategy {
   /** Relative run time, to share strategies between worker threads (default 1). */
   readonly weight?: number;
   messages(job: Job): Message[];
+  /** Router options beyond the harness's own (learning). */
+  readonly router?: Pick<RouterOptions, 'learning'>;
+  /** Adjusts each declared channel (adaptive wait bounds). */
+  readonly channel?: (name: string, config: ChannelConfig) => ChannelConfig;
 }
 
 export interface BoundStrategy {
@@ -35,6 +39,11 @@ export type Strategy = RouterStrategy | BoundStrategy;
 export const STATIC_ORDER = ['push', 'email', 'viber', 'telegram', 'whatsapp', 'sms'] as const;
 
 const key = (job: Job): string => `m${job.index}`;
+
+/** What the learned strategy pays for a second of waiting: it moves channels that rarely reach someone down. */
+const LEARNED_VALUE_OF_TIME = '0.000001';
+/** How long the learned strategy may wait on a channel whose receipts come late (general profile). */
+const LEARNED_MAX_WAIT = '6h';
 
 export const STRATEGIES: readonly Strategy[] = [
   {
@@ -71,6 +80,17 @@ export const STRATEGIES: readonly Strategy[] = [
     weight: 1.6,
     // The default plan (cheapest first) over the job's profile's channels: no order given.
     messages: (job) => [{ ...job.message, key: key(job), channels: channelsFor(job) }],
+  },
+  {
+    kind: 'router',
+    key: 'learned',
+    label: 'learned (expected cost, adaptive waits)',
+    weight: 1.6,
+    // The default plan, with what the router has learned per recipient and channel: order by expected
+    // cost, skip channels that keep failing for the customer, wait as long as receipts usually take.
+    messages: (job) => [{ ...job.message, key: key(job), channels: channelsFor(job), policy: { ...job.message.policy, valueOfTime: LEARNED_VALUE_OF_TIME } }],
+    router: { learning: { halfLife: '7d' } },
+    channel: (name, config) => (name.startsWith('otp-') ? config : { ...config, confirm: { ...config.confirm, adaptive: { max: LEARNED_MAX_WAIT } } }),
   },
   {
     kind: 'bound',

@@ -47,7 +47,9 @@ export async function runRouterStrategy(options: RunOptions, strategy: RouterStr
     receipt: (at, id, status, error) => queue.push(at, { kind: 'receipt', id, status, error }),
   };
   const queue = new EventQueue<SimEvent>(clock, handle);
-  const router = lib.createRouter({ clock, store: lib.memoryStore({ retentionMs }), channels: declareChannels(lib, providers), holdUnknownReceipts: '1m' });
+  const declared = declareChannels(lib, providers);
+  const channels = strategy.channel ? Object.fromEntries(Object.entries(declared).map(([name, c]) => [name, strategy.channel!(name, c)])) : declared;
+  const router = lib.createRouter({ ...strategy.router, clock, store: lib.memoryStore({ retentionMs }), channels, holdUnknownReceipts: '1m' });
   // Once the store has dropped a finished cascade, nothing more can be billed on it.
   recorder.attach(router, (cascadeId, at) => queue.push(at + 2 * retentionMs, { kind: 'drop', cascadeId }));
   router.on('error', (e) => void errors.push(e.error));
