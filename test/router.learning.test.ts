@@ -1,0 +1,174 @@
+/**
+ * The router with `learning` on, in simulated time: what it learns from outcomes changes the next plans
+ * (order, skips, waits), and `report()` adds up the money. Providers here answer per recipient: a
+ * receipt after a set latency, a failure receipt, or nothing at all.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRouter, memoryStore, SimulatedClock, type ChannelConfig, type Message, type Recipient, type Router, type SendFunction } from 'cascade-router';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 0, 8, 10, 0);
+
+/** How a provider treats one recipient: a delivery receipt after `ms`, a failure receipt, or silence. */
+type Behaviour = { readonly deliverAfter: number } | 'fail' | 'silent';
+
+class World {
+  readonly clock = new SimulatedClock(T0);
+  readonly router: Router;
+  readonly sends: { channel: string; recipient: string; at: number }[] = [];
+  readonly behaviour = new Map<string, Behaviour>(); // `${channel}/${recipient}`
+  #seq = 0;
+
+  constructor(extra: { channels?: (send: (channel: string) => SendFunction) => Record<string, ChannelConfig>; learning?: boolean | object } = {}) {
+    const send = (channel: string): SendFunction => async (request) => {
+      this.sends.push({ channel, recipient: request.recipient.id, at: this.clock.now() });
+      const id = `${channel}-${++this.#seq}`;
+      const b = this.behaviour.get(`${channel}/${request.recipient.id}`) ?? { deliverAfter: 2 * SECOND };
+      if (b !== 'silent') {
+        const at = this.clock.now() + (b === 'fail' ? 3 * SECOND : b.deliverAfter);
+        this.clock.setTimer(at, () => void this.router.handleReceipt({ providerMessageId: id, status: b === 'fail' ? 'failed' : 'delivered' }));
+      }
+      return id;
+    };
+    const channels = extra.channels?.(send) ?? {
+      push: { kind: 'push', cost: 0, send: send('push'), confirm: { timeout: '2m' } },
+      sms: { kind: 'sms', cost: '0.05', send: send('sms'), confirm: { timeout: '5m' } },
+    };
+    this.router = createRouter({ channels, clock: this.clock, store: memoryStore(), learning: extra.learning ?? true });
+    worlds.push(this);
+  }
+
+  /** Sends one message to `recipient` and runs simulated time until its cascade has ended. */
+  async deliver(recipient: Recipient, message: Partial<Message> = {}): Promise<void> {
+    const key = `m${++this.#seq}`;
+    await this.router.send({ key, category: 'transactional', content: { text: 'Hi' }, ...message }, recipient);
+    for (let i = 0; i < 100; i++) {
+      const c = await this.router.get(key);
+      if (c && c.endedAt !== undefined) return;
+      await this.clock.advance(MINUTE);
+    }
+    throw new Error(`cascade ${key} did not end`);
+  }
+}
+
+const worlds: World[] = [];
+afterEach(async () => {
+  for (const w of worlds.splice(0)) await w.router.close();
+});
+
+const person = (id: string): Recipient => ({ id, addresses: { push: `tok-${id}`, sms: '+380671234567' } });
+
+describe('learning: reachability per recipient', () => {
+  it('skips a channel that keeps failing for one recipient as unlikely, while others still get it', async () => {
+    const w = new World();
+    w.behaviour.set('push/silent', 'silent');
+    const silent = person('silent');
+    const fine = person('fine');
+    for (let i = 0; i < 12; i++) {
+      await w.deliver(silent);
+      await w.deliver(fine);
+    }
+    const plan = await w.router.plan({ key: 'next', category: 'transactional', content: { text: 'Hi' } }, silent);
+    expect(plan.steps.map((s) => s.channel)).toEqual(['sms']);
+    expect(plan.skipped).toEqual([expect.objectContaining({ channel: 'push', reason: 'unlikely' })]);
+    expect((await w.router.plan({ key: 'next', category: 'transactional', content: { text: 'Hi' } }, fine)).steps.map((s) => s.channel)).toEqual([
+      'push',
+      'sms',
+    ]);
+  });
+
+  it('tries a skipped channel again once the failures have aged, and recovers when it works again', async () => {
+    const w = new World({ learning: { halfLife: '1d' } });
+    w.behaviour.set('push/r', 'silent');
+    const r = person('r');
+    for (let i = 0; i < 12; i++) await w.deliver(r);
+    const next = { key: 'next', category: 'transactional', content: { text: 'Hi' } };
+    expect((await w.router.plan(next, r)).steps.map((s) => s.channel)).toEqual(['sms']);
+    await w.clock.advance(5 * DAY);
+    expect((await w.router.plan(next, r)).steps.map((s) => s.channel)).toEqual(['push', 'sms']);
+    w.behaviour.delete('push/r'); // the customer turned notifications back on
+    const before = w.sends.length;
+    await w.deliver(r);
+    expect(w.sends.slice(before).map((s) => s.channel)).toEqual(['push']);
+    expect((await w.router.plan(next, r)).steps.map((s) => s.channel)).toEqual(['push', 'sms']);
+  });
+
+  it('orders a cheap channel that rarely delivers behind a dearer one when time is worth enough', async () => {
+    const w = new World({
+      channels: (send) => ({
+        viber: { kind: 'messenger', cost: '0.01', billing: 'delivered', send: send('viber'), confirm: { timeout: '10m' } },
+        sms: { kind: 'sms', cost: '0.05', send: send('sms'), confirm: { timeout: '5m' } },
+      }),
+      learning: { priorWeight: 50, minProbability: 0 },
+    });
+    const r = (id: string): Recipient => ({ id, addresses: { viber: '+380671234567', sms: '+380671234567' } });
+    // Most customers are not on Viber: it fails after seconds for them.
+    for (let i = 0; i < 30; i++) {
+      if (i % 10 !== 0) w.behaviour.set(`viber/c${i}`, 'fail');
+      await w.deliver(r(`c${i}`));
+    }
+    const message = { key: 'next', category: 'transactional', content: { text: 'Hi' } };
+    expect((await w.router.plan(message, r('new'))).steps.map((s) => s.channel)).toEqual(['viber', 'sms']);
+    const hurried = await w.router.plan({ ...message, policy: { valueOfTime: '0.001' } }, r('new'));
+    expect(hurried.steps.map((s) => s.channel)).toEqual(['sms', 'viber']);
+  });
+});
+
+describe('learning: adaptive waits', () => {
+  it('waits about as long as receipts take once enough are known, within the bounds', async () => {
+    const w = new World({
+      channels: (send) => ({
+        push: { kind: 'push', cost: 0, send: send('push'), confirm: { timeout: '2m', adaptive: { min: '5s', max: '1h' } } },
+        sms: { kind: 'sms', cost: '0.05', send: send('sms'), confirm: { timeout: '5m', adaptive: false } },
+      }),
+    });
+    const message = { key: 'next', category: 'transactional', content: { text: 'Hi' } };
+    expect((await w.router.plan(message, person('x'))).steps.map((s) => s.waitMs)).toEqual([2 * MINUTE, 5 * MINUTE]);
+    for (let i = 0; i < 25; i++) {
+      w.behaviour.set(`push/c${i}`, { deliverAfter: 20 * SECOND + i * SECOND });
+      await w.deliver(person(`c${i}`));
+    }
+    const [push, sms] = (await w.router.plan(message, person('x'))).steps;
+    // The 95th of 20..44 s is 43 s; the histogram bucket bound is within 19% above it.
+    expect(push!.waitMs).toBeGreaterThanOrEqual(43 * SECOND);
+    expect(push!.waitMs).toBeLessThanOrEqual(52 * SECOND);
+    expect(push!.timeoutMs).toBe(push!.waitMs);
+    expect(sms!.waitMs).toBe(5 * MINUTE);
+
+    // Receipts that come after 40 minutes: the wait grows to cover them, up to the 1 h bound.
+    for (let i = 0; i < 200; i++) {
+      w.behaviour.set(`push/s${i}`, { deliverAfter: 40 * MINUTE });
+      await w.deliver(person(`s${i}`));
+    }
+    const slow = (await w.router.plan(message, person('x'))).steps[0]!;
+    expect(slow.waitMs).toBeGreaterThanOrEqual(40 * MINUTE);
+    expect(slow.waitMs).toBeLessThanOrEqual(60 * MINUTE);
+  });
+});
+
+describe('report()', () => {
+  it('adds up spend per channel, double spend from late receipts and the SMS-only counterfactual, exactly', async () => {
+    const w = new World({ learning: false });
+    w.behaviour.set('push/late', { deliverAfter: 10 * MINUTE }); // after the 2-minute push wait: SMS is paid twice
+    w.behaviour.set('push/none', 'silent');
+    await w.deliver(person('fine'));
+    await w.deliver(person('none'));
+    await w.deliver(person('late'));
+    for (let i = 0; i < 15; i++) await w.clock.advance(MINUTE); // the late push receipt
+    await w.deliver({ id: 'nophone', addresses: { push: 'tok' } });
+    const report = await w.router.report();
+    expect(report).toEqual({
+      messages: 4,
+      delivered: 4,
+      spend: '0.10',
+      doubleSpend: '0.05',
+      smsOnly: '0.15',
+      saving: '0.05',
+      withoutSms: 1,
+      channels: { push: { sent: 4, delivered: 3, spend: '0.00' }, sms: { sent: 2, delivered: 2, spend: '0.10' } },
+      micros: expect.objectContaining({ spendMicros: 100_000, doubleSpendMicros: 50_000, smsOnlyMicros: 150_000 }),
+    });
+  });
+});
