@@ -195,10 +195,19 @@ export class Router extends EventEmitter<RouterEvents> {
   *#plan(message: Message, recipient: Recipient): Operation<Plan> {
     const context: PlanContext = { channels: this.#channels, consentRequired: this.#consentRequired, now: this.#clock.now() };
     if (!this.#learning) return buildPlan(context, message, recipient);
-    const learned = (yield this.#store.learned(recipient.id)) as Answer<'learned'>;
+    const learned = (yield this.#store.learned(recipient.id, this.#statKeys(message))) as Answer<'learned'>;
     const now = this.#clock.now();
     const estimates = this.#estimates(learned, message, now);
     return buildPlan({ ...context, now, estimates, minProbability: this.#learning.minProbability }, message, recipient);
+  }
+
+  /** The statistics keys of the channels this message may use. */
+  #statKeys(message: Message): string[] {
+    const keys = new Set<string>();
+    for (const channel of this.#channels.values()) {
+      if (message.channels === undefined || message.channels.includes(channel.name)) keys.add(statKey(channel.learnAs, successFor(message, channel)));
+    }
+    return [...keys];
   }
 
   #estimates(learned: Learned, message: Message, now: number): Map<string, ChannelEstimate> {

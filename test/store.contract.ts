@@ -370,13 +370,13 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
           observations: [observation(alice, 'delivered', { latencyMs: 1500 }), observation(alice, 'timeout'), observation(bob, 'failed')],
           halfLifeMs: HALF_LIFE,
         });
-        const learned = await store.learned(alice);
+        const learned = await store.learned(alice, ['push', 'sms']);
         expect(learned.recipient.get('push')).toEqual({ at: T0, delivered: 1, failed: 0, timeout: 1, skipped: 0 });
         expect(learned.recipient.get('sms')).toBeUndefined();
         const push = learned.channels.get('push')!;
         expect([push.delivered, push.failed, push.timeout, push.skipped]).toEqual([1, 1, 1, 0]);
         expect(push.latency).toEqual({ [latencyBucket(1500)]: 1 });
-        expect((await store.learned(id('nobody'))).recipient.size).toBe(0);
+        expect((await store.learned(id('nobody'), ['push'])).recipient.size).toBe(0);
 
         // A week later the old counts weigh half; a timeout taken back leaves none.
         const a2 = next(a, { type: 'cancel', now: T0 + HALF_LIFE });
@@ -384,11 +384,11 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
           observations: [observation(alice, 'delivered', { at: T0 + HALF_LIFE, latencyMs: 1500 }), observation(alice, 'timeout', { weight: -1 })],
           halfLifeMs: HALF_LIFE,
         });
-        const later = (await store.learned(alice)).recipient.get('push')!;
+        const later = (await store.learned(alice, ['push', 'sms'])).recipient.get('push')!;
         expect(later.at).toBe(T0 + HALF_LIFE);
         expect(later.delivered).toBeCloseTo(1.5, 9);
         expect(later.timeout).toBeCloseTo(0, 9);
-        expect((await store.learned(alice)).channels.get('push')!.latency[latencyBucket(1500)]).toBeCloseTo(1.5, 9);
+        expect((await store.learned(alice, ['push', 'sms'])).channels.get('push')!.latency[latencyBucket(1500)]).toBeCloseTo(1.5, 9);
       });
     });
 

@@ -145,8 +145,8 @@ describe('memoryStore learned statistics', () => {
     await update('b', 'c2');
     await update('a', 'c3'); // a is now the most recently updated
     await update('c', 'c4'); // over the cap: b goes
-    const known = await Promise.all(['a', 'b', 'c'].map(async (r) => (await store.learned(r)).recipient.size));
+    const known = await Promise.all(['a', 'b', 'c'].map(async (r) => (await store.learned(r, ['push'])).recipient.size));
     expect(known).toEqual([1, 0, 1]);
-    expect((await store.learned('b')).channels.get('push')!.delivered).toBe(4);
+    expect((await store.learned('b', ['push'])).channels.get('push')!.delivered).toBe(4);
   });
 });

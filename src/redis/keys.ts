@@ -28,6 +28,12 @@ export interface Keys {
   readonly leasedAt: string;
   /** Set: ids of cascades that have not ended. */
   readonly open: string;
+  /** Hash: the spend ledger (integer counters, see scripts/stats.ts). */
+  readonly ledger: string;
+  /** Hash: a channel's learned counts and latency histogram (statistics key, e.g. `push` or `push:read`). */
+  channelStats(channel: string): string;
+  /** Hash: one recipient's learned counts for every channel, expiring after eight half-lives without an update. */
+  recipientStats(recipientId: string): string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -41,6 +47,9 @@ export function keysFor(prefix: string): Keys {
     leases: `${prefix}leases`,
     leasedAt: `${prefix}leased-at`,
     open: `${prefix}open`,
+    ledger: `${prefix}ledger`,
+    channelStats: (channel) => `${prefix}sc:${channel}`,
+    recipientStats: (recipientId) => `${prefix}sr:${recipientId}`,
   };
 }
 

@@ -165,7 +165,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       return timers.peek();
     },
 
-    learned(recipientId) {
+    learned(recipientId, _channels) {
       return { channels: channelStats, recipient: recipientStats.get(recipientId) ?? NO_COUNTS };
     },
 

@@ -57,8 +57,11 @@ export interface CascadeStore {
   claimDue(now: number, limit: number): MaybePromise<string[]>;
   /** When the earliest timer is due, if any. */
   nextDueAt(): MaybePromise<number | undefined>;
-  /** What has been learned about the recipient's channels: channel-wide figures and the recipient's own counts. */
-  learned(recipientId: string): MaybePromise<Learned>;
+  /**
+   * What has been learned about these channels (statistics keys, see `Observation.channel`): their
+   * channel-wide figures and the recipient's own counts. Channels with nothing learned are left out.
+   */
+  learned(recipientId: string, channels: readonly string[]): MaybePromise<Learned>;
   /** The spend ledger: every `update.ledger` added up since the store began. */
   ledger(): MaybePromise<Ledger>;
   /** Every cascade that has not reached a terminal state. */

@@ -1,0 +1,98 @@
+/**
+ * The Redis store's side of the spend ledger and the learned statistics: which keys an update touches,
+ * how it travels to the Lua in scripts/stats.ts, and how the replies read back.
+ */
+import { latencyBucket, type ChannelStats, type Learned, type OutcomeCounts } from '../learning.js';
+import type { ChannelLedger, Ledger } from '../ledger.js';
+import type { StatsUpdate } from '../store/types.js';
+import type { Keys } from './keys.js';
+
+/** A recipient's counts are kept this many half-lives after their last update (their weight is then < 1/256). */
+export const RECIPIENT_TTL_HALF_LIVES = 8;
+
+/** The KEYS an update touches, in the order the Lua reads them: the ledger, then per observation its channel and recipient. */
+export function statsKeys(keys: Keys, update: StatsUpdate | undefined): string[] {
+  if (update === undefined) return [];
+  const out = [keys.ledger];
+  for (const o of update.observations ?? []) out.push(keys.channelStats(o.channel), keys.recipientStats(o.recipientId));
+  return out;
+}
+
+/** The update as the Lua's one ARGV ('' for none). */
+export function statsArg(update: StatsUpdate | undefined, now: number): string {
+  if (update === undefined) return '';
+  const o = update.observations?.map((x) => [x.channel, x.outcome, x.at, x.weight, x.latencyMs === undefined ? -1 : latencyBucket(x.latencyMs)]);
+  return JSON.stringify({ h: update.halfLifeMs, n: now, l: update.ledger, o: o && o.length > 0 ? o : undefined });
+}
+
+export function recipientTtlMs(update: StatsUpdate | undefined): number {
+  return Math.ceil((update?.halfLifeMs ?? 0) * RECIPIENT_TTL_HALF_LIVES) || 1;
+}
+
+const pairs = (flat: readonly string[]): [string, string][] => {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+};
+
+/** The ledger from its hash (HGETALL). */
+export function parseLedger(hash: Record<string, string>): Ledger {
+  const n = (field: string): number => Number(hash[field] ?? 0);
+  const channels: Record<string, { sent: number; delivered: number; spendMicros: number }> = {};
+  for (const field of Object.keys(hash)) {
+    const colon = field.indexOf(':');
+    if (colon === -1) continue;
+    const name = field.slice(colon + 1);
+    channels[name] ??= { sent: 0, delivered: 0, spendMicros: 0 };
+  }
+  for (const [name, c] of Object.entries(channels)) {
+    c.sent = n(`sent:${name}`);
+    c.delivered = n(`delivered:${name}`);
+    c.spendMicros = n(`spend:${name}`);
+  }
+  return {
+    messages: n('messages'),
+    delivered: n('delivered'),
+    spendMicros: n('spend'),
+    doubleSpendMicros: n('double'),
+    smsOnlyMicros: n('smsOnly'),
+    withoutSms: n('withoutSms'),
+    channels: channels as Record<string, ChannelLedger>,
+  };
+}
+
+/** The `learned` script's reply for `channels`. */
+export function parseLearned(channels: readonly string[], reply: readonly (readonly string[])[]): Learned {
+  const wide = new Map<string, ChannelStats>();
+  channels.forEach((name, i) => {
+    const flat = reply[i] ?? [];
+    if (flat.length === 0) return;
+    const latency: Record<number, number> = {};
+    const counts: Record<string, number> = {};
+    for (const [field, value] of pairs(flat)) {
+      if (field.startsWith('b')) latency[Number(field.slice(1))] = Number(value);
+      else counts[field] = Number(value);
+    }
+    wide.set(name, {
+      at: counts['at'] ?? 0,
+      delivered: counts['d'] ?? 0,
+      failed: counts['f'] ?? 0,
+      timeout: counts['t'] ?? 0,
+      skipped: counts['s'] ?? 0,
+      latency,
+    });
+  });
+  const own = new Map<string, Record<string, number>>();
+  for (const [field, value] of pairs(reply[channels.length] ?? [])) {
+    const bar = field.lastIndexOf('|');
+    const channel = field.slice(0, bar);
+    const record = own.get(channel) ?? {};
+    record[field.slice(bar + 1)] = Number(value);
+    own.set(channel, record);
+  }
+  const recipient = new Map<string, OutcomeCounts>();
+  for (const [channel, c] of own) {
+    recipient.set(channel, { at: c['at'] ?? 0, delivered: c['d'] ?? 0, failed: c['f'] ?? 0, timeout: c['t'] ?? 0, skipped: c['s'] ?? 0 });
+  }
+  return { channels: wide, recipient };
+}
