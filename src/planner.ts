@@ -65,7 +65,7 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
   // Without estimates every key is the price, and the value of time cannot change the order: skip its parse.
   const estimates = context.estimates === undefined || context.estimates.size === 0 ? undefined : context.estimates;
   const valueOfTime = estimates === undefined ? undefined : (message.policy?.valueOfTime ?? context.valueOfTime);
-  const microsPerMs = valueOfTime === undefined ? 0 : toMicros(valueOfTime, 'valueOfTime') / 1000;
+  const microsPerMs = valueOfTime === undefined ? 0 : microsPerMsOf(valueOfTime);
   const candidates = eligible(context, message, recipient, skipped, estimates, microsPerMs);
   const ordered = order(candidates, message, recipient);
 
@@ -205,6 +205,19 @@ function order(candidates: Candidate[], message: Message, recipient: Recipient):
   const strict = policy === 'recipient' ? preferred : policy === 'message' ? message.channels ?? [] : [];
   if (candidates.length < 2) return candidates;
   return candidates.sort((a, b) => rank(a.channel.name, strict) - rank(b.channel.name, strict) || byCost(a, b));
+}
+
+// The value of time is mostly one amount for every message: parse it once, not per plan (a string costs ~1 µs).
+let lastValueOfTime: Amount | undefined;
+let lastMicrosPerMs = 0;
+
+/** A value of time per second as micro-units per millisecond. */
+function microsPerMsOf(valueOfTime: Amount): number {
+  if (valueOfTime !== lastValueOfTime) {
+    lastMicrosPerMs = toMicros(valueOfTime, 'valueOfTime') / 1000;
+    lastValueOfTime = valueOfTime;
+  }
+  return lastMicrosPerMs;
 }
 
 function successFor(message: Message, channel: ResolvedChannel): SuccessLevel {
