@@ -46,6 +46,11 @@ describe('expectedCost', () => {
     // Cheapest first against the expected-cost order (docs/cost-model.md).
     expect(expectedCost([push, viber, whatsapp, sms])).toBeCloseTo(10_860, 6);
     expect(expectedCost([push, viber, sms, whatsapp])).toBeCloseTo(9_468, 6);
+    // At 0.001 a second (1 micro-unit a millisecond), SMS first: more spend, far less waiting.
+    expect(expectedCost([sms, push, viber, whatsapp])).toBeCloseTo(50_209, 0);
+    expect(expectedCost([sms, push, viber, whatsapp], 1)).toBeCloseTo(74_280, 0);
+    expect(expectedCost([push, viber, sms, whatsapp], 1)).toBeCloseTo(144_541, 0);
+    expect(orderKey(sms, 1)).toBeLessThan(orderKey(push, 1));
   });
 
   it('takes a step with no probability as certain, so plan steps give the first step’s cost', () => {
