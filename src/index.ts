@@ -1,6 +1,8 @@
 export { createRouter, Router } from './router.js';
 export type { RouterOptions, SendReceipt, ReceiptResult, CancelResult } from './router.js';
 export { planCascade, DEFAULT_CONSENT_REQUIRED } from './planner.js';
+export { expectedCost, orderKey } from './expected-cost.js';
+export type { CostedStep } from './expected-cost.js';
 export { memoryStore } from './store/memory.js';
 export type { MemoryStoreOptions } from './store/memory.js';
 export type { CascadeStore, CommitResult, HeldReceipt, StatsUpdate } from './store/types.js';

@@ -198,7 +198,11 @@ export function estimateChannel(
   }
   const inTime = total > 0 ? within / total : 1;
   const latencyMs = within > 0 ? latencySum / within : 0;
-  return { probability: clamp01(eventual * inTime), latencyMs, waitMs: adapts ? waitMs : undefined };
+  let probability = clamp01(eventual * inTime);
+  // Only a recipient's own outcomes get a channel skipped: on channel-wide figures alone (a provider's bad
+  // hour) everyone would stop trying it, and nothing new would ever be learned to bring it back.
+  if (!recipient) probability = Math.max(probability, learning.minProbability);
+  return { probability, latencyMs, waitMs: adapts ? waitMs : undefined };
 }
 
 function quantileMs(buckets: readonly (readonly [number, number])[], total: number, q: number): number {

@@ -1,10 +1,22 @@
 import { resolveChannels, type ResolvedChannel } from './channels.js';
 import { projectCost } from './cost.js';
 import { toMs } from './duration.js';
-import { toMicros, type Micros } from './money.js';
+import { keyOf } from './expected-cost.js';
+import { toMicros, type Amount, type Micros } from './money.js';
 import { endOfQuietHours } from './quiet-hours.js';
-import type { ChannelConfig, ChannelEstimate, ChannelKind, Content, Message, Plan, PlanSkip, PlanStep, Recipient, SuccessLevel } from './types.js';
-import { validateMessage, validateRecipient } from './validate.js';
+import type {
+  ChannelConfig,
+  ChannelEstimate,
+  ChannelKind,
+  Content,
+  Message,
+  Plan,
+  PlanSkip,
+  PlanStep,
+  Recipient,
+  SuccessLevel,
+} from './types.js';
+import { validateEstimates, validateMessage, validateProbability, validateRecipient } from './validate.js';
 
 /** Categories that need the recipient's consent unless the router is told otherwise. */
 export const DEFAULT_CONSENT_REQUIRED: readonly string[] = ['marketing'];
@@ -21,14 +33,21 @@ export interface PlanContext {
   readonly channels: ReadonlyMap<string, ResolvedChannel>;
   readonly consentRequired: ReadonlySet<string>;
   readonly now: number;
+  /** Learned estimates by channel name. A channel missing here has probability 1, latency 0 and its configured timeout. */
   readonly estimates?: ReadonlyMap<string, ChannelEstimate> | undefined;
+  /** A channel whose estimated probability is below this is skipped as `unlikely`. Default 0: never. */
   readonly minProbability?: number | undefined;
+  /** What a second of waiting is worth when the message's policy does not say. Default 0. */
+  readonly valueOfTime?: Amount | undefined;
 }
 
 interface Candidate {
   readonly channel: ResolvedChannel;
   readonly address: string;
   readonly costMicros: Micros;
+  readonly estimate: ChannelEstimate | undefined;
+  /** What the order sorts by: the price without an estimate, (e + λ·τ)/p with one (see expected-cost.ts). */
+  readonly key: number;
 }
 
 /** The content a channel sends: SMS text for SMS channels, then the channel's own overrides. */
@@ -43,7 +62,11 @@ export function contentFor(message: Message, channel: ResolvedChannel): Content 
 /** The plan for an already validated message and recipient. Pure: same input, same plan. */
 export function buildPlan(context: PlanContext, message: Message, recipient: Recipient): Plan {
   const skipped: PlanSkip[] = [];
-  const candidates = eligible(context, message, recipient, skipped);
+  // Without estimates every key is the price, and the value of time cannot change the order: skip its parse.
+  const estimates = context.estimates === undefined || context.estimates.size === 0 ? undefined : context.estimates;
+  const valueOfTime = estimates === undefined ? undefined : (message.policy?.valueOfTime ?? context.valueOfTime);
+  const microsPerMs = valueOfTime === undefined ? 0 : microsPerMsOf(valueOfTime);
+  const candidates = eligible(context, message, recipient, skipped, estimates, microsPerMs);
   const ordered = order(candidates, message, recipient);
 
   const startAt = Math.max(context.now, message.sendAt === undefined ? context.now : +message.sendAt);
@@ -54,14 +77,15 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
   const steps: PlanStep[] = new Array<PlanStep>();
   let spend = 0;
   let t = startAt;
-  for (const { channel, address, costMicros } of ordered) {
+  for (const { channel, address, costMicros, estimate } of ordered) {
     const delayMs = message.delays?.[channel.name] === undefined ? 0 : toMs(message.delays[channel.name]!, `delays.${channel.name}`);
     const start = respectQuiet ? endOfQuietHours(t + delayMs, recipient.quietHours!, recipient.timeZone) : t + delayMs;
-    let waitMs = channel.timeoutMs;
+    const timeoutMs = estimate?.waitMs ?? channel.timeoutMs;
+    let waitMs = timeoutMs;
     if (deadlineAt !== undefined && start + waitMs > deadlineAt) {
       const left = deadlineAt - start;
       if (message.policy?.deadline === 'skip' || left < MIN_WAIT_MS) {
-        skipped.push({ channel: channel.name, reason: 'deadline', detail: `its ${channel.timeoutMs} ms wait does not fit the ${Math.max(0, left)} ms left before the deadline` });
+        skipped.push({ channel: channel.name, reason: 'deadline', detail: `its ${timeoutMs} ms wait does not fit the ${Math.max(0, left)} ms left before the deadline` });
         continue;
       }
       waitMs = left;
@@ -77,10 +101,11 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
       address,
       delayMs,
       waitMs,
-      timeoutMs: channel.timeoutMs,
+      timeoutMs,
       success: successFor(message, channel),
       billing: channel.billing,
       costMicros,
+      probability: estimate?.probability,
       startAt: start,
     });
     t = start + waitMs;
@@ -104,15 +129,32 @@ export function planCascade(input: {
   readonly recipient: Recipient;
   readonly now: number;
   readonly consentRequired?: readonly string[] | undefined;
+  /** Learned estimates by channel name (see `ChannelEstimate`). */
+  readonly estimates?: ReadonlyMap<string, ChannelEstimate> | undefined;
+  /** Skip channels whose estimated probability is below this (reason `unlikely`). Default 0. */
+  readonly minProbability?: number | undefined;
+  /** What a second of waiting is worth when the message's policy does not say. Default 0. */
+  readonly valueOfTime?: Amount | undefined;
 }): Plan {
   const channels = resolveChannels(input.channels);
   const message = validateMessage(input.message, channels);
   const recipient = validateRecipient(input.recipient);
   const consentRequired = new Set(input.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
-  return buildPlan({ channels, consentRequired, now: input.now }, message, recipient);
+  const estimates = input.estimates === undefined ? undefined : validateEstimates(input.estimates);
+  const minProbability = input.minProbability === undefined ? undefined : validateProbability(input.minProbability, 'minProbability');
+  if (input.valueOfTime !== undefined) toMicros(input.valueOfTime, 'valueOfTime');
+  return buildPlan({ channels, consentRequired, now: input.now, estimates, minProbability, valueOfTime: input.valueOfTime }, message, recipient);
 }
 
-function eligible(context: PlanContext, message: Message, recipient: Recipient, skipped: PlanSkip[]): Candidate[] {
+function eligible(
+  context: PlanContext,
+  message: Message,
+  recipient: Recipient,
+  skipped: PlanSkip[],
+  estimates: ReadonlyMap<string, ChannelEstimate> | undefined,
+  microsPerMs: number,
+): Candidate[] {
+  const minProbability = context.minProbability ?? 0;
   const allowed = message.channels === undefined ? undefined : new Set(message.channels);
   const consent = context.consentRequired.has(message.category) ? recipient.consent?.[message.category] ?? false : true;
   const candidates: Candidate[] = [];
@@ -130,9 +172,18 @@ function eligible(context: PlanContext, message: Message, recipient: Recipient, 
         skipped.push({ channel: name, reason: 'no-address', detail: 'the recipient has no address for this channel' });
         continue;
       }
+      const estimate = estimates?.get(name);
+      if (estimate !== undefined && estimate.probability < minProbability) {
+        skipped.push({ channel: name, reason: 'unlikely', detail: `its estimated probability ${estimate.probability} is below minProbability ${minProbability}` });
+        continue;
+      }
       const costMicros =
         channel.fixedCostMicros ?? projectCost(channel.cost, { channel: name, message, recipient, address, content: contentFor(message, channel) });
-      candidates.push({ channel, address, costMicros });
+      const key =
+        estimate === undefined
+          ? costMicros
+          : keyOf(costMicros, channel.billing, estimate.probability, estimate.latencyMs, estimate.waitMs ?? channel.timeoutMs, microsPerMs);
+      candidates.push({ channel, address, costMicros, estimate, key });
     }
   }
   return candidates;
@@ -144,8 +195,9 @@ function order(candidates: Candidate[], message: Message, recipient: Recipient):
     const index = list.indexOf(name);
     return index === -1 ? list.length : index;
   };
+  // Keys may be +Infinity (probability 0), so they are compared, not subtracted.
   const byCost = (a: Candidate, b: Candidate): number =>
-    a.costMicros - b.costMicros ||
+    (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) ||
     KIND_RANK[a.channel.kind] - KIND_RANK[b.channel.kind] ||
     rank(a.channel.name, preferred) - rank(b.channel.name, preferred) ||
     a.channel.order - b.channel.order;
@@ -153,6 +205,19 @@ function order(candidates: Candidate[], message: Message, recipient: Recipient):
   const strict = policy === 'recipient' ? preferred : policy === 'message' ? message.channels ?? [] : [];
   if (candidates.length < 2) return candidates;
   return candidates.sort((a, b) => rank(a.channel.name, strict) - rank(b.channel.name, strict) || byCost(a, b));
+}
+
+// The value of time is mostly one amount for every message: parse it once, not per plan (a string costs ~1 µs).
+let lastValueOfTime: Amount | undefined;
+let lastMicrosPerMs = 0;
+
+/** A value of time per second as micro-units per millisecond. */
+function microsPerMsOf(valueOfTime: Amount): number {
+  if (valueOfTime !== lastValueOfTime) {
+    lastMicrosPerMs = toMicros(valueOfTime, 'valueOfTime') / 1000;
+    lastValueOfTime = valueOfTime;
+  }
+  return lastMicrosPerMs;
 }
 
 /** The success level a message wants on a channel. */

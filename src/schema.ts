@@ -33,6 +33,7 @@ export const messageSchema = z.object({
       order: z.enum(['cost', 'recipient', 'message']).optional(),
       deadline: z.enum(['shorten', 'skip']).optional(),
       quietHours: z.enum(['respect', 'ignore']).optional(),
+      valueOfTime: amount.optional(),
     })
     .optional(),
   metadata: dictionary(z.string()).optional(),

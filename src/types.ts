@@ -43,7 +43,7 @@ export interface MessageContent extends Content {
 
 /** How the planner orders eligible channels. */
 export type OrderPolicy =
-  /** Cheapest first; ties by kind, then by the recipient's preferred order. */
+  /** Lowest expected cost first (cheapest first without estimates: docs/cost-model.md); ties by kind, then by the recipient's preferred order. */
   | 'cost'
   /** The recipient's `preferredOrder` strictly, then the rest by cost. */
   | 'recipient'
@@ -56,6 +56,11 @@ export interface MessagePolicy {
   readonly deadline?: 'shorten' | 'skip' | undefined;
   /** Whether steps wait for the end of the recipient's quiet hours. Default: `respect`, except category `otp`. */
   readonly quietHours?: 'respect' | 'ignore' | undefined;
+  /**
+   * What a second of waiting for delivery is worth, in the currency of the costs (e.g. `'0.0001'`).
+   * With learned estimates, `order: 'cost'` weighs expected time against expected spend. Default 0 (cost only).
+   */
+  readonly valueOfTime?: Amount | undefined;
 }
 
 /** One message to one recipient. */
@@ -195,8 +200,8 @@ export interface ChannelEstimate {
   readonly waitMs?: number | undefined;
 }
 
-/** Why the planner (or the runtime) left a channel out. */
-export type SkipReason = 'not-allowed' | 'opted-out' | 'no-consent' | 'no-address' | 'over-budget' | 'deadline' | 'unlikely';
+/** Why the planner (or the runtime) left a channel out. `unlikely`: its learned probability is below the router's threshold. */
+export type SkipReason = 'not-allowed' | 'opted-out' | 'no-consent' | 'no-address' | 'unlikely' | 'over-budget' | 'deadline';
 
 export interface PlanSkip {
   readonly channel: string;
@@ -213,12 +218,14 @@ export interface PlanStep {
   readonly delayMs: number;
   /** How long the step waits for success before falling back, as planned (ms): the timeout, shortened to fit a deadline. */
   readonly waitMs: number;
-  /** The channel's timeout (ms). At run time a step waits this long, cut only by the deadline. */
+  /** The channel's timeout, or its learned wait when an estimate gives one (ms). At run time a step waits this long, cut only by the deadline. */
   readonly timeoutMs: number;
   readonly success: SuccessLevel;
   readonly billing: Billing;
   /** Projected cost in micro-units (1e-6 of the currency unit). */
   readonly costMicros: Micros;
+  /** The learned probability of success the order used; undefined when the channel had no estimate. */
+  readonly probability?: number | undefined;
   /** When the step would start if every step before it ran to its timeout (ms since epoch). */
   readonly startAt: number;
 }

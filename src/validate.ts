@@ -4,7 +4,7 @@ import { InvalidInputError } from './errors.js';
 import { toMicros } from './money.js';
 import { assertTimeZone, parseClockTime } from './quiet-hours.js';
 import { messageSchema, parse, recipientSchema } from './schema.js';
-import type { Message, Recipient } from './types.js';
+import type { ChannelEstimate, Message, Recipient } from './types.js';
 
 /** Validates a message at the public edge: shape, channel names, durations, amounts. */
 export function validateMessage(value: unknown, channels: ReadonlyMap<string, ResolvedChannel>): Message {
@@ -24,6 +24,7 @@ export function validateMessage(value: unknown, channels: ReadonlyMap<string, Re
   if (message.success && typeof message.success === 'object') known(Object.keys(message.success), 'success');
   if (message.content.channels) known(Object.keys(message.content.channels), 'content.channels');
   if (message.maxCost !== undefined) toMicros(message.maxCost, 'maxCost');
+  if (message.policy?.valueOfTime !== undefined) toMicros(message.policy.valueOfTime, 'policy.valueOfTime');
   if (message.deadline !== undefined && toMs(message.deadline, 'deadline') <= 0) {
     throw new InvalidInputError(`Expected \`deadline\` to be a positive duration, got ${JSON.stringify(message.deadline)}`);
   }
@@ -42,4 +43,34 @@ export function validateRecipient(value: unknown): Recipient {
     parseClockTime(recipient.quietHours.end, 'quietHours.end');
   }
   return recipient;
+}
+
+/** Validates learned estimates handed to a dry run: a Map by channel name of probabilities, latencies and waits. */
+export function validateEstimates(value: unknown): ReadonlyMap<string, ChannelEstimate> {
+  if (!(value instanceof Map)) throw new InvalidInputError(`Expected \`estimates\` to be a Map by channel name, got ${describe(value)}`);
+  for (const [name, estimate] of value as Map<unknown, unknown>) {
+    const field = `estimates.${String(name)}`;
+    if (typeof estimate !== 'object' || estimate === null) throw new InvalidInputError(`Expected \`${field}\` to be an estimate, got ${describe(estimate)}`);
+    const { probability, latencyMs, waitMs } = estimate as Record<string, unknown>;
+    validateProbability(probability, `${field}.probability`);
+    if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0) {
+      throw new InvalidInputError(`Expected \`${field}.latencyMs\` to be a non-negative number of milliseconds, got ${describe(latencyMs)}`);
+    }
+    if (waitMs !== undefined && (typeof waitMs !== 'number' || !Number.isFinite(waitMs) || waitMs <= 0)) {
+      throw new InvalidInputError(`Expected \`${field}.waitMs\` to be a positive number of milliseconds, got ${describe(waitMs)}`);
+    }
+  }
+  return value as ReadonlyMap<string, ChannelEstimate>;
+}
+
+/** Validates a probability (an estimate's, or the threshold below which channels are `unlikely`). */
+export function validateProbability(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new InvalidInputError(`Expected \`${field}\` to be a number from 0 to 1, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : value instanceof Map ? 'a Map' : Array.isArray(value) ? 'an array' : String(value);
 }

@@ -100,6 +100,12 @@ describe('estimateChannel', () => {
     expect(estimateChannel(wide, delivered, WAIT, LEARNING, NOW + DAY).probability).toBeGreaterThan(now);
   });
 
+  it('never lets channel-wide figures alone push a recipient without history below minProbability', () => {
+    const outage = channelOf(Array(500).fill(obs('failed')));
+    expect(estimateChannel(outage, undefined, WAIT, LEARNING, NOW).probability).toBe(LEARNING.minProbability);
+    expect(estimateChannel(outage, countsOf([obs('failed')]), WAIT, LEARNING, NOW).probability).toBeLessThan(LEARNING.minProbability);
+  });
+
   it('adapts the wait to the observed latency quantile once enough deliveries are known, within the bounds', () => {
     const fast = Array.from({ length: 100 }, (_, i) => obs('delivered', NOW, { latencyMs: 1000 + 20 * i }));
     const stats = channelOf(fast);

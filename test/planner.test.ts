@@ -1,12 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  expectedCost,
   InvalidInputError,
   planCascade,
   smsPerSegment,
+  startCascade,
   toMicros,
+  transition,
+  type Amount,
   type ChannelConfig,
+  type ChannelEstimate,
   type ChannelKind,
+  type CostedStep,
   type Message,
   type OrderPolicy,
   type Plan,
@@ -393,6 +399,201 @@ describe('planCascade: invalid input', () => {
   });
 });
 
+describe('planCascade: expected-cost order with learned estimates', () => {
+  // The worked example of docs/cost-model.md, declared most expensive first.
+  const channels = {
+    sms: { kind: 'sms', cost: 0.05, send, confirm: { timeout: '5m' } },
+    whatsapp: { kind: 'messenger', cost: 0.03, send, confirm: { timeout: '10m' } },
+    viber: { kind: 'messenger', cost: 0.012, billing: 'delivered', send, confirm: { timeout: '10m' } },
+    push: { kind: 'push', cost: 0, send, confirm: { timeout: '2m' } },
+  } satisfies Record<string, ChannelConfig>;
+  const addresses = { push: 'device-token', viber: '+380671234567', whatsapp: '+380671234567', sms: '+380671234567' };
+  const estimates = new Map<string, ChannelEstimate>([
+    ['push', { probability: 0.6, latencyMs: 5 * SECOND }],
+    ['viber', { probability: 0.7, latencyMs: 30 * SECOND }],
+    ['whatsapp', { probability: 0.35, latencyMs: 20 * SECOND }],
+    ['sms', { probability: 0.97, latencyMs: 10 * SECOND }],
+  ]);
+  const learned = (
+    message: Partial<Message> = {},
+    options: {
+      estimates?: ReadonlyMap<string, ChannelEstimate> | undefined;
+      minProbability?: number;
+      valueOfTime?: Amount;
+      recipient?: Partial<Recipient>;
+      channels?: Record<string, ChannelConfig>;
+    } = {},
+  ): Plan =>
+    planCascade({
+      channels: options.channels ?? channels,
+      message: { ...MESSAGE, ...message },
+      recipient: { ...RECIPIENT, addresses, ...options.recipient },
+      now: NOW,
+      estimates: 'estimates' in options ? options.estimates : estimates,
+      minProbability: options.minProbability,
+      valueOfTime: options.valueOfTime,
+    });
+  /** The plan's steps as the cost model sees them, with the latencies of the estimates. */
+  const costed = (p: Plan): (CostedStep & { channel: string })[] => p.steps.map((s) => ({ ...s, latencyMs: estimates.get(s.channel)?.latencyMs }));
+
+  it('puts a cheap channel that rarely delivers after a dearer one that does, and spends less on average', () => {
+    const p = learned();
+    const cheapestFirst = learned({}, { estimates: undefined });
+    expect(channelsOf(p)).toEqual(['push', 'viber', 'sms', 'whatsapp']);
+    expect(channelsOf(cheapestFirst)).toEqual(['push', 'viber', 'whatsapp', 'sms']);
+    expect(p.steps.map((s) => s.probability)).toEqual([0.6, 0.7, 0.97, 0.35]);
+    expect(cheapestFirst.steps.map((s) => s.probability)).toEqual([undefined, undefined, undefined, undefined]);
+    const withProbabilities = cheapestFirst.steps.map((s) => ({ ...s, probability: estimates.get(s.channel)!.probability }));
+    expect(expectedCost(p.steps)).toBeCloseTo(9_468, 6);
+    expect(expectedCost(withProbabilities)).toBeCloseTo(10_860, 6);
+    // Same steps, so the same worst case and the same best case.
+    expect([p.maxSpendMicros, p.bestSpendMicros]).toEqual([cheapestFirst.maxSpendMicros, cheapestFirst.bestSpendMicros]);
+  });
+
+  it("weighs the expected waiting by policy.valueOfTime, or by the planner's default when the message gives none", () => {
+    // At 0.001 a second, SMS's 18.7 s of expected waiting beats push's 51 s: SMS goes first.
+    expect(channelsOf(learned({ policy: { valueOfTime: '0.001' } }))).toEqual(['sms', 'push', 'viber', 'whatsapp']);
+    expect(channelsOf(learned({ policy: { valueOfTime: 0.0001 } }))).toEqual(['push', 'viber', 'sms', 'whatsapp']);
+    expect(channelsOf(learned({}, { valueOfTime: '0.001' }))).toEqual(['sms', 'push', 'viber', 'whatsapp']);
+    expect(channelsOf(learned({ policy: { valueOfTime: 0 } }, { valueOfTime: '0.001' }))).toEqual(['push', 'viber', 'sms', 'whatsapp']);
+    const p = learned({ policy: { valueOfTime: '0.001' } });
+    // 0.001 a second is 1,000 micro-units a second: 1 a millisecond.
+    const cost = (steps: CostedStep[]): number => expectedCost(steps, 1);
+    const cheapest = learned({ policy: { valueOfTime: '0.001' } }, { estimates: undefined });
+    const withProbabilities = costed(cheapest).map((s) => ({ ...s, probability: estimates.get(s.channel)!.probability }));
+    expect(cost(costed(p))).toBeLessThan(cost(withProbabilities));
+  });
+
+  it('takes a channel with no estimate as certain, instant and waiting its timeout: it sorts by its price', () => {
+    const p = learned({}, { estimates: new Map([['sms', { probability: 0.5, latencyMs: 0 }]]) });
+    expect(channelsOf(p)).toEqual(['push', 'viber', 'whatsapp', 'sms']);
+    expect(p.steps.map((s) => s.probability)).toEqual([undefined, undefined, undefined, 0.5]);
+    const none = learned({}, { estimates: undefined });
+    const empty = learned({}, { estimates: new Map() });
+    expect(empty).toEqual(none);
+    expect(JSON.stringify(empty)).toBe(JSON.stringify(none));
+  });
+
+  it("waits the estimate's wait instead of the channel's timeout, and the cascade times out by it", () => {
+    const p = learned({}, { estimates: new Map([['push', { probability: 0.6, latencyMs: 0, waitMs: 45 * SECOND }]]) });
+    expect(p.steps.map((s) => [s.channel, s.startAt - NOW, s.waitMs, s.timeoutMs])).toEqual([
+      ['push', 0, 45 * SECOND, 45 * SECOND],
+      ['viber', 45 * SECOND, 10 * MINUTE, 10 * MINUTE],
+      ['whatsapp', 45 * SECOND + 10 * MINUTE, 10 * MINUTE, 10 * MINUTE],
+      ['sms', 45 * SECOND + 20 * MINUTE, 5 * MINUTE, 5 * MINUTE],
+    ]);
+    const message = { ...MESSAGE };
+    const started = startCascade({ id: 'c1', key: message.key, message, recipient: { ...RECIPIENT, addresses }, plan: p, now: NOW });
+    expect(started.cascade.timerAt).toBe(NOW + 45 * SECOND);
+    const timedOut = transition(started.cascade, { type: 'tick', now: NOW + 45 * SECOND });
+    expect([timedOut.cascade.step, timedOut.cascade.attempts[0]!.outcome]).toEqual([1, 'timeout']);
+  });
+
+  it('puts a channel that never delivers last', () => {
+    const never = new Map([...estimates, ['push', { probability: 0, latencyMs: 0 }]]);
+    expect(channelsOf(learned({}, { estimates: never }))).toEqual(['viber', 'sms', 'whatsapp', 'push']);
+  });
+
+  it('keeps the tie-breakers for equal keys: a price billed on delivery is its key whatever the probability', () => {
+    const messengers = {
+      viber: { kind: 'messenger', cost: 0.01, billing: 'delivered', send },
+      telegram: { kind: 'messenger', cost: 0.01, billing: 'delivered', send },
+      whatsapp: { kind: 'messenger', cost: 0.01, send },
+    } satisfies Record<string, ChannelConfig>;
+    const likely = new Map([
+      ['viber', { probability: 0.3, latencyMs: 0 }],
+      ['telegram', { probability: 0.9, latencyMs: 0 }],
+      ['whatsapp', { probability: 1, latencyMs: 0 }],
+    ]);
+    const recipient = { addresses: { viber: '1', telegram: '1', whatsapp: '1' } };
+    expect(channelsOf(learned({}, { channels: messengers, estimates: likely, recipient }))).toEqual(['viber', 'telegram', 'whatsapp']);
+    expect(channelsOf(learned({}, { channels: messengers, estimates: likely, recipient: { ...recipient, preferredOrder: ['whatsapp', 'telegram'] } }))).toEqual([
+      'whatsapp',
+      'telegram',
+      'viber',
+    ]);
+  });
+
+  it("keeps the strict orders of policy.order 'recipient' and 'message'; the rest follows the expected cost", () => {
+    expect(channelsOf(learned({ policy: { order: 'recipient' } }, { recipient: { preferredOrder: ['whatsapp'] } }))).toEqual(['whatsapp', 'push', 'viber', 'sms']);
+    expect(channelsOf(learned({ channels: ['whatsapp', 'sms', 'push'], policy: { order: 'message' } }))).toEqual(['whatsapp', 'sms', 'push']);
+  });
+
+  it("skips a channel whose estimate is below minProbability as 'unlikely'; one with no estimate never is", () => {
+    const p = learned({}, { minProbability: 0.5 });
+    expect(channelsOf(p)).toEqual(['push', 'viber', 'sms']);
+    expect(p.skipped).toEqual([{ channel: 'whatsapp', reason: 'unlikely', detail: 'its estimated probability 0.35 is below minProbability 0.5' }]);
+    const onlySms = learned({}, { estimates: new Map([['sms', { probability: 0.1, latencyMs: 0 }]]), minProbability: 0.5 });
+    expect(channelsOf(onlySms)).toEqual(['push', 'viber', 'whatsapp']);
+    expect(skipsOf(onlySms)).toEqual([['sms', 'unlikely']]);
+    // An earlier reason wins; the default threshold 0 skips nothing.
+    expect(skipsOf(learned({}, { minProbability: 0.5, recipient: { addresses: { ...addresses, whatsapp: undefined } } }))).toEqual([['whatsapp', 'no-address']]);
+    expect(channelsOf(learned({}, { estimates: new Map([['sms', { probability: 0, latencyMs: 0 }]]) }))).toEqual(['push', 'viber', 'whatsapp', 'sms']);
+  });
+
+  it('chooses the order first, then the deadline shortens or skips steps as without estimates', () => {
+    const otpChannels = {
+      push: { kind: 'push', send, confirm: { timeout: '30s' } },
+      email: { kind: 'email', cost: 0.001, send, confirm: { timeout: '30m' } },
+      sms: { kind: 'sms', cost: 0.05, send, confirm: { timeout: '1m' } },
+    } satisfies Record<string, ChannelConfig>;
+    const otpEstimates = new Map<string, ChannelEstimate>([
+      ['push', { probability: 0.5, latencyMs: 5 * SECOND }],
+      ['email', { probability: 0.01, latencyMs: MINUTE }],
+      ['sms', { probability: 0.98, latencyMs: 8 * SECOND }],
+    ]);
+    const otp = (message: Partial<Message>, learnedEstimates: ReadonlyMap<string, ChannelEstimate> = otpEstimates): Plan =>
+      learned({ category: 'otp', deadline: '2m', ...message }, { channels: otpChannels, estimates: learnedEstimates, recipient: { addresses: RECIPIENT.addresses } });
+    const timing = (p: Plan): [string, number, number, number][] => p.steps.map((s) => [s.channel, s.startAt - NOW, s.waitMs, s.timeoutMs]);
+
+    // email (key 0.1) goes after sms (0.05/0.98): sms now fits, and email gets what is left.
+    expect(timing(otp({}))).toEqual([
+      ['push', 0, 30 * SECOND, 30 * SECOND],
+      ['sms', 30 * SECOND, MINUTE, MINUTE],
+      ['email', 90 * SECOND, 30 * SECOND, 30 * MINUTE],
+    ]);
+    expect(timing(otp({}, new Map()))).toEqual([
+      ['push', 0, 30 * SECOND, 30 * SECOND],
+      ['email', 30 * SECOND, 90 * SECOND, 30 * MINUTE],
+    ]);
+    const short = otp({ deadline: '1m' });
+    expect(timing(short)).toEqual([
+      ['push', 0, 30 * SECOND, 30 * SECOND],
+      ['sms', 30 * SECOND, 30 * SECOND, MINUTE],
+    ]);
+    expect(short.skipped).toEqual([{ channel: 'email', reason: 'deadline', detail: 'its 1800000 ms wait does not fit the 0 ms left before the deadline' }]);
+    expect(skipsOf(otp({ policy: { deadline: 'skip' } }))).toEqual([['email', 'deadline']]);
+    // A learned wait that fits is not cut.
+    const quickEmail = new Map([...otpEstimates, ['email', { probability: 0.01, latencyMs: MINUTE, waitMs: 20 * SECOND }]]);
+    expect(timing(otp({}, quickEmail))[2]).toEqual(['email', 90 * SECOND, 20 * SECOND, 20 * SECOND]);
+  });
+
+  it('rejects a bad valueOfTime, estimate or minProbability with INVALID_INPUT, naming the field', () => {
+    const invalid = { name: 'InvalidInputError', code: 'INVALID_INPUT' };
+    const fails = (run: () => unknown, message: string | RegExp): void => {
+      expect(run).toThrow(InvalidInputError);
+      expect(run).toThrow(message);
+      try {
+        run();
+      } catch (error) {
+        expect(error).toMatchObject(invalid);
+      }
+    };
+    fails(() => plan({ policy: { valueOfTime: -1 } }), 'Expected `policy.valueOfTime` to be a non-negative decimal with at most 6 decimal places, got -1');
+    fails(() => plan({ policy: { valueOfTime: '0.0000001' } }), 'Expected `policy.valueOfTime` to be a non-negative decimal with at most 6 decimal places, got "0.0000001"');
+    fails(() => plan({ policy: { valueOfTime: true as unknown as Amount } }), /`policy\.valueOfTime`/);
+    fails(() => learned({}, { valueOfTime: 'soon' }), 'Expected `valueOfTime` to be a non-negative decimal with at most 6 decimal places, got "soon"');
+    fails(() => learned({}, { minProbability: 1.5 }), 'Expected `minProbability` to be a number from 0 to 1, got 1.5');
+    fails(() => learned({}, { estimates: new Map([['sms', { probability: 2, latencyMs: 0 }]]) }), 'Expected `estimates.sms.probability` to be a number from 0 to 1, got 2');
+    fails(() => learned({}, { estimates: new Map([['sms', { probability: Number.NaN, latencyMs: 0 }]]) }), 'Expected `estimates.sms.probability` to be a number from 0 to 1, got NaN');
+    fails(() => learned({}, { estimates: new Map([['sms', { probability: 1, latencyMs: -1 }]]) }), 'Expected `estimates.sms.latencyMs` to be a non-negative number of milliseconds, got -1');
+    fails(() => learned({}, { estimates: new Map([['sms', { probability: 1, latencyMs: 0, waitMs: 0 }]]) }), 'Expected `estimates.sms.waitMs` to be a positive number of milliseconds, got 0');
+    fails(() => learned({}, { estimates: { sms: { probability: 1, latencyMs: 0 } } as unknown as ReadonlyMap<string, ChannelEstimate> }), 'Expected `estimates` to be a Map by channel name, got [object Object]');
+    expect(channelsOf(plan({ policy: { valueOfTime: '0.0001' } }))).toEqual(channelsOf(plan()));
+    expect(channelsOf(plan({ policy: { valueOfTime: 0 } }))).toEqual(channelsOf(plan()));
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------------
 // Properties over random channels, recipients and messages.
 
@@ -633,6 +834,174 @@ describe('planCascade properties', () => {
         expect(second).toEqual(first);
         expect(JSON.stringify(second)).toBe(JSON.stringify(first));
         expect(planOf(s)).toEqual(first);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Properties of the expected-cost order.
+
+interface LearnedSpec {
+  readonly kind: ChannelKind;
+  readonly costTenThousandths: number;
+  readonly billing: 'sent' | 'delivered';
+  readonly timeoutMs: number;
+  /** Whether the channel has an estimate; without one it is certain, instant and waits its timeout. */
+  readonly estimated: boolean;
+  readonly probability: number;
+  readonly latencyMs: number;
+  readonly waitMs: number | undefined;
+}
+
+const probabilityArb = fc.oneof(fc.constantFrom(0, 1, 0.5), fc.double({ min: 0, max: 1, noNaN: true }));
+const valueOfTimeArb = fc.constantFrom<Amount | undefined>(undefined, 0, '0.000001', '0.0001', 0.001, '0.05');
+
+const learnedSpecArb: fc.Arbitrary<LearnedSpec> = fc.record({
+  kind: fc.constantFrom(...KINDS),
+  costTenThousandths: costArb,
+  billing: fc.constantFrom('sent' as const, 'delivered' as const),
+  timeoutMs: fc.integer({ min: SECOND, max: HOUR }),
+  estimated: fc.oneof({ arbitrary: fc.constant(true), weight: 6 }, { arbitrary: fc.constant(false), weight: 1 }),
+  probability: probabilityArb,
+  latencyMs: fc.integer({ min: 0, max: 10 * MINUTE }),
+  waitMs: fc.option(fc.integer({ min: SECOND, max: HOUR }), { nil: undefined }),
+});
+
+function* permutations<T>(items: readonly T[]): Generator<T[]> {
+  if (items.length <= 1) {
+    yield [...items];
+    return;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const rest = [...items.slice(0, i), ...items.slice(i + 1)];
+    for (const tail of permutations(rest)) yield [items[i]!, ...tail];
+  }
+}
+
+/** Random estimates for some of a scenario's channels. */
+const estimatesFor = (names: readonly string[], probability: fc.Arbitrary<number> = probabilityArb): fc.Arbitrary<Map<string, ChannelEstimate>> =>
+  fc
+    .tuple(
+      ...names.map((name) =>
+        fc.option(
+          fc.record({
+            name: fc.constant(name),
+            probability,
+            latencyMs: fc.integer({ min: 0, max: 10 * MINUTE }),
+            waitMs: fc.option(fc.integer({ min: SECOND, max: HOUR }), { nil: undefined }),
+          }),
+          { nil: undefined },
+        ),
+      ),
+    )
+    .map((entries) => new Map(entries.flatMap((e) => (e === undefined ? [] : [[e.name, { probability: e.probability, latencyMs: e.latencyMs, waitMs: e.waitMs }] as const]))));
+
+describe('planCascade properties: expected-cost order', () => {
+  it("expected spend of the planner's order is no worse than the best permutation's (plus the value of the expected waiting)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(learnedSpecArb, { minLength: 2, maxLength: 6 }),
+        valueOfTimeArb,
+        fc.shuffledSubarray(['c0', 'c1', 'c2', 'c3', 'c4', 'c5']),
+        (specs, valueOfTime, preferredOrder) => {
+          const names = specs.map((_, i) => `c${i}`);
+          const channels: Record<string, ChannelConfig> = {};
+          const estimates = new Map<string, ChannelEstimate>();
+          const costed = new Map<string, CostedStep>();
+          specs.forEach((spec, i) => {
+            const name = names[i]!;
+            const cost = spec.costTenThousandths / 10_000;
+            channels[name] = { kind: spec.kind, send, cost, billing: spec.billing, confirm: { timeout: spec.timeoutMs } };
+            if (spec.estimated) estimates.set(name, { probability: spec.probability, latencyMs: spec.latencyMs, waitMs: spec.waitMs });
+            costed.set(name, {
+              costMicros: toMicros(cost),
+              billing: spec.billing,
+              probability: spec.estimated ? spec.probability : 1,
+              latencyMs: spec.estimated ? spec.latencyMs : 0,
+              waitMs: (spec.estimated ? spec.waitMs : undefined) ?? spec.timeoutMs,
+            });
+          });
+          const p = planCascade({
+            channels,
+            message: { ...MESSAGE, policy: { valueOfTime } },
+            recipient: { id: 'r1', addresses: Object.fromEntries(names.map((n) => [n, `addr-${n}`])), preferredOrder },
+            now: NOW,
+            estimates,
+          });
+          expect(p.steps.length).toBe(specs.length);
+          for (const step of p.steps) {
+            const model = costed.get(step.channel)!;
+            expect([step.costMicros, step.timeoutMs, step.waitMs, step.probability ?? 1]).toEqual([model.costMicros, model.waitMs, model.waitMs, model.probability]);
+          }
+          const lambda = valueOfTime === undefined ? 0 : toMicros(valueOfTime) / 1000;
+          const planned = expectedCost(p.steps.map((step) => costed.get(step.channel)!), lambda);
+          let best = Infinity;
+          for (const order of permutations([...costed.values()])) best = Math.min(best, expectedCost(order, lambda));
+          expect(planned).toBeLessThanOrEqual(best * (1 + 1e-9) + 1e-9);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('with every probability 1 and no value of time, orders exactly as cheapest-first without estimates', () => {
+    const arb = scenarioArb().chain((s) =>
+      fc.record({ s: fc.constant(s), estimates: estimatesFor(s.channels.map((c) => c.name), fc.constant(1)), valueOfTime: fc.constantFrom(undefined, 0, '0') }),
+    );
+    fc.assert(
+      fc.property(arb, ({ s, estimates, valueOfTime }) => {
+        const cheapestFirst = planOf(s);
+        const message = { ...s.message, policy: { ...s.message.policy, valueOfTime } };
+        const p = planCascade({ channels: declare(s.channels), message, recipient: s.recipient, now: NOW, estimates });
+        expect(channelsOf(p)).toEqual(channelsOf(cheapestFirst));
+        expect(p.skipped).toEqual(cheapestFirst.skipped);
+        expect(p.steps.map((step) => step.costMicros)).toEqual(cheapestFirst.steps.map((step) => step.costMicros));
+        expect(p.steps.map((step) => step.probability)).toEqual(p.steps.map((step) => (estimates.has(step.channel) ? 1 : undefined)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("never plans a channel whose estimated probability is below minProbability, and lists it in skipped as 'unlikely'", () => {
+    const arb = scenarioArb({ deadline: true }).chain((s) =>
+      fc.record({ s: fc.constant(s), estimates: estimatesFor(s.channels.map((c) => c.name)), minProbability: fc.oneof(probabilityArb, fc.constant(0.5)) }),
+    );
+    fc.assert(
+      fc.property(arb, ({ s, estimates, minProbability }) => {
+        const p = planCascade({ channels: declare(s.channels), message: s.message, recipient: s.recipient, now: NOW, estimates, minProbability });
+        const unlikely = (name: string): boolean => (estimates.get(name)?.probability ?? 1) < minProbability;
+        for (const step of p.steps) expect(unlikely(step.channel)).toBe(false);
+        for (const { name } of s.channels) {
+          const reasons = p.skipped.filter((skip) => skip.channel === name).map((skip) => skip.reason);
+          if (exclusion(s, name) === undefined && unlikely(name)) expect(reasons).toEqual(['unlikely']);
+          if (reasons.includes('unlikely')) expect(unlikely(name)).toBe(true);
+        }
+        expect(p.steps.length + p.skipped.length).toBe(s.channels.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('with learned waits, never plans a step past the deadline or maxCost, and times each step out by its learned wait', () => {
+    const arb = scenarioArb({ timing: true }).chain((s) =>
+      fc.record({ s: fc.constant(s), estimates: estimatesFor(s.channels.map((c) => c.name)), valueOfTime: valueOfTimeArb }),
+    );
+    fc.assert(
+      fc.property(arb, ({ s, estimates, valueOfTime }) => {
+        const p = planCascade({ channels: declare(s.channels), message: s.message, recipient: s.recipient, now: NOW, estimates, valueOfTime });
+        const spec = new Map(s.channels.map((c) => [c.name, c]));
+        let previousEnd = p.startAt;
+        for (const step of p.steps) {
+          expect(step.timeoutMs).toBe(estimates.get(step.channel)?.waitMs ?? spec.get(step.channel)!.timeoutMs);
+          expect(step.waitMs).toBeLessThanOrEqual(step.timeoutMs);
+          expect(step.startAt).toBeGreaterThanOrEqual(previousEnd + step.delayMs);
+          if (p.deadlineAt !== undefined) expect(step.startAt + step.waitMs).toBeLessThanOrEqual(p.deadlineAt);
+          previousEnd = step.startAt + step.waitMs;
+        }
+        const max = s.message.maxCost === undefined ? Infinity : toMicros(s.message.maxCost);
+        expect(p.maxSpendMicros).toBeLessThanOrEqual(max);
       }),
       { numRuns: 200 },
     );
