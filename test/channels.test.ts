@@ -16,12 +16,27 @@ describe('channel declarations', () => {
       billing: 'sent',
       confirmBy: 'receipt',
       timeoutMs: 600_000,
+      adaptive: { minMs: 1_000, maxMs: 600_000 },
       success: 'delivered',
       retry: { retries: 3, minDelayMs: 1_000, maxDelayMs: 60_000, factor: 2 },
       address: undefined,
+      learnAs: 'push',
       order: 0,
     });
     expect(push.address({ id: 'r', addresses: { push: 'token' } })).toBe('token');
+  });
+
+  it('takes adaptive wait bounds and a learnAs name, and rejects bounds that cannot hold', () => {
+    const resolved = resolveChannels({
+      sms: { kind: 'sms', send, confirm: { timeout: '5m', adaptive: { min: '10s', max: '1h' } }, learnAs: 'twilio-sms' },
+      push: { kind: 'push', send, confirm: { adaptive: false } },
+    });
+    expect([resolved.get('sms')!.adaptive, resolved.get('sms')!.learnAs]).toEqual([{ minMs: 10_000, maxMs: 3_600_000 }, 'twilio-sms']);
+    expect(resolved.get('push')!.adaptive).toBeUndefined();
+    expect(() => resolveChannels({ sms: { kind: 'sms', send, confirm: { adaptive: { min: '2m', max: '1m' } } } })).toThrow(
+      'Expected `channels.sms.confirm.adaptive` to have 0 < min <= max, got min 120000 ms and max 60000 ms',
+    );
+    expect(() => resolveChannels({ sms: { kind: 'sms', send, learnAs: '' } as never })).toThrow(InvalidConfigError);
   });
 
   it('confirming by acceptance makes the success level accepted; retry: false disables retries', () => {

@@ -11,6 +11,8 @@ import { commitScript } from './scripts/commit.js';
 import { createScript } from './scripts/create.js';
 import { readScript } from './scripts/read.js';
 import { routeScript } from './scripts/route.js';
+import { learnedScript } from './scripts/stats.js';
+import { parseLearned, parseLedger } from './stats.js';
 import { runScript, type LuaScript } from './scripts/script.js';
 
 export interface RedisStoreOptions extends ConnectionOptions {
@@ -309,6 +311,16 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
       // Counted from the router's own time when it has told us one (claimDue), so a simulated clock polls in its own time.
       const poll = Math.max(lastNow ?? -Infinity, clock.now()) + pollMs;
       return due === undefined ? poll : Math.min(due, poll);
+    },
+
+    async learned(recipientId, channels) {
+      const scriptKeys = [...channels.map((c) => keys.channelStats(c)), keys.recipientStats(recipientId)];
+      const reply = (await script('learned', learnedScript, scriptKeys, [...channels])) as string[][];
+      return parseLearned(channels, reply);
+    },
+
+    async ledger() {
+      return parseLedger(await call('ledger', (redis) => redis.hgetall(keys.ledger)));
     },
 
     async *open() {
