@@ -187,22 +187,32 @@ export function estimateChannel(
   if (adapts) {
     waitMs = Math.min(Math.max(quantileMs(buckets, total, learning.quantile), wait.minMs!), wait.maxMs ?? Infinity);
   }
-  // Probability of success within the wait, and the mean latency of those successes.
+  // Only a recipient's own outcomes get a channel skipped: on channel-wide figures alone (a provider's bad
+  // hour) everyone would stop trying it, and nothing new would ever be learned to bring it back.
+  const floor = recipient ? 0 : learning.minProbability;
+  // Probability of success within the wait, and the mean latency of those successes; with an adaptive
+  // wait, the same at every shorter wait from the minimum (the bucket bounds), for the planner to choose from.
   let within = 0;
   let latencySum = 0;
+  const arrival: [number, number, number][] | undefined = adapts ? [] : undefined;
+  const point = (w: number): [number, number, number] => [
+    w,
+    Math.max(floor, clamp01(eventual * (total > 0 ? within / total : 1))),
+    within > 0 ? latencySum / within : 0,
+  ];
+  // Between buckets the chance of success is flat, so the waits worth offering are the minimum and the
+  // upper bound of each bucket from there on: the start of each flat stretch.
   for (const [bucket, weight] of buckets) {
     const upper = bucketUpperMs(bucket);
     if (upper > waitMs) break;
+    if (arrival && arrival.length === 0 && upper > wait.minMs!) arrival.push(point(wait.minMs!));
     within += weight;
     latencySum += weight * midpointMs(bucket);
+    if (arrival && upper >= wait.minMs! && upper < waitMs) arrival.push(point(upper));
   }
-  const inTime = total > 0 ? within / total : 1;
-  const latencyMs = within > 0 ? latencySum / within : 0;
-  let probability = clamp01(eventual * inTime);
-  // Only a recipient's own outcomes get a channel skipped: on channel-wide figures alone (a provider's bad
-  // hour) everyone would stop trying it, and nothing new would ever be learned to bring it back.
-  if (!recipient) probability = Math.max(probability, learning.minProbability);
-  return { probability, latencyMs, waitMs: adapts ? waitMs : undefined };
+  const [, probability, latencyMs] = point(waitMs);
+  if (arrival) arrival.push([waitMs, probability, latencyMs]);
+  return { probability, latencyMs, waitMs: adapts ? waitMs : undefined, arrival: arrival && arrival.length > 1 ? arrival : undefined };
 }
 
 function quantileMs(buckets: readonly (readonly [number, number])[], total: number, q: number): number {

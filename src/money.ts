@@ -34,6 +34,21 @@ export function toMicros(value: Amount, field = 'amount'): Micros {
   return micros;
 }
 
+const RATE = /^(\d+)(?:\.(\d{1,12}))?$/;
+
+/**
+ * A value of time (an amount per second, non-negative, up to 12 decimal places: it weighs time against
+ * money, it is never summed as money) as micro-units per millisecond.
+ */
+export function toMicrosPerMs(value: Amount, field = 'valueOfTime'): number {
+  const text = typeof value === 'string' ? value.trim() : value;
+  const ok = typeof text === 'string' ? RATE.test(text) : Number.isFinite(text) && text >= 0;
+  if (!ok) {
+    throw new InvalidInputError(`Expected \`${field}\` to be a non-negative amount per second with at most 12 decimal places, got ${JSON.stringify(value)}`);
+  }
+  return (Number(text) * SCALE) / 1000;
+}
+
 /** Formats micro-units as a decimal string with at least two decimals: 7500 → "0.0075". */
 export function formatMicros(micros: Micros): string {
   const sign = micros < 0 ? '-' : '';

@@ -1,8 +1,8 @@
 import { resolveChannels, type ResolvedChannel } from './channels.js';
 import { projectCost } from './cost.js';
 import { toMs } from './duration.js';
-import { keyOf } from './expected-cost.js';
-import { toMicros, type Amount, type Micros } from './money.js';
+import { expectedCost, keyOf } from './expected-cost.js';
+import { toMicros, toMicrosPerMs, type Amount, type Micros } from './money.js';
 import { endOfQuietHours } from './quiet-hours.js';
 import type {
   ChannelConfig,
@@ -45,7 +45,8 @@ interface Candidate {
   readonly channel: ResolvedChannel;
   readonly address: string;
   readonly costMicros: Micros;
-  readonly estimate: ChannelEstimate | undefined;
+  /** Replaced by `chooseWaits` when it picks a shorter wait from `arrival`. */
+  estimate: ChannelEstimate | undefined;
   /** What the order sorts by: the price without an estimate, (e + λ·τ)/p with one (see expected-cost.ts). */
   readonly key: number;
 }
@@ -68,6 +69,7 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
   const microsPerMs = valueOfTime === undefined ? 0 : microsPerMsOf(valueOfTime);
   const candidates = eligible(context, message, recipient, skipped, estimates, microsPerMs);
   const ordered = order(candidates, message, recipient);
+  if (microsPerMs > 0) chooseWaits(ordered, microsPerMs);
 
   const startAt = Math.max(context.now, message.sendAt === undefined ? context.now : +message.sendAt);
   const deadlineAt = message.deadline === undefined ? undefined : startAt + toMs(message.deadline, 'deadline');
@@ -142,7 +144,7 @@ export function planCascade(input: {
   const consentRequired = new Set(input.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
   const estimates = input.estimates === undefined ? undefined : validateEstimates(input.estimates);
   const minProbability = input.minProbability === undefined ? undefined : validateProbability(input.minProbability, 'minProbability');
-  if (input.valueOfTime !== undefined) toMicros(input.valueOfTime, 'valueOfTime');
+  if (input.valueOfTime !== undefined) toMicrosPerMs(input.valueOfTime, 'valueOfTime');
   return buildPlan({ channels, consentRequired, now: input.now, estimates, minProbability, valueOfTime: input.valueOfTime }, message, recipient);
 }
 
@@ -207,6 +209,47 @@ function order(candidates: Candidate[], message: Message, recipient: Recipient):
   return candidates.sort((a, b) => rank(a.channel.name, strict) - rank(b.channel.name, strict) || byCost(a, b));
 }
 
+/**
+ * With a value of time λ, how long each step that has steps after it should wait. Waiting longer on step i
+ * costs λ per ms while no receipt has come and bills a channel billed on delivery more often; falling back
+ * costs R, the expected cost of the steps after it. For each wait w the estimate offers (success within w
+ * with probability P(w), mean latency L(w)):
+ *
+ *   cost(w) = e(P) + λ·(P·L + (1 − P)·w) + (1 − P)·R,   e(P) = P·c billed on delivery, c billed on send
+ *
+ * and the step takes the cheapest. Going from the last step back, R is `expectedCost` of the steps after
+ * it with the waits already chosen. The last step keeps its wait: after it there is nothing to fall back to.
+ * When receipts stop coming (P flat), waiting on only costs time: the step stops there; when falling back is
+ * dear (SMS next), it waits on for the late receipts that would otherwise be paid twice.
+ */
+function chooseWaits(ordered: Candidate[], microsPerMs: number): void {
+  for (let i = ordered.length - 2; i >= 0; i--) {
+    const candidate = ordered[i]!;
+    const arrival = candidate.estimate?.arrival;
+    if (arrival === undefined || arrival.length < 2) continue;
+    const after = ordered.slice(i + 1).map((c) => ({
+      costMicros: c.costMicros,
+      billing: c.channel.billing,
+      probability: c.estimate?.probability ?? 1,
+      latencyMs: c.estimate?.latencyMs ?? 0,
+      waitMs: c.estimate?.waitMs ?? c.channel.timeoutMs,
+    }));
+    const rest = expectedCost(after, microsPerMs);
+    const c = candidate.costMicros;
+    let best = Infinity;
+    let pick = arrival[arrival.length - 1]!;
+    for (const point of arrival) {
+      const [w, p, latency] = point;
+      const cost = (candidate.channel.billing === 'delivered' ? p * c : c) + microsPerMs * (p * latency + (1 - p) * w) + (1 - p) * rest;
+      if (cost < best) {
+        best = cost;
+        pick = point;
+      }
+    }
+    candidate.estimate = { probability: pick[1], latencyMs: pick[2], waitMs: pick[0], arrival };
+  }
+}
+
 // The value of time is mostly one amount for every message: parse it once, not per plan (a string costs ~1 µs).
 let lastValueOfTime: Amount | undefined;
 let lastMicrosPerMs = 0;
@@ -214,7 +257,7 @@ let lastMicrosPerMs = 0;
 /** A value of time per second as micro-units per millisecond. */
 function microsPerMsOf(valueOfTime: Amount): number {
   if (valueOfTime !== lastValueOfTime) {
-    lastMicrosPerMs = toMicros(valueOfTime, 'valueOfTime') / 1000;
+    lastMicrosPerMs = toMicrosPerMs(valueOfTime, 'valueOfTime');
     lastValueOfTime = valueOfTime;
   }
   return lastMicrosPerMs;

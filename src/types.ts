@@ -198,6 +198,13 @@ export interface ChannelEstimate {
   readonly latencyMs: number;
   /** The wait to use instead of the channel's configured timeout (adaptive timeout), ms; undefined keeps the timeout. */
   readonly waitMs?: number | undefined;
+  /**
+   * Shorter waits the planner may choose instead, each as `[waitMs, probability, latencyMs]` (success within
+   * that wait, and the mean latency of those successes), ascending, ending at `waitMs`. With a value of time,
+   * a step that has steps after it waits the one that minimizes what it costs to wait plus what falling back
+   * costs (see docs/cost-model.md). Undefined: the step waits `waitMs`.
+   */
+  readonly arrival?: readonly (readonly [waitMs: number, probability: number, latencyMs: number])[] | undefined;
 }
 
 /** Why the planner (or the runtime) left a channel out. `unlikely`: its learned probability is below the router's threshold. */

@@ -1,7 +1,7 @@
 import type { ResolvedChannel } from './channels.js';
 import { toMs } from './duration.js';
 import { InvalidInputError } from './errors.js';
-import { toMicros } from './money.js';
+import { toMicros, toMicrosPerMs } from './money.js';
 import { assertTimeZone, parseClockTime } from './quiet-hours.js';
 import { messageSchema, parse, recipientSchema } from './schema.js';
 import type { ChannelEstimate, Message, Recipient } from './types.js';
@@ -24,7 +24,7 @@ export function validateMessage(value: unknown, channels: ReadonlyMap<string, Re
   if (message.success && typeof message.success === 'object') known(Object.keys(message.success), 'success');
   if (message.content.channels) known(Object.keys(message.content.channels), 'content.channels');
   if (message.maxCost !== undefined) toMicros(message.maxCost, 'maxCost');
-  if (message.policy?.valueOfTime !== undefined) toMicros(message.policy.valueOfTime, 'policy.valueOfTime');
+  if (message.policy?.valueOfTime !== undefined) toMicrosPerMs(message.policy.valueOfTime, 'policy.valueOfTime');
   if (message.deadline !== undefined && toMs(message.deadline, 'deadline') <= 0) {
     throw new InvalidInputError(`Expected \`deadline\` to be a positive duration, got ${JSON.stringify(message.deadline)}`);
   }

@@ -579,10 +579,11 @@ describe('planCascade: expected-cost order with learned estimates', () => {
         expect(error).toMatchObject(invalid);
       }
     };
-    fails(() => plan({ policy: { valueOfTime: -1 } }), 'Expected `policy.valueOfTime` to be a non-negative decimal with at most 6 decimal places, got -1');
-    fails(() => plan({ policy: { valueOfTime: '0.0000001' } }), 'Expected `policy.valueOfTime` to be a non-negative decimal with at most 6 decimal places, got "0.0000001"');
+    fails(() => plan({ policy: { valueOfTime: -1 } }), 'Expected `policy.valueOfTime` to be a non-negative amount per second with at most 12 decimal places, got -1');
+    fails(() => plan({ policy: { valueOfTime: '0.0000000000001' } }), 'Expected `policy.valueOfTime` to be a non-negative amount per second with at most 12 decimal places, got "0.0000000000001"');
+    expect(() => plan({ policy: { valueOfTime: '0.00000001' } })).not.toThrow(); // finer than money: it only weighs time
     fails(() => plan({ policy: { valueOfTime: true as unknown as Amount } }), /`policy\.valueOfTime`/);
-    fails(() => learned({}, { valueOfTime: 'soon' }), 'Expected `valueOfTime` to be a non-negative decimal with at most 6 decimal places, got "soon"');
+    fails(() => learned({}, { valueOfTime: 'soon' }), 'Expected `valueOfTime` to be a non-negative amount per second with at most 12 decimal places, got "soon"');
     fails(() => learned({}, { minProbability: 1.5 }), 'Expected `minProbability` to be a number from 0 to 1, got 1.5');
     fails(() => learned({}, { estimates: new Map([['sms', { probability: 2, latencyMs: 0 }]]) }), 'Expected `estimates.sms.probability` to be a number from 0 to 1, got 2');
     fails(() => learned({}, { estimates: new Map([['sms', { probability: Number.NaN, latencyMs: 0 }]]) }), 'Expected `estimates.sms.probability` to be a number from 0 to 1, got NaN');
