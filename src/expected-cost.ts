@@ -33,6 +33,8 @@ export interface CostedStep {
   readonly probability?: number | undefined;
   /** Expected time from the send to success when it succeeds (ms). Default 0. */
   readonly latencyMs?: number | undefined;
+  /** Probability that the step fails at once (a failure receipt or a permanent send error) instead of waiting out its wait. Default 0. */
+  readonly failure?: number | undefined;
   /** How long the step waits before falling back (ms). */
   readonly waitMs: number;
 }
@@ -42,7 +44,7 @@ export interface CostedStep {
  * `microsPerMs` is λ, what a millisecond of waiting is worth in micro-units (a value of time per second / 1000).
  */
 export function orderKey(step: CostedStep, microsPerMs = 0): number {
-  return keyOf(step.costMicros, step.billing, step.probability ?? 1, step.latencyMs ?? 0, step.waitMs, microsPerMs);
+  return keyOf(step.costMicros, step.billing, step.probability ?? 1, step.latencyMs ?? 0, step.waitMs, microsPerMs, step.failure ?? 0);
 }
 
 /** Expected spend plus λ·expected waiting of steps tried in this order, in micro-units (a float). */
@@ -52,7 +54,7 @@ export function expectedCost(steps: readonly CostedStep[], microsPerMs = 0): num
   for (const step of steps) {
     const p = step.probability ?? 1;
     const spend = step.billing === 'delivered' ? p * step.costMicros : step.costMicros;
-    const time = microsPerMs === 0 ? 0 : microsPerMs * (p * (step.latencyMs ?? 0) + (1 - p) * step.waitMs);
+    const time = microsPerMs === 0 ? 0 : microsPerMs * stepTime(p, step.latencyMs ?? 0, step.waitMs, step.failure ?? 0);
     total += reach * (spend + time);
     reach *= 1 - p;
   }
@@ -60,12 +62,17 @@ export function expectedCost(steps: readonly CostedStep[], microsPerMs = 0): num
 }
 
 /** `orderKey` on plain numbers, for the planner's hot path. */
-export function keyOf(costMicros: number, billing: Billing, p: number, latencyMs: number, waitMs: number, microsPerMs: number): number {
+/** Expected time spent on a step: successes after their latency, fast failures at once, the silent rest after the whole wait. */
+export function stepTime(p: number, latencyMs: number, waitMs: number, failure: number): number {
+  return p * latencyMs + Math.max(0, 1 - p - failure) * waitMs;
+}
+
+export function keyOf(costMicros: number, billing: Billing, p: number, latencyMs: number, waitMs: number, microsPerMs: number, failure = 0): number {
   if (!(p > 0)) return Infinity;
   // e/p written so that no division touches the price when it need not: billed on delivery, e/p is the
   // price itself; at p = 1 it is the price; so equal prices tie exactly instead of by rounding noise.
   const price = billing === 'delivered' || p === 1 ? costMicros : costMicros / p;
   if (microsPerMs === 0) return price;
-  const time = p * latencyMs + (1 - p) * waitMs;
+  const time = stepTime(p, latencyMs, waitMs, failure);
   return price + (microsPerMs * time) / p;
 }

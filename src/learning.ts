@@ -163,11 +163,14 @@ export function estimateChannel(
   const channelAge = channel ? decay(channel.at, now, halfLifeMs) : 1;
   const tried = channel ? (channel.delivered + channel.failed + channel.timeout) * channelAge : 0;
   const wide = ((channel ? channel.delivered * channelAge : 0) + 1) / (tried + 1);
+  const wideFailure = (channel ? channel.failed * channelAge : 0) / (tried + 1);
   let eventual = wide;
+  let failure = wideFailure;
   if (recipient) {
     const age = decay(recipient.at, now, halfLifeMs);
     const own = (recipient.delivered + recipient.failed + recipient.timeout) * age;
     eventual = (recipient.delivered * age + priorWeight * wide) / (own + priorWeight);
+    failure = (recipient.failed * age + priorWeight * wideFailure) / (own + priorWeight);
   }
 
   // Latency histogram, aged; sorted by bucket.
@@ -212,7 +215,13 @@ export function estimateChannel(
   }
   const [, probability, latencyMs] = point(waitMs);
   if (arrival) arrival.push([waitMs, probability, latencyMs]);
-  return { probability, latencyMs, waitMs: adapts ? waitMs : undefined, arrival: arrival && arrival.length > 1 ? arrival : undefined };
+  return {
+    probability,
+    latencyMs,
+    waitMs: adapts ? waitMs : undefined,
+    failure: clamp01(failure),
+    arrival: arrival && arrival.length > 1 ? arrival : undefined,
+  };
 }
 
 function quantileMs(buckets: readonly (readonly [number, number])[], total: number, q: number): number {

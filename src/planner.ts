@@ -1,7 +1,7 @@
 import { resolveChannels, type ResolvedChannel } from './channels.js';
 import { projectCost } from './cost.js';
 import { toMs } from './duration.js';
-import { expectedCost, keyOf } from './expected-cost.js';
+import { expectedCost, keyOf, stepTime } from './expected-cost.js';
 import { toMicros, toMicrosPerMs, type Amount, type Micros } from './money.js';
 import { endOfQuietHours } from './quiet-hours.js';
 import type {
@@ -184,7 +184,7 @@ function eligible(
       const key =
         estimate === undefined
           ? costMicros
-          : keyOf(costMicros, channel.billing, estimate.probability, estimate.latencyMs, estimate.waitMs ?? channel.timeoutMs, microsPerMs);
+          : keyOf(costMicros, channel.billing, estimate.probability, estimate.latencyMs, estimate.waitMs ?? channel.timeoutMs, microsPerMs, estimate.failure ?? 0);
       candidates.push({ channel, address, costMicros, estimate, key });
     }
   }
@@ -215,7 +215,9 @@ function order(candidates: Candidate[], message: Message, recipient: Recipient):
  * costs R, the expected cost of the steps after it. For each wait w the estimate offers (success within w
  * with probability P(w), mean latency L(w)):
  *
- *   cost(w) = e(P) + λ·(P·L + (1 − P)·w) + (1 − P)·R,   e(P) = P·c billed on delivery, c billed on send
+ *   cost(w) = e(P) + λ·(P·L + (1 − P − F)·w) + (1 − P)·R,   e(P) = P·c billed on delivery, c billed on send
+ *
+ * where F is the chance it fails at once (a failure receipt, a permanent send error): only the silent rest waits w.
  *
  * and the step takes the cheapest. Going from the last step back, R is `expectedCost` of the steps after
  * it with the waits already chosen. The last step keeps its wait: after it there is nothing to fall back to.
@@ -232,21 +234,23 @@ function chooseWaits(ordered: Candidate[], microsPerMs: number): void {
       billing: c.channel.billing,
       probability: c.estimate?.probability ?? 1,
       latencyMs: c.estimate?.latencyMs ?? 0,
+      failure: c.estimate?.failure ?? 0,
       waitMs: c.estimate?.waitMs ?? c.channel.timeoutMs,
     }));
     const rest = expectedCost(after, microsPerMs);
     const c = candidate.costMicros;
+    const failure = candidate.estimate!.failure ?? 0;
     let best = Infinity;
     let pick = arrival[arrival.length - 1]!;
     for (const point of arrival) {
       const [w, p, latency] = point;
-      const cost = (candidate.channel.billing === 'delivered' ? p * c : c) + microsPerMs * (p * latency + (1 - p) * w) + (1 - p) * rest;
+      const cost = (candidate.channel.billing === 'delivered' ? p * c : c) + microsPerMs * stepTime(p, latency, w, failure) + (1 - p) * rest;
       if (cost < best) {
         best = cost;
         pick = point;
       }
     }
-    candidate.estimate = { probability: pick[1], latencyMs: pick[2], waitMs: pick[0], arrival };
+    candidate.estimate = { probability: pick[1], latencyMs: pick[2], waitMs: pick[0], failure, arrival };
   }
 }
 

@@ -196,6 +196,11 @@ export interface ChannelEstimate {
   readonly probability: number;
   /** Expected time from the send to success when it succeeds (ms). */
   readonly latencyMs: number;
+  /**
+   * Probability that the step fails at once (a failure receipt, a permanent send error) rather than
+   * waiting out its wait without an answer. Default 0: every miss waits the whole wait.
+   */
+  readonly failure?: number | undefined;
   /** The wait to use instead of the channel's configured timeout (adaptive timeout), ms; undefined keeps the timeout. */
   readonly waitMs?: number | undefined;
   /**

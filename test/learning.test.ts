@@ -81,7 +81,7 @@ describe('decay', () => {
 
 describe('estimateChannel', () => {
   it('expects a channel nobody has tried to work, and keeps its configured timeout', () => {
-    expect(estimateChannel(undefined, undefined, WAIT, LEARNING, NOW)).toEqual({ probability: 1, latencyMs: 0, waitMs: undefined });
+    expect(estimateChannel(undefined, undefined, WAIT, LEARNING, NOW)).toEqual({ probability: 1, latencyMs: 0, waitMs: undefined, failure: 0, arrival: undefined });
   });
 
   it('uses the channel-wide figure for a recipient without history', () => {

@@ -1,6 +1,6 @@
 /**
  * Routing cost: `npm run bench:routing` (options after `--`: `--messages N`, `--seed S`, `--json`,
- * `--no-docs`). Runs every strategy over the same simulated customers and messages, prints the table
+ * `--no-docs`, `--only key,key`). Runs every strategy over the same simulated customers and messages, prints the table
  * (progress on stderr), and writes it with the chart into docs/benchmarks.md; `--json` prints one JSON
  * object keyed by strategy instead. See bench/README.md for the model and where its figures come from.
  */
@@ -9,6 +9,7 @@ import { svgChart } from './chart.js';
 import { writeDocs } from './docs.js';
 import { jsonSummary, markdownTables } from './report.js';
 import { DEFAULT_MESSAGES, DEFAULT_SEED, simulate } from './simulate.js';
+import { STRATEGIES } from './strategies.js';
 
 import { availableParallelism } from 'node:os';
 
@@ -24,6 +25,10 @@ const flag = (name: string, fallback: number): number => {
   return value;
 };
 const json = args.includes('--json');
+// `--only learned,costAware`: just these strategies (and the bound, which every ratio needs); docs are not written.
+const onlyIndex = args.indexOf('--only');
+const only = onlyIndex === -1 ? undefined : new Set([...args[onlyIndex + 1]!.split(','), 'clairvoyant']);
+const strategies = only && STRATEGIES.filter((s) => only.has(s.key));
 const messages = flag('messages', DEFAULT_MESSAGES);
 const seed = flag('seed', DEFAULT_SEED);
 
@@ -31,7 +36,7 @@ const started = performance.now();
 process.stderr.write(`routing cost: ${messages.toLocaleString('en')} messages, seed ${seed}\n`);
 // The router strategies are independent runs over the same world: one worker thread per core.
 const parallel = flag('parallel', Math.min(4, availableParallelism()));
-const sim = await simulate({ lib, libUrl, parallel, messages, seed, onProgress: (line) => process.stderr.write(`${line}\n`) });
+const sim = await simulate({ lib, libUrl, parallel, messages, seed, strategies, onProgress: (line) => process.stderr.write(`${line}\n`) });
 const seconds = (performance.now() - started) / 1000;
 
 if (json) {
@@ -39,7 +44,7 @@ if (json) {
 } else {
   const tables = markdownTables(sim.figures);
   console.log(`\n${tables}\n\n${sim.messages.toLocaleString('en')} messages to ${sim.customers.toLocaleString('en')} customers, seed ${seed}, ${seconds.toFixed(1)} s`);
-  if (!args.includes('--no-docs')) {
+  if (!args.includes('--no-docs') && only === undefined) {
     const section = [
       `## Routing cost (\`npm run bench:routing\`)`,
       '',

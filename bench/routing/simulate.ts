@@ -118,7 +118,8 @@ export async function simulate(options: SimulateOptions): Promise<Simulation> {
   const task = { seed, messages, retentionMs };
   const parallel = options.libUrl === undefined ? 1 : Math.max(1, options.parallel ?? 1);
   let results: StrategyResult[];
-  if (parallel > 1 && options.strategies === undefined) {
+  // Worker threads find strategies by key in STRATEGIES: a subset of them can run in parallel too.
+  if (parallel > 1 && strategies.every((s) => STRATEGIES.includes(s))) {
     const routed = strategies.filter((s): s is RouterStrategy => s.kind === 'router');
     const groups = share(routed, parallel);
     const parts = await Promise.all(groups.map((keys) => inWorker({ ...task, libUrl: options.libUrl!, keys }, progress)));

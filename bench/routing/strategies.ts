@@ -41,9 +41,9 @@ export const STATIC_ORDER = ['push', 'email', 'viber', 'telegram', 'whatsapp', '
 const key = (job: Job): string => `m${job.index}`;
 
 /** What the learned strategy pays for a second of waiting: it moves channels that rarely reach someone down. */
-const LEARNED_VALUE_OF_TIME = '0.000001';
+const LEARNED_VALUE_OF_TIME = process.env['LVOT'] ?? '0.000001';
 /** How long the learned strategy may wait on a channel whose receipts come late (general profile). */
-const LEARNED_MAX_WAIT = '6h';
+const LEARNED_MAX_WAIT = process.env['LMAX'] ?? '6h';
 
 export const STRATEGIES: readonly Strategy[] = [
   {
@@ -89,7 +89,7 @@ export const STRATEGIES: readonly Strategy[] = [
     // The default plan, with what the router has learned per recipient and channel: order by expected
     // cost, skip channels that keep failing for the customer, wait as long as receipts usually take.
     messages: (job) => [{ ...job.message, key: key(job), channels: channelsFor(job), policy: { ...job.message.policy, valueOfTime: LEARNED_VALUE_OF_TIME } }],
-    router: { learning: { halfLife: '7d' } },
+    router: { learning: { halfLife: '7d', quantile: Number(process.env['LQ'] ?? 0.95) } },
     channel: (name, config) => (name.startsWith('otp-') ? config : { ...config, confirm: { ...config.confirm, adaptive: { max: LEARNED_MAX_WAIT } } }),
   },
   {
