@@ -270,6 +270,15 @@ class Draft {
     if (RANK[status] < RANK[planned.success]) return;
     // Already successful (a `read` after the `delivered` that ended it): recorded above, nothing more.
     if (before !== undefined && before !== 'failed' && RANK[before] >= RANK[planned.success]) return;
+    const deadlineAt = this.c.plan.deadlineAt;
+    if (deadlineAt !== undefined && at > deadlineAt) {
+      // It reached the customer after the message's deadline (an expired code): recorded and billed above,
+      // but it does not deliver the message, so what was sent after it to meet the deadline is not double
+      // spend. A current step is left to the deadline's own timer, which expires the cascade.
+      a.late = true;
+      this.notes.push({ type: 'late-receipt', step });
+      return;
+    }
     const late = !this.isCurrent(step) || wasEnded;
     if (late) {
       a.late = true;

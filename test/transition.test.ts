@@ -441,6 +441,23 @@ describe('transition: cancel and deadline', () => {
     expect([t.cascade.status, t.cascade.timerAt, t.cascade.attempts[0]!.outcome]).toEqual(['expired', undefined, 'timeout']);
     expect(tick(t0.cascade, NOW + 2 * MINUTE).effects).toEqual([{ type: 'abort', step: 0 }]);
   });
+
+  it('records a delivery after the deadline, billed, but it does not deliver the message', () => {
+    const t0 = start({ channels: ['viber', 'sms'], deadline: '20m' });
+    let c = sent(t0.cascade, 0, 'p-viber', NOW + 1).cascade;
+    c = tick(c, c.timerAt!).cascade; // viber's 10 minutes run out: SMS
+    c = sent(c, 1, 'p-sms', c.updatedAt + 1).cascade;
+    c = receipt(c, 1, 'delivered', c.updatedAt + 5 * SECOND).cascade;
+    expect([c.status, c.deliveredBy, c.spendMicros]).toEqual(['delivered', 1, 50_000]);
+    // Viber reaches the phone an hour later: billed (on delivery), late, but the SMS was not paid twice.
+    const late = receipt(c, 0, 'delivered', NOW + HOUR);
+    expect(late.notes).toEqual([{ type: 'receipt', step: 0, status: 'delivered' }, { type: 'late-receipt', step: 0 }]);
+    expect([late.cascade.status, late.cascade.deliveredBy, late.cascade.spendMicros, late.cascade.doubleSpendMicros]).toEqual(['delivered', 1, 70_000, 0]);
+    expect(late.cascade.attempts[0]!.late).toBe(true);
+    // Within the deadline the same receipt would have delivered it, and made the SMS double spend.
+    const inTime = receipt(c, 0, 'delivered', NOW + HOUR, { at: NOW + 12 * MINUTE });
+    expect([inTime.cascade.deliveredBy, inTime.cascade.doubleSpendMicros]).toEqual([0, 50_000]);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------
