@@ -16,7 +16,7 @@ export { smsPerSegment, byPrefix } from './cost.js';
 export type { PriceTable } from './cost.js';
 export { smsSegments } from './sms.js';
 export type { SmsEncoding, SmsSegments } from './sms.js';
-export { toMicros, formatMicros } from './money.js';
+export { toMicros, toMicrosPerMs, formatMicros } from './money.js';
 export type { Amount, Micros } from './money.js';
 export { toMs } from './duration.js';
 export type { Duration } from './duration.js';

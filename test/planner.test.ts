@@ -7,6 +7,7 @@ import {
   smsPerSegment,
   startCascade,
   toMicros,
+  toMicrosPerMs,
   transition,
   type Amount,
   type ChannelConfig,
@@ -854,6 +855,8 @@ interface LearnedSpec {
   readonly probability: number;
   readonly latencyMs: number;
   readonly waitMs: number | undefined;
+  /** Share of the misses that fail at once (failure = (1 - probability) * failShare). */
+  readonly failShare: number;
 }
 
 const probabilityArb = fc.oneof(fc.constantFrom(0, 1, 0.5), fc.double({ min: 0, max: 1, noNaN: true }));
@@ -868,6 +871,7 @@ const learnedSpecArb: fc.Arbitrary<LearnedSpec> = fc.record({
   probability: probabilityArb,
   latencyMs: fc.integer({ min: 0, max: 10 * MINUTE }),
   waitMs: fc.option(fc.integer({ min: SECOND, max: HOUR }), { nil: undefined }),
+  failShare: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
 });
 
 function* permutations<T>(items: readonly T[]): Generator<T[]> {
@@ -915,8 +919,10 @@ describe('planCascade properties: expected-cost order', () => {
             const name = names[i]!;
             const cost = spec.costTenThousandths / 10_000;
             channels[name] = { kind: spec.kind, send, cost, billing: spec.billing, confirm: { timeout: spec.timeoutMs } };
-            if (spec.estimated) estimates.set(name, { probability: spec.probability, latencyMs: spec.latencyMs, waitMs: spec.waitMs });
+            const failure = (1 - spec.probability) * spec.failShare;
+            if (spec.estimated) estimates.set(name, { probability: spec.probability, latencyMs: spec.latencyMs, waitMs: spec.waitMs, failure });
             costed.set(name, {
+              failure: spec.estimated ? failure : 0,
               costMicros: toMicros(cost),
               billing: spec.billing,
               probability: spec.estimated ? spec.probability : 1,
@@ -936,7 +942,7 @@ describe('planCascade properties: expected-cost order', () => {
             const model = costed.get(step.channel)!;
             expect([step.costMicros, step.timeoutMs, step.waitMs, step.probability ?? 1]).toEqual([model.costMicros, model.waitMs, model.waitMs, model.probability]);
           }
-          const lambda = valueOfTime === undefined ? 0 : toMicros(valueOfTime) / 1000;
+          const lambda = valueOfTime === undefined ? 0 : toMicrosPerMs(valueOfTime);
           const planned = expectedCost(p.steps.map((step) => costed.get(step.channel)!), lambda);
           let best = Infinity;
           for (const order of permutations([...costed.values()])) best = Math.min(best, expectedCost(order, lambda));

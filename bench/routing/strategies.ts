@@ -89,7 +89,7 @@ export const STRATEGIES: readonly Strategy[] = [
     // The default plan, with what the router has learned per recipient and channel: order by expected
     // cost, skip channels that keep failing for the customer, wait as long as receipts usually take.
     messages: (job) => [{ ...job.message, key: key(job), channels: channelsFor(job), policy: { ...job.message.policy, valueOfTime: LEARNED_VALUE_OF_TIME } }],
-    router: { learning: { halfLife: '7d', quantile: Number(process.env['LQ'] ?? 0.95) } },
+    router: { learning: { halfLife: '7d', quantile: Number(process.env['LQ'] ?? 0.95), priorWeight: Number(process.env['LPW'] ?? 1), minProbability: Number(process.env['LMP'] ?? 0.05) } },
     channel: (name, config) => (name.startsWith('otp-') ? config : { ...config, confirm: { ...config.confirm, adaptive: { max: LEARNED_MAX_WAIT } } }),
   },
   {
