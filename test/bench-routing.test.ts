@@ -12,7 +12,7 @@ let first: Simulation;
 describe('routing-cost benchmark', () => {
   it('runs every strategy over the same world', async () => {
     first = await simulate({ lib, messages: MESSAGES, seed: 7 });
-    expect(Object.keys(first.figures)).toEqual(['smsOnly', 'broadcast', 'staticCascade', 'costAware', 'learned', 'clairvoyant']);
+    expect(Object.keys(first.figures)).toEqual(['smsOnly', 'broadcast', 'staticCascade', 'costAware', 'learned', 'reachOracle', 'clairvoyant']);
     for (const f of Object.values(first.figures)) expect(f.messages).toBe(MESSAGES);
   }, 60_000);
 
