@@ -173,20 +173,11 @@ export function estimateChannel(
     failure = (recipient.failed * age + priorWeight * wideFailure) / (own + priorWeight);
   }
 
-  // Latency histogram, aged; sorted by bucket.
-  let total = 0;
-  const buckets: [number, number][] = [];
-  if (channel) {
-    for (const [bucket, weight] of Object.entries(channel.latency)) {
-      if (weight > 0) {
-        buckets.push([Number(bucket), weight * channelAge]);
-        total += weight * channelAge;
-      }
-    }
-    buckets.sort((a, b) => a[0] - b[0]);
-  }
+  // Ageing scales every bucket alike, so quantiles and shares need only the stored weights; only the
+  // sample count is aged.
+  const { buckets, total } = channel ? histogram(channel) : NO_HISTOGRAM;
   let waitMs = wait.timeoutMs;
-  const adapts = wait.minMs !== undefined && total >= learning.minSamples;
+  const adapts = wait.minMs !== undefined && total * channelAge >= learning.minSamples;
   if (adapts) {
     waitMs = Math.min(Math.max(quantileMs(buckets, total, learning.quantile), wait.minMs!), wait.maxMs ?? Infinity);
   }
@@ -222,6 +213,32 @@ export function estimateChannel(
     failure: clamp01(failure),
     arrival: arrival && arrival.length > 1 ? arrival : undefined,
   };
+}
+
+interface Histogram {
+  readonly buckets: readonly (readonly [bucket: number, weight: number])[];
+  readonly total: number;
+}
+
+const NO_HISTOGRAM: Histogram = { buckets: [], total: 0 };
+// Stores replace a channel's figures on every update, so one sort serves every plan until the next one.
+const histograms = new WeakMap<ChannelStats, Histogram>();
+
+function histogram(stats: ChannelStats): Histogram {
+  let h = histograms.get(stats);
+  if (h) return h;
+  let total = 0;
+  const buckets: [number, number][] = [];
+  for (const [bucket, weight] of Object.entries(stats.latency)) {
+    if (weight > 0) {
+      buckets.push([Number(bucket), weight]);
+      total += weight;
+    }
+  }
+  buckets.sort((a, b) => a[0] - b[0]);
+  h = { buckets, total };
+  histograms.set(stats, h);
+  return h;
 }
 
 function quantileMs(buckets: readonly (readonly [number, number])[], total: number, q: number): number {
