@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { tour } from '../docs/examples/api-tour.js';
+import { learningTour } from '../docs/examples/learning.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -34,6 +35,19 @@ describe('docs/examples', () => {
       'cancel: already-ended; unknown id: not-found',
       '429 is transient; 400 is permanent',
       'core: send → after the timeout fallback,attempt',
+    ]);
+  });
+
+  it('the learning example learns who push and Viber reach, adapts the push wait and reports the saving', async () => {
+    expect(await learningTour()).toEqual([
+      'before: bob: push 120s → viber 600s → sms 300s',
+      'after:  ann: push 3s → viber 600s → sms 300s',
+      'after:  bob: sms 300s; skipped push (unlikely), viber (unlikely)',
+      '24 messages, 24 delivered, spent 0.60, double spend 0.00',
+      '  push: 19 sent, 12 delivered, 0.00',
+      '  sms: 12 sent, 12 delivered, 0.60',
+      '  viber: 3 sent, 0 delivered, 0.00',
+      'SMS only would have cost 1.20: saved 0.60',
     ]);
   });
 
