@@ -50,7 +50,7 @@ export function svgChart(all: Readonly<Record<string, Figures>>, title: string, 
     if (p.key === boundKey) {
       out.push(`<path d="M ${cx} ${cy - 8} L ${cx + 8} ${cy} L ${cx} ${cy + 8} L ${cx - 8} ${cy} Z" fill="#2a7"/>`);
     } else {
-      out.push(`<circle cx="${cx}" cy="${cy}" r="6" fill="${p.key === 'costAware' ? '#d33' : '#36c'}"/>`);
+      out.push(`<circle cx="${cx}" cy="${cy}" r="6" fill="${p.key === 'costAware' || p.key === 'learned' ? '#d33' : '#36c'}"/>`);
     }
     let ly = cy + 4;
     while (placed.some((l) => Math.abs(l.y - ly) < 14 && Math.abs(l.x - (cx + 12)) < 110)) ly -= 14;
