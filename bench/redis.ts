@@ -6,9 +6,11 @@
  * Two instances are two routers in this one process, each with its own connection (the client side
  * shares one core; the server is the same). Round trips are the commands the routers' connections send
  * per cascade: each waits for the answer before it, so each is one round trip (commands of different
- * cascades do share socket writes). The push adapter here answers
- * at once, so the send is recorded in the tick of the create that started it, without a read: a real
- * provider adds one small read per cascade (see docs/stores.md).
+ * cascades do share socket writes).
+ *
+ * The headline figures use a push adapter that answers a later turn of the event loop (`setImmediate`),
+ * as a real provider's HTTP call does; the `instantProvider` figures use one that answers at once, so
+ * the send is recorded in the same tick as the create that started it.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -32,8 +34,14 @@ const message = (key: string) => ({ key, category: 'transactional', content: { t
 
 let roundTrips = 0;
 
+type Provider = 'async' | 'instant';
+const sendPush: Record<Provider, Library.SendFunction> = {
+  instant: async ({ cascadeId }) => `p:${cascadeId}`,
+  async: ({ cascadeId }) => new Promise((resolve) => setImmediate(() => resolve(`p:${cascadeId}`))),
+};
+
 /** A router on its own connection; every command it sends is one round trip (none are pipelined). */
-function makeRouter(keyPrefix: string): { router: Library.Router; store: Library.CascadeStore } {
+function makeRouter(keyPrefix: string, provider: Provider): { router: Library.Router; store: Library.CascadeStore } {
   const client = new Redis(url, { enableOfflineQueue: true });
   const sendCommand = client.sendCommand.bind(client);
   client.sendCommand = (...args) => (roundTrips++, sendCommand(...args));
@@ -42,15 +50,15 @@ function makeRouter(keyPrefix: string): { router: Library.Router; store: Library
   store.dispose = async () => (await dispose(), void (await client.quit()));
   const router = createRouter({
     store,
-    channels: { push: { kind: 'push', send: async ({ cascadeId }) => `p:${cascadeId}`, confirm: { timeout: '10m' } } },
+    channels: { push: { kind: 'push', send: sendPush[provider], confirm: { timeout: '10m' } } },
   });
   return { router, store };
 }
 
 /** Runs `CASCADES` cascades to delivered over the routers, IN_FLIGHT at a time; cascades per second. */
-async function throughput(instances: number, run: number): Promise<number> {
-  const keyPrefix = `${prefix}${instances}-${run}:`;
-  const routers = Array.from({ length: instances }, () => makeRouter(keyPrefix));
+async function throughput(instances: number, run: number, provider: Provider): Promise<number> {
+  const keyPrefix = `${prefix}${instances}-${provider}-${run}:`;
+  const routers = Array.from({ length: instances }, () => makeRouter(keyPrefix, provider));
   let next = 0;
   const worker = async (w: number): Promise<void> => {
     const { router } = routers[w % instances]!;
@@ -81,22 +89,27 @@ async function usedMemory(): Promise<number> {
 
 const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-try {
-  const one: number[] = [];
-  const two: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    one.push(await throughput(1, run));
-    two.push(await throughput(2, run));
-  }
-
-  // Round trips: commands the routers' connections sent for a fixed batch of cascades.
+/** Commands the routers' connections sent per cascade, for a fixed batch of cascades. */
+async function roundTripsPerCascade(provider: Provider): Promise<number> {
   roundTrips = 0;
-  await throughput(1, 99);
-  const roundTripsPerCascade = roundTrips / CASCADES;
+  await throughput(1, 99, provider);
+  return Math.round((roundTrips / CASCADES) * 100) / 100;
+}
+
+try {
+  const runs = { one: { async: [] as number[], instant: [] as number[] }, two: { async: [] as number[], instant: [] as number[] } };
+  for (let run = 0; run < RUNS; run++) {
+    for (const provider of ['async', 'instant'] as const) {
+      runs.one[provider].push(await throughput(1, run, provider));
+      runs.two[provider].push(await throughput(2, run, provider));
+    }
+  }
+  const roundTripsAsync = await roundTripsPerCascade('async');
+  const roundTripsInstant = await roundTripsPerCascade('instant');
 
   // Memory per open cascade: cascades created and sent, waiting for a receipt.
   const openCount = 5000;
-  const { router, store } = makeRouter(`${prefix}open:`);
+  const { router, store } = makeRouter(`${prefix}open:`, 'instant');
   const memoryBefore = await usedMemory();
   for (let i = 0; i < openCount; i += 100) {
     await Promise.all(Array.from({ length: 100 }, (_, j) => router.send(message(`o${i + j}`), recipient)));
@@ -106,18 +119,24 @@ try {
   await router.close();
   await store.dispose();
 
+  const figures = (values: { async: number[]; instant: number[] }) => ({
+    cascadesPerSecond: Math.round(median(values.async)),
+    instantProvider: { cascadesPerSecond: Math.round(median(values.instant)) },
+  });
   const result = {
-    oneInstance: { cascadesPerSecond: Math.round(median(one)) },
-    twoInstances: { cascadesPerSecond: Math.round(median(two)) },
-    roundTripsPerCascade: Math.round(roundTripsPerCascade * 100) / 100,
+    oneInstance: figures(runs.one),
+    twoInstances: figures(runs.two),
+    roundTripsPerCascade: roundTripsAsync,
+    instantProvider: { roundTripsPerCascade: roundTripsInstant },
     redisBytesPerOpenCascade: Math.round(redisBytesPerOpenCascade),
   };
   if (json) console.log(JSON.stringify(result));
   else {
     log(`Redis store, ${CASCADES} cascades (create, send, delivered receipt), ${IN_FLIGHT} in flight, median of ${RUNS} runs`);
-    log(`  one instance:   ${result.oneInstance.cascadesPerSecond} cascades/s`);
-    log(`  two instances:  ${result.twoInstances.cascadesPerSecond} cascades/s`);
-    log(`  round trips:    ${result.roundTripsPerCascade} per cascade (3 state changes)`);
+    log(`  provider answers a later turn (setImmediate) | at once`);
+    log(`  one instance:   ${result.oneInstance.cascadesPerSecond} | ${result.oneInstance.instantProvider.cascadesPerSecond} cascades/s`);
+    log(`  two instances:  ${result.twoInstances.cascadesPerSecond} | ${result.twoInstances.instantProvider.cascadesPerSecond} cascades/s`);
+    log(`  round trips:    ${result.roundTripsPerCascade} | ${result.instantProvider.roundTripsPerCascade} per cascade (3 state changes)`);
     log(`  Redis memory:   ${result.redisBytesPerOpenCascade} bytes per open cascade`);
   }
 } finally {
