@@ -210,15 +210,25 @@ export class Router extends EventEmitter<RouterEvents> {
     return { outcome: verdict === 'duplicate' ? 'duplicate' : 'stale', cascadeId, channel, status: cascade.status };
   }
 
-  /** Read, transition, compare-and-set; on a conflict, read again. Undefined when the cascade or input is gone. */
-  *#apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined): Operation<Transition | undefined> {
+  /**
+   * Read, transition, compare-and-set; on a conflict, read again. Undefined when the cascade or input is gone.
+   * `base` is a cascade this router itself committed: the first try starts from it instead of a read, and a
+   * compare-and-set that fails (another instance changed it since) reads it as usual.
+   */
+  *#apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, base?: Cascade): Operation<Transition | undefined> {
     for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
-      const before = (yield this.#store.get(cascadeId)) as Answer<'get'>;
+      const before = base ?? ((yield this.#store.get(cascadeId)) as Answer<'get'>);
+      const assumed = base !== undefined;
+      base = undefined;
       if (!before) return undefined;
       const event = input(before);
       if (!event) return undefined;
       const done = transition(before, event);
-      if (done.verdict !== 'applied') return done;
+      // Only a commit tells whether an assumed cascade is current: any other verdict is decided on a read.
+      if (done.verdict !== 'applied') {
+        if (assumed) continue;
+        return done;
+      }
       const providerIds: string[] = [];
       for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
       const { ok, held } = (yield this.#store.commit(done.cascade, providerIds)) as Answer<'commit'>;
@@ -258,11 +268,16 @@ export class Router extends EventEmitter<RouterEvents> {
     if (this.#inflight.get(cascade.id) === abort) this.#inflight.delete(cascade.id);
     if (this.#closed && !outcome.ok) return;
     try {
+      // Starts from the cascade that began this step: unless another instance changed it meanwhile, the
+      // outcome is one compare-and-set, without a read first.
       const applying = drive(
-        this.#apply(cascade.id, (): CascadeInput =>
-          outcome.ok
-            ? { type: 'sent', now: this.#clock.now(), step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
-            : { type: 'send-failed', now: this.#clock.now(), step, error: outcome.error },
+        this.#apply(
+          cascade.id,
+          (): CascadeInput =>
+            outcome.ok
+              ? { type: 'sent', now: this.#clock.now(), step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
+              : { type: 'send-failed', now: this.#clock.now(), step, error: outcome.error },
+          cascade,
         ),
         this.#pending,
       );
