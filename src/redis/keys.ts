@@ -12,8 +12,6 @@ export interface Keys {
    * create, and `n` a nonce naming that `i`, so a reader that parsed it once is sent only `m`.
    */
   cascade(id: string): string;
-  /** What every cascade hash key starts with: `cascade(id)` is this, then `{id}` (the route script builds it so). */
-  readonly cascadePrefix: string;
   /** String: the cascade id owning an idempotency key, when the id is not the key itself. */
   key(idempotencyKey: string): string;
   /** String: the cascade id that sent a provider message id. */
@@ -26,14 +24,13 @@ export interface Keys {
   readonly leases: string;
   /** Hash: claimed cascade id → the due time it was claimed at, put back if the claim lapses. */
   readonly leasedAt: string;
-  /** Set: ids of cascades that have not ended. */
+  /** Hash: id → `version:nonce` of every cascade that has not ended (route reads the version here). */
   readonly open: string;
 }
 
 export function keysFor(prefix: string): Keys {
   return {
     cascade: (id) => `${prefix}c:{${id}}`,
-    cascadePrefix: `${prefix}c:`,
     key: (idempotencyKey) => `${prefix}k:{${idempotencyKey}}`,
     providerId: (providerMessageId) => `${prefix}p:{${providerMessageId}}`,
     held: (providerMessageId) => `${prefix}h:{${providerMessageId}}`,

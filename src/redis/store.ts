@@ -178,16 +178,15 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   const routeInRedis = async (receipt: Receipt, now: number, holdUntil: number): Promise<string | undefined> => {
     const entry = `${holdUntil}:${JSON.stringify({ receipt, receivedAt: now })}`;
     const holdMs = Math.max(1, Math.ceil(holdUntil - now));
-    const scriptKeys = [keys.providerId(receipt.providerMessageId), keys.held(receipt.providerMessageId)];
-    const args = [entry, holdMs, maxHeld, keys.cascadePrefix];
-    const found = (await script('route', routeScript, scriptKeys, args)) as [string, string | null, string | null] | null;
+    const scriptKeys = [keys.providerId(receipt.providerMessageId), keys.held(receipt.providerMessageId), keys.open];
+    const found = (await script('route', routeScript, scriptKeys, [entry, holdMs, maxHeld])) as [string, string | null] | null;
     if (found === null) return undefined;
-    const [id, nonce, version] = found;
+    const [id, state] = found;
     // The version route read with the lookup: when it is the one this instance holds, that is current.
     const mine = known.get(id);
     const held = mine?.cascade;
-    if (held !== undefined && mine!.nonce === nonce && String(held.version) === version) confirm(held);
-    else block(id); // changed since this instance saw it
+    if (held !== undefined && state === `${held.version}:${mine!.nonce}`) confirm(held);
+    else block(id); // changed since this instance saw it, or ended
     return id;
   };
 
@@ -314,8 +313,9 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     async *open() {
       let cursor = '0';
       do {
-        const [nextCursor, ids] = await call('open', (redis) => redis.sscan(keys.open, cursor, 'COUNT', OPEN_BATCH));
+        const [nextCursor, entries] = await call('open', (redis) => redis.hscan(keys.open, cursor, 'COUNT', OPEN_BATCH));
         cursor = nextCursor;
+        const ids = entries.filter((_, i) => i % 2 === 0);
         if (ids.length === 0) continue;
         const cascades = await Promise.all(ids.map((id) => read(id, 'open')));
         for (const cascade of cascades) {

@@ -4,7 +4,7 @@ import { luaScript, RETAIN } from './script.js';
  * commit: compare-and-set of a cascade on its version, with everything that must change with it.
  *
  * KEYS[1] cascade hash · KEYS[2] idempotency-key index · KEYS[3] due set · KEYS[4] claim leases
- * KEYS[5] claimed due times · KEYS[6] open set
+ * KEYS[5] claimed due times · KEYS[6] open set (id → `v:n`)
  * KEYS[7 .. 6+2n] per new provider id: its index key, then its held-receipt list
  * KEYS[7+2n ..] index keys of the cascade's earlier provider ids (passed when it ends, to expire them)
  * ARGV[1] id · ARGV[2] version the change is based on · ARGV[3] new version · ARGV[4] the changing part as JSON (field `m`)
@@ -55,11 +55,13 @@ if ARGV[6] == '1' then
   redis.call('ZREM', KEYS[3], id)
   redis.call('ZREM', KEYS[4], id)
   redis.call('HDEL', KEYS[5], id)
-  redis.call('SREM', KEYS[6], id)
+  redis.call('HDEL', KEYS[6], id)
   retain(KEYS[1], ARGV[7])
   if ARGV[10] == '1' then retain(KEYS[2], ARGV[7]) end
   for i = 1, n do retain(KEYS[5 + 2 * i], ARGV[7]) end
   for i = 7 + 2 * n, #KEYS do retain(KEYS[i], ARGV[7]) end
+else
+  redis.call('HSET', KEYS[6], id, ARGV[3] .. ':' .. ARGV[12])
 end
 return result
 `,
