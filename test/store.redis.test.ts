@@ -361,6 +361,60 @@ describe.skipIf(skip)('redisStore', () => {
     });
   });
 
+  describe('liveness of router instances', () => {
+    const orphansOf = async (store: CascadeStore): Promise<(string | undefined)[]> => {
+      const owners: (string | undefined)[] = [];
+      for await (const orphan of store.orphans(T0)) owners.push(orphan.owner);
+      return owners;
+    };
+    const claimedBy = (by: string): Cascade => {
+      const c = cascade();
+      return { ...c, attempts: [{ ...c.attempts[0]!, owner: by }] };
+    };
+
+    it('takes an instance for dead once its heartbeat lapses, in Redis time, on every store instance of the prefix', async () => {
+      const prefix = uniquePrefix('live');
+      const [a, b] = [make({ prefix }), make({ prefix })];
+      await a.create(claimedBy('A'));
+      await a.heartbeat('A', 150, T0);
+      expect(await orphansOf(b)).toEqual([]);
+      // The router's clock plays no part: the lease is Redis server time.
+      for await (const orphan of b.orphans(T0 + 86_400_000)) expect.unreachable(`listed ${orphan.cascadeId} while A is alive`);
+      await waitFor("A's heartbeat to lapse", async () => (await orphansOf(b)).length === 1, 3000);
+      expect(await orphansOf(b)).toEqual(['A']);
+      await a.heartbeat('A', 60_000, T0);
+      expect(await orphansOf(b)).toEqual([]);
+    });
+
+    it('forgets lapsed instances on the next heartbeat of any, and a left one at once', async () => {
+      const prefix = uniquePrefix('live');
+      const store = make({ prefix });
+      await store.heartbeat('A', 50, T0);
+      await store.heartbeat('C', 60_000, T0);
+      const serverNow = async (): Promise<number> => {
+        const [seconds, micros] = await admin.time();
+        return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      };
+      await waitFor("A's heartbeat to lapse", async () => Number(await admin.zscore(`${prefix}instances`, 'A')) <= (await serverNow()), 3000);
+      await store.heartbeat('B', 60_000, T0);
+      expect((await admin.zrange(`${prefix}instances`, 0, -1)).sort()).toEqual(['B', 'C']);
+      await store.leave('C');
+      expect(await admin.zrange(`${prefix}instances`, 0, -1)).toEqual(['B']);
+    });
+
+    it('pages through many orphaned sends', async () => {
+      const store = make();
+      const claimed = Array.from({ length: 450 }, (_, i) => claimedBy(`dead-${i % 7}`));
+      await Promise.all(claimed.map((c) => store.create(c)));
+      await store.heartbeat('alive', 60_000, T0);
+      const alive = claimedBy('alive');
+      await store.create(alive);
+      const listed: string[] = [];
+      for await (const orphan of store.orphans(T0)) listed.push(orphan.cascadeId);
+      expect(listed.sort()).toEqual(claimed.map((c) => c.id).sort());
+    });
+  });
+
   describe('nextDueAt and polling', () => {
     it('answers at most pollMs ahead of the clock, so a router looks again for timers set elsewhere', async () => {
       let now = T0;

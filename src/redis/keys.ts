@@ -1,7 +1,7 @@
 /**
  * Where each piece of state lives. Keys of one cascade carry its id as a hash tag (`{id}`); the
  * provider-id index and the receipts held for a provider id carry that id. The due set, the claim
- * leases and the open set are one key each per prefix. On Redis Cluster a script may only touch
+ * leases, the open and sending sets and the live instances are one key each per prefix. On Redis Cluster a script may only touch
  * keys of one slot, so there the prefix itself must carry a hash tag (`{cr}:`): Redis hashes the
  * first `{…}` only, and every key of the store lands in that one slot. See docs/stores.md.
  */
@@ -26,6 +26,10 @@ export interface Keys {
   readonly leasedAt: string;
   /** Hash: id → `version:nonce` of every cascade that has not ended (route reads the version here). */
   readonly open: string;
+  /** Hash: id → owner ('' for none) of every cascade whose current step is `sending` (claimed, its send not recorded). */
+  readonly sending: string;
+  /** Sorted set: router instance id → when its heartbeat lapses (Redis server time). */
+  readonly instances: string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -38,6 +42,8 @@ export function keysFor(prefix: string): Keys {
     leases: `${prefix}leases`,
     leasedAt: `${prefix}leased-at`,
     open: `${prefix}open`,
+    sending: `${prefix}sending`,
+    instances: `${prefix}instances`,
   };
 }
 

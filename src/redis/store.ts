@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import { InvalidConfigError, StoreConflictError } from '../errors.js';
-import type { CascadeStore, CommitResult, MaybePromise } from '../store/types.js';
+import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { connect, ready, writeBatcher, type ConnectionOptions, type RedisClient } from './connection.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from './codec.js';
@@ -9,6 +9,7 @@ import { hasHashTag, keysFor } from './keys.js';
 import { claimDueScript } from './scripts/claim-due.js';
 import { commitScript } from './scripts/commit.js';
 import { createScript } from './scripts/create.js';
+import { heartbeatScript, orphansScript } from './scripts/liveness.js';
 import { readScript } from './scripts/read.js';
 import { routeScript } from './scripts/route.js';
 import { runScript, type LuaScript } from './scripts/script.js';
@@ -48,6 +49,12 @@ interface Known {
   readonly fixed: Fixed;
   /** The cascade at `version`, as last read or written by this instance; it may since have changed in Redis. */
   cascade: Cascade | undefined;
+}
+
+/** The arguments saying whether a cascade's current step is claimed and whose it is: the sending set follows them. */
+function claim(cascade: Cascade): [string, string] {
+  const attempt = sendingAttempt(cascade);
+  return attempt === undefined ? ['0', ''] : ['1', attempt.owner ?? ''];
 }
 
 /** A `CascadeStore` in Redis, shared by every router instance that uses the same prefix. */
@@ -205,8 +212,9 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         retention,
         JSON.stringify(fixed),
         nonce,
+        ...claim(cascade),
       ];
-      const scriptKeys = [keys.cascade(cascade.id), keys.key(cascade.key), keys.due, keys.open];
+      const scriptKeys = [keys.cascade(cascade.id), keys.key(cascade.key), keys.due, keys.open, keys.sending];
       // The key's owner may expire between the script and the read: then the key is free, so try once more.
       for (let tries = 0; tries < 2; tries++) {
         const [outcome, ...reply] = (await script('create', createScript, scriptKeys, args)) as [number, ...string[]];
@@ -232,7 +240,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
 
     async commit(next, providerIds): Promise<CommitResult> {
       const terminal = TERMINAL.has(next.status);
-      const scriptKeys = [keys.cascade(next.id), keys.key(next.key), keys.due, keys.leases, keys.leasedAt, keys.open];
+      const scriptKeys = [keys.cascade(next.id), keys.key(next.key), keys.due, keys.leases, keys.leasedAt, keys.open, keys.sending];
       for (const providerId of providerIds) scriptKeys.push(keys.providerId(providerId), keys.held(providerId));
       if (terminal) {
         const fresh = new Set(providerIds);
@@ -259,6 +267,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         next.id === next.key ? '0' : '1',
         same ? '' : JSON.stringify(fixed),
         nonce,
+        ...claim(next),
       ];
       let reply: [number, ...string[]];
       try {
@@ -320,6 +329,29 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         const cascades = await Promise.all(ids.map((id) => read(id, 'open')));
         for (const cascade of cascades) {
           if (cascade !== undefined && !TERMINAL.has(cascade.status)) yield cascade;
+        }
+      } while (cursor !== '0');
+    },
+
+    async heartbeat(instanceId, ttlMs) {
+      await script('heartbeat', heartbeatScript, [keys.instances], [instanceId, Math.max(1, Math.ceil(ttlMs))]);
+    },
+
+    async leave(instanceId) {
+      await call('leave', (redis) => redis.zrem(keys.instances, instanceId));
+    },
+
+    async *orphans() {
+      let cursor = '0';
+      do {
+        const [nextCursor, ...found] = (await script('orphans', orphansScript, [keys.sending, keys.instances], [cursor, OPEN_BATCH])) as string[];
+        cursor = nextCursor!;
+        for (let i = 0; i < found.length; i += 2) {
+          const cascadeId = found[i]!;
+          // Its owner is gone: whoever takes it over reads it from Redis, not from this instance's copy.
+          block(cascadeId);
+          const orphan: Orphan = { cascadeId, owner: found[i + 1] === '' ? undefined : found[i + 1] };
+          yield orphan;
         }
       } while (cursor !== '0');
     },
