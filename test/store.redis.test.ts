@@ -94,6 +94,24 @@ describe.skipIf(skip)('redisStore', () => {
       expect(stored).toEqual(results[0]!.ok ? viaSent : viaCancel);
     });
 
+    it('keeps the sending set to the cascades whose step is sending, whichever instance commits', async () => {
+      const prefix = uniquePrefix('sending');
+      const [a, b] = [make({ prefix }), make({ prefix })];
+      const c = cascade();
+      await a.create(c);
+      expect(await admin.hgetall(`${prefix}sending`)).toEqual({ [c.id]: '' });
+      // b records the send on a copy it read; a, still holding the version it created, then ends it.
+      const sent = next((await b.get(c.id))!, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: `p-${c.id}` });
+      expect((await b.commit(sent, [`p-${c.id}`])).ok).toBe(true);
+      expect(await admin.hlen(`${prefix}sending`)).toBe(0);
+      const timedOut = next((await a.get(c.id))!, { type: 'tick', now: T0 + 2 * 60_000, by: 'a' }); // push timed out: email claimed by a
+      expect((await a.commit(timedOut, [])).ok).toBe(true);
+      expect(await admin.hgetall(`${prefix}sending`)).toEqual({ [c.id]: 'a' });
+      const cancelled = next(timedOut, { type: 'cancel', now: T0 + 3 * 60_000 });
+      expect((await a.commit(cancelled, [])).ok).toBe(true);
+      expect(await admin.hlen(`${prefix}sending`)).toBe(0);
+    });
+
     it('reads what the other instance committed, though it holds the cascade it wrote itself', async () => {
       const prefix = uniquePrefix('cache');
       const [a, b] = [make({ prefix }), make({ prefix })];

@@ -51,10 +51,15 @@ interface Known {
   cascade: Cascade | undefined;
 }
 
-/** The arguments saying whether a cascade's current step is claimed and whose it is: the sending set follows them. */
-function claim(cascade: Cascade): [string, string] {
+/**
+ * The arguments saying whether a cascade's current step is claimed and whose it is: the sending set follows
+ * them. `base`, when known, is the version the change is based on: if neither is sending there is nothing to
+ * remove from the set ('').
+ */
+function claim(cascade: Cascade, base?: Cascade): [string, string] {
   const attempt = sendingAttempt(cascade);
-  return attempt === undefined ? ['0', ''] : ['1', attempt.owner ?? ''];
+  if (attempt !== undefined) return ['1', attempt.owner ?? ''];
+  return base !== undefined && sendingAttempt(base) === undefined ? ['', ''] : ['0', ''];
 }
 
 /** A `CascadeStore` in Redis, shared by every router instance that uses the same prefix. */
@@ -267,7 +272,9 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         next.id === next.key ? '0' : '1',
         same ? '' : JSON.stringify(fixed),
         nonce,
-        ...claim(next),
+        // The copy this instance holds is the base when it has the version before and the same fixed part (its
+        // nonce): the compare-and-set checks both, so the change is written only if it is.
+        ...claim(next, same && entry.cascade?.version === next.version - 1 ? entry.cascade : undefined),
       ];
       let reply: [number, ...string[]];
       try {

@@ -13,7 +13,8 @@ import { luaScript, RETAIN } from './script.js';
  * ARGV[10] '1' when the id is not the idempotency key
  * ARGV[11] the fixed part as JSON (field `i`), or '' when it is the stored one · ARGV[12] the nonce (field `n`) of
  * the fixed part: with '' the one the change is based on (it must match), else the new part's
- * ARGV[13] '1' when the current step is `sending` (claimed, its send not recorded) · ARGV[14] its owner ('' none)
+ * ARGV[13] '1' when the current step is `sending` (claimed, its send not recorded), '0' when not, '' when it was
+ * not sending in the version the change is based on either (nothing to do) · ARGV[14] its owner ('' none)
  * Returns {0} when the stored version (or, for an unchanged fixed part, its nonce) differs (nothing written); {1, held...} with the receipts held
  * for the new provider ids, each `until:json`, in arrival order, removed from Redis.
  */
@@ -37,7 +38,7 @@ if timerAt ~= before then
   redis.call('ZREM', KEYS[4], id)
   redis.call('HDEL', KEYS[5], id)
 end
-if ARGV[13] == '1' then redis.call('HSET', KEYS[7], id, ARGV[14]) else redis.call('HDEL', KEYS[7], id) end
+if ARGV[13] == '1' then redis.call('HSET', KEYS[7], id, ARGV[14]) elseif ARGV[13] == '0' then redis.call('HDEL', KEYS[7], id) end
 local result = {1}
 local n = tonumber(ARGV[8])
 local now = tonumber(ARGV[9])
