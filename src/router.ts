@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { LazyAbort } from './abort.js';
 import { drive, type Operation, type PendingWork } from './drive.js';
@@ -38,7 +38,7 @@ export interface RouterOptions {
   readonly createId?: ((message: Message) => string) | undefined;
   /**
    * Names this router among the instances sharing its store: the steps it claims are `sending` in this name
-   * until their send is recorded. Unique among live routers and not reused by a later process. Default: a random UUID.
+   * until their send is recorded. Unique among live routers and not reused by a later process. Default: 12 random characters.
    */
   readonly instanceId?: string | undefined;
   /**
@@ -118,7 +118,8 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#consentRequired = new Set(options.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
     this.#holdMs = toMs(options.holdUnknownReceipts ?? '10m', 'holdUnknownReceipts');
     this.#createId = options.createId ?? ((message) => message.key);
-    const instanceId = options.instanceId ?? randomUUID();
+    // 72 random bits, short: every attempt carries its owner's id.
+    const instanceId = options.instanceId ?? randomBytes(9).toString('base64url');
     if (typeof instanceId !== 'string' || instanceId === '') {
       throw new InvalidConfigError(`Expected \`instanceId\` to be a non-empty string, got ${JSON.stringify(instanceId)}`);
     }
