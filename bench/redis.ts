@@ -11,6 +11,10 @@
  * The headline figures use a push adapter that answers a later turn of the event loop (`setImmediate`),
  * as a real provider's HTTP call does; the `instantProvider` figures use one that answers at once, so
  * the send is recorded in the same tick as the create that started it.
+ *
+ * Throughput depends on what else the machine runs; CPU time per cascade much less. So one instance also
+ * reports the CPU time this process (the client) and the Redis server spent per cascade (`INFO cpu`, which
+ * counts whatever else that server does meanwhile): the cores a given rate needs.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -55,8 +59,20 @@ function makeRouter(keyPrefix: string, provider: Provider): { router: Library.Ro
   return { router, store };
 }
 
-/** Runs `CASCADES` cascades to delivered over the routers, IN_FLIGHT at a time; cascades per second. */
-async function throughput(instances: number, run: number, provider: Provider): Promise<number> {
+interface Run {
+  readonly cascadesPerSecond: number;
+  /** CPU time of this process and of the Redis server per cascade, in microseconds. */
+  readonly clientCpuUs: number;
+  readonly redisCpuUs: number;
+}
+
+async function redisCpuSeconds(): Promise<number> {
+  const info = await admin.info('cpu');
+  return Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)![1]);
+}
+
+/** Runs `CASCADES` cascades to delivered over the routers, IN_FLIGHT at a time. */
+async function throughput(instances: number, run: number, provider: Provider): Promise<Run> {
   const keyPrefix = `${prefix}${instances}-${provider}-${run}:`;
   const routers = Array.from({ length: instances }, () => makeRouter(keyPrefix, provider));
   let next = 0;
@@ -74,12 +90,16 @@ async function throughput(instances: number, run: number, provider: Provider): P
   let allDelivered = (): void => {};
   const done = new Promise<void>((resolve) => (allDelivered = resolve));
   for (const { router } of routers) router.on('delivered', () => ++delivered === CASCADES && allDelivered());
+  const redisBefore = await redisCpuSeconds();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(Array.from({ length: IN_FLIGHT }, (_, w) => worker(w)));
   await done;
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const redisCpu = (await redisCpuSeconds()) - redisBefore;
   for (const { router, store } of routers) await router.close(), await store.dispose();
-  return CASCADES / seconds;
+  return { cascadesPerSecond: CASCADES / seconds, clientCpuUs: (cpu.user + cpu.system) / CASCADES, redisCpuUs: (redisCpu * 1e6) / CASCADES };
 }
 
 async function usedMemory(): Promise<number> {
@@ -97,7 +117,7 @@ async function roundTripsPerCascade(provider: Provider): Promise<number> {
 }
 
 try {
-  const runs = { one: { async: [] as number[], instant: [] as number[] }, two: { async: [] as number[], instant: [] as number[] } };
+  const runs = { one: { async: [] as Run[], instant: [] as Run[] }, two: { async: [] as Run[], instant: [] as Run[] } };
   for (let run = 0; run < RUNS; run++) {
     for (const provider of ['async', 'instant'] as const) {
       runs.one[provider].push(await throughput(1, run, provider));
@@ -119,13 +139,18 @@ try {
   await router.close();
   await store.dispose();
 
-  const figures = (values: { async: number[]; instant: number[] }) => ({
-    cascadesPerSecond: Math.round(median(values.async)),
-    instantProvider: { cascadesPerSecond: Math.round(median(values.instant)) },
+  const rate = (values: Run[]): number => Math.round(median(values.map((r) => r.cascadesPerSecond)));
+  const cpu = (values: Run[]) => ({
+    clientCpuUsPerCascade: Math.round(median(values.map((r) => r.clientCpuUs))),
+    redisCpuUsPerCascade: Math.round(median(values.map((r) => r.redisCpuUs))),
   });
   const result = {
-    oneInstance: figures(runs.one),
-    twoInstances: figures(runs.two),
+    oneInstance: {
+      cascadesPerSecond: rate(runs.one.async),
+      ...cpu(runs.one.async),
+      instantProvider: { cascadesPerSecond: rate(runs.one.instant), ...cpu(runs.one.instant) },
+    },
+    twoInstances: { cascadesPerSecond: rate(runs.two.async), instantProvider: { cascadesPerSecond: rate(runs.two.instant) } },
     roundTripsPerCascade: roundTripsAsync,
     instantProvider: { roundTripsPerCascade: roundTripsInstant },
     redisBytesPerOpenCascade: Math.round(redisBytesPerOpenCascade),
@@ -135,6 +160,8 @@ try {
     log(`Redis store, ${CASCADES} cascades (create, send, delivered receipt), ${IN_FLIGHT} in flight, median of ${RUNS} runs`);
     log(`  provider answers a later turn (setImmediate) | at once`);
     log(`  one instance:   ${result.oneInstance.cascadesPerSecond} | ${result.oneInstance.instantProvider.cascadesPerSecond} cascades/s`);
+    log(`    CPU per cascade, client: ${result.oneInstance.clientCpuUsPerCascade} | ${result.oneInstance.instantProvider.clientCpuUsPerCascade} µs`);
+    log(`    CPU per cascade, Redis:  ${result.oneInstance.redisCpuUsPerCascade} | ${result.oneInstance.instantProvider.redisCpuUsPerCascade} µs`);
     log(`  two instances:  ${result.twoInstances.cascadesPerSecond} | ${result.twoInstances.instantProvider.cascadesPerSecond} cascades/s`);
     log(`  round trips:    ${result.roundTripsPerCascade} | ${result.instantProvider.roundTripsPerCascade} per cascade (3 state changes)`);
     log(`  Redis memory:   ${result.redisBytesPerOpenCascade} bytes per open cascade`);
