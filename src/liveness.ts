@@ -14,7 +14,6 @@ export class Liveness {
   readonly #ttlMs: number;
   /** How often the heartbeat is renewed, and orphaned sends looked for. */
   readonly intervalMs: number;
-  /** Router clock time until which the last acknowledged heartbeat counts as fresh. */
   #freshUntil = -Infinity;
   #beating: Promise<void> | undefined;
   #scanAt = -Infinity;
@@ -29,6 +28,11 @@ export class Liveness {
     this.#clock = clock;
     this.#ttlMs = ttlMs;
     this.intervalMs = Math.max(1, Math.floor(ttlMs / 3));
+  }
+
+  /** Router clock time until which the last acknowledged heartbeat counts as fresh. */
+  get freshUntil(): number {
+    return this.#freshUntil;
   }
 
   /** True when a claim made now must wait for a heartbeat first. */

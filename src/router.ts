@@ -277,8 +277,8 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** A transition that claims a step in this instance's name is stored only while its heartbeat is fresh. */
   #mustBeat(done: Transition): boolean {
-    if (this.#liveness === undefined || !this.#liveness.stale) return false;
-    for (const effect of done.effects) if (effect.type === 'send') return true;
+    if (this.#liveness === undefined) return false;
+    for (const effect of done.effects) if (effect.type === 'send') return this.#liveness.stale;
     return false;
   }
 
@@ -305,7 +305,7 @@ export class Router extends EventEmitter<RouterEvents> {
     const abort = new LazyAbort();
     this.#inflight.set(cascade.id, abort);
     // Wake to renew the heartbeat while the send is in flight (#fireDue does it).
-    if (this.#liveness) this.#arm(this.#liveness.renewAt);
+    if (this.#liveness && !(this.#timer && this.#timer.at <= this.#liveness.freshUntil)) this.#arm(this.#liveness.renewAt);
     const outcome = await runSend(channel, cascade, step, abort, this.#clock);
     if (this.#inflight.get(cascade.id) === abort) this.#inflight.delete(cascade.id);
     if (this.#closed && !outcome.ok) return;
