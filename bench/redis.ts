@@ -8,9 +8,12 @@
  * per cascade: each waits for the answer before it, so each is one round trip (commands of different
  * cascades do share socket writes).
  *
- * The headline figures use a push adapter that answers a later turn of the event loop (`setImmediate`),
- * as a real provider's HTTP call does; the `instantProvider` figures use one that answers at once, so
- * the send is recorded in the same tick as the create that started it.
+ * Three workloads. The headline (`async`): the push adapter answers a later turn of the event loop
+ * (`setImmediate`), as a real provider's HTTP call does, and the delivered receipt comes a turn after the
+ * router recorded that answer (its `sent` event), as a provider's callback follows its acceptance. `earlyReceipts`:
+ * the same adapter, but each receipt comes as soon as send() resolved, before the provider answered, so
+ * every one is held until the commit that records the id (the worst case). `instantProvider`: the adapter
+ * answers at once, so the send is recorded in the same tick as the create that started it.
  *
  * Throughput depends on what else the machine runs; CPU time per cascade much less. So one instance also
  * reports the CPU time this process (the client) and the Redis server spent per cascade (`INFO cpu`, which
@@ -38,14 +41,16 @@ const message = (key: string) => ({ key, category: 'transactional', content: { t
 
 let roundTrips = 0;
 
-type Provider = 'async' | 'instant';
-const sendPush: Record<Provider, Library.SendFunction> = {
-  instant: async ({ cascadeId }) => `p:${cascadeId}`,
-  async: ({ cascadeId }) => new Promise((resolve) => setImmediate(() => resolve(`p:${cascadeId}`))),
+type Workload = 'async' | 'earlyReceipts' | 'instantProvider';
+const answerLater: Library.SendFunction = ({ cascadeId }) => new Promise((resolve) => setImmediate(() => resolve(`p:${cascadeId}`)));
+const sendPush: Record<Workload, Library.SendFunction> = {
+  async: answerLater,
+  earlyReceipts: answerLater,
+  instantProvider: async ({ cascadeId }) => `p:${cascadeId}`,
 };
 
 /** A router on its own connection; every command it sends is one round trip (none are pipelined). */
-function makeRouter(keyPrefix: string, provider: Provider): { router: Library.Router; store: Library.CascadeStore } {
+function makeRouter(keyPrefix: string, workload: Workload): { router: Library.Router; store: Library.CascadeStore } {
   const client = new Redis(url, { enableOfflineQueue: true });
   const sendCommand = client.sendCommand.bind(client);
   client.sendCommand = (...args) => (roundTrips++, sendCommand(...args));
@@ -54,7 +59,7 @@ function makeRouter(keyPrefix: string, provider: Provider): { router: Library.Ro
   store.dispose = async () => (await dispose(), void (await client.quit()));
   const router = createRouter({
     store,
-    channels: { push: { kind: 'push', send: sendPush[provider], confirm: { timeout: '10m' } } },
+    channels: { push: { kind: 'push', send: sendPush[workload], confirm: { timeout: '10m' } } },
   });
   return { router, store };
 }
@@ -72,15 +77,30 @@ async function redisCpuSeconds(): Promise<number> {
 }
 
 /** Runs `CASCADES` cascades to delivered over the routers, IN_FLIGHT at a time. */
-async function throughput(instances: number, run: number, provider: Provider): Promise<Run> {
-  const keyPrefix = `${prefix}${instances}-${provider}-${run}:`;
-  const routers = Array.from({ length: instances }, () => makeRouter(keyPrefix, provider));
+async function throughput(instances: number, run: number, workload: Workload): Promise<Run> {
+  const keyPrefix = `${prefix}${instances}-${workload}-${run}:`;
+  const routers = Array.from({ length: instances }, () => makeRouter(keyPrefix, workload));
+  // Sends the router has recorded, and workers waiting for theirs (workload `async`).
+  const sent = new Set<string>();
+  const waiting = new Map<string, () => void>();
+  if (workload === 'async') {
+    for (const { router } of routers) {
+      router.on('sent', ({ cascadeId }) => {
+        sent.add(cascadeId);
+        waiting.get(cascadeId)?.();
+      });
+    }
+  }
+  const recorded = (key: string): Promise<void> | undefined =>
+    sent.has(key) ? undefined : new Promise<void>((resolve) => waiting.set(key, resolve));
   let next = 0;
   const worker = async (w: number): Promise<void> => {
     const { router } = routers[w % instances]!;
     while (next < CASCADES) {
       const key = `c${next++}`;
       await router.send(message(key), recipient);
+      // The provider's callback: a turn of the loop after the router recorded its answer, never in that tick.
+      if (workload === 'async') await recorded(key), await new Promise((resolve) => setImmediate(resolve));
       // The receipt arrives at whichever instance: here the next one. If it beats send()'s id it is
       // held, and the commit that records the id applies it.
       await routers[(w + 1) % instances]!.router.handleReceipt({ providerMessageId: `p:${key}`, status: 'delivered' });
@@ -110,26 +130,27 @@ async function usedMemory(): Promise<number> {
 const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** Commands the routers' connections sent per cascade, for a fixed batch of cascades. */
-async function roundTripsPerCascade(provider: Provider): Promise<number> {
+async function roundTripsPerCascade(workload: Workload): Promise<number> {
   roundTrips = 0;
-  await throughput(1, 99, provider);
+  await throughput(1, 99, workload);
   return Math.round((roundTrips / CASCADES) * 100) / 100;
 }
 
 try {
-  const runs = { one: { async: [] as Run[], instant: [] as Run[] }, two: { async: [] as Run[], instant: [] as Run[] } };
+  const workloads = ['async', 'earlyReceipts', 'instantProvider'] as const;
+  const runs = { one: { async: [] as Run[], earlyReceipts: [] as Run[], instantProvider: [] as Run[] }, two: { async: [] as Run[], instantProvider: [] as Run[] } };
   for (let run = 0; run < RUNS; run++) {
-    for (const provider of ['async', 'instant'] as const) {
-      runs.one[provider].push(await throughput(1, run, provider));
-      runs.two[provider].push(await throughput(2, run, provider));
+    for (const workload of workloads) {
+      runs.one[workload].push(await throughput(1, run, workload));
+      if (workload !== 'earlyReceipts') runs.two[workload].push(await throughput(2, run, workload));
     }
   }
-  const roundTripsAsync = await roundTripsPerCascade('async');
-  const roundTripsInstant = await roundTripsPerCascade('instant');
+  const roundTrips = { async: 0, earlyReceipts: 0, instantProvider: 0 };
+  for (const workload of workloads) roundTrips[workload] = await roundTripsPerCascade(workload);
 
   // Memory per open cascade: cascades created and sent, waiting for a receipt.
   const openCount = 5000;
-  const { router, store } = makeRouter(`${prefix}open:`, 'instant');
+  const { router, store } = makeRouter(`${prefix}open:`, 'instantProvider');
   const memoryBefore = await usedMemory();
   for (let i = 0; i < openCount; i += 100) {
     await Promise.all(Array.from({ length: 100 }, (_, j) => router.send(message(`o${i + j}`), recipient)));
@@ -144,26 +165,23 @@ try {
     clientCpuUsPerCascade: Math.round(median(values.map((r) => r.clientCpuUs))),
     redisCpuUsPerCascade: Math.round(median(values.map((r) => r.redisCpuUs))),
   });
+  const one = (workload: Workload) => ({ cascadesPerSecond: rate(runs.one[workload]), ...cpu(runs.one[workload]), roundTripsPerCascade: roundTrips[workload] });
   const result = {
-    oneInstance: {
-      cascadesPerSecond: rate(runs.one.async),
-      ...cpu(runs.one.async),
-      instantProvider: { cascadesPerSecond: rate(runs.one.instant), ...cpu(runs.one.instant) },
-    },
-    twoInstances: { cascadesPerSecond: rate(runs.two.async), instantProvider: { cascadesPerSecond: rate(runs.two.instant) } },
-    roundTripsPerCascade: roundTripsAsync,
-    instantProvider: { roundTripsPerCascade: roundTripsInstant },
+    oneInstance: { ...one('async'), earlyReceipts: one('earlyReceipts'), instantProvider: one('instantProvider') },
+    twoInstances: { cascadesPerSecond: rate(runs.two.async), instantProvider: { cascadesPerSecond: rate(runs.two.instantProvider) } },
+    roundTripsPerCascade: roundTrips.async,
     redisBytesPerOpenCascade: Math.round(redisBytesPerOpenCascade),
   };
   if (json) console.log(JSON.stringify(result));
   else {
     log(`Redis store, ${CASCADES} cascades (create, send, delivered receipt), ${IN_FLIGHT} in flight, median of ${RUNS} runs`);
-    log(`  provider answers a later turn (setImmediate) | at once`);
-    log(`  one instance:   ${result.oneInstance.cascadesPerSecond} | ${result.oneInstance.instantProvider.cascadesPerSecond} cascades/s`);
-    log(`    CPU per cascade, client: ${result.oneInstance.clientCpuUsPerCascade} | ${result.oneInstance.instantProvider.clientCpuUsPerCascade} µs`);
-    log(`    CPU per cascade, Redis:  ${result.oneInstance.redisCpuUsPerCascade} | ${result.oneInstance.instantProvider.redisCpuUsPerCascade} µs`);
-    log(`  two instances:  ${result.twoInstances.cascadesPerSecond} | ${result.twoInstances.instantProvider.cascadesPerSecond} cascades/s`);
-    log(`  round trips:    ${result.roundTripsPerCascade} | ${result.instantProvider.roundTripsPerCascade} per cascade (3 state changes)`);
+    const { oneInstance: o, twoInstances: t } = result;
+    log(`  provider answers a later turn | same, receipts before it answers | provider answers at once`);
+    log(`  one instance:   ${o.cascadesPerSecond} | ${o.earlyReceipts.cascadesPerSecond} | ${o.instantProvider.cascadesPerSecond} cascades/s`);
+    log(`    client CPU:   ${o.clientCpuUsPerCascade} | ${o.earlyReceipts.clientCpuUsPerCascade} | ${o.instantProvider.clientCpuUsPerCascade} µs per cascade`);
+    log(`    Redis CPU:    ${o.redisCpuUsPerCascade} | ${o.earlyReceipts.redisCpuUsPerCascade} | ${o.instantProvider.redisCpuUsPerCascade} µs per cascade`);
+    log(`    round trips:  ${o.roundTripsPerCascade} | ${o.earlyReceipts.roundTripsPerCascade} | ${o.instantProvider.roundTripsPerCascade} per cascade (3 state changes)`);
+    log(`  two instances:  ${t.cascadesPerSecond} | - | ${t.instantProvider.cascadesPerSecond} cascades/s`);
     log(`  Redis memory:   ${result.redisBytesPerOpenCascade} bytes per open cascade`);
   }
 } finally {
