@@ -93,6 +93,8 @@ const MAX_CONFLICT_RETRIES = 32;
 
 /** The runtime around the pure core: persists each transition, then emits its events and carries out its effects. */
 export class Router extends EventEmitter<RouterEvents> {
+  /** This router's name among the instances sharing its store (`RouterOptions.instanceId`). */
+  readonly instanceId: string;
   readonly #channels: ReadonlyMap<string, ResolvedChannel>;
   readonly #store: CascadeStore;
   readonly #ownsStore: boolean;
@@ -131,9 +133,6 @@ export class Router extends EventEmitter<RouterEvents> {
     // On start with a shared store: heartbeat, fire overdue timers, take over what dead instances left sending.
     if (this.#liveness) void this.#fireDue('resume');
   }
-
-  /** This router's name among the instances sharing its store (`RouterOptions.instanceId`). */
-  readonly instanceId: string;
 
   /** The plan for a message without sending anything: a dry run of what it would cost. */
   plan(message: Message, recipient: Recipient): Plan {
