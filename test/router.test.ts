@@ -994,6 +994,17 @@ describe('several routers on one store: owners, liveness and take-over', () => {
     expect(log).toEqual([`beat ${HOUR / SECOND + 45}s ttl 30s`, `create ${HOUR / SECOND + 45}s`]);
   });
 
+  it("does not keep SimulatedClock.runAll() going: it wakes to heartbeat only while a send is in flight and its step open", async () => {
+    const store = memoryStore();
+    const h = new Harness({ store });
+    for (const channel of ['push', 'email', 'viber', 'sms']) h.script(channel, () => new Promise<SendResult>(() => {})); // never answers, ignores abort
+    const { cascadeId } = await h.send();
+    await h.clock.runAll();
+    expect((await h.cascade(cascadeId)).status).toBe('exhausted');
+    expect(h.channelsCalled()).toEqual(['push', 'email', 'viber', 'sms']);
+    expect(h.clock.pendingTimers).toBe(0);
+  });
+
   it('checks instanceId and instanceTtl', () => {
     const channels = defaultChannels(() => async () => 'x');
     expect(() => createRouter({ channels, instanceId: '' })).toThrow(/Expected `instanceId` to be a non-empty string/);
