@@ -29,7 +29,9 @@ export interface RedisStoreOptions extends ConnectionOptions {
   readonly claimLeaseMs?: number | undefined;
   /**
    * Timers set by other instances are only seen when a router asks the store: `nextDueAt()` answers at
-   * most this far ahead, so every router looks again this often (ms). Default 1000; 0 reports only real timers.
+   * most this far ahead, so every router looks again this often (ms); on those wake-ups it also heartbeats and
+   * looks for sends left by dead instances (at most once a third of its `instanceTtl`). Default 1000; 0 reports
+   * only real timers.
    */
   readonly pollMs?: number | undefined;
   /** The clock the polling hint counts from: pass the router's clock when it is not the system clock. */
