@@ -3,7 +3,7 @@ export type { RouterOptions, SendReceipt, ReceiptResult, CancelResult } from './
 export { planCascade, DEFAULT_CONSENT_REQUIRED } from './planner.js';
 export { memoryStore } from './store/memory.js';
 export type { MemoryStoreOptions } from './store/memory.js';
-export type { CascadeStore, CommitResult, HeldReceipt } from './store/types.js';
+export type { CascadeStore, CommitResult, HeldReceipt, Orphan } from './store/types.js';
 export { transition, startCascade } from './transition.js';
 export type { CascadeInput, Effect, Note, Transition, Verdict } from './transition.js';
 export { SimulatedClock, systemClock, sleep } from './clock.js';
