@@ -29,6 +29,12 @@ export interface AttemptEvent extends StepEvent {
   /** The step's projected cost. */
   readonly projectedCost: string;
 }
+export interface ResumedEvent extends StepEvent {
+  /** The instance that claimed the step and died before its send was recorded. */
+  readonly previousOwner: string | undefined;
+  /** This router's instance id: it sends the step again, with the same idempotency key. */
+  readonly owner: string;
+}
 export interface SentEvent extends StepEvent {
   readonly providerMessageId: string;
 }
@@ -63,6 +69,7 @@ export interface RouterEvents {
   planned: (event: PlannedEvent) => void;
   skipped: (event: SkippedEvent) => void;
   attempt: (event: AttemptEvent) => void;
+  resumed: (event: ResumedEvent) => void;
   sent: (event: SentEvent) => void;
   receipt: (event: ReceiptEvent) => void;
   fallback: (event: FallbackEvent) => void;
@@ -104,6 +111,8 @@ export function eventFor(note: Note, cascade: Cascade): Parameters<RouterEvents[
   switch (note.type) {
     case 'attempt':
       return { ...step, projectedCost: formatMicros(cascade.plan.steps[note.step]!.costMicros) };
+    case 'resumed':
+      return { ...step, previousOwner: note.previousOwner, owner: attempt.owner! };
     case 'sent':
       return { ...step, providerMessageId: attempt.providerMessageId! };
     case 'receipt':

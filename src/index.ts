@@ -5,7 +5,7 @@ export { expectedCost, orderKey } from './expected-cost.js';
 export type { CostedStep } from './expected-cost.js';
 export { memoryStore } from './store/memory.js';
 export type { MemoryStoreOptions } from './store/memory.js';
-export type { CascadeStore, CommitResult, HeldReceipt, StatsUpdate } from './store/types.js';
+export type { CascadeStore, CommitResult, HeldReceipt, Orphan, StatsUpdate } from './store/types.js';
 export type { LearningOptions, Learned, Observation, LearnedOutcome, OutcomeCounts, ChannelStats } from './learning.js';
 export type { Ledger, ChannelLedger, SpendReport } from './ledger.js';
 export { transition, startCascade } from './transition.js';

@@ -1,11 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { LazyAbort } from './abort.js';
 import { drive, type Operation, type PendingWork } from './drive.js';
 import { resolveChannels, type ResolvedChannel } from './channels.js';
 import { SimulatedClock, systemClock, type Clock, type TimerHandle } from './clock.js';
 import { toMs, type Duration } from './duration.js';
-import { InvalidReceiptError, RouterClosedError, StoreConflictError } from './errors.js';
+import { InvalidConfigError, InvalidReceiptError, RouterClosedError, StoreConflictError } from './errors.js';
 import { eventBase, eventFor, type RouterEvents } from './events.js';
+import { Liveness } from './liveness.js';
 import { toMicros, type Micros } from './money.js';
 import { projectCost } from './cost.js';
 import { estimateChannel, observe, resolveLearning, statKey, type Learned, type LearningOptions, type ResolvedLearning } from './learning.js';
@@ -42,6 +44,17 @@ export interface RouterOptions {
    * them: order by expected cost, skip channels that keep failing, adapt waits. Off by default. See docs/cost-model.md.
    */
   readonly learning?: boolean | LearningOptions | undefined;
+  /**
+   * Names this router among the instances sharing its store: the steps it claims are `sending` in this name
+   * until their send is recorded. Unique among live routers and not reused by a later process. Default: 12 random characters.
+   */
+  readonly instanceId?: string | undefined;
+  /**
+   * How long this router counts as alive after its last heartbeat, with a store it shares (one passed as
+   * `store`). A step left `sending` by a router dead this long is sent again by another (same idempotency
+   * key). It heartbeats every third of this while it has sends in flight. Default 30s.
+   */
+  readonly instanceTtl?: Duration | undefined;
 }
 
 /** What `send()` resolves with. */
@@ -90,6 +103,8 @@ const DEFAULT_HALF_LIFE_MS = 7 * 86_400_000;
 
 /** The runtime around the pure core: persists each transition, then emits its events and carries out its effects. */
 export class Router extends EventEmitter<RouterEvents> {
+  /** This router's name among the instances sharing its store (`RouterOptions.instanceId`). */
+  readonly instanceId: string;
   readonly #channels: ReadonlyMap<string, ResolvedChannel>;
   readonly #store: CascadeStore;
   readonly #ownsStore: boolean;
@@ -98,7 +113,8 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #holdMs: number;
   readonly #createId: (message: Message) => string;
   readonly #learning: ResolvedLearning | undefined;
-  readonly #startedAt: number;
+  /** Set when the store was passed in, so other instances may share it; a store the router made is its alone. */
+  readonly #liveness: Liveness | undefined;
   readonly #inflight = new Map<string, LazyAbort>();
   readonly #detach: (() => void) | undefined;
   readonly #learnAs = (channel: string): string => this.#channels.get(channel)?.learnAs ?? channel;
@@ -117,9 +133,18 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#holdMs = toMs(options.holdUnknownReceipts ?? '10m', 'holdUnknownReceipts');
     this.#createId = options.createId ?? ((message) => message.key);
     this.#learning = resolveLearning(options.learning);
-    this.#startedAt = this.#clock.now();
+    // 72 random bits, short: every attempt carries its owner's id.
+    const instanceId = options.instanceId ?? randomBytes(9).toString('base64url');
+    if (typeof instanceId !== 'string' || instanceId === '') {
+      throw new InvalidConfigError(`Expected \`instanceId\` to be a non-empty string, got ${JSON.stringify(instanceId)}`);
+    }
+    this.instanceId = instanceId;
+    const ttlMs = toMs(options.instanceTtl ?? '30s', 'instanceTtl');
+    if (ttlMs === 0) throw new InvalidConfigError('Expected `instanceTtl` to be a positive duration, got 0');
+    this.#liveness = this.#ownsStore ? undefined : new Liveness(instanceId, this.#store, this.#clock, ttlMs);
     this.#detach = this.#clock instanceof SimulatedClock ? this.#clock.onSettle(() => this.settled()) : undefined;
-    if (!this.#ownsStore) void this.#resume();
+    // On start with a shared store: heartbeat, fire overdue timers, take over what dead instances left sending.
+    if (this.#liveness) void this.#fireDue('resume');
   }
 
   /** The plan for a message without sending anything: a dry run of what it would cost (with what has been learned). */
@@ -162,7 +187,7 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Stops a cascade (the customer bought): nothing more is sent; an in-flight send is aborted. */
   async cancel(cascadeId: string): Promise<CancelResult> {
     if (this.#closed) throw new RouterClosedError();
-    const done = await drive(this.#apply(cascadeId, () => ({ type: 'cancel', now: this.#clock.now() })), this.#pending);
+    const done = await drive(this.#apply(cascadeId, () => ({ type: 'cancel', now: this.#clock.now(), by: this.instanceId })), this.#pending);
     if (!done) return { outcome: 'not-found', cascadeId };
     if (done.verdict === 'applied') return { outcome: 'cancelled', cascadeId, status: 'cancelled' };
     return { outcome: 'already-ended', cascadeId, status: done.cascade.status };
@@ -179,7 +204,10 @@ export class Router extends EventEmitter<RouterEvents> {
     while (this.#busy > 0);
   }
 
-  /** Stops timers, aborts in-flight sends (their attempts resume on the next start) and waits for pending work. */
+  /**
+   * Stops timers, aborts in-flight sends and waits for pending work. With a shared store it then leaves: the
+   * steps it left `sending` are sent again by another router on the store (one running, or the next to start).
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -188,6 +216,8 @@ export class Router extends EventEmitter<RouterEvents> {
     for (const controller of this.#inflight.values()) controller.abort(new RouterClosedError());
     await this.settled();
     this.#detach?.();
+    // If the store cannot be reached, the heartbeat lapses on its own within instanceTtl.
+    if (this.#liveness) await Promise.resolve(this.#liveness.leave()).catch(() => {});
     if (this.#ownsStore) await this.#store.dispose();
   }
 
@@ -249,9 +279,10 @@ export class Router extends EventEmitter<RouterEvents> {
 
   *#start(message: Message, recipient: Recipient): Operation<SendReceipt> {
     const plan = yield* this.#plan(message, recipient);
-    const started = startCascade({ id: this.#createId(message), key: message.key, message, recipient, plan, now: plan.createdAt });
+    const started = startCascade({ id: this.#createId(message), key: message.key, message, recipient, plan, now: plan.createdAt, by: this.instanceId });
     const cascade = started.cascade;
     const update = this.#update(undefined, cascade, this.#smsOnlyCost(plan, message, recipient));
+    if (this.#mustBeat(started)) yield this.#liveness!.beat();
     const { created, cascade: stored } = (yield this.#store.create(cascade, update)) as Answer<'create'>;
     if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
     if (this.listenerCount('planned') > 0) this.#emit('planned', { ...eventBase(cascade, plan.createdAt), plan });
@@ -274,7 +305,7 @@ export class Router extends EventEmitter<RouterEvents> {
       step = cascade.attempts.findIndex((attempt) => attempt.providerMessageId === id);
       if (step === -1) return undefined;
       const error = receipt.error ? { message: receipt.error.message ?? 'failed', code: receipt.error.code } : undefined;
-      return { type: 'receipt', now: this.#clock.now(), step, status: receipt.status, at: receipt.at, priceMicros, error };
+      return { type: 'receipt', now: this.#clock.now(), by: this.instanceId, step, status: receipt.status, at: receipt.at, priceMicros, error };
     });
     if (!done) return unknown;
     const { cascade, verdict, notes } = done;
@@ -285,17 +316,28 @@ export class Router extends EventEmitter<RouterEvents> {
     return { outcome: verdict === 'duplicate' ? 'duplicate' : 'stale', cascadeId, channel, status: cascade.status };
   }
 
-  /** Read, transition, compare-and-set; on a conflict, read again. Undefined when the cascade or input is gone. */
-  *#apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined): Operation<Transition | undefined> {
+  /**
+   * Read, transition, compare-and-set; on a conflict, read again. Undefined when the cascade or input is gone.
+   * `base` is a cascade this router itself committed: the first try starts from it instead of a read, and a
+   * compare-and-set that fails (another instance changed it since) reads it as usual.
+   */
+  *#apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, base?: Cascade): Operation<Transition | undefined> {
     for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
-      const before = (yield this.#store.get(cascadeId)) as Answer<'get'>;
+      const before = base ?? ((yield this.#store.get(cascadeId)) as Answer<'get'>);
+      const assumed = base !== undefined;
+      base = undefined;
       if (!before) return undefined;
       const event = input(before);
       if (!event) return undefined;
       const done = transition(before, event);
-      if (done.verdict !== 'applied') return done;
+      // Only a commit tells whether an assumed cascade is current: any other verdict is decided on a read.
+      if (done.verdict !== 'applied') {
+        if (assumed) continue;
+        return done;
+      }
       const providerIds: string[] = [];
       for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
+      if (this.#mustBeat(done)) yield this.#liveness!.beat();
       const { ok, held } = (yield this.#store.commit(done.cascade, providerIds, this.#update(before, done.cascade))) as Answer<'commit'>;
       if (!ok) continue;
       this.#after(done);
@@ -305,6 +347,13 @@ export class Router extends EventEmitter<RouterEvents> {
       return done;
     }
     throw new StoreConflictError(cascadeId, MAX_CONFLICT_RETRIES);
+  }
+
+  /** A transition that claims a step in this instance's name is stored only while its heartbeat is fresh. */
+  #mustBeat(done: Transition): boolean {
+    if (this.#liveness === undefined) return false;
+    for (const effect of done.effects) if (effect.type === 'send') return this.#liveness.stale;
+    return false;
   }
 
   /** Once a transition is persisted: report it, arm its timer, carry out its effects. */
@@ -323,21 +372,28 @@ export class Router extends EventEmitter<RouterEvents> {
     const channel = this.#channels.get(planned.channel);
     if (!channel) {
       const error = { message: `channel "${planned.channel}" is no longer declared`, code: 'UNKNOWN_CHANNEL' };
-      await drive(this.#apply(cascade.id, () => ({ type: 'send-failed', now: this.#clock.now(), step, error })), this.#pending);
+      await drive(this.#apply(cascade.id, () => ({ type: 'send-failed', now: this.#clock.now(), by: this.instanceId, step, error })), this.#pending);
       return;
     }
     // One in-flight send per cascade: a step starts only after the one before it has ended.
     const abort = new LazyAbort();
     this.#inflight.set(cascade.id, abort);
+    // Wake to renew the heartbeat while the send is in flight (#fireDue does it).
+    if (this.#liveness && !(this.#timer && this.#timer.at <= this.#liveness.freshUntil)) this.#arm(this.#liveness.renewAt);
     const outcome = await runSend(channel, cascade, step, abort, this.#clock);
     if (this.#inflight.get(cascade.id) === abort) this.#inflight.delete(cascade.id);
     if (this.#closed && !outcome.ok) return;
     try {
+      // Starts from the cascade that began this step: unless another instance changed it meanwhile, the
+      // outcome is one compare-and-set, without a read first.
       const applying = drive(
-        this.#apply(cascade.id, (): CascadeInput =>
-          outcome.ok
-            ? { type: 'sent', now: this.#clock.now(), step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
-            : { type: 'send-failed', now: this.#clock.now(), step, error: outcome.error },
+        this.#apply(
+          cascade.id,
+          (): CascadeInput =>
+            outcome.ok
+              ? { type: 'sent', now: this.#clock.now(), by: this.instanceId, step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
+              : { type: 'send-failed', now: this.#clock.now(), by: this.instanceId, step, error: outcome.error },
+          cascade,
         ),
         this.#pending,
       );
@@ -356,25 +412,31 @@ export class Router extends EventEmitter<RouterEvents> {
     });
   }
 
-  async #fireDue(): Promise<void> {
+  /** Heartbeats if due, fires due timers, looks for orphaned sends, and arms the next wake-up. */
+  async #fireDue(during: 'timer' | 'resume' = 'timer'): Promise<void> {
     this.#busy++;
     try {
+      const liveness = this.#liveness;
+      if (liveness?.stale) await liveness.beat();
       const now = this.#clock.now();
       for (let due = await this.#store.claimDue(now, TIMER_BATCH); due.length > 0; due = await this.#store.claimDue(now, TIMER_BATCH)) {
         await Promise.all(
           due.map(async (id) => {
             try {
-              await drive(this.#apply(id, () => ({ type: 'tick', now: this.#clock.now() })), this.#pending);
+              await drive(this.#apply(id, () => ({ type: 'tick', now: this.#clock.now(), by: this.instanceId })), this.#pending);
             } catch (error) {
               this.#fail(error, id, 'timer');
             }
           }),
         );
       }
+      // After the due timers: a step whose timeout is due now falls back rather than being sent again.
+      if (liveness?.scanDue()) await this.#takeOverOrphans();
       const next = await this.#store.nextDueAt();
       if (next !== undefined) this.#arm(next);
+      if (liveness && this.#sending()) this.#arm(liveness.renewAt);
     } catch (error) {
-      this.#fail(error, undefined, 'timer');
+      this.#fail(error, undefined, during);
       // The store failed (Redis down): look again shortly rather than never.
       this.#arm(this.#clock.now() + TIMER_RETRY_MS);
     } finally {
@@ -382,23 +444,35 @@ export class Router extends EventEmitter<RouterEvents> {
     }
   }
 
-  /** On start with a store that has open cascades: re-send claimed but unanswered steps, arm due timers. */
-  async #resume(): Promise<void> {
-    this.#busy++;
-    try {
-      for await (const cascade of this.#store.open()) {
-        const attempt = cascade.status === 'active' ? cascade.attempts[cascade.step] : undefined;
-        if (attempt?.state === 'sending' && attempt.startedAt < this.#startedAt && !this.#inflight.has(cascade.id)) {
-          void this.#dispatch(cascade, cascade.step);
-        }
-      }
-      const next = await this.#store.nextDueAt();
-      if (next !== undefined) this.#arm(next);
-    } catch (error) {
-      this.#fail(error, undefined, 'resume');
-    } finally {
-      this.#busy--;
+  /**
+   * Sends again, in this instance's name, each step still `sending` for an instance that is not alive. The
+   * take-over is a compare-and-set naming the dead owner, so of several instances that find it, one sends.
+   */
+  async #takeOverOrphans(): Promise<void> {
+    const orphans: { cascadeId: string; owner: string | undefined }[] = [];
+    for await (const orphan of this.#store.orphans(this.#clock.now())) {
+      // Not this instance's own: it is alive, whatever its heartbeat says (a lapse it will renew).
+      if (orphan.owner !== this.instanceId) orphans.push(orphan);
     }
+    await Promise.all(
+      orphans.map(async ({ cascadeId, owner }) => {
+        if (this.#closed) return;
+        try {
+          await drive(
+            this.#apply(cascadeId, (cascade): CascadeInput => ({ type: 'resume', now: this.#clock.now(), by: this.instanceId, step: cascade.step, previousOwner: owner })),
+            this.#pending,
+          );
+        } catch (error) {
+          this.#fail(error, cascadeId, 'resume');
+        }
+      }),
+    );
+  }
+
+  /** Whether a send of this instance is in flight and its step not ended (an aborted one no longer counts). */
+  #sending(): boolean {
+    for (const abort of this.#inflight.values()) if (!abort.aborted) return true;
+    return false;
   }
 
   #report(done: Transition): void {

@@ -2,13 +2,19 @@ import type { Micros } from './money.js';
 import { endOfQuietHours } from './quiet-hours.js';
 import { TERMINAL, type Attempt, type AttemptOutcome, type Cascade, type Message, type Plan, type ReceiptStatus, type Recipient } from './types.js';
 
-/** What can happen to a cascade. Every input carries the time: the core never reads a clock. */
+/**
+ * What can happen to a cascade. Every input carries the time: the core never reads a clock. `by` names the
+ * router instance applying it: a step that the input begins is claimed by it (`Attempt.owner`), since that
+ * instance carries out the send.
+ */
 export type CascadeInput =
-  | { readonly type: 'tick'; readonly now: number }
-  | { readonly type: 'sent'; readonly now: number; readonly step: number; readonly providerMessageId: string; readonly priceMicros?: Micros | undefined }
-  | { readonly type: 'send-failed'; readonly now: number; readonly step: number; readonly error: { readonly message: string; readonly code?: string | undefined } }
-  | { readonly type: 'receipt'; readonly now: number; readonly step: number; readonly status: ReceiptStatus; readonly at?: number | undefined; readonly priceMicros?: Micros | undefined; readonly error?: { readonly message: string; readonly code?: string | undefined } | undefined }
-  | { readonly type: 'cancel'; readonly now: number };
+  | { readonly type: 'tick'; readonly now: number; readonly by?: string | undefined }
+  | { readonly type: 'sent'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly providerMessageId: string; readonly priceMicros?: Micros | undefined }
+  | { readonly type: 'send-failed'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly error: { readonly message: string; readonly code?: string | undefined } }
+  | { readonly type: 'receipt'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly status: ReceiptStatus; readonly at?: number | undefined; readonly priceMicros?: Micros | undefined; readonly error?: { readonly message: string; readonly code?: string | undefined } | undefined }
+  | { readonly type: 'cancel'; readonly now: number; readonly by?: string | undefined }
+  /** The owner of a step still `sending` died: `by` takes the step over and sends it again (same idempotency key). */
+  | { readonly type: 'resume'; readonly now: number; readonly by: string; readonly step: number; readonly previousOwner: string | undefined };
 
 /** Work for the runtime, carried out only after the new state is persisted. */
 export type Effect =
@@ -19,6 +25,7 @@ export type Effect =
 /** What changed, for the runtime to report as events. */
 export type Note =
   | { readonly type: 'attempt'; readonly step: number }
+  | { readonly type: 'resumed'; readonly step: number; readonly previousOwner: string | undefined }
   | { readonly type: 'sent'; readonly step: number }
   | { readonly type: 'receipt'; readonly step: number; readonly status: ReceiptStatus }
   | { readonly type: 'fallback'; readonly step: number; readonly reason: 'failed' | 'timeout' | 'send-error'; readonly next: number | undefined }
@@ -48,6 +55,8 @@ export function startCascade(init: {
   readonly recipient: Recipient;
   readonly plan: Plan;
   readonly now: number;
+  /** The router instance that starts it: it claims the first step if that starts at once. */
+  readonly by?: string | undefined;
 }): Transition {
   const cascade: Cascade = {
     id: init.id,
@@ -67,14 +76,14 @@ export function startCascade(init: {
     deliveredBy: undefined,
     version: 0,
   };
-  const draft = new Draft(cascade, init.now);
+  const draft = new Draft(cascade, init.now, init.by);
   draft.schedule(0, Math.max(init.now, init.plan.startAt));
   return draft.finish('applied');
 }
 
 /** The pure core: the next state of a cascade, and the effects to carry out once it is persisted. */
 export function transition(cascade: Cascade, input: CascadeInput): Transition {
-  const draft = new Draft(cascade, input.now);
+  const draft = new Draft(cascade, input.now, input.by);
   switch (input.type) {
     case 'tick':
       return draft.tick();
@@ -82,6 +91,8 @@ export function transition(cascade: Cascade, input: CascadeInput): Transition {
       return draft.sent(input.step, input.providerMessageId, input.priceMicros);
     case 'send-failed':
       return draft.sendFailed(input.step, input.error);
+    case 'resume':
+      return draft.resume(input.step, input.previousOwner);
     case 'receipt':
       return draft.receipt(input);
     case 'cancel':
@@ -139,6 +150,7 @@ function cloneAttempt(a: Attempt): Mutable<Attempt> {
     channel: a.channel,
     state: a.state,
     startedAt: a.startedAt,
+    owner: a.owner,
     providerMessageId: a.providerMessageId,
     status: a.status,
     history: a.history,
@@ -162,6 +174,7 @@ class Draft {
   constructor(
     private readonly original: Cascade,
     private readonly now: number,
+    private readonly by: string | undefined,
   ) {
     this.c = cloneCascade(original);
   }
@@ -214,6 +227,8 @@ class Draft {
   sendFailed(step: number, error: { message: string; code?: string | undefined }): Transition {
     const attempt = this.c.attempts[step];
     if (!attempt || attempt.state !== 'sending') return this.finish('stale');
+    // The step passed to another instance (its owner was taken for dead): that one's send decides it.
+    if (this.by !== undefined && attempt.owner !== undefined && attempt.owner !== this.by) return this.finish('stale');
     const current = this.isCurrent(step);
     const a = this.attempt(step);
     a.state = 'ended';
@@ -221,6 +236,20 @@ class Draft {
     a.outcome ??= 'send-error';
     a.endedAt ??= this.now;
     if (current) this.fallBack(step, 'send-error');
+    return this.finish('applied');
+  }
+
+  /**
+   * Takes over the current step, still `sending`, from `previousOwner`, and sends it again. Only from that
+   * owner: of two instances that both found it dead, the one whose change is stored second finds another owner.
+   */
+  resume(step: number, previousOwner: string | undefined): Transition {
+    const c = this.c;
+    const attempt = c.attempts[step];
+    if (!this.isCurrent(step) || attempt?.state !== 'sending' || attempt.owner !== previousOwner || this.by === undefined) return this.finish('stale');
+    this.attempt(step).owner = this.by;
+    this.effects.push({ type: 'send', step });
+    this.notes.push({ type: 'resumed', step, previousOwner });
     return this.finish('applied');
   }
 
@@ -330,6 +359,7 @@ class Draft {
       channel: planned.channel,
       state: 'sending',
       startedAt: this.now,
+      owner: this.by,
       providerMessageId: undefined,
       status: undefined,
       history: [],

@@ -275,6 +275,11 @@ export interface Attempt {
   /** `sending` until the provider answers the send; then `waiting` or `ended`. */
   readonly state: 'sending' | 'waiting' | 'ended';
   readonly startedAt: number;
+  /**
+   * The router instance that claimed the step and carries out its send (`RouterOptions.instanceId`). While the
+   * attempt is `sending`, no other instance sends it, unless this one dies first: then one takes it over.
+   */
+  readonly owner?: string | undefined;
   readonly providerMessageId?: string | undefined;
   /** The highest status reached (or `failed`). */
   readonly status?: ReceiptStatus | undefined;

@@ -36,7 +36,7 @@ const T0 = Date.UTC(2026, 0, 8, 10, 0);
 
 type EventName = keyof RouterEvents;
 type EventOf<K extends EventName> = Parameters<RouterEvents[K]>[0];
-const EVENT_NAMES: readonly EventName[] = ['planned', 'skipped', 'attempt', 'sent', 'receipt', 'fallback', 'delivered', 'late-receipt', 'exhausted', 'cancelled', 'expired', 'error'];
+const EVENT_NAMES: readonly EventName[] = ['planned', 'skipped', 'attempt', 'resumed', 'sent', 'receipt', 'fallback', 'delivered', 'late-receipt', 'exhausted', 'cancelled', 'expired', 'error'];
 
 /** What the fake provider does with one call; the default resolves with `<channel>-<n>`. */
 type Script = (request: SendRequest) => Promise<SendResult> | SendResult;
@@ -93,7 +93,9 @@ class Harness {
   readonly #scripts = new Map<string, Script[]>();
   readonly #counts = new Map<string, number>();
 
-  constructor(options: { channels?: ChannelsFor; store?: CascadeStore; clock?: SimulatedClock; holdUnknownReceipts?: string; listen?: boolean } = {}) {
+  constructor(
+    options: { channels?: ChannelsFor; store?: CascadeStore; clock?: SimulatedClock; holdUnknownReceipts?: string; listen?: boolean; instanceId?: string; instanceTtl?: string } = {},
+  ) {
     this.clock = options.clock ?? new SimulatedClock(T0);
     this.store = options.store ?? memoryStore();
     this.channels = (options.channels ?? defaultChannels)((name) => this.adapter(name));
@@ -102,6 +104,8 @@ class Harness {
       store: this.store,
       clock: this.clock,
       ...(options.holdUnknownReceipts === undefined ? {} : { holdUnknownReceipts: options.holdUnknownReceipts }),
+      ...(options.instanceId === undefined ? {} : { instanceId: options.instanceId }),
+      ...(options.instanceTtl === undefined ? {} : { instanceTtl: options.instanceTtl }),
     });
     if (options.listen !== false) {
       for (const name of EVENT_NAMES) this.router.on(name, (event: unknown) => void this.events.push([name, event]));
@@ -831,12 +835,46 @@ describe('close', () => {
   });
 });
 
-describe('restart on the same store', () => {
-  it("re-sends an attempt left in 'sending' with the same idempotency key", async () => {
+describe('several routers on one store: owners, liveness and take-over', () => {
+  /** A send that is never answered unless the step is aborted (the router closes, the step times out). */
+  const hanging: Script = (request) => new Promise<SendResult>((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason)));
+
+  it("claims each step in the name of the router that began it, and the first step at send()", async () => {
+    const store = memoryStore();
+    const clock = new SimulatedClock(T0);
+    const a = new Harness({ store, clock, instanceId: 'a' });
+    const b = new Harness({ store, clock, instanceId: 'b' });
+    const { cascadeId } = await a.send();
+    await clock.advance(2 * MINUTE); // push times out on whichever router's timer fires; email begins there
+    const c = await a.cascade(cascadeId);
+    expect(c.attempts[0]!.owner).toBe('a');
+    expect(['a', 'b']).toContain(c.attempts[1]!.owner);
+    expect([a.router.instanceId, b.router.instanceId]).toEqual(['a', 'b']);
+  });
+
+  it("leaves a live router's send in flight alone, however long it takes", async () => {
     const store = memoryStore();
     const clock = new SimulatedClock(T0);
     const first = new Harness({ store, clock });
-    first.script('push', (request) => new Promise<SendResult>((_, reject) => request.signal.addEventListener('abort', () => reject(request.signal.reason))));
+    const pending = deferred<SendResult>();
+    first.script('push', () => pending.promise);
+    const { cascadeId } = await first.send();
+    await clock.advance(10 * SECOND);
+    const second = new Harness({ store, clock }); // starts while the push is in flight
+    await clock.advance(MINUTE + 40 * SECOND); // within push's 2m timeout, past several heartbeat intervals
+    expect(second.calls).toEqual([]);
+    pending.resolve('push-late');
+    await clock.settle();
+    const c = await first.cascade(cascadeId);
+    expect([c.attempts[0]!.state, c.attempts[0]!.providerMessageId, c.attempts[0]!.owner]).toEqual(['waiting', 'push-late', first.router.instanceId]);
+    expect([...first.eventsOf('resumed'), ...second.eventsOf('resumed')]).toEqual([]);
+  });
+
+  it("sends again, with the same idempotency key, a step left 'sending' by a router that closed: on start", async () => {
+    const store = memoryStore();
+    const clock = new SimulatedClock(T0);
+    const first = new Harness({ store, clock });
+    first.script('push', hanging);
     const { cascadeId } = await first.send();
     await first.router.close();
     expect((await store.get(cascadeId))!.attempts[0]!.state).toBe('sending');
@@ -847,8 +885,61 @@ describe('restart on the same store', () => {
     expect(second.calls.map((c) => [c.channel, c.key, c.try, c.at])).toEqual([['push', first.calls[0]!.key, 1, T0 + 10 * SECOND]]);
     expect(first.calls[0]!.key).toBe(`${cascadeId}:0`);
     const c = await second.cascade(cascadeId);
-    expect([c.attempts[0]!.state, c.attempts[0]!.providerMessageId]).toEqual(['waiting', 'push-1']);
+    expect([c.attempts[0]!.state, c.attempts[0]!.providerMessageId, c.attempts[0]!.owner, c.timerAt]).toEqual(['waiting', 'push-1', second.router.instanceId, T0 + 2 * MINUTE]);
+    expect(second.eventsOf('resumed').map((e) => [e.channel, e.previousOwner, e.owner, e.at])).toEqual([
+      ['push', first.router.instanceId, second.router.instanceId, T0 + 10 * SECOND],
+    ]);
     expect(await second.receipt('push-1', 'delivered')).toEqual({ outcome: 'applied', cascadeId, channel: 'push', status: 'delivered', late: false });
+  });
+
+  it('sends again a step left sending by a router that closed: by a router already running, when it next wakes', async () => {
+    const store = memoryStore();
+    const clock = new SimulatedClock(T0);
+    const first = new Harness({ store, clock });
+    const second = new Harness({ store, clock });
+    first.script('push', hanging);
+    const { cascadeId } = await first.send();
+    await second.send({ key: 'order-2', sendAt: T0 + 15 * SECOND }); // wakes `second` at +15s
+    await clock.advance(5 * SECOND);
+    await first.router.close();
+    await clock.advance(10 * SECOND);
+    expect(second.calls.map((c) => [c.channel, c.key, c.at])).toEqual([
+      ['push', 'order-2:0', T0 + 15 * SECOND],
+      ['push', `${cascadeId}:0`, T0 + 15 * SECOND],
+    ]);
+    expect((await second.cascade(cascadeId)).attempts[0]!.owner).toBe(second.router.instanceId);
+  });
+
+  it('of two routers that find the owner of a step dead, exactly one sends it again', async () => {
+    const store = memoryStore();
+    const clock = new SimulatedClock(T0);
+    const first = new Harness({ store, clock });
+    first.script('push', () => new Promise<SendResult>(() => {})); // the process is gone: never answers
+    const { cascadeId } = await first.send();
+    await store.leave(first.router.instanceId); // as if its heartbeat had lapsed
+    const second = new Harness({ store, clock });
+    const third = new Harness({ store, clock });
+    await clock.settle();
+    expect([...second.calls, ...third.calls].map((c) => c.key)).toEqual([`${cascadeId}:0`]);
+    expect([...second.eventsOf('resumed'), ...third.eventsOf('resumed')].length).toBe(1);
+  });
+
+  it('lets a step whose timeout is already due fall back instead of sending it again', async () => {
+    const store = memoryStore();
+    const clock = new SimulatedClock(T0);
+    const first = new Harness({ store, clock });
+    first.script('push', hanging);
+    const { cascadeId } = await first.send();
+    await first.router.close();
+    await clock.advance(3 * MINUTE); // push's 2m timeout passed while no router ran
+    const second = new Harness({ store, clock });
+    await clock.advance(0);
+    expect(second.calls.map((c) => [c.channel, c.at])).toEqual([['email', T0 + 3 * MINUTE]]);
+    expect((await second.cascade(cascadeId)).attempts.map((a) => [a.channel, a.outcome])).toEqual([
+      ['push', 'timeout'],
+      ['email', undefined],
+    ]);
+    expect(second.eventsOf('resumed')).toEqual([]);
   });
 
   it('fires a timeout that fell due while no router was running', async () => {
@@ -868,6 +959,58 @@ describe('restart on the same store', () => {
       ['email', undefined, undefined],
     ]);
     expect(second.eventsOf('fallback').map((e) => [e.channel, e.reason, e.at])).toEqual([['push', 'timeout', T0 + 10 * MINUTE]]);
+  });
+
+  it('heartbeats at least every third of instanceTtl while a send is in flight, and before it claims a step after being idle', async () => {
+    const inner = memoryStore();
+    const clock = new SimulatedClock(T0);
+    const log: string[] = [];
+    const store: CascadeStore = {
+      ...inner,
+      heartbeat(instanceId, ttlMs, now) {
+        log.push(`beat ${(now - T0) / SECOND}s ttl ${ttlMs / SECOND}s`);
+        return inner.heartbeat(instanceId, ttlMs, now);
+      },
+      create(cascade) {
+        log.push(`create ${(clock.now() - T0) / SECOND}s`);
+        return inner.create(cascade);
+      },
+    };
+    const h = new Harness({ store, clock, instanceTtl: '30s' });
+    const pending = deferred<SendResult>();
+    h.script('push', () => pending.promise);
+    await h.send();
+    await clock.advance(45 * SECOND);
+    pending.resolve('push-1');
+    await clock.settle();
+    await h.receipt('push-1', 'delivered');
+    expect(log).toEqual(['beat 0s ttl 30s', 'create 0s', 'beat 10s ttl 30s', 'beat 20s ttl 30s', 'beat 30s ttl 30s', 'beat 40s ttl 30s']);
+    // Idle: it heartbeats only when it wakes anyway (the wake-up armed while the push was in flight, the
+    // memory store's leftover timer entry at the push timeout), not every 10 s for the hour.
+    await clock.advance(HOUR);
+    expect(log.slice(6)).toEqual(['beat 50s ttl 30s', 'beat 120s ttl 30s']);
+    log.length = 0;
+    await h.send({ key: 'order-2' });
+    expect(log).toEqual([`beat ${HOUR / SECOND + 45}s ttl 30s`, `create ${HOUR / SECOND + 45}s`]);
+  });
+
+  it("does not keep SimulatedClock.runAll() going: it wakes to heartbeat only while a send is in flight and its step open", async () => {
+    const store = memoryStore();
+    const h = new Harness({ store });
+    for (const channel of ['push', 'email', 'viber', 'sms']) h.script(channel, () => new Promise<SendResult>(() => {})); // never answers, ignores abort
+    const { cascadeId } = await h.send();
+    await h.clock.runAll();
+    expect((await h.cascade(cascadeId)).status).toBe('exhausted');
+    expect(h.channelsCalled()).toEqual(['push', 'email', 'viber', 'sms']);
+    expect(h.clock.pendingTimers).toBe(0);
+  });
+
+  it('checks instanceId and instanceTtl', () => {
+    const channels = defaultChannels(() => async () => 'x');
+    expect(() => createRouter({ channels, instanceId: '' })).toThrow(/Expected `instanceId` to be a non-empty string/);
+    expect(() => createRouter({ channels, instanceTtl: 0 })).toThrow(/Expected `instanceTtl` to be a positive duration/);
+    expect(() => createRouter({ channels, instanceTtl: '-1s' })).toThrow(InvalidInputError);
+    expect(createRouter({ channels }).instanceId).toMatch(/^[\w-]{12}$/);
   });
 });
 

@@ -3,13 +3,15 @@ import { createRouter, memoryStore, SimulatedClock, type CascadeStore } from 'ca
 
 describe('router timers when the store fails', () => {
   it('retry a second after a failed claim instead of stalling until the next send or receipt', async () => {
-    const clock = new SimulatedClock(Date.UTC(2026, 0, 8, 10));
+    const start = Date.UTC(2026, 0, 8, 10);
+    const clock = new SimulatedClock(start);
     const inner = memoryStore();
     let failClaims = 1;
     const store: CascadeStore = {
       ...inner,
       claimDue(now, limit) {
-        if (failClaims-- > 0) throw new Error('store down');
+        // The claim at the push timeout fails (the router also wakes earlier, to renew its heartbeat).
+        if (now >= start + 2 * 60_000 && failClaims-- > 0) throw new Error('store down');
         return inner.claimDue(now, limit);
       },
     };

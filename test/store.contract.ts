@@ -1,5 +1,5 @@
 /**
- * The conformance suite every `CascadeStore` runs (memory now, Redis later): call `storeContract()` from a
+ * The conformance suite every `CascadeStore` runs (memory and Redis): call `storeContract()` from a
  * `*.test.ts` file with a factory for the store under test. Store-agnostic: it uses only the `CascadeStore`
  * interface, and builds its cascades with the public `planCascade` + `startCascade` + `transition`.
  *
@@ -61,8 +61,8 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
 
     const id = (label: string): string => `${run}-${label}-${++serial}`;
 
-    /** A new cascade (version 1): active on push with its timeout due at T0+2m, or scheduled at `sendAt`. */
-    const cascade = (options: { key?: string; sendAt?: number } = {}): Cascade => {
+    /** A new cascade (version 1): active on push with its timeout due at T0+2m (claimed by `by`), or scheduled at `sendAt`. */
+    const cascade = (options: { key?: string; sendAt?: number; by?: string } = {}): Cascade => {
       const message: Message = {
         key: options.key ?? id('key'),
         category: 'transactional',
@@ -70,7 +70,7 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
         ...(options.sendAt === undefined ? {} : { sendAt: options.sendAt }),
       };
       const plan = planCascade({ channels: CHANNELS, message, recipient: RECIPIENT, now: T0 });
-      return startCascade({ id: id('cascade'), key: message.key, message, recipient: RECIPIENT, plan, now: T0 }).cascade;
+      return startCascade({ id: id('cascade'), key: message.key, message, recipient: RECIPIENT, plan, now: T0, by: options.by }).cascade;
     };
 
     const next = (c: Cascade, input: CascadeInput): Cascade => {
@@ -389,6 +389,71 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
         expect(later.delivered).toBeCloseTo(1.5, 9);
         expect(later.timeout).toBeCloseTo(0, 9);
         expect((await store.learned(alice, ['push', 'sms'])).channels.get('push')!.latency[latencyBucket(1500)]).toBeCloseTo(1.5, 9);
+      });
+    });
+
+    describe('liveness and orphaned sends', () => {
+      async function orphans(): Promise<[string, string | undefined][]> {
+        const found: [string, string | undefined][] = [];
+        for await (const o of store.orphans(T0)) if (o.cascadeId.startsWith(`${run}-`)) found.push([o.cascadeId, o.owner]);
+        return found.sort(([a], [b]) => a.localeCompare(b));
+      }
+
+      it('lists a step sending for an instance that never heartbeat, or for no instance, as orphaned', async () => {
+        const a = id('instance');
+        const owned = cascade({ by: a });
+        const ownerless = cascade();
+        await store.create(owned);
+        await store.create(ownerless);
+        expect(await orphans()).toEqual([
+          [owned.id, a],
+          [ownerless.id, undefined],
+        ].sort(([x], [y]) => String(x).localeCompare(String(y))));
+      });
+
+      it('leaves out the steps of an instance while it is alive, and lists them once it leaves', async () => {
+        const [a, b] = [id('instance'), id('instance')];
+        const byA = cascade({ by: a });
+        const byB = cascade({ by: b });
+        await store.create(byA);
+        await store.create(byB);
+        await store.heartbeat(a, 60 * SECOND, T0);
+        expect(await orphans()).toEqual([[byB.id, b]]);
+        await store.heartbeat(b, 60 * SECOND, T0);
+        expect(await orphans()).toEqual([]);
+        await store.leave(a);
+        expect(await orphans()).toEqual([[byA.id, a]]);
+      });
+
+      it('lists only steps still sending: not once the send is recorded, the step ended, or before the cascade starts', async () => {
+        const a = id('instance'); // never heartbeats: every step it claims is orphaned while sending
+        const sent = cascade({ by: a });
+        const cancelled = cascade({ by: a });
+        const scheduled = cascade({ by: a, sendAt: T0 + HOUR });
+        const timedOut = cascade({ by: a });
+        for (const c of [sent, cancelled, scheduled, timedOut]) await store.create(c);
+        const pid = id('p');
+        await store.commit(next(sent, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid }), [pid]);
+        await store.commit(next(cancelled, { type: 'cancel', now: T0 + 1 }), []);
+        // Push times out and falls back to email, begun by `b`: the new step is sending in b's name.
+        const b = id('instance');
+        const fellBack = next(timedOut, { type: 'tick', now: T0 + 2 * MINUTE, by: b });
+        expect(fellBack.step).toBe(1);
+        await store.commit(fellBack, []);
+        expect(await orphans()).toEqual([[timedOut.id, b]]);
+      });
+
+      it('follows a take-over: the step is sending in the new owner\'s name, orphaned again only once that one leaves', async () => {
+        const [a, b] = [id('instance'), id('instance')];
+        const c = cascade({ by: a });
+        await store.create(c);
+        await store.heartbeat(b, 60 * SECOND, T0);
+        expect(await orphans()).toEqual([[c.id, a]]);
+        const taken = next(c, { type: 'resume', now: T0 + 1, by: b, step: 0, previousOwner: a });
+        expect((await store.commit(taken, [])).ok).toBe(true);
+        expect(await orphans()).toEqual([]);
+        await store.leave(b);
+        expect(await orphans()).toEqual([[c.id, b]]);
       });
     });
 

@@ -94,6 +94,24 @@ describe.skipIf(skip)('redisStore', () => {
       expect(stored).toEqual(results[0]!.ok ? viaSent : viaCancel);
     });
 
+    it('keeps the sending set to the cascades whose step is sending, whichever instance commits', async () => {
+      const prefix = uniquePrefix('sending');
+      const [a, b] = [make({ prefix }), make({ prefix })];
+      const c = cascade();
+      await a.create(c);
+      expect(await admin.hgetall(`${prefix}sending`)).toEqual({ [c.id]: '' });
+      // b records the send on a copy it read; a, still holding the version it created, then ends it.
+      const sent = next((await b.get(c.id))!, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: `p-${c.id}` });
+      expect((await b.commit(sent, [`p-${c.id}`])).ok).toBe(true);
+      expect(await admin.hlen(`${prefix}sending`)).toBe(0);
+      const timedOut = next((await a.get(c.id))!, { type: 'tick', now: T0 + 2 * 60_000, by: 'a' }); // push timed out: email claimed by a
+      expect((await a.commit(timedOut, [])).ok).toBe(true);
+      expect(await admin.hgetall(`${prefix}sending`)).toEqual({ [c.id]: 'a' });
+      const cancelled = next(timedOut, { type: 'cancel', now: T0 + 3 * 60_000 });
+      expect((await a.commit(cancelled, [])).ok).toBe(true);
+      expect(await admin.hlen(`${prefix}sending`)).toBe(0);
+    });
+
     it('reads what the other instance committed, though it holds the cascade it wrote itself', async () => {
       const prefix = uniquePrefix('cache');
       const [a, b] = [make({ prefix }), make({ prefix })];
@@ -252,6 +270,28 @@ describe.skipIf(skip)('redisStore', () => {
       expect(commands()).toBe(before + 2);
     });
 
+    it("routes with the open cascade's version (from the open set, a declared key), so the read after it needs no round trip; an ended one is read", async () => {
+      const { store, commands } = counted();
+      const c = cascade();
+      await store.create(c);
+      const pid = `p-${c.id}`;
+      const sent = next(c, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid });
+      await store.commit(sent, [pid]);
+      await nextTick();
+      let before = commands();
+      expect(await store.route({ providerMessageId: pid, status: 'delivered' }, T0 + 2, T0 + 60_000)).toBe(c.id);
+      expect(store.get(c.id)).toEqual(sent); // a value, not a promise
+      expect(commands()).toBe(before + 1);
+      const delivered = next(sent, { type: 'receipt', now: T0 + 3, step: 0, status: 'delivered' });
+      expect((await store.commit(delivered, [])).ok).toBe(true);
+      await nextTick();
+      // A late receipt: the cascade has left the open set, so route cannot vouch for the copy held.
+      before = commands();
+      expect(await store.route({ providerMessageId: pid, status: 'read' }, T0 + 4, T0 + 60_000)).toBe(c.id);
+      expect(await store.get(c.id)).toEqual(delivered);
+      expect(commands()).toBe(before + 2);
+    });
+
     it('asks Redis in the same tick once a reply shows the cascade may have changed: a lost race, a claimed timer', async () => {
       const { store, commands } = counted();
       const c = cascade();
@@ -293,7 +333,8 @@ describe.skipIf(skip)('redisStore', () => {
         expect(ttl).toBeGreaterThan(50_000);
         expect(ttl).toBeLessThanOrEqual(60_000);
       }
-      expect(await admin.sismember(`${prefix}open`, done.id)).toBe(0);
+      expect(await admin.hexists(`${prefix}open`, done.id)).toBe(0);
+      expect(await admin.hget(`${prefix}open`, open.id)).toBe(`${open.version}:${await admin.hget(`${prefix}c:{${open.id}}`, 'n')}`);
     });
 
     it('deletes a finished cascade at once with retention 0, and keeps it with Infinity', async () => {
@@ -335,6 +376,60 @@ describe.skipIf(skip)('redisStore', () => {
       await store.route({ providerMessageId: pid, status: 'delivered' }, T0, T0 + 60_000);
       const result = await store.commit(next(c, { type: 'sent', now: T0 + 20, step: 0, providerMessageId: pid }), [pid]);
       expect(result.held.map((h) => h.receipt.status)).toEqual(['delivered']);
+    });
+  });
+
+  describe('liveness of router instances', () => {
+    const orphansOf = async (store: CascadeStore): Promise<(string | undefined)[]> => {
+      const owners: (string | undefined)[] = [];
+      for await (const orphan of store.orphans(T0)) owners.push(orphan.owner);
+      return owners;
+    };
+    const claimedBy = (by: string): Cascade => {
+      const c = cascade();
+      return { ...c, attempts: [{ ...c.attempts[0]!, owner: by }] };
+    };
+
+    it('takes an instance for dead once its heartbeat lapses, in Redis time, on every store instance of the prefix', async () => {
+      const prefix = uniquePrefix('live');
+      const [a, b] = [make({ prefix }), make({ prefix })];
+      await a.create(claimedBy('A'));
+      await a.heartbeat('A', 150, T0);
+      expect(await orphansOf(b)).toEqual([]);
+      // The router's clock plays no part: the lease is Redis server time.
+      for await (const orphan of b.orphans(T0 + 86_400_000)) expect.unreachable(`listed ${orphan.cascadeId} while A is alive`);
+      await waitFor("A's heartbeat to lapse", async () => (await orphansOf(b)).length === 1, 3000);
+      expect(await orphansOf(b)).toEqual(['A']);
+      await a.heartbeat('A', 60_000, T0);
+      expect(await orphansOf(b)).toEqual([]);
+    });
+
+    it('forgets lapsed instances on the next heartbeat of any, and a left one at once', async () => {
+      const prefix = uniquePrefix('live');
+      const store = make({ prefix });
+      await store.heartbeat('A', 50, T0);
+      await store.heartbeat('C', 60_000, T0);
+      const serverNow = async (): Promise<number> => {
+        const [seconds, micros] = await admin.time();
+        return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      };
+      await waitFor("A's heartbeat to lapse", async () => Number(await admin.zscore(`${prefix}instances`, 'A')) <= (await serverNow()), 3000);
+      await store.heartbeat('B', 60_000, T0);
+      expect((await admin.zrange(`${prefix}instances`, 0, -1)).sort()).toEqual(['B', 'C']);
+      await store.leave('C');
+      expect(await admin.zrange(`${prefix}instances`, 0, -1)).toEqual(['B']);
+    });
+
+    it('pages through many orphaned sends', async () => {
+      const store = make();
+      const claimed = Array.from({ length: 450 }, (_, i) => claimedBy(`dead-${i % 7}`));
+      await Promise.all(claimed.map((c) => store.create(c)));
+      await store.heartbeat('alive', 60_000, T0);
+      const alive = claimedBy('alive');
+      await store.create(alive);
+      const listed: string[] = [];
+      for await (const orphan of store.orphans(T0)) listed.push(orphan.cascadeId);
+      expect(listed.sort()).toEqual(claimed.map((c) => c.id).sort());
     });
   });
 

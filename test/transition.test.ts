@@ -460,6 +460,74 @@ describe('transition: cancel and deadline', () => {
   });
 });
 
+describe('transition: owners and resume', () => {
+  const startBy = (by: string | undefined, message: Partial<Message> = {}): Transition => {
+    const full = { ...MESSAGE, ...message };
+    const plan = planCascade({ channels: CHANNELS, message: full, recipient: RECIPIENT, now: NOW });
+    return startCascade({ id: 'c1', key: full.key, message: full, recipient: RECIPIENT, plan, now: NOW, by });
+  };
+  const resume = (c: Cascade, by: string, previousOwner: string | undefined, now = NOW + SECOND): Transition =>
+    transition(c, { type: 'resume', now, by, step: c.step, previousOwner });
+
+  it('gives each step to the instance whose input began it, and none when the input names none', () => {
+    const c0 = startBy('A').cascade;
+    expect(c0.attempts[0]!.owner).toBe('A');
+    const c1 = transition(c0, { type: 'tick', now: NOW + 2 * MINUTE, by: 'B' }).cascade; // push timed out: email
+    expect(c1.attempts.map((a) => [a.channel, a.owner])).toEqual([
+      ['push', 'A'],
+      ['email', 'B'],
+    ]);
+    const c2 = transition(c1, { type: 'receipt', now: NOW + 3 * MINUTE, by: 'C', step: 1, status: 'failed' }).cascade; // email failed: viber
+    expect(c2.attempts.map((a) => a.owner)).toEqual(['A', 'B', 'C']);
+    expect(startBy(undefined).cascade.attempts[0]!.owner).toBe(undefined);
+    const scheduled = startBy('A', { sendAt: NOW + HOUR }).cascade;
+    expect(transition(scheduled, { type: 'tick', now: NOW + HOUR, by: 'B' }).cascade.attempts[0]!.owner).toBe('B');
+  });
+
+  it('passes a step still sending from its dead owner to another, which sends it again: same step, same timer', () => {
+    const c = startBy('A').cascade;
+    const t = resume(c, 'B', 'A');
+    expect(t.verdict).toBe('applied');
+    expect(t.effects).toEqual([{ type: 'send', step: 0 }]);
+    expect(t.notes).toEqual([{ type: 'resumed', step: 0, previousOwner: 'A' }]);
+    const a = t.cascade.attempts[0]!;
+    expect([a.owner, a.state, a.startedAt, t.cascade.timerAt, t.cascade.version]).toEqual(['B', 'sending', NOW, c.timerAt, c.version + 1]);
+    // A step nobody owns (claimed without an instance id) is taken over the same way.
+    expect(resume(startBy(undefined).cascade, 'B', undefined).cascade.attempts[0]!.owner).toBe('B');
+  });
+
+  it('takes over only from the owner it names: of two instances that found the owner dead, the second finds another', () => {
+    const c = startBy('A').cascade;
+    const byB = resume(c, 'B', 'A').cascade;
+    expectNoChange(byB, resume(byB, 'C', 'A'), 'stale');
+    expectNoChange(c, resume(c, 'C', 'X'), 'stale');
+  });
+
+  it('takes over nothing once the send is recorded, the step has ended, or before the cascade starts', () => {
+    const c = startBy('A').cascade;
+    const waiting = sent(c, 0, 'p1', NOW + 1).cascade;
+    expectNoChange(waiting, resume(waiting, 'B', 'A'), 'stale');
+    const timedOut = tick(c, NOW + 2 * MINUTE).cascade; // push ended, email begun (no owner)
+    expect(timedOut.step).toBe(1);
+    expectNoChange(timedOut, transition(timedOut, { type: 'resume', now: NOW + 3 * MINUTE, by: 'B', step: 0, previousOwner: 'A' }), 'stale');
+    const cancelled = cancel(c, NOW + 1).cascade;
+    expectNoChange(cancelled, resume(cancelled, 'B', 'A'), 'stale');
+    const scheduled = startBy('A', { sendAt: NOW + HOUR }).cascade;
+    expectNoChange(scheduled, resume(scheduled, 'B', undefined), 'stale');
+  });
+
+  it("ignores a send error from an instance the step passed from, but records its send's provider id", () => {
+    const byB = resume(startBy('A').cascade, 'B', 'A').cascade;
+    expectNoChange(byB, transition(byB, { type: 'send-failed', now: NOW + 2, by: 'A', step: 0, error: { message: 'boom' } }), 'stale');
+    const failedByB = transition(byB, { type: 'send-failed', now: NOW + 2, by: 'B', step: 0, error: { message: 'boom' } });
+    expect([failedByB.verdict, failedByB.cascade.step]).toEqual(['applied', 1]);
+    // The provider accepted A's send after all: that is a fact, whoever reports it, and B's answer is then a duplicate.
+    const sentByA = transition(byB, { type: 'sent', now: NOW + 2, by: 'A', step: 0, providerMessageId: 'p-A' });
+    expect([sentByA.verdict, sentByA.cascade.attempts[0]!.state, sentByA.cascade.attempts[0]!.providerMessageId]).toEqual(['applied', 'waiting', 'p-A']);
+    expectNoChange(sentByA.cascade, transition(sentByA.cascade, { type: 'sent', now: NOW + 3, by: 'B', step: 0, providerMessageId: 'p-A' }), 'duplicate');
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------------
 
 const CASCADE_RANK: Record<CascadeStatus, number> = { scheduled: 0, active: 1, delivered: 2, exhausted: 2, cancelled: 2, expired: 2 };
@@ -470,7 +538,10 @@ type Step =
   | { kind: 'sent'; step: number; price: number | undefined }
   | { kind: 'send-failed'; step: number }
   | { kind: 'receipt'; step: number; status: ReceiptStatus; price: number | undefined }
-  | { kind: 'cancel' };
+  | { kind: 'cancel' }
+  | { kind: 'resume'; by: string; from: string | undefined };
+
+const OWNERS = ['A', 'B', 'C'] as const;
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('tick' as const), after: fc.integer({ min: 0, max: 40 * MINUTE }) }), weight: 3 },
@@ -486,23 +557,28 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     weight: 4,
   },
   { arbitrary: fc.constant({ kind: 'cancel' as const }), weight: 1 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('resume' as const), by: fc.constantFrom(...OWNERS), from: fc.option(fc.constantFrom(...OWNERS), { nil: undefined }) }),
+    weight: 2,
+  },
 );
 
 describe('transition properties', () => {
-  it('never moves a cascade or an attempt status backward, and changes nothing on a non-applied verdict', () => {
+  it('never moves a cascade or an attempt status backward, passes a step to another owner only by a resume, and changes nothing on a non-applied verdict', () => {
     fc.assert(
-      fc.property(fc.array(stepArb, { maxLength: 30 }), fc.boolean(), (steps, scheduled) => {
+      fc.property(fc.array(stepArb, { maxLength: 30 }), fc.boolean(), fc.constantFrom(...OWNERS), (steps, scheduled, by) => {
         let c = start(scheduled ? { sendAt: NOW + MINUTE } : {}).cascade;
         let now = NOW;
         for (const s of steps) {
           let input: CascadeInput;
           if (s.kind === 'tick') {
             now += s.after;
-            input = { type: 'tick', now };
-          } else if (s.kind === 'sent') input = { type: 'sent', now, step: s.step, providerMessageId: `p-${s.step}`, priceMicros: s.price };
-          else if (s.kind === 'send-failed') input = { type: 'send-failed', now, step: s.step, error: { message: 'boom' } };
-          else if (s.kind === 'receipt') input = { type: 'receipt', now, step: s.step, status: s.status, priceMicros: s.price };
-          else input = { type: 'cancel', now };
+            input = { type: 'tick', now, by };
+          } else if (s.kind === 'sent') input = { type: 'sent', now, by, step: s.step, providerMessageId: `p-${s.step}`, priceMicros: s.price };
+          else if (s.kind === 'send-failed') input = { type: 'send-failed', now, by, step: s.step, error: { message: 'boom' } };
+          else if (s.kind === 'receipt') input = { type: 'receipt', now, by, step: s.step, status: s.status, priceMicros: s.price };
+          else if (s.kind === 'resume') input = { type: 'resume', now, by: s.by, step: c.step, previousOwner: s.from };
+          else input = { type: 'cancel', now, by };
           const t = transition(c, input);
           const next = t.cascade;
           if (t.verdict !== 'applied') {
@@ -521,6 +597,10 @@ describe('transition properties', () => {
             const after = next.attempts[i]!;
             expect(after.history.slice(0, before.history.length)).toEqual(before.history);
             if (before.state === 'ended') expect(after.state).toBe('ended');
+            // An attempt passes to another owner only by a resume, while still sending, from the owner it names.
+            if (after.owner !== before.owner) {
+              expect(input.type === 'resume' && before.state === 'sending' && input.previousOwner === before.owner && after.owner === input.by).toBe(true);
+            }
             if (before.billed) expect(after.billed).toBe(true);
             if (before.status === undefined) return;
             if (before.status === 'failed') expect(after.status).toBe('failed');
@@ -529,6 +609,12 @@ describe('transition properties', () => {
           });
           expect(next.spendMicros).toBe(next.attempts.reduce((sum, a) => sum + a.costMicros, 0));
           expect(next.attempts.filter((a) => a.state !== 'ended').length).toBeLessThanOrEqual(1);
+          // A send is asked for only for a step that is sending in the name of the instance applying the input.
+          for (const effect of t.effects) {
+            if (effect.type !== 'send') continue;
+            const claimed = next.attempts[effect.step]!;
+            expect([claimed.state, claimed.owner]).toEqual(['sending', input.by]);
+          }
           c = next;
         }
       }),

@@ -50,10 +50,14 @@ interface Corkable {
 }
 
 /**
- * Holds a connection's socket writes until the end of the current tick, then sends them in one write:
- * ioredis writes each command on its own, and with many cascades in flight one syscall per command is
- * most of the client's time. No command waits longer than the tick it was made in; replies and
- * ordering are unchanged. Not for Cluster (a connection per node).
+ * Holds a connection's socket writes until the check phase of the event loop (`setImmediate`), then sends
+ * them in one write: ioredis writes each command on its own, and with many cascades in flight one syscall
+ * per command is most of the client's time. Not the end of the tick (`process.nextTick`): Node ends a tick
+ * after every I/O callback and every `setImmediate` callback, so sends answered by a provider a turn of the
+ * loop later (each its own callback) would each be written alone. A command waits at most for the callbacks
+ * already due in this turn of the loop (the poll phase does not block while an immediate is queued, as
+ * ioredis' own auto-pipelining relies on); replies and ordering are unchanged. Not for Cluster (a connection
+ * per node).
  */
 export function writeBatcher(): (client: RedisClient) => void {
   let corked: Corkable | undefined;
@@ -68,6 +72,6 @@ export function writeBatcher(): (client: RedisClient) => void {
     if (socket?.writable !== true) return;
     corked = socket;
     socket.cork();
-    process.nextTick(uncork);
+    setImmediate(uncork);
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Where each piece of state lives. Keys of one cascade carry its id as a hash tag (`{id}`); the
  * provider-id index and the receipts held for a provider id carry that id. The due set, the claim
- * leases and the open set are one key each per prefix. On Redis Cluster a script may only touch
+ * leases, the open and sending sets and the live instances are one key each per prefix. On Redis Cluster a script may only touch
  * keys of one slot, so there the prefix itself must carry a hash tag (`{cr}:`): Redis hashes the
  * first `{…}` only, and every key of the store lands in that one slot. See docs/stores.md.
  */
@@ -12,8 +12,6 @@ export interface Keys {
    * create, and `n` a nonce naming that `i`, so a reader that parsed it once is sent only `m`.
    */
   cascade(id: string): string;
-  /** What every cascade hash key starts with: `cascade(id)` is this, then `{id}` (the route script builds it so). */
-  readonly cascadePrefix: string;
   /** String: the cascade id owning an idempotency key, when the id is not the key itself. */
   key(idempotencyKey: string): string;
   /** String: the cascade id that sent a provider message id. */
@@ -26,7 +24,7 @@ export interface Keys {
   readonly leases: string;
   /** Hash: claimed cascade id → the due time it was claimed at, put back if the claim lapses. */
   readonly leasedAt: string;
-  /** Set: ids of cascades that have not ended. */
+  /** Hash: id → `version:nonce` of every cascade that has not ended (route reads the version here). */
   readonly open: string;
   /** Hash: the spend ledger (integer counters, see scripts/stats.ts). */
   readonly ledger: string;
@@ -34,12 +32,15 @@ export interface Keys {
   channelStats(channel: string): string;
   /** Hash: one recipient's learned counts for every channel, expiring after eight half-lives without an update. */
   recipientStats(recipientId: string): string;
+  /** Hash: id → owner ('' for none) of every cascade whose current step is `sending` (claimed, its send not recorded). */
+  readonly sending: string;
+  /** Sorted set: router instance id → when its heartbeat lapses (Redis server time). */
+  readonly instances: string;
 }
 
 export function keysFor(prefix: string): Keys {
   return {
     cascade: (id) => `${prefix}c:{${id}}`,
-    cascadePrefix: `${prefix}c:`,
     key: (idempotencyKey) => `${prefix}k:{${idempotencyKey}}`,
     providerId: (providerMessageId) => `${prefix}p:{${providerMessageId}}`,
     held: (providerMessageId) => `${prefix}h:{${providerMessageId}}`,
@@ -50,6 +51,8 @@ export function keysFor(prefix: string): Keys {
     ledger: `${prefix}ledger`,
     channelStats: (channel) => `${prefix}sc:${channel}`,
     recipientStats: (recipientId) => `${prefix}sr:${recipientId}`,
+    sending: `${prefix}sending`,
+    instances: `${prefix}instances`,
   };
 }
 

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import { InvalidConfigError, StoreConflictError } from '../errors.js';
-import type { CascadeStore, CommitResult, MaybePromise } from '../store/types.js';
+import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { connect, ready, writeBatcher, type ConnectionOptions, type RedisClient } from './connection.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from './codec.js';
@@ -9,6 +9,7 @@ import { hasHashTag, keysFor } from './keys.js';
 import { claimDueScript } from './scripts/claim-due.js';
 import { commitScript } from './scripts/commit.js';
 import { createScript } from './scripts/create.js';
+import { heartbeatScript, orphansScript } from './scripts/liveness.js';
 import { readScript } from './scripts/read.js';
 import { routeScript } from './scripts/route.js';
 import { learnedScript } from './scripts/stats.js';
@@ -30,7 +31,9 @@ export interface RedisStoreOptions extends ConnectionOptions {
   readonly claimLeaseMs?: number | undefined;
   /**
    * Timers set by other instances are only seen when a router asks the store: `nextDueAt()` answers at
-   * most this far ahead, so every router looks again this often (ms). Default 1000; 0 reports only real timers.
+   * most this far ahead, so every router looks again this often (ms); on those wake-ups it also heartbeats and
+   * looks for sends left by dead instances (at most once a third of its `instanceTtl`). Default 1000; 0 reports
+   * only real timers.
    */
   readonly pollMs?: number | undefined;
   /** The clock the polling hint counts from: pass the router's clock when it is not the system clock. */
@@ -50,6 +53,17 @@ interface Known {
   readonly fixed: Fixed;
   /** The cascade at `version`, as last read or written by this instance; it may since have changed in Redis. */
   cascade: Cascade | undefined;
+}
+
+/**
+ * The arguments saying whether a cascade's current step is claimed and whose it is: the sending set follows
+ * them. `base`, when known, is the version the change is based on: if neither is sending there is nothing to
+ * remove from the set ('').
+ */
+function claim(cascade: Cascade, base?: Cascade): [string, string] {
+  const attempt = sendingAttempt(cascade);
+  if (attempt !== undefined) return ['1', attempt.owner ?? ''];
+  return base !== undefined && sendingAttempt(base) === undefined ? ['', ''] : ['0', ''];
 }
 
 /** A `CascadeStore` in Redis, shared by every router instance that uses the same prefix. */
@@ -180,16 +194,15 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   const routeInRedis = async (receipt: Receipt, now: number, holdUntil: number): Promise<string | undefined> => {
     const entry = `${holdUntil}:${JSON.stringify({ receipt, receivedAt: now })}`;
     const holdMs = Math.max(1, Math.ceil(holdUntil - now));
-    const scriptKeys = [keys.providerId(receipt.providerMessageId), keys.held(receipt.providerMessageId)];
-    const args = [entry, holdMs, maxHeld, keys.cascadePrefix];
-    const found = (await script('route', routeScript, scriptKeys, args)) as [string, string | null, string | null] | null;
+    const scriptKeys = [keys.providerId(receipt.providerMessageId), keys.held(receipt.providerMessageId), keys.open];
+    const found = (await script('route', routeScript, scriptKeys, [entry, holdMs, maxHeld])) as [string, string | null] | null;
     if (found === null) return undefined;
-    const [id, nonce, version] = found;
+    const [id, state] = found;
     // The version route read with the lookup: when it is the one this instance holds, that is current.
     const mine = known.get(id);
     const held = mine?.cascade;
-    if (held !== undefined && mine!.nonce === nonce && String(held.version) === version) confirm(held);
-    else block(id); // changed since this instance saw it
+    if (held !== undefined && state === `${held.version}:${mine!.nonce}`) confirm(held);
+    else block(id); // changed since this instance saw it, or ended
     return id;
   };
 
@@ -208,8 +221,9 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         retention,
         JSON.stringify(fixed),
         nonce,
+        ...claim(cascade),
       ];
-      const scriptKeys = [keys.cascade(cascade.id), keys.key(cascade.key), keys.due, keys.open];
+      const scriptKeys = [keys.cascade(cascade.id), keys.key(cascade.key), keys.due, keys.open, keys.sending];
       // The key's owner may expire between the script and the read: then the key is free, so try once more.
       for (let tries = 0; tries < 2; tries++) {
         const [outcome, ...reply] = (await script('create', createScript, scriptKeys, args)) as [number, ...string[]];
@@ -235,7 +249,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
 
     async commit(next, providerIds): Promise<CommitResult> {
       const terminal = TERMINAL.has(next.status);
-      const scriptKeys = [keys.cascade(next.id), keys.key(next.key), keys.due, keys.leases, keys.leasedAt, keys.open];
+      const scriptKeys = [keys.cascade(next.id), keys.key(next.key), keys.due, keys.leases, keys.leasedAt, keys.open, keys.sending];
       for (const providerId of providerIds) scriptKeys.push(keys.providerId(providerId), keys.held(providerId));
       if (terminal) {
         const fresh = new Set(providerIds);
@@ -262,6 +276,9 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         next.id === next.key ? '0' : '1',
         same ? '' : JSON.stringify(fixed),
         nonce,
+        // The copy this instance holds is the base when it has the version before and the same fixed part (its
+        // nonce): the compare-and-set checks both, so the change is written only if it is.
+        ...claim(next, same && entry.cascade?.version === next.version - 1 ? entry.cascade : undefined),
       ];
       let reply: [number, ...string[]];
       try {
@@ -326,12 +343,36 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     async *open() {
       let cursor = '0';
       do {
-        const [nextCursor, ids] = await call('open', (redis) => redis.sscan(keys.open, cursor, 'COUNT', OPEN_BATCH));
+        const [nextCursor, entries] = await call('open', (redis) => redis.hscan(keys.open, cursor, 'COUNT', OPEN_BATCH));
         cursor = nextCursor;
+        const ids = entries.filter((_, i) => i % 2 === 0);
         if (ids.length === 0) continue;
         const cascades = await Promise.all(ids.map((id) => read(id, 'open')));
         for (const cascade of cascades) {
           if (cascade !== undefined && !TERMINAL.has(cascade.status)) yield cascade;
+        }
+      } while (cursor !== '0');
+    },
+
+    async heartbeat(instanceId, ttlMs) {
+      await script('heartbeat', heartbeatScript, [keys.instances], [instanceId, Math.max(1, Math.ceil(ttlMs))]);
+    },
+
+    async leave(instanceId) {
+      await call('leave', (redis) => redis.zrem(keys.instances, instanceId));
+    },
+
+    async *orphans() {
+      let cursor = '0';
+      do {
+        const [nextCursor, ...found] = (await script('orphans', orphansScript, [keys.sending, keys.instances], [cursor, OPEN_BATCH])) as string[];
+        cursor = nextCursor!;
+        for (let i = 0; i < found.length; i += 2) {
+          const cascadeId = found[i]!;
+          // Its owner is gone: whoever takes it over reads it from Redis, not from this instance's copy.
+          block(cascadeId);
+          const orphan: Orphan = { cascadeId, owner: found[i + 1] === '' ? undefined : found[i + 1] };
+          yield orphan;
         }
       } while (cursor !== '0');
     },

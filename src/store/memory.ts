@@ -2,7 +2,7 @@ import { addToChannel, addToCounts, type ChannelStats, type OutcomeCounts } from
 import { LedgerTotals } from '../ledger.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { TimerHeap } from './timer-heap.js';
-import type { CascadeStore, CommitResult, HeldReceipt, StatsUpdate } from './types.js';
+import { sendingAttempt, type CascadeStore, type CommitResult, type HeldReceipt, type StatsUpdate } from './types.js';
 
 export interface MemoryStoreOptions {
   /** How long finished cascades stay readable (ms). Default 24 hours. `Infinity` keeps them. */
@@ -26,6 +26,8 @@ const CONFLICT: CommitResult = Object.freeze({ ok: false, held: EMPTY });
  * The built-in store: plain maps and one timer heap, in this process only.
  * Due timers are entries in a heap checked against each cascade's `timerAt`, so a re-armed
  * or cleared timer simply leaves a stale entry that is skipped when it surfaces.
+ * Router instances sharing it live in this process, so one is alive from its first heartbeat until it
+ * leaves (closes): there is no crash to detect, and no heartbeat lapses.
  */
 export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
   const retentionMs = options.retentionMs ?? 86_400_000;
@@ -58,6 +60,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       own.set(o.channel, addToCounts(own.get(o.channel), o, now, update.halfLifeMs));
       if (recipientStats.size > maxRecipients) recipientStats.delete(recipientStats.keys().next().value!);
     }
+  };
+
+  const alive = new Set<string>();
+  // Cascades whose current attempt is `sending`, by id: what orphans() looks through.
+  const sending = new Map<string, Cascade>();
+  const track = (cascade: Cascade, previous: Cascade | undefined): void => {
+    if (sendingAttempt(cascade)) sending.set(cascade.id, cascade);
+    else if (previous !== undefined && sendingAttempt(previous)) sending.delete(cascade.id);
   };
 
   // Cleared or re-armed timers leave stale entries; drop them once they outnumber the cascades.
@@ -108,6 +118,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       apply(update, cascade.updatedAt);
       if (cascade.id !== cascade.key) byKey.set(cascade.key, cascade.id);
       schedule(cascade, undefined);
+      track(cascade, undefined);
       if (TERMINAL.has(cascade.status)) finished.push({ id: cascade.id, at: cascade.updatedAt });
       return { created: true, cascade };
     },
@@ -122,6 +133,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       cascades.set(next.id, next);
       apply(update, next.updatedAt);
       schedule(next, current);
+      track(next, current);
       let taken: HeldReceipt[] | undefined;
       for (const providerId of providerIds) {
         byProviderId.set(providerId, next.id);
@@ -177,7 +189,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       for (const cascade of cascades.values()) if (!TERMINAL.has(cascade.status)) yield cascade;
     },
 
+    heartbeat(instanceId) {
+      alive.add(instanceId);
+    },
+
+    leave(instanceId) {
+      alive.delete(instanceId);
+    },
+
+    async *orphans() {
+      for (const cascade of [...sending.values()]) {
+        const owner = sendingAttempt(cascade)!.owner;
+        if (owner === undefined || !alive.has(owner)) yield { cascadeId: cascade.id, owner };
+      }
+    },
+
     async dispose() {
+      alive.clear();
+      sending.clear();
       cascades.clear();
       byKey.clear();
       byProviderId.clear();

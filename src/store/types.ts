@@ -1,6 +1,6 @@
 import type { Learned, Observation } from '../learning.js';
 import type { Ledger } from '../ledger.js';
-import type { Cascade, Receipt } from '../types.js';
+import type { Attempt, Cascade, Receipt } from '../types.js';
 
 /** A value, or a promise of it: in-process stores answer synchronously and the router skips the await. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -35,8 +35,23 @@ export interface CommitResult {
   readonly held: readonly HeldReceipt[];
 }
 
+/** A cascade whose current attempt is `sending` in the name of an instance that is not alive. */
+export interface Orphan {
+  readonly cascadeId: string;
+  /** The attempt's owner; undefined when it has none (it was not claimed by a router). */
+  readonly owner: string | undefined;
+}
+
+/** The current attempt of `cascade` when it is `sending`: claimed, its send not yet recorded. */
+export function sendingAttempt(cascade: Cascade): Attempt | undefined {
+  if (cascade.status !== 'active') return undefined;
+  const attempt = cascade.attempts[cascade.step];
+  return attempt?.state === 'sending' ? attempt : undefined;
+}
+
 /**
- * Where cascades, the provider-id index, idempotency keys, held receipts and due timers live.
+ * Where cascades, the provider-id index, idempotency keys, held receipts, due timers and the liveness of
+ * router instances live.
  * Every method is atomic on its own; `commit` is a compare-and-set on `version`, and the statistics
  * update it carries lands with it or not at all. Methods may answer
  * synchronously (the memory store does) or with a promise (a network store).
@@ -66,5 +81,18 @@ export interface CascadeStore {
   ledger(): MaybePromise<Ledger>;
   /** Every cascade that has not reached a terminal state. */
   open(): AsyncIterable<Cascade>;
+  /**
+   * Marks router instance `instanceId` alive for `ttlMs` more. A store shared by processes counts that in its
+   * own time (`now` is the router's clock, for a store that has no time of its own); a store in one process
+   * may keep an instance alive until it leaves.
+   */
+  heartbeat(instanceId: string, ttlMs: number, now: number): MaybePromise<void>;
+  /** Marks `instanceId` dead at once: its router closed. */
+  leave(instanceId: string): MaybePromise<void>;
+  /**
+   * Cascades whose current attempt is `sending` while its owner is not alive: its heartbeat lapsed, it left,
+   * it never heartbeat, or there is none. Another instance may then take the step over (a `resume` input).
+   */
+  orphans(now: number): AsyncIterable<Orphan>;
   dispose(): Promise<void>;
 }

@@ -4,10 +4,11 @@ import { luaScript, RETAIN } from './script.js';
  * create: inserts a cascade unless its idempotency key (or its id) is taken.
  *
  * KEYS[1] cascade hash · KEYS[2] idempotency-key index (used only when the id is not the key)
- * KEYS[3] due set · KEYS[4] open set
+ * KEYS[3] due set · KEYS[4] open set (id → `v:n`) · KEYS[5] sending set (id → owner)
  * ARGV[1] id · ARGV[2] idempotency key · ARGV[3] version · ARGV[4] the changing part as JSON (hash field `m`)
  * ARGV[5] due time, '' for none · ARGV[6] '1' when the cascade is already terminal · ARGV[7] retention ms ('-1' forever)
  * ARGV[8] the fixed part as JSON (field `i`: id, key, message, recipient, plan, createdAt) · ARGV[9] its nonce (field `n`)
+ * ARGV[10] '1' when its first step is `sending` (claimed) · ARGV[11] that step's owner ('' none)
  * Returns {1} when created; {0, m, n, i} when the id exists; {2, ownerId} when the key belongs to another id.
  */
 export const createScript = luaScript(
@@ -26,8 +27,9 @@ if ARGV[6] == '1' then
   retain(KEYS[1], ARGV[7])
   if distinct then retain(KEYS[2], ARGV[7]) end
 else
-  redis.call('SADD', KEYS[4], ARGV[1])
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[3] .. ':' .. ARGV[9])
   if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1]) end
+  if ARGV[10] == '1' then redis.call('HSET', KEYS[5], ARGV[1], ARGV[11]) end
 end
 return {1}
 `,
