@@ -13,7 +13,7 @@ import { heartbeatScript, orphansScript } from './scripts/liveness.js';
 import { readScript } from './scripts/read.js';
 import { routeScript } from './scripts/route.js';
 import { learnedScript } from './scripts/stats.js';
-import { parseLearned, parseLedger } from './stats.js';
+import { parseLearned, parseLedger, recipientTtlMs, statsArg, statsKeys } from './stats.js';
 import { runScript, type LuaScript } from './scripts/script.js';
 
 export interface RedisStoreOptions extends ConnectionOptions {
@@ -207,7 +207,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   };
 
   return {
-    async create(cascade) {
+    async create(cascade, update) {
       const terminal = TERMINAL.has(cascade.status);
       const fixed = fixedPart(cascade);
       const nonce = nonces();
@@ -222,8 +222,10 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         JSON.stringify(fixed),
         nonce,
         ...claim(cascade),
+        statsArg(update, cascade.updatedAt),
+        recipientTtlMs(update),
       ];
-      const scriptKeys = [keys.cascade(cascade.id), keys.key(cascade.key), keys.due, keys.open, keys.sending];
+      const scriptKeys = [keys.cascade(cascade.id), keys.key(cascade.key), keys.due, keys.open, keys.sending, ...statsKeys(keys, update)];
       // The key's owner may expire between the script and the read: then the key is free, so try once more.
       for (let tries = 0; tries < 2; tries++) {
         const [outcome, ...reply] = (await script('create', createScript, scriptKeys, args)) as [number, ...string[]];
@@ -247,7 +249,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
 
     get,
 
-    async commit(next, providerIds): Promise<CommitResult> {
+    async commit(next, providerIds, update): Promise<CommitResult> {
       const terminal = TERMINAL.has(next.status);
       const scriptKeys = [keys.cascade(next.id), keys.key(next.key), keys.due, keys.leases, keys.leasedAt, keys.open, keys.sending];
       for (const providerId of providerIds) scriptKeys.push(keys.providerId(providerId), keys.held(providerId));
@@ -279,7 +281,11 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         // The copy this instance holds is the base when it has the version before and the same fixed part (its
         // nonce): the compare-and-set checks both, so the change is written only if it is.
         ...claim(next, same && entry.cascade?.version === next.version - 1 ? entry.cascade : undefined),
+        statsArg(update, next.updatedAt),
+        update === undefined ? '' : String(scriptKeys.length + 1),
+        recipientTtlMs(update),
       ];
+      scriptKeys.push(...statsKeys(keys, update));
       let reply: [number, ...string[]];
       try {
         reply = (await script('commit', commitScript, scriptKeys, args)) as [number, ...string[]];

@@ -1,4 +1,5 @@
 import { luaScript, RETAIN } from './script.js';
+import { APPLY_STATS } from './stats.js';
 
 /**
  * commit: compare-and-set of a cascade on its version, with everything that must change with it.
@@ -7,6 +8,7 @@ import { luaScript, RETAIN } from './script.js';
  * KEYS[5] claimed due times · KEYS[6] open set (id → `v:n`) · KEYS[7] sending set (id → owner)
  * KEYS[8 .. 7+2n] per new provider id: its index key, then its held-receipt list
  * KEYS[8+2n ..] index keys of the cascade's earlier provider ids (passed when it ends, to expire them)
+ * KEYS[ARGV[16] ..] the keys of the statistics update (see stats.ts)
  * ARGV[1] id · ARGV[2] version the change is based on · ARGV[3] new version · ARGV[4] the changing part as JSON (field `m`)
  * ARGV[5] due time, '' for none · ARGV[6] '1' when the new state is terminal · ARGV[7] retention ms ('-1' forever)
  * ARGV[8] n, new provider ids · ARGV[9] the change's time (held receipts past their hold are dropped)
@@ -15,12 +17,14 @@ import { luaScript, RETAIN } from './script.js';
  * the fixed part: with '' the one the change is based on (it must match), else the new part's
  * ARGV[13] '1' when the current step is `sending` (claimed, its send not recorded), '0' when not, '' when it was
  * not sending in the version the change is based on either (nothing to do) · ARGV[14] its owner ('' none)
+ * ARGV[15] the statistics update as JSON ('' none) · ARGV[16] the index of its first key ('' none)
+ * ARGV[17] how long a recipient's learned counts are kept without an update (ms)
  * Returns {0} when the stored version (or, for an unchanged fixed part, its nonce) differs (nothing written); {1, held...} with the receipts held
  * for the new provider ids, each `until:json`, in arrival order, removed from Redis.
  */
 export const commitScript = luaScript(
   'commit',
-  `${RETAIN}
+  `${RETAIN}${APPLY_STATS}
 local stored = redis.call('HMGET', KEYS[1], 'v', 'n', 't')
 if stored[1] ~= ARGV[2] then return {0} end
 local id = ARGV[1]
@@ -62,10 +66,12 @@ if ARGV[6] == '1' then
   retain(KEYS[1], ARGV[7])
   if ARGV[10] == '1' then retain(KEYS[2], ARGV[7]) end
   for i = 1, n do retain(KEYS[6 + 2 * i], ARGV[7]) end
-  for i = 8 + 2 * n, #KEYS do retain(KEYS[i], ARGV[7]) end
+  local last = ARGV[16] == '' and #KEYS or tonumber(ARGV[16]) - 1
+  for i = 8 + 2 * n, last do retain(KEYS[i], ARGV[7]) end
 else
   redis.call('HSET', KEYS[6], id, ARGV[3] .. ':' .. ARGV[12])
 end
+if ARGV[15] ~= '' then applyStats(tonumber(ARGV[16]), ARGV[15], ARGV[17]) end
 return result
 `,
 );

@@ -1,4 +1,5 @@
 import { luaScript, RETAIN } from './script.js';
+import { APPLY_STATS } from './stats.js';
 
 /**
  * create: inserts a cascade unless its idempotency key (or its id) is taken.
@@ -9,11 +10,14 @@ import { luaScript, RETAIN } from './script.js';
  * ARGV[5] due time, '' for none · ARGV[6] '1' when the cascade is already terminal · ARGV[7] retention ms ('-1' forever)
  * ARGV[8] the fixed part as JSON (field `i`: id, key, message, recipient, plan, createdAt) · ARGV[9] its nonce (field `n`)
  * ARGV[10] '1' when its first step is `sending` (claimed) · ARGV[11] that step's owner ('' none)
+ * KEYS[6 ..] the keys of the statistics update (see stats.ts) · ARGV[12] the update as JSON ('' none)
+ * ARGV[13] how long a recipient's learned counts are kept without an update (ms); the update is applied
+ * only when the cascade is created
  * Returns {1} when created; {0, m, n, i} when the id exists; {2, ownerId} when the key belongs to another id.
  */
 export const createScript = luaScript(
   'create',
-  `${RETAIN}
+  `${RETAIN}${APPLY_STATS}
 local distinct = ARGV[1] ~= ARGV[2]
 if distinct then
   local owner = redis.call('GET', KEYS[2])
@@ -31,6 +35,7 @@ else
   if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1]) end
   if ARGV[10] == '1' then redis.call('HSET', KEYS[5], ARGV[1], ARGV[11]) end
 end
+applyStats(6, ARGV[12], ARGV[13])
 return {1}
 `,
 );
