@@ -9,10 +9,10 @@ import { InvalidConfigError, InvalidReceiptError, RouterClosedError, StoreConfli
 import { eventBase, eventFor, type RouterEvents } from './events.js';
 import { Liveness } from './liveness.js';
 import { toMicros, type Micros } from './money.js';
-import { projectCost } from './cost.js';
-import { estimateChannel, observe, resolveLearning, statKey, type Learned, type LearningOptions, type ResolvedLearning } from './learning.js';
-import { ledgerDelta, spendReport, type SpendReport } from './ledger.js';
-import { buildPlan, contentFor, DEFAULT_CONSENT_REQUIRED, successFor, type PlanContext } from './planner.js';
+import { resolveLearning, type LearningOptions, type ResolvedLearning } from './learning.js';
+import { spendReport, type SpendReport } from './ledger.js';
+import { estimatesFor, smsOnlyCost, statKeysFor, statsUpdate } from './router-stats.js';
+import { buildPlan, DEFAULT_CONSENT_REQUIRED, type PlanContext } from './planner.js';
 import { parse, receiptSchema } from './schema.js';
 import { runSend } from './send.js';
 import { memoryStore } from './store/memory.js';
@@ -21,7 +21,7 @@ import { isPromise, type CascadeStore, type StatsUpdate } from './store/types.js
 /** What a store method answers, once resolved: what `yield` gives back inside an operation. */
 type Answer<K extends 'create' | 'get' | 'commit' | 'route' | 'learned'> = Awaited<ReturnType<CascadeStore[K]>>;
 import { startCascade, transition, type CascadeInput, type Transition } from './transition.js';
-import type { Cascade, CascadeStatus, ChannelConfig, ChannelEstimate, Message, Plan, Receipt, Recipient } from './types.js';
+import type { Cascade, CascadeStatus, ChannelConfig, Message, Plan, Receipt, Recipient } from './types.js';
 import { validateMessage, validateRecipient } from './validate.js';
 
 export interface RouterOptions {
@@ -98,8 +98,6 @@ export type CancelResult =
 const TIMER_BATCH = 512;
 const TIMER_RETRY_MS = 1000;
 const MAX_CONFLICT_RETRIES = 32;
-/** Ledger-only updates still name a half-life; nothing in them decays. */
-const DEFAULT_HALF_LIFE_MS = 7 * 86_400_000;
 
 /** The runtime around the pure core: persists each transition, then emits its events and carries out its effects. */
 export class Router extends EventEmitter<RouterEvents> {
@@ -225,63 +223,22 @@ export class Router extends EventEmitter<RouterEvents> {
   *#plan(message: Message, recipient: Recipient): Operation<Plan> {
     const context: PlanContext = { channels: this.#channels, consentRequired: this.#consentRequired, now: this.#clock.now() };
     if (!this.#learning) return buildPlan(context, message, recipient);
-    const learned = (yield this.#store.learned(recipient.id, this.#statKeys(message))) as Answer<'learned'>;
+    const learned = (yield this.#store.learned(recipient.id, statKeysFor(this.#channels, message))) as Answer<'learned'>;
     const now = this.#clock.now();
-    const estimates = this.#estimates(learned, message, now);
+    const estimates = estimatesFor(this.#channels, learned, message, this.#learning, now);
     return buildPlan({ ...context, now, estimates, minProbability: this.#learning.minProbability }, message, recipient);
-  }
-
-  /** The statistics keys of the channels this message may use. */
-  #statKeys(message: Message): string[] {
-    const keys = new Set<string>();
-    for (const channel of this.#channels.values()) {
-      if (message.channels === undefined || message.channels.includes(channel.name)) keys.add(statKey(channel.learnAs, successFor(message, channel)));
-    }
-    return [...keys];
-  }
-
-  #estimates(learned: Learned, message: Message, now: number): Map<string, ChannelEstimate> {
-    const learning = this.#learning!;
-    const estimates = new Map<string, ChannelEstimate>();
-    for (const channel of this.#channels.values()) {
-      if (message.channels !== undefined && !message.channels.includes(channel.name)) continue;
-      const key = statKey(channel.learnAs, successFor(message, channel));
-      const wait = { timeoutMs: channel.timeoutMs, minMs: channel.adaptive?.minMs, maxMs: channel.adaptive?.maxMs };
-      estimates.set(channel.name, estimateChannel(learned.channels.get(key), learned.recipient.get(key), wait, learning, now));
-    }
-    return estimates;
   }
 
   /** The ledger delta and the outcomes a persisted change carries to the store. */
   #update(before: Cascade | undefined, after: Cascade, smsOnlyMicros?: Micros | undefined): StatsUpdate | undefined {
-    const ledger = ledgerDelta(before, after, smsOnlyMicros);
-    const observations = this.#learning ? observe(before, after, this.#learnAs) : undefined;
-    const learned = observations !== undefined && observations.length > 0;
-    if (!ledger && !learned) return undefined;
-    return { ledger, observations: learned ? observations : undefined, halfLifeMs: this.#learning?.halfLifeMs ?? DEFAULT_HALF_LIFE_MS };
-  }
-
-  /** What this message would have cost on the cheapest SMS channel that has an address for the recipient. */
-  #smsOnlyCost(plan: Plan, message: Message, recipient: Recipient): Micros | undefined {
-    let best: Micros | undefined;
-    for (const step of plan.steps) if (step.kind === 'sms' && (best === undefined || step.costMicros < best)) best = step.costMicros;
-    if (best !== undefined) return best;
-    for (const channel of this.#channels.values()) {
-      if (channel.kind !== 'sms') continue;
-      const address = channel.address(recipient);
-      if (address === undefined || address === '') continue;
-      const cost =
-        channel.fixedCostMicros ?? projectCost(channel.cost, { channel: channel.name, message, recipient, address, content: contentFor(message, channel) });
-      if (best === undefined || cost < best) best = cost;
-    }
-    return best;
+    return statsUpdate(before, after, this.#learning, this.#learnAs, smsOnlyMicros);
   }
 
   *#start(message: Message, recipient: Recipient): Operation<SendReceipt> {
     const plan = yield* this.#plan(message, recipient);
     const started = startCascade({ id: this.#createId(message), key: message.key, message, recipient, plan, now: plan.createdAt, by: this.instanceId });
     const cascade = started.cascade;
-    const update = this.#update(undefined, cascade, this.#smsOnlyCost(plan, message, recipient));
+    const update = this.#update(undefined, cascade, smsOnlyCost(this.#channels, plan, message, recipient));
     if (this.#mustBeat(started)) yield this.#liveness!.beat();
     const { created, cascade: stored } = (yield this.#store.create(cascade, update)) as Answer<'create'>;
     if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };

@@ -1,0 +1,69 @@
+/**
+ * What the router hands the store and the planner around learning and the spend ledger: the statistics
+ * keys a message reads, the estimates the planner orders by, the update a persisted change carries, and
+ * the SMS-only counterfactual of a new message. Plain functions over the router's resolved channels.
+ */
+import type { ResolvedChannel } from './channels.js';
+import { projectCost } from './cost.js';
+import { estimateChannel, observe, statKey, type Learned, type ResolvedLearning } from './learning.js';
+import { ledgerDelta } from './ledger.js';
+import type { Micros } from './money.js';
+import { contentFor, successFor } from './planner.js';
+import type { StatsUpdate } from './store/types.js';
+import type { Cascade, ChannelEstimate, Message, Plan, Recipient } from './types.js';
+
+type Channels = ReadonlyMap<string, ResolvedChannel>;
+
+/** Ledger-only updates still name a half-life; nothing in them decays. */
+const DEFAULT_HALF_LIFE_MS = 7 * 86_400_000;
+
+/** The statistics keys of the channels this message may use. */
+export function statKeysFor(channels: Channels, message: Message): string[] {
+  const keys = new Set<string>();
+  for (const channel of channels.values()) {
+    if (message.channels === undefined || message.channels.includes(channel.name)) keys.add(statKey(channel.learnAs, successFor(message, channel)));
+  }
+  return [...keys];
+}
+
+/** The planner's estimate for every channel this message may use, from what the store has learned. */
+export function estimatesFor(channels: Channels, learned: Learned, message: Message, learning: ResolvedLearning, now: number): Map<string, ChannelEstimate> {
+  const estimates = new Map<string, ChannelEstimate>();
+  for (const channel of channels.values()) {
+    if (message.channels !== undefined && !message.channels.includes(channel.name)) continue;
+    const key = statKey(channel.learnAs, successFor(message, channel));
+    const wait = { timeoutMs: channel.timeoutMs, minMs: channel.adaptive?.minMs, maxMs: channel.adaptive?.maxMs };
+    estimates.set(channel.name, estimateChannel(learned.channels.get(key), learned.recipient.get(key), wait, learning, now));
+  }
+  return estimates;
+}
+
+/** The ledger delta and (when learning) the outcomes a persisted change carries; undefined when there are none. */
+export function statsUpdate(
+  before: Cascade | undefined,
+  after: Cascade,
+  learning: ResolvedLearning | undefined,
+  learnAs: (channel: string) => string,
+  smsOnlyMicros?: Micros | undefined,
+): StatsUpdate | undefined {
+  const ledger = ledgerDelta(before, after, smsOnlyMicros);
+  const observations = learning ? observe(before, after, learnAs) : undefined;
+  const learned = observations !== undefined && observations.length > 0;
+  if (!ledger && !learned) return undefined;
+  return { ledger, observations: learned ? observations : undefined, halfLifeMs: learning?.halfLifeMs ?? DEFAULT_HALF_LIFE_MS };
+}
+
+/** What this message would have cost on the cheapest SMS channel that has an address for the recipient. */
+export function smsOnlyCost(channels: Channels, plan: Plan, message: Message, recipient: Recipient): Micros | undefined {
+  let best: Micros | undefined;
+  for (const step of plan.steps) if (step.kind === 'sms' && (best === undefined || step.costMicros < best)) best = step.costMicros;
+  if (best !== undefined) return best;
+  for (const channel of channels.values()) {
+    if (channel.kind !== 'sms') continue;
+    const address = channel.address(recipient);
+    if (address === undefined || address === '') continue;
+    const cost = channel.fixedCostMicros ?? projectCost(channel.cost, { channel: channel.name, message, recipient, address, content: contentFor(message, channel) });
+    if (best === undefined || cost < best) best = cost;
+  }
+  return best;
+}
