@@ -40,11 +40,11 @@ const RATE = /^(\d+)(?:\.(\d{1,12}))?$/;
  * A value of time (an amount per second, non-negative, up to 12 decimal places: it weighs time against
  * money, it is never summed as money) as micro-units per millisecond.
  */
-export function toMicrosPerMs(value: Amount, field = 'valueOfTime'): number {
+export function toMicrosPerMs(value: Amount, field = 'valueOfTime', error: new (message: string) => Error = InvalidInputError): number {
   const text = typeof value === 'string' ? value.trim() : value;
   const ok = typeof text === 'string' ? RATE.test(text) : Number.isFinite(text) && text >= 0;
   if (!ok) {
-    throw new InvalidInputError(`Expected \`${field}\` to be a non-negative amount per second with at most 12 decimal places, got ${JSON.stringify(value)}`);
+    throw new error(`Expected \`${field}\` to be a non-negative amount per second with at most 12 decimal places, got ${JSON.stringify(value)}`);
   }
   return (Number(text) * SCALE) / 1000;
 }

@@ -8,7 +8,7 @@ import { toMs, type Duration } from './duration.js';
 import { InvalidConfigError, InvalidReceiptError, RouterClosedError, StoreConflictError } from './errors.js';
 import { eventBase, eventFor, type RouterEvents } from './events.js';
 import { Liveness } from './liveness.js';
-import { toMicros, type Micros } from './money.js';
+import { toMicros, toMicrosPerMs, type Amount, type Micros } from './money.js';
 import { resolveLearning, type LearningOptions, type ResolvedLearning } from './learning.js';
 import { spendReport, type SpendReport } from './ledger.js';
 import { estimatesFor, smsOnlyCost, statKeysFor, statsUpdate } from './router-stats.js';
@@ -44,6 +44,11 @@ export interface RouterOptions {
    * them: order by expected cost, skip channels that keep failing, adapt waits. Off by default. See docs/cost-model.md.
    */
   readonly learning?: boolean | LearningOptions | undefined;
+  /**
+   * What a second of a customer's waiting is worth, for messages whose `policy.valueOfTime` does not say:
+   * with learning, it weighs time against money in the order and the waits. Default 0.
+   */
+  readonly valueOfTime?: Amount | undefined;
   /**
    * Names this router among the instances sharing its store: the steps it claims are `sending` in this name
    * until their send is recorded. Unique among live routers and not reused by a later process. Default: 12 random characters.
@@ -111,6 +116,7 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #holdMs: number;
   readonly #createId: (message: Message) => string;
   readonly #learning: ResolvedLearning | undefined;
+  readonly #valueOfTime: Amount | undefined;
   /** Set when the store was passed in, so other instances may share it; a store the router made is its alone. */
   readonly #liveness: Liveness | undefined;
   readonly #inflight = new Map<string, LazyAbort>();
@@ -131,6 +137,8 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#holdMs = toMs(options.holdUnknownReceipts ?? '10m', 'holdUnknownReceipts');
     this.#createId = options.createId ?? ((message) => message.key);
     this.#learning = resolveLearning(options.learning);
+    if (options.valueOfTime !== undefined) toMicrosPerMs(options.valueOfTime, 'valueOfTime', InvalidConfigError);
+    this.#valueOfTime = options.valueOfTime;
     // 72 random bits, short: every attempt carries its owner's id.
     const instanceId = options.instanceId ?? randomBytes(9).toString('base64url');
     if (typeof instanceId !== 'string' || instanceId === '') {
@@ -221,7 +229,7 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** Plans with what the store has learned about the recipient (when learning). */
   *#plan(message: Message, recipient: Recipient): Operation<Plan> {
-    const context: PlanContext = { channels: this.#channels, consentRequired: this.#consentRequired, now: this.#clock.now() };
+    const context: PlanContext = { channels: this.#channels, consentRequired: this.#consentRequired, now: this.#clock.now(), valueOfTime: this.#valueOfTime };
     if (!this.#learning) return buildPlan(context, message, recipient);
     const learned = (yield this.#store.learned(recipient.id, statKeysFor(this.#channels, message))) as Answer<'learned'>;
     const now = this.#clock.now();

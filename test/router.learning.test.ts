@@ -4,7 +4,7 @@
  * receipt after a set latency, a failure receipt, or nothing at all.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRouter, memoryStore, SimulatedClock, type ChannelConfig, type Message, type Recipient, type Router, type SendFunction, type CascadeStore } from 'cascade-router';
+import { createRouter, InvalidConfigError, memoryStore, SimulatedClock, type ChannelConfig, type Message, type Recipient, type Router, type SendFunction, type CascadeStore } from 'cascade-router';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -22,7 +22,7 @@ class World {
   readonly behaviour = new Map<string, Behaviour>(); // `${channel}/${recipient}`
   #seq = 0;
 
-  constructor(extra: { channels?: (send: (channel: string) => SendFunction) => Record<string, ChannelConfig>; learning?: boolean | object } = {}) {
+  constructor(extra: { channels?: (send: (channel: string) => SendFunction) => Record<string, ChannelConfig>; learning?: boolean | object; valueOfTime?: string } = {}) {
     const send = (channel: string): SendFunction => async (request) => {
       this.sends.push({ channel, recipient: request.recipient.id, at: this.clock.now() });
       const id = `${channel}-${++this.#seq}`;
@@ -38,7 +38,7 @@ class World {
       sms: { kind: 'sms', cost: '0.05', send: send('sms'), confirm: { timeout: '5m' } },
     };
     this.store = memoryStore();
-    this.router = createRouter({ channels, clock: this.clock, store: this.store, learning: extra.learning ?? true });
+    this.router = createRouter({ channels, clock: this.clock, store: this.store, learning: extra.learning ?? true, valueOfTime: extra.valueOfTime });
     worlds.push(this);
   }
 
@@ -120,6 +120,18 @@ describe('learning: reachability per recipient', () => {
     expect((await w.router.plan(message, r('new'))).steps.map((s) => s.channel)).toEqual(['viber', 'sms']);
     const hurried = await w.router.plan({ ...message, policy: { valueOfTime: '0.001' } }, r('new'));
     expect(hurried.steps.map((s) => s.channel)).toEqual(['sms', 'viber']);
+    // The router's own default does the same for messages that do not say; a message's own value wins.
+    const urgent = new World({ channels: (send) => ({
+      viber: { kind: 'messenger', cost: '0.01', billing: 'delivered', send: send('viber'), confirm: { timeout: '10m' } },
+      sms: { kind: 'sms', cost: '0.05', send: send('sms'), confirm: { timeout: '5m' } },
+    }), learning: { priorWeight: 50, minProbability: 0 }, valueOfTime: '0.001' });
+    for (let i = 0; i < 30; i++) {
+      if (i % 10 !== 0) urgent.behaviour.set(`viber/c${i}`, 'silent');
+      await urgent.deliver(r(`c${i}`));
+    }
+    expect((await urgent.router.plan(message, r('new'))).steps.map((s) => s.channel)).toEqual(['sms', 'viber']);
+    expect((await urgent.router.plan({ ...message, policy: { valueOfTime: 0 } }, r('new'))).steps.map((s) => s.channel)).toEqual(['viber', 'sms']);
+    expect(() => createRouter({ channels: { sms: { kind: 'sms', send: async () => 'x' } }, valueOfTime: -1 })).toThrow(InvalidConfigError);
     // Had it failed at once instead, waiting would cost nothing: the cheap channel stays first.
     const fast = new World({ channels: (send) => ({
       viber: { kind: 'messenger', cost: '0.01', billing: 'delivered', send: send('viber'), confirm: { timeout: '10m' } },
