@@ -4,6 +4,7 @@
  *   `--concurrency` cascades in flight (default 100). Finished cascades are dropped at once (retentionMs: 0),
  *   as a deployment at this rate must; cascadesPerSecondRetained keeps every finished cascade for the run.
  * bytesPerOpenCascade: heap growth per open cascade with N cascades waiting for receipts (default 1,000,000).
+ * `--learning`: the same with `learning: true` (each send reads the recipient's statistics, each outcome is counted).
  */
 // `npm run bench:engine -- --vs notifme`: the side-by-side comparison instead (bench/engine-vs-notifme.ts).
 if (process.argv.includes('--vs') && process.argv[process.argv.indexOf('--vs') + 1] === 'notifme') {
@@ -18,6 +19,7 @@ const { createRouter, memoryStore, SimulatedClock } = (await import(new URL('../
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
+const learning = args.includes('--learning');
 const flag = (name: string, fallback: number): number => {
   const index = args.indexOf(`--${name}`);
   return index === -1 ? fallback : Number(args[index + 1]);
@@ -41,6 +43,7 @@ function makeRouter(clock: Clock, store: CascadeStore): { router: Router; ids: s
   const router = createRouter({
     clock,
     store,
+    learning,
     channels: {
       push: { kind: 'push', cost: 0, send, confirm: { timeout: '2m' } },
       sms: { kind: 'sms', cost: '0.05', send, confirm: { timeout: '5m' } },
