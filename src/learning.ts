@@ -5,7 +5,7 @@
  */
 import { toMs, type Duration } from './duration.js';
 import { InvalidConfigError } from './errors.js';
-import type { Attempt, Cascade, ChannelEstimate, ReceiptStatus, SuccessLevel } from './types.js';
+import { STATUS_RANK, type Attempt, type Cascade, type ChannelEstimate, type SuccessLevel } from './types.js';
 
 /** What the router learns from outcomes; `learning: true` takes every default. */
 export interface LearningOptions {
@@ -264,11 +264,9 @@ export function statKey(channel: string, success: SuccessLevel): string {
   return success === 'read' ? `${channel}:read` : channel;
 }
 
-const RANK: Record<ReceiptStatus, number> = { failed: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
-
 /** When an attempt first reached its step's success level, from its status history. */
 function reachedAt(attempt: Attempt, success: SuccessLevel): number | undefined {
-  for (const change of attempt.history) if (change.status !== 'failed' && RANK[change.status] >= RANK[success]) return change.at;
+  for (const change of attempt.history) if (change.status !== 'failed' && STATUS_RANK[change.status] >= STATUS_RANK[success]) return change.at;
   return undefined;
 }
 

@@ -1,6 +1,6 @@
 import type { Micros } from './money.js';
 import { endOfQuietHours } from './quiet-hours.js';
-import { TERMINAL, type Attempt, type AttemptOutcome, type Cascade, type Message, type Plan, type ReceiptStatus, type Recipient } from './types.js';
+import { STATUS_RANK, TERMINAL, type Attempt, type AttemptOutcome, type Cascade, type Message, type Plan, type ReceiptStatus, type Recipient } from './types.js';
 
 /**
  * What can happen to a cascade. Every input carries the time: the core never reads a clock. `by` names the
@@ -45,7 +45,6 @@ export interface Transition {
   readonly verdict: Verdict;
 }
 
-const RANK: Record<ReceiptStatus, number> = { accepted: 1, sent: 2, delivered: 3, read: 4, failed: 0 };
 
 /** The state of a new cascade, with its first step started or scheduled. */
 export function startCascade(init: {
@@ -258,10 +257,10 @@ class Draft {
     if (!attempt) return this.finish('stale');
     const previous = attempt.status;
     if (previous === input.status) return this.finish('duplicate');
-    if (previous === 'failed' || (input.status === 'failed' && previous !== undefined && RANK[previous] >= RANK.delivered)) {
+    if (previous === 'failed' || (input.status === 'failed' && previous !== undefined && STATUS_RANK[previous] >= STATUS_RANK.delivered)) {
       return this.finish('stale');
     }
-    if (input.status !== 'failed' && previous !== undefined && RANK[input.status] <= RANK[previous]) return this.finish('stale');
+    if (input.status !== 'failed' && previous !== undefined && STATUS_RANK[input.status] <= STATUS_RANK[previous]) return this.finish('stale');
     this.notes.push({ type: 'receipt', step: input.step, status: input.status });
     this.reach(input.step, input.status, input.at ?? this.now, 'receipt', input.priceMicros, input.error);
     return this.finish('applied');
@@ -280,11 +279,11 @@ class Draft {
     const planned = this.c.plan.steps[step]!;
     const wasEnded = a.state === 'ended';
     const before = a.status;
-    if (a.status !== 'failed' && (a.status === undefined || status === 'failed' || RANK[status] > RANK[a.status])) a.status = status;
+    if (a.status !== 'failed' && (a.status === undefined || status === 'failed' || STATUS_RANK[status] > STATUS_RANK[a.status])) a.status = status;
     a.history = append(a.history, { status, at, source });
     if (priceMicros !== undefined) a.priceMicros = priceMicros;
     if (error) a.error = error;
-    if (!a.billed && status !== 'failed' && (planned.billing === 'sent' || RANK[status] >= RANK.delivered)) a.billed = true;
+    if (!a.billed && status !== 'failed' && (planned.billing === 'sent' || STATUS_RANK[status] >= STATUS_RANK.delivered)) a.billed = true;
     if (a.billed) a.costMicros = a.priceMicros ?? planned.costMicros;
 
     if (status === 'failed') {
@@ -296,9 +295,9 @@ class Draft {
       }
       return;
     }
-    if (RANK[status] < RANK[planned.success]) return;
+    if (STATUS_RANK[status] < STATUS_RANK[planned.success]) return;
     // Already successful (a `read` after the `delivered` that ended it): recorded above, nothing more.
-    if (before !== undefined && before !== 'failed' && RANK[before] >= RANK[planned.success]) return;
+    if (before !== undefined && before !== 'failed' && STATUS_RANK[before] >= STATUS_RANK[planned.success]) return;
     const deadlineAt = this.c.plan.deadlineAt;
     if (deadlineAt !== undefined && at > deadlineAt) {
       // It reached the customer after the message's deadline (an expired code): recorded and billed above,

@@ -327,3 +327,6 @@ export interface Cascade {
 }
 
 export const TERMINAL: ReadonlySet<CascadeStatus> = new Set(['delivered', 'exhausted', 'cancelled', 'expired']);
+
+/** Receipt statuses in order (`accepted < sent < delivered < read`); `failed` ranks below them all. */
+export const STATUS_RANK: Readonly<Record<ReceiptStatus, number>> = { failed: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
