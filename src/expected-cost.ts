@@ -53,20 +53,24 @@ export function expectedCost(steps: readonly CostedStep[], microsPerMs = 0): num
   let reach = 1;
   for (const step of steps) {
     const p = step.probability ?? 1;
-    const spend = step.billing === 'delivered' ? p * step.costMicros : step.costMicros;
-    const time = microsPerMs === 0 ? 0 : microsPerMs * stepTime(p, step.latencyMs ?? 0, step.waitMs, step.failure ?? 0);
-    total += reach * (spend + time);
+    total += reach * stepCost(step.costMicros, step.billing, p, step.latencyMs ?? 0, step.waitMs, microsPerMs, step.failure ?? 0);
     reach *= 1 - p;
   }
   return total;
 }
 
-/** `orderKey` on plain numbers, for the planner's hot path. */
 /** Expected time spent on a step: successes after their latency, fast failures at once, the silent rest after the whole wait. */
 export function stepTime(p: number, latencyMs: number, waitMs: number, failure: number): number {
   return p * latencyMs + Math.max(0, 1 - p - failure) * waitMs;
 }
 
+/** What trying one step costs in expectation, not counting the steps after it: e + λ·τ. */
+export function stepCost(costMicros: number, billing: Billing, p: number, latencyMs: number, waitMs: number, microsPerMs: number, failure: number): number {
+  const spend = billing === 'delivered' ? p * costMicros : costMicros;
+  return microsPerMs === 0 ? spend : spend + microsPerMs * stepTime(p, latencyMs, waitMs, failure);
+}
+
+/** `orderKey` on plain numbers, for the planner's hot path. */
 export function keyOf(costMicros: number, billing: Billing, p: number, latencyMs: number, waitMs: number, microsPerMs: number, failure = 0): number {
   if (!(p > 0)) return Infinity;
   // e/p written so that no division touches the price when it need not: billed on delivery, e/p is the

@@ -1,7 +1,7 @@
 import { resolveChannels, type ResolvedChannel } from './channels.js';
 import { projectCost } from './cost.js';
 import { toMs } from './duration.js';
-import { expectedCost, keyOf, stepTime } from './expected-cost.js';
+import { keyOf, stepCost } from './expected-cost.js';
 import { toMicros, toMicrosPerMs, type Amount, type Micros } from './money.js';
 import { endOfQuietHours } from './quiet-hours.js';
 import type {
@@ -225,32 +225,30 @@ function order(candidates: Candidate[], message: Message, recipient: Recipient):
  * dear (SMS next), it waits on for the late receipts that would otherwise be paid twice.
  */
 function chooseWaits(ordered: Candidate[], microsPerMs: number): void {
-  for (let i = ordered.length - 2; i >= 0; i--) {
+  // `rest`: the expected cost of the steps after the current one, built up from the last step back.
+  let rest = 0;
+  for (let i = ordered.length - 1; i >= 0; i--) {
     const candidate = ordered[i]!;
-    const arrival = candidate.estimate?.arrival;
-    if (arrival === undefined || arrival.length < 2) continue;
-    const after = ordered.slice(i + 1).map((c) => ({
-      costMicros: c.costMicros,
-      billing: c.channel.billing,
-      probability: c.estimate?.probability ?? 1,
-      latencyMs: c.estimate?.latencyMs ?? 0,
-      failure: c.estimate?.failure ?? 0,
-      waitMs: c.estimate?.waitMs ?? c.channel.timeoutMs,
-    }));
-    const rest = expectedCost(after, microsPerMs);
-    const c = candidate.costMicros;
-    const failure = candidate.estimate!.failure ?? 0;
-    let best = Infinity;
-    let pick = arrival[arrival.length - 1]!;
-    for (const point of arrival) {
-      const [w, p, latency] = point;
-      const cost = (candidate.channel.billing === 'delivered' ? p * c : c) + microsPerMs * stepTime(p, latency, w, failure) + (1 - p) * rest;
-      if (cost < best) {
-        best = cost;
-        pick = point;
+    const { costMicros, channel } = candidate;
+    const estimate = candidate.estimate;
+    const failure = estimate?.failure ?? 0;
+    const arrival = estimate?.arrival;
+    if (i < ordered.length - 1 && arrival !== undefined && arrival.length > 1) {
+      let best = Infinity;
+      let pick = arrival[arrival.length - 1]!;
+      for (const point of arrival) {
+        const [w, p, latency] = point;
+        const cost = stepCost(costMicros, channel.billing, p, latency, w, microsPerMs, failure) + (1 - p) * rest;
+        if (cost < best) {
+          best = cost;
+          pick = point;
+        }
       }
+      candidate.estimate = { probability: pick[1], latencyMs: pick[2], waitMs: pick[0], failure, arrival };
     }
-    candidate.estimate = { probability: pick[1], latencyMs: pick[2], waitMs: pick[0], failure, arrival };
+    const chosen = candidate.estimate;
+    const p = chosen?.probability ?? 1;
+    rest = stepCost(costMicros, channel.billing, p, chosen?.latencyMs ?? 0, chosen?.waitMs ?? channel.timeoutMs, microsPerMs, failure) + (1 - p) * rest;
   }
 }
 
