@@ -17,21 +17,19 @@ type Channels = ReadonlyMap<string, ResolvedChannel>;
 /** Ledger-only updates still name a half-life; nothing in them decays. */
 const DEFAULT_HALF_LIFE_MS = 7 * 86_400_000;
 
-/** The statistics keys of the channels this message may use. */
-export function statKeysFor(channels: Channels, message: Message): string[] {
-  const keys = new Set<string>();
+/** The channels this message may use, each with its statistics key (`learnAs`, and `:read` when it waits for read). */
+export function statKeysFor(channels: Channels, message: Message): Map<ResolvedChannel, string> {
+  const keys = new Map<ResolvedChannel, string>();
   for (const channel of channels.values()) {
-    if (message.channels === undefined || message.channels.includes(channel.name)) keys.add(statKey(channel.learnAs, successFor(message, channel)));
+    if (message.channels === undefined || message.channels.includes(channel.name)) keys.set(channel, statKey(channel.learnAs, successFor(message, channel)));
   }
-  return [...keys];
+  return keys;
 }
 
-/** The planner's estimate for every channel this message may use, from what the store has learned. */
-export function estimatesFor(channels: Channels, learned: Learned, message: Message, learning: ResolvedLearning, now: number): Map<string, ChannelEstimate> {
+/** The planner's estimate for each of those channels, from what the store has learned. */
+export function estimatesFor(keys: ReadonlyMap<ResolvedChannel, string>, learned: Learned, learning: ResolvedLearning, now: number): Map<string, ChannelEstimate> {
   const estimates = new Map<string, ChannelEstimate>();
-  for (const channel of channels.values()) {
-    if (message.channels !== undefined && !message.channels.includes(channel.name)) continue;
-    const key = statKey(channel.learnAs, successFor(message, channel));
+  for (const [channel, key] of keys) {
     const wait = { timeoutMs: channel.timeoutMs, minMs: channel.adaptive?.minMs, maxMs: channel.adaptive?.maxMs };
     estimates.set(channel.name, estimateChannel(learned.channels.get(key), learned.recipient.get(key), wait, learning, now));
   }

@@ -231,9 +231,10 @@ export class Router extends EventEmitter<RouterEvents> {
   *#plan(message: Message, recipient: Recipient): Operation<Plan> {
     const context: PlanContext = { channels: this.#channels, consentRequired: this.#consentRequired, now: this.#clock.now(), valueOfTime: this.#valueOfTime };
     if (!this.#learning) return buildPlan(context, message, recipient);
-    const learned = (yield this.#store.learned(recipient.id, statKeysFor(this.#channels, message))) as Answer<'learned'>;
+    const keys = statKeysFor(this.#channels, message);
+    const learned = (yield this.#store.learned(recipient.id, [...new Set(keys.values())])) as Answer<'learned'>;
     const now = this.#clock.now();
-    const estimates = estimatesFor(this.#channels, learned, message, this.#learning, now);
+    const estimates = estimatesFor(keys, learned, this.#learning, now);
     return buildPlan({ ...context, now, estimates, minProbability: this.#learning.minProbability }, message, recipient);
   }
 
