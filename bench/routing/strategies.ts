@@ -43,8 +43,9 @@ const key = (job: Job): string => `m${job.index}`;
 /**
  * What the learned strategy counts a second of a customer's waiting as worth (0.00144 an hour). It orders
  * channels that often keep people waiting further down and picks each step's wait (docs/cost-model.md).
- * Chosen on this workload: lower values cost less and wait longer (0.0000001: 1.06x the bound at 30,000
- * messages, p95 4h45m); higher ones buy speed with SMS (0.000001: 1.14x, p95 2m24s).
+ * Chosen on this workload: lower values cost less and wait longer (0.0000001: 1.08x the bound at 30,000
+ * messages, p95 5h08m); higher ones buy speed with SMS (0.000001: 1.14x, p95 2m24s). Measured with
+ * `npm run bench:routing -- --only learned --messages 30000` after changing this constant.
  */
 const LEARNED_VALUE_OF_TIME = '0.0000004';
 /** The learned strategy covers 99.9% of observed latencies, and may wait a day on the general profile's channels. */

@@ -11,7 +11,7 @@ export interface MemoryStoreOptions {
   readonly maxHeldReceipts?: number | undefined;
   /**
    * Most recipients whose own learned counts are kept; the least recently updated go first (they fall
-   * back to the channel-wide figures). Default 100,000, about 200 bytes each per channel used.
+   * back to the channel-wide figures). Default 100,000; each keeps five numbers per channel used.
    */
   readonly maxRecipients?: number | undefined;
 }
