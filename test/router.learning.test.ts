@@ -4,7 +4,7 @@
  * receipt after a set latency, a failure receipt, or nothing at all.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRouter, InvalidConfigError, memoryStore, SimulatedClock, type ChannelConfig, type Message, type Recipient, type Router, type SendFunction, type CascadeStore } from 'cascade-router';
+import { createRouter, InvalidConfigError, memoryStore, SimulatedClock, type ChannelConfig, type Message, type Recipient, type Router, type SendFunction } from 'cascade-router';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -17,7 +17,6 @@ type Behaviour = { readonly deliverAfter: number } | 'fail' | 'silent';
 class World {
   readonly clock = new SimulatedClock(T0);
   readonly router: Router;
-  readonly store: CascadeStore;
   readonly sends: { channel: string; recipient: string; at: number }[] = [];
   readonly behaviour = new Map<string, Behaviour>(); // `${channel}/${recipient}`
   #seq = 0;
@@ -37,8 +36,7 @@ class World {
       push: { kind: 'push', cost: 0, send: send('push'), confirm: { timeout: '2m' } },
       sms: { kind: 'sms', cost: '0.05', send: send('sms'), confirm: { timeout: '5m' } },
     };
-    this.store = memoryStore();
-    this.router = createRouter({ channels, clock: this.clock, store: this.store, learning: extra.learning ?? true, valueOfTime: extra.valueOfTime });
+    this.router = createRouter({ channels, clock: this.clock, store: memoryStore(), learning: extra.learning ?? true, valueOfTime: extra.valueOfTime });
     worlds.push(this);
   }
 
