@@ -14,9 +14,6 @@ import type { Cascade, ChannelEstimate, Message, Plan, Recipient } from './types
 
 type Channels = ReadonlyMap<string, ResolvedChannel>;
 
-/** Ledger-only updates still name a half-life; nothing in them decays. */
-const DEFAULT_HALF_LIFE_MS = 7 * 86_400_000;
-
 /** The channels this message may use, each with its statistics key (`learnAs`, and `:read` when it waits for read). */
 export function statKeysFor(channels: Channels, message: Message): Map<ResolvedChannel, string> {
   const keys = new Map<ResolvedChannel, string>();
@@ -45,10 +42,11 @@ export function statsUpdate(
   smsOnlyMicros?: Micros | undefined,
 ): StatsUpdate | undefined {
   const ledger = ledgerDelta(before, after, smsOnlyMicros);
-  const observations = learning ? observe(before, after, learnAs) : undefined;
-  const learned = observations !== undefined && observations.length > 0;
-  if (!ledger && !learned) return undefined;
-  return { ledger, observations: learned ? observations : undefined, halfLifeMs: learning?.halfLifeMs ?? DEFAULT_HALF_LIFE_MS };
+  if (learning) {
+    const observations = observe(before, after, learnAs);
+    if (observations.length > 0) return { ledger, observations, halfLifeMs: learning.halfLifeMs };
+  }
+  return ledger && { ledger };
 }
 
 /** What this message would have cost on the cheapest SMS channel that has an address for the recipient. */

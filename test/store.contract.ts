@@ -346,11 +346,11 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
       it('adds the ledger of every accepted create and commit, and none of a refused one', async () => {
         expect(await store.ledger()).toEqual({ messages: 0, delivered: 0, spendMicros: 0, doubleSpendMicros: 0, smsOnlyMicros: 0, withoutSms: 0, channels: {} });
         const a = cascade();
-        await store.create(a, { ledger: ledger(50_000), halfLifeMs: HALF_LIFE });
-        await store.create({ ...cascade({ key: a.key }) }, { ledger: ledger(7), halfLifeMs: HALF_LIFE }); // the key is taken
+        await store.create(a, { ledger: ledger(50_000) });
+        await store.create({ ...cascade({ key: a.key }) }, { ledger: ledger(7) }); // the key is taken
         const a2 = next(a, { type: 'cancel', now: T0 + 1 });
-        expect((await store.commit(a2, [], { ledger: ledger(1_000, 'email'), halfLifeMs: HALF_LIFE })).ok).toBe(true);
-        expect((await store.commit(a2, [], { ledger: ledger(9, 'email'), halfLifeMs: HALF_LIFE })).ok).toBe(false);
+        expect((await store.commit(a2, [], { ledger: ledger(1_000, 'email') })).ok).toBe(true);
+        expect((await store.commit(a2, [], { ledger: ledger(9, 'email') })).ok).toBe(false);
         expect(await store.ledger()).toEqual({
           messages: 2,
           delivered: 0,

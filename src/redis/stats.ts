@@ -22,7 +22,7 @@ export function statsKeys(keys: Keys, update: StatsUpdate | undefined): string[]
 export function statsArg(update: StatsUpdate | undefined, now: number): string {
   if (update === undefined) return '';
   const o = update.observations?.map((x) => [x.channel, x.outcome, x.at, x.weight, x.latencyMs === undefined ? -1 : latencyBucket(x.latencyMs)]);
-  return JSON.stringify({ h: update.halfLifeMs, n: now, l: update.ledger, o: o && o.length > 0 ? o : undefined });
+  return JSON.stringify({ h: update.halfLifeMs, n: now, l: update.ledger, o });
 }
 
 export function recipientTtlMs(update: StatsUpdate | undefined): number {

@@ -20,13 +20,15 @@ export interface HeldReceipt {
  * What a change adds to the spend ledger and the learned statistics. A store applies it in the same
  * atomic write as the change it comes with, and not at all when that write is refused.
  */
-export interface StatsUpdate {
-  readonly ledger?: Ledger | undefined;
-  /** Outcomes to count (only when the router learns). */
-  readonly observations?: readonly Observation[] | undefined;
-  /** How fast counts fade: the store ages what it keeps by this half-life when it adds to it. */
-  readonly halfLifeMs: number;
-}
+export type StatsUpdate =
+  | { readonly ledger: Ledger; readonly observations?: undefined; readonly halfLifeMs?: undefined }
+  | {
+      readonly ledger?: Ledger | undefined;
+      /** Outcomes to count (only when the router learns). */
+      readonly observations: readonly Observation[];
+      /** How fast counts fade: the store ages what it keeps by this half-life when it adds outcomes to it. */
+      readonly halfLifeMs: number;
+    };
 
 export interface CommitResult {
   /** False when the stored version was not the one this change was based on: re-read and retry. */
