@@ -53,8 +53,9 @@ export const receiptSchema = z.object({
   providerMessageId: z.string().min(1),
   status: z.enum(['accepted', 'sent', 'delivered', 'read', 'failed']),
   at: z.number().finite().optional(),
-  error: z.object({ code: z.string().optional(), message: z.string().optional() }).optional(),
+  error: z.object({ code: z.string().optional(), message: z.string().optional(), fault: z.enum(['recipient', 'provider']).optional() }).optional(),
   price: amount.optional(),
+  provider: name.optional(),
 });
 
 export const channelSchema = z.object({
@@ -83,6 +84,7 @@ export const channelSchema = z.object({
     .optional(),
   address: fn.optional(),
   learnAs: z.string().min(1).optional(),
+  provider: name.optional(),
 });
 
 type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error;

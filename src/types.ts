@@ -21,9 +21,27 @@ export interface Receipt {
   /** When the provider says the status happened (ms since epoch). Defaults to the time it is handled. */
   readonly at?: number | undefined;
   /** Why delivery failed, as the provider put it. */
-  readonly error?: { readonly code?: string | undefined; readonly message?: string | undefined } | undefined;
+  readonly error?: ReceiptError | undefined;
   /** The price the provider reports for this message; replaces the projected cost once billed. */
   readonly price?: Amount | undefined;
+  /**
+   * The provider that reported it, as `cascade-router/receipts` names it (`twilio`, `sendgrid`, …). A receipt
+   * that names a provider applies only to an attempt whose channel declares that `provider`; one that names
+   * none only to channels that declare none. See docs/semantics.md.
+   */
+  readonly provider?: string | undefined;
+}
+
+/** Why a receipt reports a failure. */
+export interface ReceiptError {
+  readonly code?: string | undefined;
+  readonly message?: string | undefined;
+  /**
+   * Whose problem it is, when the provider's code says: `recipient` (invalid or unreachable number, hard
+   * bounce, not on the messenger: another provider of the channel would fail too) or `provider` (queue
+   * overflow, account or routing trouble, throttling: another provider may succeed).
+   */
+  readonly fault?: 'recipient' | 'provider' | undefined;
 }
 
 /** What a channel sends: the message's text, with optional subject and HTML. */
@@ -188,6 +206,13 @@ export interface ChannelConfig {
   readonly learnAs?: string | undefined;
   /** Where to find the address; default `recipient.addresses[channelName]`. */
   readonly address?: ((recipient: Recipient) => string | undefined) | undefined;
+  /**
+   * The provider whose receipts report on this channel's sends, as `cascade-router/receipts` names it
+   * (`twilio`, `sendgrid`, `infobip`, …): only receipts that name it apply to this channel's attempts, so a
+   * receipt posted to another provider's endpoint cannot settle them. Undefined: only receipts that name
+   * no provider apply (receipts you build yourself).
+   */
+  readonly provider?: string | undefined;
 }
 
 /** What the router expects of a channel for one recipient (learned; see docs/cost-model.md). */
