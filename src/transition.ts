@@ -83,20 +83,24 @@ export function startCascade(init: {
 /** The pure core: the next state of a cascade, and the effects to carry out once it is persisted. */
 export function transition(cascade: Cascade, input: CascadeInput): Transition {
   const draft = new Draft(cascade, input.now, input.by);
-  switch (input.type) {
-    case 'tick':
-      return draft.tick();
-    case 'sent':
-      return draft.sent(input.step, input.providerMessageId, input.priceMicros);
-    case 'send-failed':
-      return draft.sendFailed(input.step, input.error);
-    case 'resume':
-      return draft.resume(input.step, input.previousOwner);
-    case 'receipt':
-      return draft.receipt(input);
-    case 'cancel':
-      return draft.cancel();
+  return draft.finish(draft.apply(input));
+}
+
+/**
+ * Several inputs applied in order as one change (one version step): a send's result together with the
+ * receipts that were held for its provider id, so no other change can come between them. `applied` when
+ * any input was; an input that does not apply leaves the draft as it was.
+ */
+export function transitionAll(cascade: Cascade, inputs: readonly CascadeInput[]): Transition {
+  const first = inputs[0];
+  if (first === undefined) return { cascade, effects: [], notes: [], verdict: 'unchanged' };
+  const draft = new Draft(cascade, first.now, first.by);
+  let verdict: Verdict | undefined;
+  for (const input of inputs) {
+    const taken = draft.apply(input);
+    if (verdict === undefined || taken === 'applied') verdict = taken;
   }
+  return draft.finish(verdict!);
 }
 
 /**
@@ -117,6 +121,17 @@ function append<T>(list: readonly T[], item: T): T[] {
       return out;
     }
   }
+}
+
+/** A step begun and ended within one change (several inputs) was never sent: drop its send and its abort. */
+function withoutCancelled(effects: readonly Effect[]): readonly Effect[] {
+  const aborted = new Set<number>();
+  for (const effect of effects) if (effect.type === 'abort') aborted.add(effect.step);
+  if (aborted.size === 0) return effects;
+  const begun = new Set<number>();
+  for (const effect of effects) if (effect.type === 'send' && aborted.has(effect.step)) begun.add(effect.step);
+  if (begun.size === 0) return effects;
+  return effects.filter((effect) => effect.type === 'index' || !begun.has(effect.step));
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -178,6 +193,24 @@ class Draft {
     this.c = cloneCascade(original);
   }
 
+  /** Applies one input to the draft; anything but `applied` leaves the draft unchanged. */
+  apply(input: CascadeInput): Verdict {
+    switch (input.type) {
+      case 'tick':
+        return this.tick();
+      case 'sent':
+        return this.sent(input.step, input.providerMessageId, input.priceMicros);
+      case 'send-failed':
+        return this.sendFailed(input.step, input.error);
+      case 'resume':
+        return this.resume(input.step, input.previousOwner);
+      case 'receipt':
+        return this.receipt(input);
+      case 'cancel':
+        return this.cancel();
+    }
+  }
+
   finish(verdict: Verdict): Transition {
     if (verdict !== 'applied') return { cascade: this.original, effects: [], notes: [], verdict };
     const c = this.c;
@@ -193,12 +226,24 @@ class Draft {
     c.doubleSpendMicros = double;
     c.updatedAt = this.now;
     c.version = this.original.version + 1;
-    return { cascade: c, effects: this.effects, notes: this.notes, verdict };
+    return { cascade: c, effects: this.effects.length > 1 ? withoutCancelled(this.effects) : this.effects, notes: this.notes, verdict };
   }
 
-  tick(): Transition {
+  /**
+   * Fires the cascade's timer if it is due. A step still `sending` under another router is left to that
+   * router (it holds the send, and perhaps its result not yet stored) or to whoever takes it over (`resume`).
+   */
+  private tick(): Verdict {
     const c = this.c;
-    if (TERMINAL.has(c.status) || c.timerAt === undefined || c.timerAt > this.now) return this.finish('unchanged');
+    if (TERMINAL.has(c.status) || c.timerAt === undefined || c.timerAt > this.now) return 'unchanged';
+    const current = c.status === 'active' ? this.list[c.step] : undefined;
+    if (current?.state === 'sending' && this.by !== undefined && current.owner !== undefined && current.owner !== this.by) return 'unchanged';
+    return this.fire();
+  }
+
+  /** The due timer's work: start a scheduled step, or end the current one by timeout (or the deadline). */
+  private fire(): Verdict {
+    const c = this.c;
     if (c.plan.deadlineAt !== undefined && this.now >= c.plan.deadlineAt) {
       this.endCurrent('timeout');
       this.end('expired');
@@ -208,26 +253,26 @@ class Draft {
       this.endCurrent('timeout');
       this.fallBack(c.step, 'timeout');
     }
-    return this.finish('applied');
+    return 'applied';
   }
 
-  sent(step: number, providerMessageId: string, priceMicros: Micros | undefined): Transition {
-    const attempt = this.c.attempts[step];
-    if (!attempt || attempt.providerMessageId !== undefined) return this.finish('duplicate');
+  private sent(step: number, providerMessageId: string, priceMicros: Micros | undefined): Verdict {
+    const attempt = this.list[step];
+    if (!attempt || attempt.providerMessageId !== undefined) return 'duplicate';
     const a = this.attempt(step);
     a.providerMessageId = providerMessageId;
     if (a.state === 'sending') a.state = 'waiting';
     this.effects.push({ type: 'index', providerMessageId });
     this.notes.push({ type: 'sent', step });
     this.reach(step, 'accepted', this.now, 'send', priceMicros, undefined);
-    return this.finish('applied');
+    return 'applied';
   }
 
-  sendFailed(step: number, error: { message: string; code?: string | undefined }): Transition {
-    const attempt = this.c.attempts[step];
-    if (!attempt || attempt.state !== 'sending') return this.finish('stale');
+  private sendFailed(step: number, error: { message: string; code?: string | undefined }): Verdict {
+    const attempt = this.list[step];
+    if (!attempt || attempt.state !== 'sending') return 'stale';
     // The step passed to another instance (its owner was taken for dead): that one's send decides it.
-    if (this.by !== undefined && attempt.owner !== undefined && attempt.owner !== this.by) return this.finish('stale');
+    if (this.by !== undefined && attempt.owner !== undefined && attempt.owner !== this.by) return 'stale';
     const current = this.isCurrent(step);
     const a = this.attempt(step);
     a.state = 'ended';
@@ -235,42 +280,46 @@ class Draft {
     a.outcome ??= 'send-error';
     a.endedAt ??= this.now;
     if (current) this.fallBack(step, 'send-error');
-    return this.finish('applied');
+    return 'applied';
   }
 
   /**
-   * Takes over the current step, still `sending`, from `previousOwner`, and sends it again. Only from that
-   * owner: of two instances that both found it dead, the one whose change is stored second finds another owner.
+   * Takes over the current step, still `sending`, from `previousOwner`, and sends it again; or, when the
+   * step's timer is already due, fires it instead (a step whose timeout has passed falls back rather than
+   * being sent again). Only from that owner: of two instances that both found it dead, the one whose change
+   * is stored second finds another owner. `previousOwner` may be `by` itself: a router that finds a step
+   * claimed in its name that it is not sending (the claim was written although the write seemed to fail).
    */
-  resume(step: number, previousOwner: string | undefined): Transition {
+  private resume(step: number, previousOwner: string | undefined): Verdict {
     const c = this.c;
-    const attempt = c.attempts[step];
-    if (!this.isCurrent(step) || attempt?.state !== 'sending' || attempt.owner !== previousOwner || this.by === undefined) return this.finish('stale');
+    const attempt = this.list[step];
+    if (!this.isCurrent(step) || attempt?.state !== 'sending' || attempt.owner !== previousOwner || this.by === undefined) return 'stale';
+    if (c.timerAt !== undefined && c.timerAt <= this.now) return this.fire();
     this.attempt(step).owner = this.by;
     this.effects.push({ type: 'send', step });
     this.notes.push({ type: 'resumed', step, previousOwner });
-    return this.finish('applied');
+    return 'applied';
   }
 
-  receipt(input: Extract<CascadeInput, { type: 'receipt' }>): Transition {
-    const attempt = this.c.attempts[input.step];
-    if (!attempt) return this.finish('stale');
+  private receipt(input: Extract<CascadeInput, { type: 'receipt' }>): Verdict {
+    const attempt = this.list[input.step];
+    if (!attempt) return 'stale';
     const previous = attempt.status;
-    if (previous === input.status) return this.finish('duplicate');
+    if (previous === input.status) return 'duplicate';
     if (previous === 'failed' || (input.status === 'failed' && previous !== undefined && STATUS_RANK[previous] >= STATUS_RANK.delivered)) {
-      return this.finish('stale');
+      return 'stale';
     }
-    if (input.status !== 'failed' && previous !== undefined && STATUS_RANK[input.status] <= STATUS_RANK[previous]) return this.finish('stale');
+    if (input.status !== 'failed' && previous !== undefined && STATUS_RANK[input.status] <= STATUS_RANK[previous]) return 'stale';
     this.notes.push({ type: 'receipt', step: input.step, status: input.status });
     this.reach(input.step, input.status, input.at ?? this.now, 'receipt', input.priceMicros, input.error);
-    return this.finish('applied');
+    return 'applied';
   }
 
-  cancel(): Transition {
-    if (TERMINAL.has(this.c.status)) return this.finish('unchanged');
+  private cancel(): Verdict {
+    if (TERMINAL.has(this.c.status)) return 'unchanged';
     this.endCurrent('cancelled');
     this.end('cancelled');
-    return this.finish('applied');
+    return 'applied';
   }
 
   /** Records a status for an attempt and does what it implies: billing, delivery, fallback. */
@@ -353,7 +402,7 @@ class Draft {
     const c = this.c;
     const planned = c.plan.steps[step]!;
     const deadlineAt = c.plan.deadlineAt;
-    this.attempts = append((this.attempts ?? c.attempts).slice(0, step), {
+    this.attempts = append(this.list.slice(0, step), {
       step,
       channel: planned.channel,
       state: 'sending',
@@ -386,7 +435,7 @@ class Draft {
   private endCurrent(outcome: AttemptOutcome): void {
     const c = this.c;
     if (c.status !== 'active') return;
-    const current = (this.attempts ?? c.attempts)[c.step];
+    const current = this.list[c.step];
     if (!current || current.state === 'ended') return;
     if (current.state === 'sending') this.effects.push({ type: 'abort', step: c.step });
     const a = this.attempt(c.step);
@@ -405,6 +454,11 @@ class Draft {
 
   private isCurrent(step: number): boolean {
     return this.c.status === 'active' && this.c.step === step;
+  }
+
+  /** The attempts as this draft has them so far. */
+  private get list(): readonly Attempt[] {
+    return this.attempts ?? this.c.attempts;
   }
 
   /** The attempt at `step`, copied once per transition so the original stays untouched. */

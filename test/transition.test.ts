@@ -5,6 +5,7 @@ import {
   startCascade,
   TERMINAL,
   transition,
+  transitionAll,
   type Cascade,
   type CascadeInput,
   type CascadeStatus,
@@ -472,7 +473,8 @@ describe('transition: owners and resume', () => {
   it('gives each step to the instance whose input began it, and none when the input names none', () => {
     const c0 = startBy('A').cascade;
     expect(c0.attempts[0]!.owner).toBe('A');
-    const c1 = transition(c0, { type: 'tick', now: NOW + 2 * MINUTE, by: 'B' }).cascade; // push timed out: email
+    const sent = transition(c0, { type: 'sent', now: NOW + SECOND, by: 'A', step: 0, providerMessageId: 'p-push' }).cascade;
+    const c1 = transition(sent, { type: 'tick', now: NOW + 2 * MINUTE, by: 'B' }).cascade; // push timed out: email
     expect(c1.attempts.map((a) => [a.channel, a.owner])).toEqual([
       ['push', 'A'],
       ['email', 'B'],
@@ -525,6 +527,101 @@ describe('transition: owners and resume', () => {
     const sentByA = transition(byB, { type: 'sent', now: NOW + 2, by: 'A', step: 0, providerMessageId: 'p-A' });
     expect([sentByA.verdict, sentByA.cascade.attempts[0]!.state, sentByA.cascade.attempts[0]!.providerMessageId]).toEqual(['applied', 'waiting', 'p-A']);
     expectNoChange(sentByA.cascade, transition(sentByA.cascade, { type: 'sent', now: NOW + 3, by: 'B', step: 0, providerMessageId: 'p-A' }), 'duplicate');
+  });
+});
+
+describe('transition: a step still sending under another router', () => {
+  const startBy = (by: string | undefined): Cascade => {
+    const plan = planCascade({ channels: CHANNELS, message: MESSAGE, recipient: RECIPIENT, now: NOW });
+    return startCascade({ id: 'c1', key: MESSAGE.key, message: MESSAGE, recipient: RECIPIENT, plan, now: NOW, by }).cascade;
+  };
+  const due = NOW + 2 * MINUTE;
+
+  it("is not timed out by another router's timer, only by its owner's (which may hold the send's result not yet stored)", () => {
+    const c = startBy('A');
+    expectNoChange(c, transition(c, { type: 'tick', now: due, by: 'B' }), 'unchanged');
+    expectNoChange(c, transition(c, { type: 'tick', now: due + HOUR, by: 'B' }), 'unchanged');
+    const byOwner = transition(c, { type: 'tick', now: due, by: 'A' });
+    expect([byOwner.verdict, byOwner.cascade.attempts[0]!.outcome, byOwner.cascade.step]).toEqual(['applied', 'timeout', 1]);
+    // Not before it is due, even by its owner (the boundary: due at exactly timerAt).
+    expectNoChange(c, transition(c, { type: 'tick', now: due - 1, by: 'A' }), 'unchanged');
+    // A tick that names no router (the pure core used on its own) fires it as before.
+    expect(transition(c, { type: 'tick', now: due }).verdict).toBe('applied');
+  });
+
+  it('is timed out by any router once its send is recorded', () => {
+    const waiting = sent(startBy('A'), 0, 'p1', NOW + 1).cascade;
+    const t = transition(waiting, { type: 'tick', now: due, by: 'B' });
+    expect([t.verdict, t.cascade.attempts[0]!.outcome, t.cascade.attempts[1]!.owner]).toEqual(['applied', 'timeout', 'B']);
+  });
+
+  it('is fired, not sent again, by the router that takes it over once its timer is due', () => {
+    const c = startBy('A');
+    const early = transition(c, { type: 'resume', now: due - 1, by: 'B', step: 0, previousOwner: 'A' });
+    expect([early.verdict, early.effects]).toEqual(['applied', [{ type: 'send', step: 0 }]]);
+    const late = transition(c, { type: 'resume', now: due, by: 'B', step: 0, previousOwner: 'A' });
+    expect(late.verdict).toBe('applied');
+    expect(late.notes).toEqual([
+      { type: 'fallback', step: 0, reason: 'timeout', next: 1 },
+      { type: 'attempt', step: 1 },
+    ]);
+    expect([late.cascade.attempts[0]!.outcome, late.cascade.attempts[1]!.owner]).toEqual(['timeout', 'B']);
+    expect(late.effects).toEqual([{ type: 'abort', step: 0 }, { type: 'send', step: 1 }]);
+  });
+
+  it('is taken over by its own owner when the owner finds it has no send in flight for it (a claim written although its write seemed to fail)', () => {
+    const c = startBy('A');
+    const t = transition(c, { type: 'resume', now: NOW + SECOND, by: 'A', step: 0, previousOwner: 'A' });
+    expect([t.verdict, t.effects, t.notes]).toEqual(['applied', [{ type: 'send', step: 0 }], [{ type: 'resumed', step: 0, previousOwner: 'A' }]]);
+    expect(t.cascade.version).toBe(c.version + 1);
+  });
+});
+
+describe('transitionAll: several inputs as one change', () => {
+  it('applies a send result and the receipts held for its id in one version step, as one after another would', () => {
+    const c = start().cascade;
+    const inputs: CascadeInput[] = [
+      { type: 'sent', now: NOW + 5, step: 0, providerMessageId: 'p1' },
+      { type: 'receipt', now: NOW + 5, step: 0, status: 'sent', at: NOW + 2 },
+      { type: 'receipt', now: NOW + 5, step: 0, status: 'delivered', at: NOW + 3 },
+    ];
+    const all = transitionAll(c, inputs);
+    let one = c;
+    const notes = [];
+    for (const input of inputs) {
+      const t = transition(one, input);
+      one = t.cascade;
+      notes.push(...t.notes);
+    }
+    expect(all.verdict).toBe('applied');
+    expect(all.cascade.version).toBe(c.version + 1);
+    expect({ ...all.cascade, version: 0 }).toEqual({ ...one, version: 0 });
+    expect(all.notes).toEqual(notes);
+    expect(all.effects).toEqual([{ type: 'index', providerMessageId: 'p1' }]);
+  });
+
+  it('is applied when any input is, and leaves out inputs that do not apply', () => {
+    const c = start().cascade;
+    const t = transitionAll(c, [
+      { type: 'receipt', now: NOW + 5, step: 3, status: 'delivered' },
+      { type: 'sent', now: NOW + 5, step: 0, providerMessageId: 'p1' },
+      { type: 'sent', now: NOW + 5, step: 0, providerMessageId: 'p2' },
+    ]);
+    expect([t.verdict, t.cascade.attempts[0]!.providerMessageId, t.notes]).toEqual(['applied', 'p1', [{ type: 'sent', step: 0 }]]);
+    expectNoChange(c, transitionAll(c, [{ type: 'receipt', now: NOW + 5, step: 3, status: 'delivered' }]), 'stale');
+    expectNoChange(c, transitionAll(c, []), 'unchanged');
+  });
+
+  it('drops the send of a step begun and ended within the change: it never went out', () => {
+    const c = sent(start().cascade, 0, 'p1', NOW + 1).cascade;
+    // push failed (email begins: a send effect), then a cancel in the same change: email never goes out.
+    const ended = transitionAll(c, [
+      { type: 'receipt', now: NOW + 5, step: 0, status: 'failed' },
+      { type: 'cancel', now: NOW + 5 },
+    ]);
+    expect([ended.cascade.status, ended.cascade.attempts[1]!.outcome]).toEqual(['cancelled', 'cancelled']);
+    expect(ended.effects).toEqual([]);
+    expect(transition(c, { type: 'receipt', now: NOW + 5, step: 0, status: 'failed' }).effects).toEqual([{ type: 'send', step: 1 }]);
   });
 });
 
