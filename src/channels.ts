@@ -29,6 +29,8 @@ export interface ResolvedChannel {
   readonly address: (recipient: Recipient) => string | undefined;
   /** The name its learned statistics are kept under. */
   readonly learnAs: string;
+  /** The provider whose receipts report on it (undefined: only receipts that name none). */
+  readonly provider: string | undefined;
   /** Declaration order, the last tie-breaker. */
   readonly order: number;
 }
@@ -44,7 +46,7 @@ export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>
   for (const [name, raw] of Object.entries(channels)) {
     const config = parse(channelSchema, raw, `channel "${name}"`, errorFor.config) as ChannelConfig;
     const confirmBy = config.confirm?.by ?? 'receipt';
-    const timeoutMs = toMs(config.confirm?.timeout ?? DEFAULT_TIMEOUT_MS, `channels.${name}.confirm.timeout`);
+    const timeoutMs = toMs(config.confirm?.timeout ?? DEFAULT_TIMEOUT_MS, `channels.${name}.confirm.timeout`, InvalidConfigError);
     if (timeoutMs <= 0) {
       throw new InvalidConfigError(`Expected \`channels.${name}.confirm.timeout\` to be a positive duration, got ${String(config.confirm?.timeout)}`);
     }
@@ -55,7 +57,7 @@ export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>
       kind: config.kind,
       send: config.send,
       cost: config.cost ?? 0,
-      fixedCostMicros: typeof config.cost === 'function' ? undefined : toMicros(config.cost ?? 0, `channels.${name}.cost`),
+      fixedCostMicros: typeof config.cost === 'function' ? undefined : toMicros(config.cost ?? 0, `channels.${name}.cost`, InvalidConfigError),
       billing: config.billing ?? 'sent',
       confirmBy,
       timeoutMs,
@@ -64,6 +66,7 @@ export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>
       retry: resolveRetry(name, config.retry),
       address: config.address ?? ((recipient) => recipient.addresses[name]),
       learnAs: config.learnAs ?? name,
+      provider: config.provider,
       order: resolved.size,
     });
   }
@@ -74,8 +77,8 @@ const DEFAULT_MIN_WAIT_MS = 1000;
 
 function resolveAdaptive(name: string, adaptive: NonNullable<ChannelConfig['confirm']>['adaptive'], timeoutMs: number): ResolvedChannel['adaptive'] {
   if (adaptive === false) return undefined;
-  const minMs = adaptive?.min === undefined ? Math.min(DEFAULT_MIN_WAIT_MS, timeoutMs) : toMs(adaptive.min, `channels.${name}.confirm.adaptive.min`);
-  const maxMs = adaptive?.max === undefined ? timeoutMs : toMs(adaptive.max, `channels.${name}.confirm.adaptive.max`);
+  const minMs = adaptive?.min === undefined ? Math.min(DEFAULT_MIN_WAIT_MS, timeoutMs) : toMs(adaptive.min, `channels.${name}.confirm.adaptive.min`, InvalidConfigError);
+  const maxMs = adaptive?.max === undefined ? timeoutMs : toMs(adaptive.max, `channels.${name}.confirm.adaptive.max`, InvalidConfigError);
   if (minMs <= 0 || maxMs < minMs) {
     throw new InvalidConfigError(`Expected \`channels.${name}.confirm.adaptive\` to have 0 < min <= max, got min ${minMs} ms and max ${maxMs} ms`);
   }
@@ -86,8 +89,8 @@ function resolveRetry(name: string, retry: ChannelConfig['retry']): ResolvedRetr
   if (retry === false) return undefined;
   return {
     retries: retry?.retries ?? 3,
-    minDelayMs: toMs(retry?.minDelay ?? 1000, `channels.${name}.retry.minDelay`),
-    maxDelayMs: toMs(retry?.maxDelay ?? 60_000, `channels.${name}.retry.maxDelay`),
+    minDelayMs: toMs(retry?.minDelay ?? 1000, `channels.${name}.retry.minDelay`, InvalidConfigError),
+    maxDelayMs: toMs(retry?.maxDelay ?? 60_000, `channels.${name}.retry.maxDelay`, InvalidConfigError),
     factor: retry?.factor ?? 2,
   };
 }

@@ -1,4 +1,4 @@
-import { InvalidInputError } from './errors.js';
+import { InvalidInputError, type CascadeRouterError } from './errors.js';
 
 /** A duration: milliseconds as a number, or a string such as `'500ms'`, `'30s'`, `'2m'`, `'1h30m'`, `'1d'`. */
 export type Duration = number | string;
@@ -6,10 +6,10 @@ export type Duration = number | string;
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
 
-/** Parses a duration to milliseconds. */
-export function toMs(value: Duration, field = 'duration'): number {
+/** Parses a duration to milliseconds; a bad one throws `error` (default `InvalidInputError`), naming `field`. */
+export function toMs(value: Duration, field = 'duration', error: new (message: string) => CascadeRouterError = InvalidInputError): number {
   const fail = (): never => {
-    throw new InvalidInputError(
+    throw new error(
       `Expected \`${field}\` to be a non-negative duration (milliseconds, or a string like "30s", "2m", "1h30m"), got ${JSON.stringify(value)}`,
     );
   };

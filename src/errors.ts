@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'SEND_FAILED'
   | 'STORE_CONFLICT'
   | 'STORE_UNAVAILABLE'
-  | 'ROUTER_CLOSED';
+  | 'ROUTER_CLOSED'
+  | 'OVERLOADED';
 
 const BRAND = Symbol.for('cascade-router.error');
 
@@ -49,6 +50,29 @@ export class InvalidReceiptError extends CascadeRouterError {
 export class StoreConflictError extends CascadeRouterError {
   constructor(cascadeId: string, tries: number) {
     super('STORE_CONFLICT', `Cascade ${cascadeId} changed under ${tries} writes in a row; nothing was applied`);
+  }
+}
+
+/**
+ * The store did not answer (down, restarting, unreachable, timed out, or refusing writes while it loads or
+ * fails over). The change may or may not have been applied: each is applied whole or not at all, but a
+ * write the client gave up on can still be applied once the store answers again. Retry once the store is
+ * back: a retried change is recognised as applied (the same idempotency key, the same compare-and-set).
+ */
+export class StoreUnavailableError extends CascadeRouterError {
+  constructor(operation: string, options: { cause: unknown; store?: string }) {
+    const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super('STORE_UNAVAILABLE', `${options.store ?? 'Store'} unavailable during ${operation}: ${reason}`, { cause: options.cause });
+  }
+}
+
+/**
+ * The router has `maxPending` operations in progress: it refuses more instead of queueing them. Answer a
+ * webhook with 503 (providers retry) and a `send()` caller with a retry after a backoff.
+ */
+export class OverloadedError extends CascadeRouterError {
+  constructor(pending: number) {
+    super('OVERLOADED', `The router has ${pending} operations in progress (its \`maxPending\`): retry shortly`);
   }
 }
 

@@ -57,11 +57,16 @@ export interface LateReceiptEvent extends StepEvent {
   readonly doubleSpend: string;
 }
 export type EndedEvent = CascadeEventBase;
+/**
+ * Where an error that no caller could be given happened: recording a send's result (`send`), firing
+ * timers and heartbeating (`timer`), starting up or taking over sends (`resume`), an event listener.
+ */
+export type ErrorStage = 'send' | 'timer' | 'resume' | 'listener';
+
 export interface ErrorEvent {
   readonly error: Error;
   readonly cascadeId: string | undefined;
-  /** Where it happened: an adapter call, a timer, a receipt, an event listener. */
-  readonly during: 'send' | 'timer' | 'receipt' | 'listener' | 'resume';
+  readonly during: ErrorStage;
 }
 
 /** The router's typed events; each is emitted after the change it reports is persisted. */

@@ -5,7 +5,7 @@ export { expectedCost, orderKey } from './expected-cost.js';
 export type { CostedStep } from './expected-cost.js';
 export { memoryStore } from './store/memory.js';
 export type { MemoryStoreOptions } from './store/memory.js';
-export type { CascadeStore, CommitResult, HeldReceipt, Orphan, StatsUpdate } from './store/types.js';
+export type { CascadeStore, CommitResult, HeldCounts, HeldReceipt, Orphan, StatsUpdate } from './store/types.js';
 export type { LearningOptions, Learned, Observation, LearnedOutcome, OutcomeCounts, ChannelStats } from './learning.js';
 export type { Ledger, ChannelLedger, SpendReport } from './ledger.js';
 export { transition, transitionAll, startCascade } from './transition.js';
@@ -29,6 +29,8 @@ export {
   InvalidReceiptError,
   RouterClosedError,
   StoreConflictError,
+  StoreUnavailableError,
+  OverloadedError,
   SendError,
   isCascadeRouterError,
 } from './errors.js';

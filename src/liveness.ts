@@ -17,6 +17,8 @@ export class Liveness {
   #freshUntil = -Infinity;
   #beating: Promise<void> | undefined;
   #scanAt = -Infinity;
+  #beaten = false;
+  #holdOffUntil = -Infinity;
 
   constructor(
     readonly instanceId: string,
@@ -40,6 +42,15 @@ export class Liveness {
     return this.#clock.now() >= this.#freshUntil;
   }
 
+  /**
+   * True for one ttl after a heartbeat found this instance's previous one lapsed: it was cut off from the
+   * store (an outage, a pause) and so, likely, were the others, which renew as soon as they can. Until then
+   * it takes none of their sends over.
+   */
+  get holdingOff(): boolean {
+    return this.#clock.now() < this.#holdOffUntil;
+  }
+
   /** When the heartbeat must be renewed, if sends are still in flight then. */
   get renewAt(): number {
     return Math.max(this.#freshUntil, this.#clock.now());
@@ -50,13 +61,15 @@ export class Liveness {
     if (this.#beating) return this.#beating;
     const sentAt = this.#clock.now();
     const answer = this.#store.heartbeat(this.instanceId, this.#ttlMs, sentAt);
-    if (!isPromise(answer)) {
+    const beat = (continued: boolean): void => {
       this.#freshUntil = sentAt + this.intervalMs;
-      return undefined;
-    }
+      if (this.#beaten && !continued) this.#holdOffUntil = sentAt + this.#ttlMs;
+      this.#beaten = true;
+    };
+    if (!isPromise(answer)) return beat(answer);
     this.#beating = answer.then(
-      () => {
-        this.#freshUntil = sentAt + this.intervalMs;
+      (continued) => {
+        beat(continued);
         this.#beating = undefined;
       },
       (error: unknown) => {

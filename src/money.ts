@@ -1,4 +1,4 @@
-import { InvalidInputError } from './errors.js';
+import { InvalidInputError, type CascadeRouterError } from './errors.js';
 
 /** An amount in millionths of the currency unit. Integers add without drift. */
 export type Micros = number;
@@ -9,25 +9,25 @@ export type Amount = number | string;
 const SCALE = 1_000_000;
 const DECIMAL = /^(\d+)(?:\.(\d{1,6}))?$/;
 
-/** Converts a decimal amount to integer micro-units; rejects negatives and precision finer than 1e-6. */
-export function toMicros(value: Amount, field = 'amount'): Micros {
+/** Converts a decimal amount to integer micro-units; rejects negatives and precision finer than 1e-6 (with `error`, default `InvalidInputError`). */
+export function toMicros(value: Amount, field = 'amount', error: new (message: string) => CascadeRouterError = InvalidInputError): Micros {
   if (typeof value === 'string') {
     const match = DECIMAL.exec(value.trim());
     if (!match) {
-      throw new InvalidInputError(
+      throw new error(
         `Expected \`${field}\` to be a non-negative decimal with at most 6 decimal places, got ${JSON.stringify(value)}`,
       );
     }
     const micros = Number(match[1]) * SCALE + Number((match[2] ?? '').padEnd(6, '0'));
     if (!Number.isSafeInteger(micros)) {
-      throw new InvalidInputError(`Expected \`${field}\` to be at most 9007199254.740991, got ${JSON.stringify(value)}`);
+      throw new error(`Expected \`${field}\` to be at most 9007199254.740991, got ${JSON.stringify(value)}`);
     }
     return micros;
   }
   const scaled = value * SCALE;
   const micros = Math.round(scaled);
   if (!Number.isFinite(value) || value < 0 || Math.abs(scaled - micros) > 1e-3 || !Number.isSafeInteger(micros)) {
-    throw new InvalidInputError(
+    throw new error(
       `Expected \`${field}\` to be a non-negative decimal with at most 6 decimal places, got ${String(value)}`,
     );
   }

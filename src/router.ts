@@ -1,28 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
-import { LazyAbort } from './abort.js';
-import { drive, type Operation, type PendingWork } from './drive.js';
+import { Changes } from './changes.js';
 import { resolveChannels, type ResolvedChannel } from './channels.js';
-import { SimulatedClock, systemClock, type Clock, type TimerHandle } from './clock.js';
+import { SimulatedClock, systemClock, type Clock } from './clock.js';
+import type { RouterContext } from './context.js';
+import { Dispatcher } from './dispatch.js';
+import { drive, type Operation, type PendingWork } from './drive.js';
 import { toMs, type Duration } from './duration.js';
-import { InvalidConfigError, InvalidReceiptError, RouterClosedError, StoreConflictError } from './errors.js';
-import { eventBase, eventFor, type RouterEvents } from './events.js';
-import { Liveness } from './liveness.js';
-import { toMicros, toMicrosPerMs, type Amount, type Micros } from './money.js';
+import { InvalidConfigError, InvalidReceiptError, OverloadedError, RouterClosedError } from './errors.js';
+import { eventBase, type RouterEvents } from './events.js';
+import { Inbox, type ReceiptResult } from './inbox.js';
 import { resolveLearning, type LearningOptions, type ResolvedLearning } from './learning.js';
 import { spendReport, type SpendReport } from './ledger.js';
-import { estimatesFor, smsOnlyCost, statKeysFor, statsUpdate } from './router-stats.js';
+import { Liveness } from './liveness.js';
+import { toMicrosPerMs, type Amount, type Micros } from './money.js';
 import { buildPlan, DEFAULT_CONSENT_REQUIRED, type PlanContext } from './planner.js';
+import { Reporter, type Logger } from './reporter.js';
+import { estimatesFor, smsOnlyCost, statKeysFor, statsUpdate } from './router-stats.js';
 import { parse, receiptSchema } from './schema.js';
-import { runSend } from './send.js';
 import { memoryStore } from './store/memory.js';
-import { isPromise, type CascadeStore, type StatsUpdate } from './store/types.js';
-
-/** What a store method answers, once resolved: what `yield` gives back inside an operation. */
-type Answer<K extends 'create' | 'get' | 'commit' | 'route' | 'learned'> = Awaited<ReturnType<CascadeStore[K]>>;
-import { startCascade, transition, type CascadeInput, type Transition } from './transition.js';
+import type { CascadeStore, HeldCounts } from './store/types.js';
+import { Timers } from './timers.js';
+import { startCascade, type Transition } from './transition.js';
 import type { Cascade, CascadeStatus, ChannelConfig, Message, Plan, Receipt, Recipient } from './types.js';
 import { validateMessage, validateRecipient } from './validate.js';
+
+export type { ReceiptResult } from './inbox.js';
+export type { Logger } from './reporter.js';
 
 export interface RouterOptions {
   readonly channels: Readonly<Record<string, ChannelConfig>>;
@@ -60,51 +64,47 @@ export interface RouterOptions {
    * key). It heartbeats every third of this while it has sends in flight. Default 30s.
    */
   readonly instanceTtl?: Duration | undefined;
+  /**
+   * Errors no caller can be given (a store outage during a timer, an adapter bug) and warnings (a receipt
+   * posted to another provider's endpoint) are written here: any object with `error` and `warn` taking an
+   * object first, such as a pino logger. Without a logger or an `error` listener, each kind of error is
+   * written once to `console.error`.
+   */
+  readonly logger?: Logger | undefined;
+  /**
+   * Most operations (sends, receipts, cancels) in progress at once; beyond it `send()` and `handleReceipt()`
+   * refuse with `OverloadedError` (`OVERLOADED`) instead of queueing: answer a webhook with 503 and the
+   * provider retries. Only a store that answers asynchronously (Redis) has operations in progress.
+   * Default 10,000.
+   */
+  readonly maxPending?: number | undefined;
 }
 
 /** What `send()` resolves with. */
 export interface SendReceipt {
   readonly cascadeId: string;
   readonly plan: Plan;
-  /** False when the idempotency key had already started a cascade: this is that cascade. */
+  /**
+   * False when the idempotency key had already started a cascade: this is that cascade. True also when an
+   * earlier `send()` of this router seemed to fail (the store did not answer) but its cascade was stored:
+   * this call recognises it and starts it.
+   */
   readonly created: boolean;
   readonly status: CascadeStatus;
 }
-
-/** What `handleReceipt()` did with a receipt. */
-export type ReceiptResult =
-  | {
-      /** The receipt moved its attempt forward. `late` when its cascade had already moved on. */
-      readonly outcome: 'applied';
-      readonly cascadeId: string;
-      readonly channel: string;
-      readonly status: CascadeStatus;
-      readonly late: boolean;
-    }
-  | {
-      /** The same status again (`duplicate`) or one behind what the attempt reached (`stale`): nothing changed. */
-      readonly outcome: 'duplicate' | 'stale';
-      readonly cascadeId: string;
-      readonly channel: string;
-      readonly status: CascadeStatus;
-    }
-  | {
-      /** No cascade sent this id (yet): it is held until `heldUntil` in case its send() has not returned. */
-      readonly outcome: 'unknown';
-      readonly providerMessageId: string;
-      readonly heldUntil: number;
-    };
 
 export type CancelResult =
   | { readonly outcome: 'cancelled'; readonly cascadeId: string; readonly status: 'cancelled' }
   | { readonly outcome: 'already-ended'; readonly cascadeId: string; readonly status: CascadeStatus }
   | { readonly outcome: 'not-found'; readonly cascadeId: string };
 
-const TIMER_BATCH = 512;
-const TIMER_RETRY_MS = 1000;
-const MAX_CONFLICT_RETRIES = 32;
+const DEFAULT_MAX_PENDING = 10_000;
 
-/** The runtime around the pure core: persists each transition, then emits its events and carries out its effects. */
+/**
+ * The runtime around the pure core: persists each transition, then emits its events and carries out its
+ * effects. Its pieces: `Changes` (the write path), `Inbox` (receipts), `Dispatcher` (sends), `Timers`
+ * (wake-ups, timers and take-overs), `Reporter` (events, errors, logs).
+ */
 export class Router extends EventEmitter<RouterEvents> {
   /** This router's name among the instances sharing its store (`RouterOptions.instanceId`). */
   readonly instanceId: string;
@@ -113,44 +113,70 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #ownsStore: boolean;
   readonly #clock: Clock;
   readonly #consentRequired: ReadonlySet<string>;
-  readonly #holdMs: number;
   readonly #createId: (message: Message) => string;
   readonly #learning: ResolvedLearning | undefined;
   readonly #valueOfTime: Amount | undefined;
+  readonly #maxPending: number;
   /** Set when the store was passed in, so other instances may share it; a store the router made is its alone. */
   readonly #liveness: Liveness | undefined;
-  readonly #inflight = new Map<string, LazyAbort>();
   readonly #detach: (() => void) | undefined;
   readonly #learnAs = (channel: string): string => this.#channels.get(channel)?.learnAs ?? channel;
   #busy = 0;
   readonly #pending: PendingWork = { enter: () => this.#busy++, leave: () => this.#busy-- };
-  #timer: TimerHandle | undefined;
   #closed = false;
+  readonly #reporter: Reporter;
+  readonly #changes: Changes;
+  readonly #inbox: Inbox;
+  readonly #dispatcher: Dispatcher;
+  readonly #timers: Timers;
 
   constructor(options: RouterOptions) {
     super();
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidConfigError(`Expected router options with \`channels\`, got ${options === null ? 'null' : typeof options}`);
+    }
     this.#channels = resolveChannels(options.channels);
     this.#store = options.store ?? memoryStore();
     this.#ownsStore = options.store === undefined;
     this.#clock = options.clock ?? systemClock;
     this.#consentRequired = new Set(options.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
-    this.#holdMs = toMs(options.holdUnknownReceipts ?? '10m', 'holdUnknownReceipts');
+    const holdMs = toMs(options.holdUnknownReceipts ?? '10m', 'holdUnknownReceipts', InvalidConfigError);
     this.#createId = options.createId ?? ((message) => message.key);
     this.#learning = resolveLearning(options.learning);
     if (options.valueOfTime !== undefined) toMicrosPerMs(options.valueOfTime, 'valueOfTime', InvalidConfigError);
     this.#valueOfTime = options.valueOfTime;
+    this.#maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+    if (!(this.#maxPending >= 1)) throw new InvalidConfigError(`Expected \`maxPending\` to be a positive number, got ${String(options.maxPending)}`);
     // 72 random bits, short: every attempt carries its owner's id.
     const instanceId = options.instanceId ?? randomBytes(9).toString('base64url');
     if (typeof instanceId !== 'string' || instanceId === '') {
       throw new InvalidConfigError(`Expected \`instanceId\` to be a non-empty string, got ${JSON.stringify(instanceId)}`);
     }
     this.instanceId = instanceId;
-    const ttlMs = toMs(options.instanceTtl ?? '30s', 'instanceTtl');
+    const ttlMs = toMs(options.instanceTtl ?? '30s', 'instanceTtl', InvalidConfigError);
     if (ttlMs === 0) throw new InvalidConfigError('Expected `instanceTtl` to be a positive duration, got 0');
     this.#liveness = this.#ownsStore ? undefined : new Liveness(instanceId, this.#store, this.#clock, ttlMs);
+    this.#reporter = new Reporter(this, options.logger);
+    const ctx: RouterContext = {
+      store: this.#store,
+      clock: this.#clock,
+      channels: this.#channels,
+      instanceId,
+      liveness: this.#liveness,
+      pending: this.#pending,
+      reporter: this.#reporter,
+      closed: () => this.#closed,
+      update: (before, after) => this.#update(before, after),
+      after: (done) => this.#after(done),
+    };
+    this.#changes = new Changes(ctx);
+    this.#inbox = new Inbox(ctx, this.#changes, holdMs);
+    this.#timers = new Timers(ctx, this.#changes, this.#inbox);
+    this.#dispatcher = new Dispatcher(ctx, this.#changes, (at) => this.#timers.arm(at));
+    this.#timers.dispatcher = this.#dispatcher;
     this.#detach = this.#clock instanceof SimulatedClock ? this.#clock.onSettle(() => this.settled()) : undefined;
     // On start with a shared store: heartbeat, fire overdue timers, take over what dead instances left sending.
-    if (this.#liveness) void this.#fireDue('resume');
+    if (this.#liveness) void this.#timers.wake('resume');
   }
 
   /** The plan for a message without sending anything: a dry run of what it would cost (with what has been learned). */
@@ -167,10 +193,15 @@ export class Router extends EventEmitter<RouterEvents> {
     return spendReport(await this.#store.ledger());
   }
 
+  /** How many receipts for unknown provider ids the store holds, and how many it let go unmatched. */
+  async heldReceipts(): Promise<HeldCounts> {
+    return this.#store.heldCounts();
+  }
+
   /** Validates, plans, persists and starts a cascade. The same `message.key` never starts a second one. */
   send(message: Message, recipient: Recipient): Promise<SendReceipt> {
     try {
-      if (this.#closed) throw new RouterClosedError();
+      this.#admit();
       const validMessage = validateMessage(message, this.#channels);
       const validRecipient = validateRecipient(recipient);
       return Promise.resolve(drive(this.#start(validMessage, validRecipient), this.#pending));
@@ -182,9 +213,8 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Applies a normalized delivery callback. Throws `InvalidReceiptError` for a malformed one (and changes nothing). */
   handleReceipt(input: Receipt): Promise<ReceiptResult> {
     try {
-      if (this.#closed) throw new RouterClosedError();
-      const receipt = parse(receiptSchema, input, 'receipt', InvalidReceiptError) as Receipt;
-      return Promise.resolve(drive(this.#route(receipt, receiptPrice(receipt)), this.#pending));
+      this.#admit();
+      return Promise.resolve(this.#inbox.handle(parse(receiptSchema, input, 'receipt', InvalidReceiptError) as Receipt));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -192,8 +222,8 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** Stops a cascade (the customer bought): nothing more is sent; an in-flight send is aborted. */
   async cancel(cascadeId: string): Promise<CancelResult> {
-    if (this.#closed) throw new RouterClosedError();
-    const done = await drive(this.#apply(cascadeId, () => ({ type: 'cancel', now: this.#clock.now(), by: this.instanceId })), this.#pending);
+    this.#admit();
+    const done = await drive(this.#changes.apply(cascadeId, () => ({ type: 'cancel', now: this.#clock.now(), by: this.instanceId })), this.#pending);
     if (!done) return { outcome: 'not-found', cascadeId };
     if (done.verdict === 'applied') return { outcome: 'cancelled', cascadeId, status: 'cancelled' };
     return { outcome: 'already-ended', cascadeId, status: done.cascade.status };
@@ -217,9 +247,8 @@ export class Router extends EventEmitter<RouterEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer) this.#clock.clearTimer(this.#timer);
-    this.#timer = undefined;
-    for (const controller of this.#inflight.values()) controller.abort(new RouterClosedError());
+    this.#timers.stop();
+    this.#dispatcher.abortAll(new RouterClosedError());
     await this.settled();
     this.#detach?.();
     // If the store cannot be reached, the heartbeat lapses on its own within instanceTtl.
@@ -227,95 +256,45 @@ export class Router extends EventEmitter<RouterEvents> {
     if (this.#ownsStore) await this.#store.dispose();
   }
 
+  #admit(): void {
+    if (this.#closed) throw new RouterClosedError();
+    if (this.#busy >= this.#maxPending) throw new OverloadedError(this.#busy);
+  }
+
   /** Plans with what the store has learned about the recipient (when learning). */
   *#plan(message: Message, recipient: Recipient): Operation<Plan> {
     const context: PlanContext = { channels: this.#channels, consentRequired: this.#consentRequired, now: this.#clock.now(), valueOfTime: this.#valueOfTime };
     if (!this.#learning) return buildPlan(context, message, recipient);
     const keys = statKeysFor(this.#channels, message);
-    const learned = (yield this.#store.learned(recipient.id, [...new Set(keys.values())])) as Answer<'learned'>;
+    const learned = (yield this.#store.learned(recipient.id, [...new Set(keys.values())])) as Awaited<ReturnType<CascadeStore['learned']>>;
     const now = this.#clock.now();
     const estimates = estimatesFor(keys, learned, this.#learning, now);
     return buildPlan({ ...context, now, estimates, minProbability: this.#learning.minProbability }, message, recipient);
   }
 
-  /** The ledger delta and the outcomes a persisted change carries to the store. */
-  #update(before: Cascade | undefined, after: Cascade, smsOnlyMicros?: Micros | undefined): StatsUpdate | undefined {
-    return statsUpdate(before, after, this.#learning, this.#learnAs, smsOnlyMicros);
+  /** The ledger delta and the outcomes a persisted change carries to the store (a new cascade: with its SMS-only counterfactual). */
+  #update(before: Cascade | undefined, after: Cascade): ReturnType<typeof statsUpdate> {
+    const smsOnly: Micros | undefined = before === undefined ? smsOnlyCost(this.#channels, after.plan, after.message, after.recipient) : undefined;
+    return statsUpdate(before, after, this.#learning, this.#learnAs, smsOnly);
   }
 
   *#start(message: Message, recipient: Recipient): Operation<SendReceipt> {
     const plan = yield* this.#plan(message, recipient);
     const started = startCascade({ id: this.#createId(message), key: message.key, message, recipient, plan, now: plan.createdAt, by: this.instanceId });
-    const cascade = started.cascade;
-    const update = this.#update(undefined, cascade, smsOnlyCost(this.#channels, plan, message, recipient));
     if (this.#mustBeat(started)) yield this.#liveness!.beat();
-    const { created, cascade: stored } = (yield this.#store.create(cascade, update)) as Answer<'create'>;
+    const { created, cascade: stored, recovered } = yield* this.#changes.create(started);
     if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
-    if (this.listenerCount('planned') > 0) this.#emit('planned', { ...eventBase(cascade, plan.createdAt), plan });
+    const begun = recovered ?? started;
+    const cascade = begun.cascade;
+    if (this.listenerCount('planned') > 0) this.#reporter.emit('planned', { ...eventBase(cascade, cascade.createdAt), plan: cascade.plan });
     if (this.listenerCount('skipped') > 0) {
-      for (const skip of plan.skipped) this.#emit('skipped', { ...eventBase(cascade, plan.createdAt), ...skip });
+      for (const skip of cascade.plan.skipped) this.#reporter.emit('skipped', { ...eventBase(cascade, cascade.createdAt), ...skip });
     }
-    this.#after(started);
-    return { cascadeId: cascade.id, plan, created: true, status: cascade.status };
+    this.#after(begun);
+    return { cascadeId: cascade.id, plan: cascade.plan, created: true, status: stored.status };
   }
 
-  /** Finds the cascade for a receipt and applies it; held receipts come back through here once their id is known. */
-  *#route(receipt: Receipt, priceMicros: Micros | undefined): Operation<ReceiptResult> {
-    const now = this.#clock.now();
-    const cascadeId = (yield this.#store.route(receipt, now, now + this.#holdMs)) as Answer<'route'>;
-    const unknown = { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil: now + this.#holdMs } as const;
-    if (cascadeId === undefined) return unknown;
-    const id = receipt.providerMessageId;
-    let step = -1;
-    const done = yield* this.#apply(cascadeId, (cascade): CascadeInput | undefined => {
-      step = cascade.attempts.findIndex((attempt) => attempt.providerMessageId === id);
-      if (step === -1) return undefined;
-      const error = receipt.error ? { message: receipt.error.message ?? 'failed', code: receipt.error.code } : undefined;
-      return { type: 'receipt', now: this.#clock.now(), by: this.instanceId, step, status: receipt.status, at: receipt.at, priceMicros, error };
-    });
-    if (!done) return unknown;
-    const { cascade, verdict, notes } = done;
-    const channel = cascade.attempts[step]?.channel ?? '';
-    if (verdict === 'applied') {
-      return { outcome: 'applied', cascadeId, channel, status: cascade.status, late: notes.some((n) => n.type === 'late-receipt') };
-    }
-    return { outcome: verdict === 'duplicate' ? 'duplicate' : 'stale', cascadeId, channel, status: cascade.status };
-  }
-
-  /**
-   * Read, transition, compare-and-set; on a conflict, read again. Undefined when the cascade or input is gone.
-   * `base` is a cascade this router itself committed: the first try starts from it instead of a read, and a
-   * compare-and-set that fails (another instance changed it since) reads it as usual.
-   */
-  *#apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, base?: Cascade): Operation<Transition | undefined> {
-    for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
-      const before = base ?? ((yield this.#store.get(cascadeId)) as Answer<'get'>);
-      const assumed = base !== undefined;
-      base = undefined;
-      if (!before) return undefined;
-      const event = input(before);
-      if (!event) return undefined;
-      const done = transition(before, event);
-      // Only a commit tells whether an assumed cascade is current: any other verdict is decided on a read.
-      if (done.verdict !== 'applied') {
-        if (assumed) continue;
-        return done;
-      }
-      const providerIds: string[] = [];
-      for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
-      if (this.#mustBeat(done)) yield this.#liveness!.beat();
-      const { ok, held } = (yield this.#store.commit(done.cascade, providerIds, this.#update(before, done.cascade))) as Answer<'commit'>;
-      if (!ok) continue;
-      this.#after(done);
-      for (const { receipt, receivedAt } of held) {
-        yield* this.#route(receipt.at === undefined ? { ...receipt, at: receivedAt } : receipt, receiptPrice(receipt));
-      }
-      return done;
-    }
-    throw new StoreConflictError(cascadeId, MAX_CONFLICT_RETRIES);
-  }
-
-  /** A transition that claims a step in this instance's name is stored only while its heartbeat is fresh. */
+  /** A new cascade that claims its first step in this instance's name is stored only while its heartbeat is fresh. */
   #mustBeat(done: Transition): boolean {
     if (this.#liveness === undefined) return false;
     for (const effect of done.effects) if (effect.type === 'send') return this.#liveness.stale;
@@ -325,149 +304,12 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Once a transition is persisted: report it, arm its timer, carry out its effects. */
   #after(done: Transition): void {
     const { cascade } = done;
-    this.#report(done);
-    if (cascade.timerAt !== undefined) this.#arm(cascade.timerAt);
+    this.#reporter.report(done);
+    if (cascade.timerAt !== undefined) this.#timers.arm(cascade.timerAt);
     for (const effect of done.effects) {
-      if (effect.type === 'send') void this.#dispatch(cascade, effect.step);
-      else if (effect.type === 'abort') this.#inflight.get(cascade.id)?.abort();
+      if (effect.type === 'send') void this.#dispatcher.dispatch(cascade, effect.step);
+      else if (effect.type === 'abort') this.#dispatcher.abort(cascade.id);
     }
-  }
-
-  async #dispatch(cascade: Cascade, step: number): Promise<void> {
-    const planned = cascade.plan.steps[step]!;
-    const channel = this.#channels.get(planned.channel);
-    if (!channel) {
-      const error = { message: `channel "${planned.channel}" is no longer declared`, code: 'UNKNOWN_CHANNEL' };
-      await drive(this.#apply(cascade.id, () => ({ type: 'send-failed', now: this.#clock.now(), by: this.instanceId, step, error })), this.#pending);
-      return;
-    }
-    // One in-flight send per cascade: a step starts only after the one before it has ended.
-    const abort = new LazyAbort();
-    this.#inflight.set(cascade.id, abort);
-    // Wake to renew the heartbeat while the send is in flight (#fireDue does it).
-    if (this.#liveness && !(this.#timer && this.#timer.at <= this.#liveness.freshUntil)) this.#arm(this.#liveness.renewAt);
-    const outcome = await runSend(channel, cascade, step, abort, this.#clock);
-    if (this.#inflight.get(cascade.id) === abort) this.#inflight.delete(cascade.id);
-    if (this.#closed && !outcome.ok) return;
-    try {
-      // Starts from the cascade that began this step: unless another instance changed it meanwhile, the
-      // outcome is one compare-and-set, without a read first.
-      const applying = drive(
-        this.#apply(
-          cascade.id,
-          (): CascadeInput =>
-            outcome.ok
-              ? { type: 'sent', now: this.#clock.now(), by: this.instanceId, step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
-              : { type: 'send-failed', now: this.#clock.now(), by: this.instanceId, step, error: outcome.error },
-          cascade,
-        ),
-        this.#pending,
-      );
-      if (isPromise(applying)) await applying;
-    } catch (error) {
-      this.#fail(error, cascade.id, 'send');
-    }
-  }
-
-  #arm(at: number): void {
-    if (this.#closed || (this.#timer && this.#timer.at <= at)) return;
-    if (this.#timer) this.#clock.clearTimer(this.#timer);
-    this.#timer = this.#clock.setTimer(at, () => {
-      this.#timer = undefined;
-      void this.#fireDue();
-    });
-  }
-
-  /** Heartbeats if due, fires due timers, looks for orphaned sends, and arms the next wake-up. */
-  async #fireDue(during: 'timer' | 'resume' = 'timer'): Promise<void> {
-    this.#busy++;
-    try {
-      const liveness = this.#liveness;
-      if (liveness?.stale) await liveness.beat();
-      const now = this.#clock.now();
-      for (let due = await this.#store.claimDue(now, TIMER_BATCH); due.length > 0; due = await this.#store.claimDue(now, TIMER_BATCH)) {
-        await Promise.all(
-          due.map(async (id) => {
-            try {
-              await drive(this.#apply(id, () => ({ type: 'tick', now: this.#clock.now(), by: this.instanceId })), this.#pending);
-            } catch (error) {
-              this.#fail(error, id, 'timer');
-            }
-          }),
-        );
-      }
-      // After the due timers: a step whose timeout is due now falls back rather than being sent again.
-      if (liveness?.scanDue()) await this.#takeOverOrphans();
-      const next = await this.#store.nextDueAt();
-      if (next !== undefined) this.#arm(next);
-      if (liveness && this.#sending()) this.#arm(liveness.renewAt);
-    } catch (error) {
-      this.#fail(error, undefined, during);
-      // The store failed (Redis down): look again shortly rather than never.
-      this.#arm(this.#clock.now() + TIMER_RETRY_MS);
-    } finally {
-      this.#busy--;
-    }
-  }
-
-  /**
-   * Sends again, in this instance's name, each step still `sending` for an instance that is not alive. The
-   * take-over is a compare-and-set naming the dead owner, so of several instances that find it, one sends.
-   */
-  async #takeOverOrphans(): Promise<void> {
-    const orphans: { cascadeId: string; owner: string | undefined }[] = [];
-    for await (const orphan of this.#store.orphans(this.#clock.now())) {
-      // Not this instance's own: it is alive, whatever its heartbeat says (a lapse it will renew).
-      if (orphan.owner !== this.instanceId) orphans.push(orphan);
-    }
-    await Promise.all(
-      orphans.map(async ({ cascadeId, owner }) => {
-        if (this.#closed) return;
-        try {
-          await drive(
-            this.#apply(cascadeId, (cascade): CascadeInput => ({ type: 'resume', now: this.#clock.now(), by: this.instanceId, step: cascade.step, previousOwner: owner })),
-            this.#pending,
-          );
-        } catch (error) {
-          this.#fail(error, cascadeId, 'resume');
-        }
-      }),
-    );
-  }
-
-  /** Whether a send of this instance is in flight and its step not ended (an aborted one no longer counts). */
-  #sending(): boolean {
-    for (const abort of this.#inflight.values()) if (!abort.aborted) return true;
-    return false;
-  }
-
-  #report(done: Transition): void {
-    for (const note of done.notes) {
-      if (this.listenerCount(note.type) > 0) this.#emit(note.type, eventFor(note, done.cascade) as never);
-    }
-  }
-
-  #emit<K extends keyof RouterEvents>(name: K, event: Parameters<RouterEvents[K]>[0]): void {
-    try {
-      (this.emit as (name: K, event: unknown) => boolean)(name, event);
-    } catch (error) {
-      if (name !== 'error') this.#fail(error, 'cascadeId' in event ? (event.cascadeId as string) : undefined, 'listener');
-    }
-  }
-
-  #fail(error: unknown, cascadeId: string | undefined, during: 'send' | 'timer' | 'receipt' | 'listener' | 'resume'): void {
-    const err = error instanceof Error ? error : new Error(String(error));
-    this.#emit('error', { error: err, cascadeId, during });
-  }
-
-}
-
-function receiptPrice(receipt: Receipt): Micros | undefined {
-  if (receipt.price === undefined) return undefined;
-  try {
-    return toMicros(receipt.price, 'price');
-  } catch (cause) {
-    throw new InvalidReceiptError(`Invalid receipt: ${(cause as Error).message}`, { cause });
   }
 }
 

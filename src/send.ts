@@ -1,4 +1,4 @@
-import pRetry from 'p-retry';
+import pRetry, { AbortError } from 'p-retry';
 import type { ResolvedChannel, ResolvedRetry } from './channels.js';
 import type { LazyAbort } from './abort.js';
 import { sleep, type Clock } from './clock.js';
@@ -9,7 +9,16 @@ import type { Cascade, Content, Message, Recipient, SendRequest, SendResult } fr
 
 export type SendOutcome =
   | { readonly ok: true; readonly providerMessageId: string; readonly priceMicros: Micros | undefined }
-  | { readonly ok: false; readonly error: { readonly message: string; readonly code?: string | undefined } };
+  | { readonly ok: false; readonly error: { readonly message: string; readonly code?: string | undefined }; readonly ended?: undefined }
+  /** Before a retry, the step turned out ended (timed out, cancelled, delivered by an earlier step) or no longer this router's. */
+  | { readonly ok: false; readonly error: { readonly message: string; readonly code?: string | undefined }; readonly ended: true };
+
+/**
+ * Asked before every retry: whether the step is still current, still `sending` and still this router's.
+ * A retry waits out its backoff on this router while another may end the step (a timeout, a cancel, a
+ * late receipt of an earlier step), so the answer comes from the store, not from this router's memory.
+ */
+export type StillOurs = () => boolean | Promise<boolean>;
 
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -42,8 +51,8 @@ export function classifySendError(error: unknown): { permanent: boolean; retryAf
  * The first try is a plain call (p-retry costs microseconds we do not spend on the common case);
  * p-retry then counts and stops the retries, while the waits run on `clock` so simulated time drives them.
  */
-export function runSend(channel: ResolvedChannel, cascade: Cascade, step: number, abort: LazyAbort, clock: Clock): Promise<SendOutcome> {
-  const retry = (error: unknown): Promise<SendOutcome> => retrySend(channel, cascade, step, abort, clock, error);
+export function runSend(channel: ResolvedChannel, cascade: Cascade, step: number, abort: LazyAbort, clock: Clock, stillOurs: StillOurs): Promise<SendOutcome> {
+  const retry = (error: unknown): Promise<SendOutcome> => retrySend(channel, cascade, step, abort, clock, stillOurs, error);
   let first: Promise<SendResult>;
   try {
     first = Promise.resolve(channel.send(new Request(channel, cascade, step, 1, abort)));
@@ -53,19 +62,45 @@ export function runSend(channel: ResolvedChannel, cascade: Cascade, step: number
   return first.then(readResult, retry);
 }
 
-/** After a first try failed: retry it if it is transient, with backoff, within the step's abort signal. */
-async function retrySend(channel: ResolvedChannel, cascade: Cascade, step: number, abort: LazyAbort, clock: Clock, firstError: unknown): Promise<SendOutcome> {
+/**
+ * After a first try failed: retry it if it is transient, with backoff, within the step's abort signal, and
+ * only while the step is still ours (asked before every retry).
+ */
+async function retrySend(
+  channel: ResolvedChannel,
+  cascade: Cascade,
+  step: number,
+  abort: LazyAbort,
+  clock: Clock,
+  stillOurs: StillOurs,
+  firstError: unknown,
+): Promise<SendOutcome> {
   const retry = channel.retry;
   const first = classifySendError(firstError);
   if (first.permanent || !retry || retry.retries === 0 || abort.aborted) return { ok: false, error: describe(firstError) };
   // p-retry replaces a try that succeeded just as the signal aborted with the abort error: keep what the provider accepted.
   let accepted: SendResult | undefined;
+  let lastError: unknown = firstError;
+  let ended = false;
   try {
     await sleep(clock, backoff(retry, 0, first.retryAfterMs), abort.signal);
     const tryAgain = async (attempt: number): Promise<SendResult> => {
+      let ours: boolean;
+      try {
+        ours = await stillOurs();
+      } catch {
+        // The store cannot say: do not send blind; the last error stands.
+        throw new AbortError(asSendError(lastError));
+      }
+      if (!ours) {
+        ended = true;
+        abort.abort();
+        throw new AbortError(asSendError(lastError));
+      }
       try {
         return (accepted = await channel.send(new Request(channel, cascade, step, attempt + 1, abort)));
       } catch (error) {
+        lastError = error;
         throw asSendError(error);
       }
     };
@@ -84,7 +119,8 @@ async function retrySend(channel: ResolvedChannel, cascade: Cascade, step: numbe
     return readResult(result);
   } catch (error) {
     if (accepted !== undefined) return readResult(accepted);
-    return { ok: false, error: describe(error) };
+    if (ended) return { ok: false, error: describe(lastError), ended: true };
+    return { ok: false, error: describe(error instanceof AbortError ? lastError : error) };
   }
 }
 

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   classifySendError,
   createRouter,
+  InvalidConfigError,
   InvalidInputError,
   InvalidReceiptError,
   isCascadeRouterError,
@@ -1009,7 +1010,7 @@ describe('several routers on one store: owners, liveness and take-over', () => {
     const channels = defaultChannels(() => async () => 'x');
     expect(() => createRouter({ channels, instanceId: '' })).toThrow(/Expected `instanceId` to be a non-empty string/);
     expect(() => createRouter({ channels, instanceTtl: 0 })).toThrow(/Expected `instanceTtl` to be a positive duration/);
-    expect(() => createRouter({ channels, instanceTtl: '-1s' })).toThrow(InvalidInputError);
+    expect(() => createRouter({ channels, instanceTtl: '-1s' })).toThrow(InvalidConfigError);
     expect(createRouter({ channels }).instanceId).toMatch(/^[\w-]{12}$/);
   });
 });

@@ -177,7 +177,7 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
         expect(await store.route(receiptFor(pid, 'read'), T0 + 3, T0 + 3 + 10 * MINUTE)).toBe(a.id);
       });
 
-      it('holds a receipt for an unknown id and hands it to the commit that indexes that id, exactly once', async () => {
+      it('refuses a commit indexing a provider id while receipts it did not take in are held for it, and hands them over', async () => {
         const a = cascade();
         await store.create(a);
         const pid = id('p');
@@ -185,17 +185,51 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
         expect(await store.route(early, T0 + 1, T0 + 1 + 10 * MINUTE)).toBe(undefined);
 
         const a2 = next(a, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: pid });
-        const result = await store.commit(a2, [pid]);
-        expect(result.ok).toBe(true);
-        expect(result.held).toEqual([{ receipt: early, receivedAt: T0 + 1, until: T0 + 1 + 10 * MINUTE }]);
-
-        const a3 = next(a2, { type: 'receipt', now: T0 + 3, step: 0, status: 'sent' });
-        expect((await store.commit(a3, [pid])).held).toEqual([]);
-        // Now indexed: a new receipt is routed, not held.
-        expect(await store.route(receiptFor(pid, 'read'), T0 + 4, T0 + 4 + 10 * MINUTE)).toBe(a.id);
+        const refused = await store.commit(a2, [pid]);
+        expect(refused.ok).toBe(false);
+        expect(refused.held.map(({ receipt, receivedAt, until }) => ({ receipt, receivedAt, until }))).toEqual([{ receipt: early, receivedAt: T0 + 1, until: T0 + 1 + 10 * MINUTE }]);
+        // Nothing was written: not the cascade, not the index.
+        expect(await store.get(a.id)).toEqual(a);
+        expect(await store.route(receiptFor(pid, 'sent'), T0 + 2, T0 + 2 + 10 * MINUTE)).toBe(undefined);
+        const again = await store.commit(a2, [pid]);
+        expect(again.held.map((h) => h.receipt.status)).toEqual(['delivered', 'sent']);
+        expect(again.held[0]!.seq).toBe(refused.held[0]!.seq);
+        expect(again.held[1]!.seq).toBeGreaterThan(again.held[0]!.seq);
       });
 
-      it('hands over every receipt held for the id, in arrival order, and none held for other ids', async () => {
+      it('writes a commit that took in every held receipt (heldThrough), removes them, and hands them to nothing after', async () => {
+        const a = cascade();
+        await store.create(a);
+        const pid = id('p');
+        await store.route(receiptFor(pid, 'sent'), T0 + 1, T0 + HOUR);
+        await store.route(receiptFor(pid, 'delivered'), T0 + 2, T0 + HOUR);
+        const a2 = next(a, { type: 'sent', now: T0 + 3, step: 0, providerMessageId: pid });
+        const { held } = await store.commit(a2, [pid]);
+        const last = held[held.length - 1]!.seq;
+        // One below the last seen: the last receipt was not taken in.
+        expect(await store.commit(a2, [pid], undefined, last - 1)).toEqual({ ok: false, held });
+        expect(await store.commit(a2, [pid], undefined, last)).toEqual({ ok: true, held: [] });
+        expect(await store.get(a.id)).toEqual(a2);
+        expect(await store.heldCounts()).toMatchObject({ held: 0 });
+        // Now indexed: a new receipt is routed, not held; a later commit indexing nothing new is not refused.
+        expect(await store.route(receiptFor(pid, 'read'), T0 + 4, T0 + 4 + 10 * MINUTE)).toBe(a.id);
+        const a3 = next(a2, { type: 'receipt', now: T0 + 5, step: 0, status: 'read' });
+        expect(await store.commit(a3, [])).toEqual({ ok: true, held: [] });
+      });
+
+      it('refuses again when a receipt came after the last one the commit took in', async () => {
+        const a = cascade();
+        await store.create(a);
+        const pid = id('p');
+        await store.route(receiptFor(pid, 'sent'), T0 + 1, T0 + HOUR);
+        const a2 = next(a, { type: 'sent', now: T0 + 3, step: 0, providerMessageId: pid });
+        const first = await store.commit(a2, [pid]);
+        await store.route(receiptFor(pid, 'failed'), T0 + 2, T0 + HOUR);
+        const second = await store.commit(a2, [pid], undefined, first.held[0]!.seq);
+        expect([second.ok, second.held.map((h) => h.receipt.status)]).toEqual([false, ['sent', 'failed']]);
+      });
+
+      it('hands over every receipt held for the ids it indexes, in arrival order, and none held for other ids', async () => {
         const a = cascade();
         await store.create(a);
         const pid = id('p');
@@ -211,9 +245,10 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
           [r1, T0 + 1],
           [r2, T0 + 3],
         ]);
+        expect(await store.heldCounts()).toMatchObject({ held: 3 });
       });
 
-      it('gives held receipts to no commit that fails its compare-and-set', async () => {
+      it('answers a stale version as a conflict before looking at held receipts', async () => {
         const a = cascade();
         await store.create(a);
         const pid = id('p');
@@ -223,6 +258,21 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
         expect(stale).toEqual({ ok: false, held: [] });
         const good = await store.commit(next(a, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: pid }), [pid]);
         expect(good.held.map((h) => h.receipt)).toEqual([r]);
+      });
+
+      it('drops a held receipt whose hold ended by the commit\'s time (at `until` exactly), counted as expired, and is not refused for it', async () => {
+        const a = cascade();
+        await store.create(a);
+        const [pid, other] = [id('p'), id('p')];
+        await store.route(receiptFor(pid, 'delivered'), T0 + 1, T0 + 10 * SECOND);
+        await store.route(receiptFor(other, 'delivered'), T0 + 1, T0 + 10 * SECOND + 1);
+        const b = cascade();
+        await store.create(b);
+        // `other`'s hold ends one millisecond after the commit: still held, so that commit is refused.
+        expect((await store.commit(next(b, { type: 'sent', now: T0 + 10 * SECOND, step: 0, providerMessageId: other }), [other])).held).toHaveLength(1);
+        const a2 = next(a, { type: 'sent', now: T0 + 10 * SECOND, step: 0, providerMessageId: pid });
+        expect(await store.commit(a2, [pid])).toEqual({ ok: true, held: [] });
+        expect(await store.heldCounts()).toEqual({ held: 1, expired: 1, evicted: 0 });
       });
     });
 
@@ -411,6 +461,27 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
         ].sort(([x], [y]) => String(x).localeCompare(String(y))));
       });
 
+      it('lists the steps of the asking instance itself, alive or not, when it names itself', async () => {
+        const [a, b] = [id('instance'), id('instance')];
+        const byA = cascade({ by: a });
+        const byB = cascade({ by: b });
+        await store.create(byA);
+        await store.create(byB);
+        await store.heartbeat(a, 60 * SECOND, T0);
+        await store.heartbeat(b, 60 * SECOND, T0);
+        const found: [string, string | undefined][] = [];
+        for await (const o of store.orphans(T0, a)) if (o.cascadeId.startsWith(`${run}-`)) found.push([o.cascadeId, o.owner]);
+        expect(found).toEqual([[byA.id, a]]);
+      });
+
+      it('says whether an instance was alive until its heartbeat: not at its first, nor after it left', async () => {
+        const a = id('instance');
+        expect(await store.heartbeat(a, 60 * SECOND, T0)).toBe(false);
+        expect(await store.heartbeat(a, 60 * SECOND, T0 + SECOND)).toBe(true);
+        await store.leave(a);
+        expect(await store.heartbeat(a, 60 * SECOND, T0 + 2 * SECOND)).toBe(false);
+      });
+
       it('leaves out the steps of an instance while it is alive, and lists them once it leaves', async () => {
         const [a, b] = [id('instance'), id('instance')];
         const byA = cascade({ by: a });
@@ -435,9 +506,9 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
         const pid = id('p');
         await store.commit(next(sent, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid }), [pid]);
         await store.commit(next(cancelled, { type: 'cancel', now: T0 + 1 }), []);
-        // Push times out and falls back to email, begun by `b`: the new step is sending in b's name.
+        // `b` takes push over once its timer is due: push times out and falls back to email, sending in b's name.
         const b = id('instance');
-        const fellBack = next(timedOut, { type: 'tick', now: T0 + 2 * MINUTE, by: b });
+        const fellBack = next(timedOut, { type: 'resume', now: T0 + 2 * MINUTE, by: b, step: 0, previousOwner: a });
         expect(fellBack.step).toBe(1);
         await store.commit(fellBack, []);
         expect(await orphans()).toEqual([[timedOut.id, b]]);

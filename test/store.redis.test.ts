@@ -223,15 +223,35 @@ describe.skipIf(skip)('redisStore', () => {
     });
 
     it('ends the claim lease with the commit that moves the timer', async () => {
-      const store = make({ claimLeaseMs: 100 });
+      const prefix = uniquePrefix('lease-end');
+      const store = make({ prefix, claimLeaseMs: 100 });
       const c = cascade();
       await store.create(c);
       expect(await store.claimDue(T0 + 2 * 60_000, 10)).toEqual([c.id]);
+      expect(await admin.zscore(`${prefix}leases`, c.id)).not.toBe(null);
       const timedOut = next(c, { type: 'tick', now: T0 + 2 * 60_000 });
       await store.commit(timedOut, []);
-      await new Promise((resolve) => setTimeout(resolve, 150)); // past the lease: nothing may come back
+      // No lease left to lapse and put the old time back: nothing comes back but the new timer.
+      expect([await admin.zscore(`${prefix}leases`, c.id), await admin.hget(`${prefix}leased-at`, c.id)]).toEqual([null, null]);
       expect(await store.claimDue(T0 + 2 * 60_000 + 1, 10)).toEqual([]);
       expect(await store.claimDue(timedOut.timerAt!, 10)).toEqual([c.id]);
+    });
+
+    it('keeps the claim of a timer a commit leaves where it was, so it comes back if the claimer dies', async () => {
+      const prefix = uniquePrefix('lease-keep');
+      const [dying, survivor] = [make({ prefix, claimLeaseMs: 200 }), make({ prefix, claimLeaseMs: 200 })];
+      const c = cascade();
+      await dying.create(c);
+      expect(await dying.claimDue(T0 + 2 * 60_000, 10)).toEqual([c.id]);
+      const pid = `p-${c.id}`;
+      const sent = next(c, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid });
+      expect(sent.timerAt).toBe(c.timerAt);
+      expect((await dying.commit(sent, [pid])).ok).toBe(true);
+      expect(await admin.hget(`${prefix}leased-at`, c.id)).toBe(String(c.timerAt));
+      expect(await survivor.claimDue(T0 + 2 * 60_000, 10)).toEqual([]);
+      let reclaimed: string[] = [];
+      await waitFor('the lapsed claim', async () => (reclaimed = await survivor.claimDue(T0 + 2 * 60_000, 10)).length > 0, 5000);
+      expect(reclaimed).toEqual([c.id]);
     });
   });
 
@@ -354,28 +374,47 @@ describe.skipIf(skip)('redisStore', () => {
       expect(await admin.pttl(`${prefix}c:{${d.id}}`)).toBe(-1);
     });
 
-    it('lets a held receipt expire after its hold, in Redis time', async () => {
+    it('drops held lists whose hold has ended on a later route, in the router clock, counted as expired', async () => {
       const prefix = uniquePrefix('held');
       const store = make({ prefix });
-      const c = cascade();
-      await store.create(c);
-      const pid = `p-${c.id}`;
-      expect(await store.route({ providerMessageId: pid, status: 'delivered' }, T0, T0 + 150)).toBe(undefined);
-      expect(await admin.pttl(`${prefix}h:{${pid}}`)).toBeLessThanOrEqual(150);
-      await waitFor('the held receipt to expire', async () => (await admin.exists(`${prefix}h:{${pid}}`)) === 0, 3000);
-      const result = await store.commit(next(c, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: pid }), [pid]);
-      expect(result).toEqual({ ok: true, held: [] });
+      expect(await store.route({ providerMessageId: 'gone', status: 'delivered' }, T0, T0 + 150)).toBe(undefined);
+      expect(await admin.exists(`${prefix}h:{gone}`)).toBe(1);
+      // At exactly `until` the hold has ended.
+      expect(await store.route({ providerMessageId: 'next', status: 'delivered' }, T0 + 150, T0 + 10_000)).toBe(undefined);
+      expect(await admin.exists(`${prefix}h:{gone}`)).toBe(0);
+      expect(await store.heldCounts()).toEqual({ held: 1, expired: 1, evicted: 0 });
     });
 
-    it('drops a held receipt whose hold ended before the commit that indexes its id', async () => {
-      const store = make();
+    it('holds at most maxHeldReceipts in all, dropping the oldest provider ids first, and maxHeldPerId per id', async () => {
+      const prefix = uniquePrefix('held-bound');
+      const store = make({ prefix, maxHeldReceipts: 5, maxHeldPerId: 2 });
+      for (let i = 0; i < 3; i++) await store.route({ providerMessageId: 'chatty', status: 'sent' }, T0 + i, T0 + 60_000 + i);
+      expect(await admin.llen(`${prefix}h:{chatty}`)).toBe(2);
+      expect(await store.heldCounts()).toEqual({ held: 2, expired: 0, evicted: 1 });
+      for (let i = 0; i < 5; i++) await store.route({ providerMessageId: `p${i}`, status: 'delivered' }, T0 + 10 + i, T0 + 60_010 + i);
+      // 7 held, 5 kept: `chatty` (its 2, the oldest hold) goes first, then nothing more is needed.
+      expect(await store.heldCounts()).toEqual({ held: 5, expired: 0, evicted: 3 });
+      expect(await admin.exists(`${prefix}h:{chatty}`)).toBe(0);
+      expect(await admin.zcard(`${prefix}held`)).toBe(5);
+      await store.route({ providerMessageId: 'p5', status: 'delivered' }, T0 + 20, T0 + 60_020);
+      expect(await admin.exists(`${prefix}h:{p0}`)).toBe(0);
+      expect(await store.heldCounts()).toEqual({ held: 5, expired: 0, evicted: 4 });
+    });
+
+    it('takes the held counts down when a commit takes the receipts in', async () => {
+      const prefix = uniquePrefix('held-take');
+      const store = make({ prefix });
       const c = cascade();
       await store.create(c);
       const pid = `p-${c.id}`;
       await store.route({ providerMessageId: pid, status: 'sent' }, T0, T0 + 10);
       await store.route({ providerMessageId: pid, status: 'delivered' }, T0, T0 + 60_000);
-      const result = await store.commit(next(c, { type: 'sent', now: T0 + 20, step: 0, providerMessageId: pid }), [pid]);
-      expect(result.held.map((h) => h.receipt.status)).toEqual(['delivered']);
+      const sent = next(c, { type: 'sent', now: T0 + 20, step: 0, providerMessageId: pid });
+      const refused = await store.commit(sent, [pid]);
+      expect(refused.held.map((h) => h.receipt.status)).toEqual(['delivered']);
+      expect(await store.commit(sent, [pid], undefined, refused.held[0]!.seq)).toEqual({ ok: true, held: [] });
+      expect(await store.heldCounts()).toEqual({ held: 0, expired: 1, evicted: 0 });
+      expect(await admin.zcard(`${prefix}held`)).toBe(0);
     });
   });
 

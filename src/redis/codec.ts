@@ -44,8 +44,10 @@ export function nonceMaker(): () => string {
   return () => `${instance}${(serial++).toString(36)}`;
 }
 
+/** A held receipt from its list entry, `until:seq:json`. */
 export function parseHeld(entry: string): HeldReceipt {
   const colon = entry.indexOf(':');
-  const { receipt, receivedAt } = JSON.parse(entry.slice(colon + 1)) as { receipt: Receipt; receivedAt: number };
-  return { receipt, receivedAt, until: Number(entry.slice(0, colon)) };
+  const second = entry.indexOf(':', colon + 1);
+  const { receipt, receivedAt } = JSON.parse(entry.slice(second + 1)) as { receipt: Receipt; receivedAt: number };
+  return { receipt, receivedAt, until: Number(entry.slice(0, colon)), seq: Number(entry.slice(colon + 1, second)) };
 }

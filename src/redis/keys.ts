@@ -16,8 +16,12 @@ export interface Keys {
   key(idempotencyKey: string): string;
   /** String: the cascade id that sent a provider message id. */
   providerId(providerMessageId: string): string;
-  /** List: receipts that came before their provider id was indexed, as `until:json`. */
+  /** List: receipts that came before their provider id was indexed, as `until:seq:json`. */
   held(providerMessageId: string): string;
+  /** Sorted set: provider ids with held receipts → when the newest one's hold ends (router clock). */
+  readonly heldIds: string;
+  /** Hash: `seq` (the last sequence number given to a held receipt), `held`, `expired`, `evicted`. */
+  readonly heldCounts: string;
   /** Sorted set: cascade id → due time. */
   readonly due: string;
   /** Sorted set: claimed cascade id → when its claim lapses (Redis server time). */
@@ -44,6 +48,8 @@ export function keysFor(prefix: string): Keys {
     key: (idempotencyKey) => `${prefix}k:{${idempotencyKey}}`,
     providerId: (providerMessageId) => `${prefix}p:{${providerMessageId}}`,
     held: (providerMessageId) => `${prefix}h:{${providerMessageId}}`,
+    heldIds: `${prefix}held`,
+    heldCounts: `${prefix}held-counts`,
     due: `${prefix}due`,
     leases: `${prefix}leases`,
     leasedAt: `${prefix}leased-at`,

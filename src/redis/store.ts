@@ -25,8 +25,10 @@ export interface RedisStoreOptions extends ConnectionOptions {
   readonly prefix?: string | undefined;
   /** How long finished cascades stay readable (ms), as a Redis TTL. Default 24 hours. `Infinity` keeps them. */
   readonly retentionMs?: number | undefined;
-  /** Most receipts held per unknown provider id. Default 32. */
+  /** Most receipts held per unknown provider id; its oldest go first. Default 32. */
   readonly maxHeldPerId?: number | undefined;
+  /** Most receipts held for unknown provider ids in all; the oldest go first. Default 100,000. */
+  readonly maxHeldReceipts?: number | undefined;
   /** How long a claimed timer is reserved for the instance that claimed it; if it dies, another fires it after this (ms). Default 30,000. */
   readonly claimLeaseMs?: number | undefined;
   /**
@@ -46,6 +48,8 @@ export interface RedisStoreOptions extends ConnectionOptions {
 }
 
 const OPEN_BATCH = 200;
+const COMMITTED: CommitResult = Object.freeze({ ok: true, held: Object.freeze([]) });
+const CONFLICT: CommitResult = Object.freeze({ ok: false, held: Object.freeze([]) });
 
 /** What this instance knows of one stored cascade: its fixed part (by nonce) and, if current when last seen, the whole. */
 interface Known {
@@ -79,12 +83,17 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   if (!(retentionMs >= 0)) throw new InvalidConfigError(`Expected \`retentionMs\` to be 0 or more, got ${retentionMs}`);
   const retention = retentionMs === Infinity ? '-1' : String(Math.round(retentionMs));
   const maxHeld = options.maxHeldPerId ?? 32;
+  const maxHeldTotal = options.maxHeldReceipts ?? 100_000;
+  for (const [name, value] of [['maxHeldPerId', maxHeld], ['maxHeldReceipts', maxHeldTotal]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new InvalidConfigError(`Expected \`${name}\` to be a positive integer, got ${value}`);
+  }
   const leaseMs = options.claimLeaseMs ?? 30_000;
   const pollMs = options.pollMs ?? 1000;
   const clock = options.clock ?? systemClock;
   const cacheSize = options.cacheSize ?? 10_000;
   if (!(cacheSize >= 0)) throw new InvalidConfigError(`Expected \`cacheSize\` to be 0 or more, got ${cacheSize}`);
   const keys = keysFor(prefix);
+  const heldListStart = keys.held('').slice(0, -1);
   const ownsClient = options.client === undefined;
   let lastNow: number | undefined;
 
@@ -192,10 +201,10 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
 
 
   const routeInRedis = async (receipt: Receipt, now: number, holdUntil: number): Promise<string | undefined> => {
-    const entry = `${holdUntil}:${JSON.stringify({ receipt, receivedAt: now })}`;
-    const holdMs = Math.max(1, Math.ceil(holdUntil - now));
-    const scriptKeys = [keys.providerId(receipt.providerMessageId), keys.held(receipt.providerMessageId), keys.open];
-    const found = (await script('route', routeScript, scriptKeys, [entry, holdMs, maxHeld])) as [string, string | null] | null;
+    const entry = JSON.stringify({ receipt, receivedAt: now });
+    const scriptKeys = [keys.providerId(receipt.providerMessageId), keys.held(receipt.providerMessageId), keys.open, keys.heldIds, keys.heldCounts];
+    const args = [entry, holdUntil, maxHeld, maxHeldTotal, now, heldListStart];
+    const found = (await script('route', routeScript, scriptKeys, args)) as [string, string | null] | null;
     if (found === null) return undefined;
     const [id, state] = found;
     // The version route read with the lookup: when it is the one this instance holds, that is current.
@@ -249,9 +258,9 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
 
     get,
 
-    async commit(next, providerIds, update): Promise<CommitResult> {
+    async commit(next, providerIds, update, heldThrough): Promise<CommitResult> {
       const terminal = TERMINAL.has(next.status);
-      const scriptKeys = [keys.cascade(next.id), keys.key(next.key), keys.due, keys.leases, keys.leasedAt, keys.open, keys.sending];
+      const scriptKeys = [keys.cascade(next.id), keys.key(next.key), keys.due, keys.leases, keys.leasedAt, keys.open, keys.sending, keys.heldIds, keys.heldCounts];
       for (const providerId of providerIds) scriptKeys.push(keys.providerId(providerId), keys.held(providerId));
       if (terminal) {
         const fresh = new Set(providerIds);
@@ -284,6 +293,8 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         statsArg(update, next.updatedAt),
         update === undefined ? '' : String(scriptKeys.length + 1),
         recipientTtlMs(update),
+        heldThrough === undefined ? '' : heldThrough,
+        ...providerIds,
       ];
       scriptKeys.push(...statsKeys(keys, update));
       let reply: [number, ...string[]];
@@ -295,6 +306,10 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         throw error;
       }
       const [ok, ...entries] = reply;
+      if (ok === 2) {
+        // Refused for receipts held for a new provider id: what this instance holds of the cascade is still current.
+        return { ok: false, held: entries.map(parseHeld).sort((a, b) => a.seq - b.seq) };
+      }
       if (ok !== 1) {
         // Lost a race (or a stale nonce): keep what is known of the fixed part, the next read says what changed.
         if (entry) entry.cascade = undefined;
@@ -312,11 +327,16 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
           for (const providerId of providerIds) indexed.set(providerId, next.id);
         }
       }
-      return { ok: ok === 1, held: entries.map(parseHeld) };
+      return ok === 1 ? COMMITTED : CONFLICT;
     },
 
     route(receipt: Receipt, now: number, holdUntil: number): MaybePromise<string | undefined> {
       return indexed.get(receipt.providerMessageId) ?? routeInRedis(receipt, now, holdUntil);
+    },
+
+    async heldCounts() {
+      const [held, expired, evicted] = await call('heldCounts', (redis) => redis.hmget(keys.heldCounts, 'held', 'expired', 'evicted'));
+      return { held: Number(held ?? 0), expired: Number(expired ?? 0), evicted: Number(evicted ?? 0) };
     },
 
     async claimDue(now, limit) {
@@ -361,17 +381,17 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     },
 
     async heartbeat(instanceId, ttlMs) {
-      await script('heartbeat', heartbeatScript, [keys.instances], [instanceId, Math.max(1, Math.ceil(ttlMs))]);
+      return (await script('heartbeat', heartbeatScript, [keys.instances], [instanceId, Math.max(1, Math.ceil(ttlMs))])) === 1;
     },
 
     async leave(instanceId) {
       await call('leave', (redis) => redis.zrem(keys.instances, instanceId));
     },
 
-    async *orphans() {
+    async *orphans(_now, self) {
       let cursor = '0';
       do {
-        const [nextCursor, ...found] = (await script('orphans', orphansScript, [keys.sending, keys.instances], [cursor, OPEN_BATCH])) as string[];
+        const [nextCursor, ...found] = (await script('orphans', orphansScript, [keys.sending, keys.instances], [cursor, OPEN_BATCH, self ?? ''])) as string[];
         cursor = nextCursor!;
         for (let i = 0; i < found.length; i += 2) {
           const cascadeId = found[i]!;

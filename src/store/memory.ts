@@ -9,6 +9,8 @@ export interface MemoryStoreOptions {
   readonly retentionMs?: number | undefined;
   /** Most receipts held for unknown provider ids at once; the oldest go first. Default 100,000. */
   readonly maxHeldReceipts?: number | undefined;
+  /** Most receipts held for one unknown provider id; its oldest go first. Default 32. */
+  readonly maxHeldPerId?: number | undefined;
   /**
    * Most recipients whose own learned counts are kept; the least recently updated go first (they fall
    * back to the channel-wide figures). Default 100,000; each keeps five numbers per channel used.
@@ -19,6 +21,7 @@ export interface MemoryStoreOptions {
 const NO_COUNTS: ReadonlyMap<string, OutcomeCounts> = new Map();
 
 const EMPTY: readonly HeldReceipt[] = Object.freeze([]);
+const bySeq = (a: HeldReceipt, b: HeldReceipt): number => a.seq - b.seq;
 const COMMITTED: CommitResult = Object.freeze({ ok: true, held: EMPTY });
 const CONFLICT: CommitResult = Object.freeze({ ok: false, held: EMPTY });
 
@@ -32,13 +35,17 @@ const CONFLICT: CommitResult = Object.freeze({ ok: false, held: EMPTY });
 export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
   const retentionMs = options.retentionMs ?? 86_400_000;
   const maxHeld = options.maxHeldReceipts ?? 100_000;
+  const maxHeldPerId = options.maxHeldPerId ?? 32;
   const maxRecipients = options.maxRecipients ?? 100_000;
   const cascades = new Map<string, Cascade>();
   const byKey = new Map<string, string>();
   const byProviderId = new Map<string, string>();
   const held = new Map<string, HeldReceipt[]>();
+  // Every receipt held, oldest first, some since taken by a commit or dropped (no longer in `held`).
   const heldOrder: HeldReceipt[] = [];
   let heldHead = 0;
+  let heldSeq = 0;
+  const heldCounts = { held: 0, expired: 0, evicted: 0 };
   const timers = new TimerHeap();
   const finished: { id: string; at: number }[] = [];
   let finishedHead = 0;
@@ -97,17 +104,34 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
     if (finishedHead > 1024 && finishedHead * 2 > finished.length) finished.splice(0, finishedHead), (finishedHead = 0);
   };
 
+  /** Removes a held receipt from its provider id's list; false when a commit took it or it was dropped already. */
+  const unhold = (entry: HeldReceipt): boolean => {
+    const providerId = entry.receipt.providerMessageId;
+    const list = held.get(providerId);
+    const index = list ? list.indexOf(entry) : -1;
+    if (index === -1) return false;
+    list!.splice(index, 1);
+    if (list!.length === 0) held.delete(providerId);
+    heldCounts.held--;
+    return true;
+  };
+
   // Drops held receipts past their time, and the oldest ones beyond the cap.
   const evictHeld = (now: number): void => {
-    while (heldHead < heldOrder.length && (heldOrder[heldHead]!.until <= now || heldOrder.length - heldHead >= maxHeld)) {
+    while (heldHead < heldOrder.length && (heldOrder[heldHead]!.until <= now || heldCounts.held >= maxHeld)) {
       const entry = heldOrder[heldHead++]!;
-      const providerId = entry.receipt.providerMessageId;
-      const list = held.get(providerId);
-      const index = list ? list.indexOf(entry) : -1;
-      if (index !== -1) list!.splice(index, 1);
-      if (list && list.length === 0) held.delete(providerId);
+      if (unhold(entry)) heldCounts[entry.until <= now ? 'expired' : 'evicted']++;
     }
     if (heldHead > 1024 && heldHead * 2 > heldOrder.length) heldOrder.splice(0, heldHead), (heldHead = 0);
+  };
+
+  /** The receipts held for these provider ids and still in their hold at `now`, in arrival order. */
+  const liveHeld = (providerIds: readonly string[], now: number): HeldReceipt[] | undefined => {
+    let live: HeldReceipt[] | undefined;
+    for (const providerId of providerIds) {
+      for (const entry of held.get(providerId) ?? EMPTY) if (entry.until > now) (live ??= []).push(entry);
+    }
+    return providerIds.length > 1 ? live?.sort(bySeq) : live;
   };
 
   return {
@@ -127,39 +151,47 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       return cascades.get(id);
     },
 
-    commit(next, providerIds, update): CommitResult {
+    commit(next, providerIds, update, heldThrough): CommitResult {
       const current = cascades.get(next.id);
       if (!current || current.version !== next.version - 1) return CONFLICT;
+      const now = next.updatedAt;
+      if (providerIds.length > 0 && held.size > 0) {
+        const live = liveHeld(providerIds, now);
+        if (live?.some((entry) => heldThrough === undefined || entry.seq > heldThrough)) return { ok: false, held: live };
+      }
       cascades.set(next.id, next);
-      apply(update, next.updatedAt);
+      apply(update, now);
       schedule(next, current);
       track(next, current);
-      let taken: HeldReceipt[] | undefined;
       for (const providerId of providerIds) {
         byProviderId.set(providerId, next.id);
         const waiting = held.get(providerId);
-        if (waiting) {
-          held.delete(providerId);
-          (taken ??= []).push(...waiting);
-        }
+        if (waiting === undefined) continue;
+        for (const entry of waiting.slice()) if (unhold(entry) && entry.until <= now) heldCounts.expired++;
       }
       if (TERMINAL.has(next.status) && !TERMINAL.has(current.status)) {
         finished.push({ id: next.id, at: next.updatedAt });
         evictFinished(next.updatedAt);
       }
-      return taken ? { ok: true, held: taken } : COMMITTED;
+      return COMMITTED;
     },
 
     route(receipt: Receipt, now: number, holdUntil: number) {
       const id = byProviderId.get(receipt.providerMessageId);
       if (id !== undefined) return id;
       evictHeld(now);
-      const entry: HeldReceipt = { receipt, receivedAt: now, until: holdUntil };
+      const entry: HeldReceipt = { receipt, receivedAt: now, until: holdUntil, seq: ++heldSeq };
       const list = held.get(receipt.providerMessageId);
       if (list) list.push(entry);
       else held.set(receipt.providerMessageId, [entry]);
       heldOrder.push(entry);
+      heldCounts.held++;
+      if (list && list.length > maxHeldPerId && unhold(list[0]!)) heldCounts.evicted++;
       return undefined;
+    },
+
+    heldCounts() {
+      return { ...heldCounts };
     },
 
     claimDue(now, limit) {
@@ -190,17 +222,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
     },
 
     heartbeat(instanceId) {
+      if (alive.has(instanceId)) return true;
       alive.add(instanceId);
+      return false;
     },
 
     leave(instanceId) {
       alive.delete(instanceId);
     },
 
-    async *orphans() {
+    async *orphans(_now, self) {
       for (const cascade of [...sending.values()]) {
         const owner = sendingAttempt(cascade)!.owner;
-        if (owner === undefined || !alive.has(owner)) yield { cascadeId: cascade.id, owner };
+        if (owner === undefined || owner === self || !alive.has(owner)) yield { cascadeId: cascade.id, owner };
       }
     },
 
@@ -213,6 +247,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       held.clear();
       heldOrder.length = 0;
       heldHead = 0;
+      heldCounts.held = 0;
       timers.retain(() => false);
       finished.length = 0;
       finishedHead = 0;

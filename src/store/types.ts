@@ -14,6 +14,18 @@ export interface HeldReceipt {
   readonly receipt: Receipt;
   readonly receivedAt: number;
   readonly until: number;
+  /** Its place among the receipts the store has held, increasing in arrival order. */
+  readonly seq: number;
+}
+
+/** Receipts held for provider ids no cascade had indexed, and those let go unmatched. */
+export interface HeldCounts {
+  /** Held now. */
+  readonly held: number;
+  /** Dropped when their hold ran out before any commit indexed their provider id. */
+  readonly expired: number;
+  /** Dropped, oldest first, to keep within the store's bounds (per provider id and in all). */
+  readonly evicted: number;
 }
 
 /**
@@ -31,9 +43,17 @@ export type StatsUpdate =
     };
 
 export interface CommitResult {
-  /** False when the stored version was not the one this change was based on: re-read and retry. */
+  /**
+   * True when written. False, with `held` empty, when the stored version was not the one this change was
+   * based on: re-read and retry. False, with `held` not empty, when receipts are held for a provider id the
+   * change indexes that it has not taken in: apply them to the change and commit it again.
+   */
   readonly ok: boolean;
-  /** Receipts held for provider ids that this commit indexed, removed from the store. */
+  /**
+   * When the commit was refused for them: every receipt held for the provider ids it indexes, in arrival
+   * order, still in their hold. A commit passing `heldThrough` (the last one's `seq`) takes them in and
+   * removes them in the same write, so no other change comes between a send's result and its early receipts.
+   */
   readonly held: readonly HeldReceipt[];
 }
 
@@ -64,12 +84,20 @@ export interface CascadeStore {
   create(cascade: Cascade, update?: StatsUpdate): MaybePromise<{ readonly created: boolean; readonly cascade: Cascade }>;
   get(id: string): MaybePromise<Cascade | undefined>;
   /**
-   * Replaces the stored cascade if its version is `next.version - 1`, indexes `providerIds`
-   * keeps the due timer in step with `next.timerAt` and applies `update`, all or nothing.
+   * Replaces the stored cascade if its version is `next.version - 1`, indexes `providerIds`, keeps the due
+   * timer in step with `next.timerAt` and applies `update`, all or nothing; but refuses (`ok: false` with
+   * `held`) while a receipt is held for one of `providerIds` whose `seq` is above `heldThrough`, that is one
+   * the change did not take in. A written commit removes every receipt held for `providerIds`: those it took
+   * in, and those whose hold ran out by `next.updatedAt` (dropped, as on every store).
    */
-  commit(next: Cascade, providerIds: readonly string[], update?: StatsUpdate): MaybePromise<CommitResult>;
-  /** The id of the cascade that sent `providerMessageId`; if none, holds the receipt until `holdUntil`. */
+  commit(next: Cascade, providerIds: readonly string[], update?: StatsUpdate, heldThrough?: number): MaybePromise<CommitResult>;
+  /**
+   * The id of the cascade that sent `providerMessageId`; if none, holds the receipt until `holdUntil`
+   * (within the store's bounds: the oldest held receipts are dropped first).
+   */
   route(receipt: Receipt, now: number, holdUntil: number): MaybePromise<string | undefined>;
+  /** How many receipts are held, and how many were dropped unmatched. */
+  heldCounts(): MaybePromise<HeldCounts>;
   /** Ids of cascades whose timer is due at `now`, at most `limit`, removed from the due set. */
   claimDue(now: number, limit: number): MaybePromise<string[]>;
   /** When the earliest timer is due, if any. */
@@ -86,15 +114,18 @@ export interface CascadeStore {
   /**
    * Marks router instance `instanceId` alive for `ttlMs` more. A store shared by processes counts that in its
    * own time (`now` is the router's clock, for a store that has no time of its own); a store in one process
-   * may keep an instance alive until it leaves.
+   * may keep an instance alive until it leaves. True when the instance's previous heartbeat was still alive
+   * (false for its first, or when it had lapsed or the instance had left).
    */
-  heartbeat(instanceId: string, ttlMs: number, now: number): MaybePromise<void>;
+  heartbeat(instanceId: string, ttlMs: number, now: number): MaybePromise<boolean>;
   /** Marks `instanceId` dead at once: its router closed. */
   leave(instanceId: string): MaybePromise<void>;
   /**
    * Cascades whose current attempt is `sending` while its owner is not alive: its heartbeat lapsed, it left,
    * it never heartbeat, or there is none. Another instance may then take the step over (a `resume` input).
+   * With `self`, also those sending in that instance's own name, alive or not: the router checks them
+   * against the sends it has in flight (a claim can be written although its write seemed to fail).
    */
-  orphans(now: number): AsyncIterable<Orphan>;
+  orphans(now: number, self?: string): AsyncIterable<Orphan>;
   dispose(): Promise<void>;
 }

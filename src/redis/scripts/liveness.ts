@@ -6,24 +6,28 @@ import { luaScript } from './script.js';
  *
  * KEYS[1] instances (sorted set: instance id → when its heartbeat lapses)
  * ARGV[1] instance id · ARGV[2] ttl ms
+ * Returns 1 when the instance's previous heartbeat had not lapsed, else 0.
  */
 export const heartbeatScript = luaScript(
   'heartbeat',
   `
 local time = redis.call('TIME')
 local serverNow = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local previous = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', serverNow)
 redis.call('ZADD', KEYS[1], serverNow + tonumber(ARGV[2]), ARGV[1])
-return 1
+if previous and tonumber(previous) > serverNow then return 1 end
+return 0
 `,
 );
 
 /**
  * orphans: one page of the sending set, keeping the cascades whose owner is not alive (not in the instances
- * set, its heartbeat lapsed, or no owner), each owner looked up once per page.
+ * set, its heartbeat lapsed, or no owner), and those of the asking instance itself, each owner looked up
+ * once per page.
  *
  * KEYS[1] sending set (hash: cascade id → owner, '' for none) · KEYS[2] instances
- * ARGV[1] HSCAN cursor · ARGV[2] HSCAN count
+ * ARGV[1] HSCAN cursor · ARGV[2] HSCAN count · ARGV[3] the asking instance ('' none)
  * Returns {next cursor, id, owner, id, owner, ...}.
  */
 export const orphansScript = luaScript(
@@ -41,6 +45,7 @@ for i = 1, #entries, 2 do
   if live == nil then
     local lapses = owner ~= '' and redis.call('ZSCORE', KEYS[2], owner)
     live = lapses and tonumber(lapses) > serverNow or false
+    if owner ~= '' and owner == ARGV[3] then live = false end
     alive[owner] = live
   end
   if not live then

@@ -1,0 +1,160 @@
+import { LazyAbort } from './abort.js';
+import { isUnavailable, type Changes } from './changes.js';
+import { sleep } from './clock.js';
+import type { RouterContext } from './context.js';
+import { drive } from './drive.js';
+import { isCascadeRouterError } from './errors.js';
+import { runSend, type SendOutcome } from './send.js';
+import { isPromise } from './store/types.js';
+import type { CascadeInput } from './transition.js';
+import type { Cascade } from './types.js';
+
+/** A send this router is carrying out: its step and when that step times out. */
+interface InFlight {
+  readonly abort: LazyAbort;
+  readonly step: number;
+  readonly timerAt: number | undefined;
+}
+
+/** How long the first retry of a send's result that could not be stored waits, and the longest wait. */
+const RECORD_RETRY_MS = 100;
+const RECORD_RETRY_MAX_MS = 2000;
+
+/**
+ * Carries out the sends this router claimed: calls the adapter (retrying transient errors, and asking the
+ * store before every retry whether the step is still ours), then stores the result, retrying while the
+ * store is away until it lands or the router closes: a provider that accepted a message must find it
+ * recorded, or its receipt matches nothing and the cascade falls back although the customer was reached.
+ * While a send is in flight its step's timer is this router's to fire (another router leaves it alone).
+ */
+export class Dispatcher {
+  readonly #ctx: RouterContext;
+  readonly #changes: Changes;
+  readonly #arm: (at: number) => void;
+  readonly #inflight = new Map<string, InFlight>();
+  /** Cascades whose send returned and whose result is not stored yet. */
+  readonly #recording = new Set<string>();
+
+  constructor(ctx: RouterContext, changes: Changes, arm: (at: number) => void) {
+    this.#ctx = ctx;
+    this.#changes = changes;
+    this.#arm = arm;
+  }
+
+  /** Whether this router is sending, or storing the result of, this cascade's current step. */
+  has(cascadeId: string): boolean {
+    return this.#inflight.has(cascadeId) || this.#recording.has(cascadeId);
+  }
+
+  /** Whether a send is in flight whose step has not ended (an aborted one no longer counts). */
+  sending(): boolean {
+    for (const { abort } of this.#inflight.values()) if (!abort.aborted) return true;
+    return false;
+  }
+
+  abort(cascadeId: string, reason?: unknown): void {
+    this.#inflight.get(cascadeId)?.abort.abort(reason);
+  }
+
+  abortAll(reason: unknown): void {
+    for (const { abort } of this.#inflight.values()) abort.abort(reason);
+  }
+
+  /** The earliest timeout of a step this router is sending. */
+  nextTimeout(): number | undefined {
+    let next: number | undefined;
+    for (const { timerAt, abort } of this.#inflight.values()) {
+      if (timerAt !== undefined && !abort.aborted && (next === undefined || timerAt < next)) next = timerAt;
+    }
+    return next;
+  }
+
+  /** Fires the due timers of steps this router is still sending (timing them out aborts the send). */
+  async fireTimeouts(now: number): Promise<void> {
+    const due: [string, InFlight][] = [];
+    for (const entry of this.#inflight) if (entry[1].timerAt !== undefined && entry[1].timerAt <= now && !entry[1].abort.aborted) due.push(entry);
+    await Promise.all(due.map(([id, { step }]) => this.#tick(id, step)));
+  }
+
+  async dispatch(cascade: Cascade, step: number): Promise<void> {
+    const ctx = this.#ctx;
+    const planned = cascade.plan.steps[step]!;
+    const channel = ctx.channels.get(planned.channel);
+    if (!channel) {
+      const error = { message: `channel "${planned.channel}" is no longer declared`, code: 'UNKNOWN_CHANNEL' };
+      return this.#record(cascade, step, { ok: false, error });
+    }
+    // One in-flight send per cascade: a step starts only after the one before it has ended.
+    const entry: InFlight = { abort: new LazyAbort(), step, timerAt: cascade.timerAt };
+    this.#inflight.set(cascade.id, entry);
+    const liveness = ctx.liveness;
+    // Wake to renew the heartbeat while the send is in flight, and to time the step out if it hangs.
+    if (liveness) this.#arm(liveness.renewAt);
+    if (entry.timerAt !== undefined) this.#arm(entry.timerAt);
+    const outcome = await runSend(channel, cascade, step, entry.abort, ctx.clock, () => this.#stillOurs(cascade.id, step));
+    if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
+    if (outcome.ok === false && (outcome.ended || ctx.closed())) return;
+    return this.#record(cascade, step, outcome);
+  }
+
+  /** Whether the step is still current, `sending` and this router's, as the store has it now. */
+  #stillOurs(cascadeId: string, step: number): boolean | Promise<boolean> {
+    const check = (cascade: Cascade | undefined): boolean => {
+      const attempt = cascade?.attempts[step];
+      return cascade?.status === 'active' && cascade.step === step && attempt?.state === 'sending' && attempt.owner === this.#ctx.instanceId;
+    };
+    const read = this.#ctx.store.get(cascadeId);
+    return isPromise(read) ? read.then(check) : check(read);
+  }
+
+  /** Stores a send's result, retrying while the store is away; then fires the step's timer if it came due meanwhile. */
+  async #record(cascade: Cascade, step: number, outcome: SendOutcome): Promise<void> {
+    const ctx = this.#ctx;
+    const input = (): CascadeInput =>
+      outcome.ok
+        ? { type: 'sent', now: ctx.clock.now(), by: ctx.instanceId, step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
+        : { type: 'send-failed', now: ctx.clock.now(), by: ctx.instanceId, step, error: outcome.error };
+    this.#recording.add(cascade.id);
+    let base: Cascade | undefined = cascade;
+    let waitMs = RECORD_RETRY_MS;
+    try {
+      for (let failures = 0; ; failures++) {
+        try {
+          // Starts from the cascade that began this step: unless another router changed it meanwhile, the
+          // result is one compare-and-set, without a read first.
+          const applying = drive(this.#changes.apply(cascade.id, input, { base }), ctx.pending);
+          const done = isPromise(applying) ? await applying : applying;
+          if (failures > 0 && done?.cascade.timerAt !== undefined && done.cascade.timerAt <= ctx.clock.now()) {
+            this.#recording.delete(cascade.id);
+            await this.#tick(cascade.id, step);
+          }
+          return;
+        } catch (error) {
+          const retryable = isUnavailable(error) || (isCascadeRouterError(error) && error.code === 'STORE_CONFLICT');
+          if (failures === 0 || !retryable) ctx.reporter.fail(error, cascade.id, 'send');
+          if (!retryable || ctx.closed()) return;
+          base = undefined;
+          await sleep(ctx.clock, waitMs);
+          waitMs = Math.min(2 * waitMs, RECORD_RETRY_MAX_MS);
+        }
+      }
+    } finally {
+      this.#recording.delete(cascade.id);
+    }
+  }
+
+  /** Fires the cascade's timer as the owner of its step; aborts the send if the step turns out ended by another. */
+  async #tick(cascadeId: string, step: number): Promise<void> {
+    const ctx = this.#ctx;
+    try {
+      const ticking = drive(this.#changes.apply(cascadeId, () => ({ type: 'tick', now: ctx.clock.now(), by: ctx.instanceId })), ctx.pending);
+      const done = isPromise(ticking) ? await ticking : ticking;
+      const attempt = done?.cascade.attempts[step];
+      if (!done || done.cascade.status !== 'active' || done.cascade.step !== step || attempt?.state !== 'sending' || attempt.owner !== ctx.instanceId) {
+        this.abort(cascadeId);
+      }
+    } catch (error) {
+      ctx.reporter.fail(error, cascadeId, 'timer');
+    }
+  }
+}

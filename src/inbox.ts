@@ -1,0 +1,117 @@
+import type { Changes } from './changes.js';
+import type { RouterContext } from './context.js';
+import { drive, type Operation } from './drive.js';
+import { receiptInput, receiptPrice, type Misrouted } from './receipt-input.js';
+import { isPromise, type MaybePromise } from './store/types.js';
+import type { CascadeStatus, Receipt } from './types.js';
+
+/** What `handleReceipt()` did with a receipt. */
+export type ReceiptResult =
+  | {
+      /** The receipt moved its attempt forward. `late` when its cascade had already moved on. */
+      readonly outcome: 'applied';
+      readonly cascadeId: string;
+      readonly channel: string;
+      readonly status: CascadeStatus;
+      readonly late: boolean;
+    }
+  | {
+      /** The same status again (`duplicate`) or one behind what the attempt reached (`stale`): nothing changed. */
+      readonly outcome: 'duplicate' | 'stale';
+      readonly cascadeId: string;
+      readonly channel: string;
+      readonly status: CascadeStatus;
+    }
+  | {
+      /**
+       * The receipt names another provider than the attempt's channel declares (`provider`): it was posted
+       * to another provider's endpoint, or the channel does not say which provider reports on it. Nothing changed.
+       */
+      readonly outcome: 'misrouted';
+      readonly cascadeId: string;
+      readonly channel: string;
+      readonly status: CascadeStatus;
+      readonly provider: string | undefined;
+      readonly expected: string | undefined;
+    }
+  | {
+      /** No cascade sent this id (yet): it is held until `heldUntil` in case its send() has not returned. */
+      readonly outcome: 'unknown';
+      readonly providerMessageId: string;
+      readonly heldUntil: number;
+    };
+
+/**
+ * Receipts on their way in: each is routed to the cascade that sent its provider id (or held for it) and
+ * applied to the attempt it names, if the receipt is scoped to that attempt's channel. Receipts being
+ * applied are known by provider id, so a timer about to time their step out waits for them.
+ */
+export class Inbox {
+  readonly #ctx: RouterContext;
+  readonly #changes: Changes;
+  readonly #holdMs: number;
+  /** Provider id → receipts for it being applied here (asynchronously). */
+  readonly #queued = new Map<string, Set<Promise<unknown>>>();
+
+  constructor(ctx: RouterContext, changes: Changes, holdMs: number) {
+    this.#ctx = ctx;
+    this.#changes = changes;
+    this.#holdMs = holdMs;
+  }
+
+  /** Applies a validated receipt. */
+  handle(receipt: Receipt): MaybePromise<ReceiptResult> {
+    receiptPrice(receipt); // an unreadable price is refused here, before anything is stored
+    const handling = drive(this.#route(receipt), this.#ctx.pending);
+    if (!isPromise(handling)) return handling;
+    const id = receipt.providerMessageId;
+    const queued = this.#queued.get(id) ?? new Set();
+    this.#queued.set(id, queued);
+    queued.add(handling);
+    const done = (): void => {
+      queued.delete(handling);
+      if (queued.size === 0 && this.#queued.get(id) === queued) this.#queued.delete(id);
+    };
+    handling.then(done, done);
+    return handling;
+  }
+
+  /** Settles once the receipts for this provider id being applied here now are applied (or failed); undefined if none. */
+  queued(providerMessageId: string): Promise<unknown> | undefined {
+    const queued = this.#queued.get(providerMessageId);
+    return queued === undefined ? undefined : Promise.allSettled(queued);
+  }
+
+  *#route(receipt: Receipt): Operation<ReceiptResult> {
+    const { store, clock, channels, instanceId } = this.#ctx;
+    const received = clock.now();
+    const heldUntil = received + this.#holdMs;
+    const cascadeId = (yield store.route(receipt, received, heldUntil)) as string | undefined;
+    const unknown = { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil } as const;
+    if (cascadeId === undefined) return unknown;
+    let step = -1;
+    let misrouted: (Misrouted & { status: CascadeStatus }) | undefined;
+    const done = yield* this.#changes.apply(cascadeId, (cascade) => {
+      const taken = receiptInput(channels, cascade, receipt, received, clock.now(), instanceId);
+      if (taken === undefined) return undefined;
+      if ('misrouted' in taken) {
+        misrouted = { ...taken.misrouted, status: cascade.status };
+        return undefined;
+      }
+      step = taken.input.type === 'receipt' ? taken.input.step : -1;
+      return taken.input;
+    });
+    if (misrouted) {
+      const { channel, provider, expected, status } = misrouted;
+      this.#ctx.reporter.warn({ cascadeId, providerMessageId: receipt.providerMessageId, channel, provider, expected }, 'a receipt names another provider than its channel declares: ignored');
+      return { outcome: 'misrouted', cascadeId, channel, status, provider, expected };
+    }
+    if (!done) return unknown;
+    const { cascade, verdict, notes } = done;
+    const channel = cascade.attempts[step]?.channel ?? '';
+    if (verdict === 'applied') {
+      return { outcome: 'applied', cascadeId, channel, status: cascade.status, late: notes.some((n) => n.type === 'late-receipt') };
+    }
+    return { outcome: verdict === 'duplicate' ? 'duplicate' : 'stale', cascadeId, channel, status: cascade.status };
+  }
+}

@@ -1,0 +1,48 @@
+import type { ResolvedChannel } from './channels.js';
+import { InvalidReceiptError } from './errors.js';
+import { toMicros, type Micros } from './money.js';
+import type { CascadeInput } from './transition.js';
+import type { Cascade, Receipt } from './types.js';
+
+/** A receipt that names another provider than the one its attempt's channel declares. */
+export interface Misrouted {
+  readonly step: number;
+  readonly channel: string;
+  /** The provider the receipt names (undefined: none). */
+  readonly provider: string | undefined;
+  /** The provider the channel declares (undefined: none). */
+  readonly expected: string | undefined;
+}
+
+/**
+ * The input a receipt makes for `cascade`: for the attempt that sent its provider id, if the receipt is
+ * scoped to that attempt's channel (it names the channel's `provider`, or neither names one). `received`
+ * is when it reached this router, its time when the provider gave none.
+ */
+export function receiptInput(
+  channels: ReadonlyMap<string, ResolvedChannel>,
+  cascade: Cascade,
+  receipt: Receipt,
+  received: number,
+  now: number,
+  by: string,
+): { readonly input: CascadeInput } | { readonly misrouted: Misrouted } | undefined {
+  const step = cascade.attempts.findIndex((attempt) => attempt.providerMessageId === receipt.providerMessageId);
+  if (step === -1) return undefined;
+  const channel = cascade.attempts[step]!.channel;
+  const expected = channels.get(channel)?.provider;
+  if (receipt.provider !== expected) return { misrouted: { step, channel, provider: receipt.provider, expected } };
+  const error = receipt.error ? { message: receipt.error.message ?? 'failed', code: receipt.error.code } : undefined;
+  const at = receipt.at ?? received;
+  return { input: { type: 'receipt', now, by, step, status: receipt.status, at, priceMicros: receiptPrice(receipt), error } };
+}
+
+/** The price a receipt reports, in micro-units; `InvalidReceiptError` when it is not an amount. */
+export function receiptPrice(receipt: Receipt): Micros | undefined {
+  if (receipt.price === undefined) return undefined;
+  try {
+    return toMicros(receipt.price, 'price');
+  } catch (cause) {
+    throw new InvalidReceiptError(`Invalid receipt: ${(cause as Error).message}`, { cause });
+  }
+}

@@ -1,0 +1,66 @@
+import type { EventEmitter } from 'eventemitter3';
+import { isCascadeRouterError } from './errors.js';
+import { eventFor, type ErrorStage, type RouterEvents } from './events.js';
+import type { Transition } from './transition.js';
+
+/**
+ * Where the router writes what needs a human: errors it cannot hand to a caller (a store outage during a
+ * timer, an adapter bug) and warnings (a receipt posted to the wrong provider's endpoint, a store refusing
+ * work). Any object with `warn` and `error` taking an object first, such as a pino or bunyan logger.
+ */
+export interface Logger {
+  error(fields: Record<string, unknown>, message?: string): void;
+  warn(fields: Record<string, unknown>, message?: string): void;
+}
+
+/**
+ * Turns a persisted transition's notes into events, and errors into `error` events and log lines. An error
+ * reaches the `error` listeners and the logger; with neither, it is written once per code and stage to
+ * `console.error`, so a store outage is never invisible.
+ */
+export class Reporter {
+  readonly #emitter: EventEmitter<RouterEvents>;
+  readonly #logger: Logger | undefined;
+  readonly #written = new Set<string>();
+
+  constructor(emitter: EventEmitter<RouterEvents>, logger: Logger | undefined) {
+    this.#emitter = emitter;
+    this.#logger = logger;
+  }
+
+  listening(name: keyof RouterEvents): boolean {
+    return this.#emitter.listenerCount(name) > 0;
+  }
+
+  /** The events of a persisted transition, for the notes someone listens to. */
+  report(done: Transition): void {
+    for (const note of done.notes) {
+      if (this.listening(note.type)) this.emit(note.type, eventFor(note, done.cascade) as never);
+    }
+  }
+
+  emit<K extends keyof RouterEvents>(name: K, event: Parameters<RouterEvents[K]>[0]): void {
+    try {
+      (this.#emitter.emit as (name: K, event: unknown) => boolean).call(this.#emitter, name, event);
+    } catch (error) {
+      if (name !== 'error') this.fail(error, 'cascadeId' in event ? (event.cascadeId as string) : undefined, 'listener');
+    }
+  }
+
+  fail(error: unknown, cascadeId: string | undefined, during: ErrorStage): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    const code = isCascadeRouterError(err) ? err.code : err.name;
+    this.#logger?.error({ err, code, cascadeId, during }, `cascade-router: ${err.message}`);
+    if (this.listening('error')) this.emit('error', { error: err, cascadeId, during });
+    else if (this.#logger === undefined) {
+      const key = `${code}:${during}`;
+      if (this.#written.has(key)) return;
+      this.#written.add(key);
+      console.error(`cascade-router: ${code} during ${during}${cascadeId === undefined ? '' : ` (cascade ${cascadeId})`}: ${err.message} (listen to 'error' events or pass a \`logger\` to see every one)`);
+    }
+  }
+
+  warn(fields: Record<string, unknown>, message: string): void {
+    this.#logger?.warn(fields, `cascade-router: ${message}`);
+  }
+}
