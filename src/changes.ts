@@ -40,8 +40,16 @@ export class Changes {
   /** Cascade id → a change this router wrote whose answer was lost, oldest first. */
   readonly #lost = new Map<string, Transition>();
 
+  /** Called when a write's answer is lost, so the router reads that cascade again soon. */
+  onLost: (() => void) | undefined;
+
   constructor(ctx: RouterContext) {
     this.#ctx = ctx;
+  }
+
+  /** Cascades with a write of this router whose answer was lost, not yet seen again. */
+  lost(): string[] {
+    return [...this.#lost.keys()];
   }
 
   /** Whether this router has a create or commit of this cascade in flight. */
@@ -129,6 +137,7 @@ export class Changes {
     this.#lost.delete(id);
     this.#lost.set(id, done);
     if (this.#lost.size > MAX_LOST) this.#lost.delete(this.#lost.keys().next().value!);
+    this.onLost?.();
   }
 
   /** The lost change `stored` shows, if it is this router's: forgotten once a version at or past it is seen. */

@@ -32,6 +32,7 @@ export class Timers {
     this.#ctx = ctx;
     this.#changes = changes;
     this.#inbox = inbox;
+    changes.onLost = () => this.arm(ctx.clock.now() + RETRY_MS);
   }
 
   set dispatcher(dispatcher: Dispatcher) {
@@ -65,6 +66,8 @@ export class Timers {
       const retry = [...this.#retry];
       this.#retry.clear();
       await Promise.all(retry.map((id) => this.#fire(id)));
+      // Writes whose answer was lost: reading their cascades again carries them out if they were stored.
+      await Promise.all(this.#changes.lost().map((id) => drive(this.#changes.apply(id, () => undefined), pending)));
       for (let due = await store.claimDue(now, TIMER_BATCH); due.length > 0; due = await store.claimDue(now, TIMER_BATCH)) {
         await Promise.all(due.map((id) => this.#fire(id)));
       }
@@ -76,7 +79,7 @@ export class Timers {
       const timeout = dispatcher.nextTimeout();
       if (timeout !== undefined) this.arm(timeout);
       if (liveness && dispatcher.sending()) this.arm(liveness.renewAt);
-      if (this.#retry.size > 0) this.arm(clock.now() + RETRY_MS);
+      if (this.#retry.size > 0 || this.#changes.lost().length > 0) this.arm(clock.now() + RETRY_MS);
     } catch (error) {
       this.#ctx.reporter.fail(error, undefined, during);
       this.arm(clock.now() + RETRY_MS);
