@@ -168,6 +168,8 @@ function eligible(
       skipped.push({ channel: name, reason: 'opted-out', detail: 'the recipient opted out of this channel' });
     } else if (consent !== true && !(Array.isArray(consent) && consent.includes(name))) {
       skipped.push({ channel: name, reason: 'no-consent', detail: `no consent for category "${message.category}" on this channel` });
+    } else if (message.content.text === '' && contentFor(message, channel).text === '') {
+      skipped.push({ channel: name, reason: 'no-content', detail: 'the message has no text for this channel' });
     } else {
       const address = channel.address(recipient);
       if (address === undefined || address === '') {

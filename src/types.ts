@@ -237,8 +237,11 @@ export interface ChannelEstimate {
   readonly arrival?: readonly (readonly [waitMs: number, probability: number, latencyMs: number])[] | undefined;
 }
 
-/** Why the planner (or the runtime) left a channel out. `unlikely`: its learned probability is below the router's threshold. */
-export type SkipReason = 'not-allowed' | 'opted-out' | 'no-consent' | 'no-address' | 'unlikely' | 'over-budget' | 'deadline';
+/**
+ * Why the planner (or the runtime) left a channel out. `unlikely`: its learned probability is below the
+ * router's threshold; `no-content`: the message's text is empty and no override gives this channel one.
+ */
+export type SkipReason = 'not-allowed' | 'opted-out' | 'no-consent' | 'no-address' | 'no-content' | 'unlikely' | 'over-budget' | 'deadline';
 
 export interface PlanSkip {
   readonly channel: string;

@@ -23,6 +23,9 @@ export function validateMessage(value: unknown, channels: ReadonlyMap<string, Re
   }
   if (message.success && typeof message.success === 'object') known(Object.keys(message.success), 'success');
   if (message.content.channels) known(Object.keys(message.content.channels), 'content.channels');
+  if (message.content.text === '' && !hasOverrideText(message)) {
+    throw new InvalidInputError('Expected `content.text` to be a non-empty string (or `content.sms` or `content.channels.<name>.text` to give the channels text), got ""');
+  }
   if (message.maxCost !== undefined) toMicros(message.maxCost, 'maxCost');
   if (message.policy?.valueOfTime !== undefined) toMicrosPerMs(message.policy.valueOfTime, 'policy.valueOfTime');
   if (message.deadline !== undefined && toMs(message.deadline, 'deadline') <= 0) {
@@ -32,6 +35,12 @@ export function validateMessage(value: unknown, channels: ReadonlyMap<string, Re
     throw new InvalidInputError(`Expected \`sendAt\` to be a valid date, got ${String(message.sendAt)}`);
   }
   return message;
+}
+
+function hasOverrideText(message: Message): boolean {
+  if (message.content.sms) return true;
+  for (const override of Object.values(message.content.channels ?? {})) if (override.text) return true;
+  return false;
 }
 
 /** Validates a recipient at the public edge, including its time zone and quiet hours. */

@@ -14,18 +14,38 @@ export interface FaultyStore extends CascadeStore {
   only: ReadonlySet<string> | undefined;
   /** Every write the inner store applied: `[method, cascade id, version]`. */
   readonly writes: [string, string, number][];
+  /** Every call, by method name, in order. */
+  readonly calls: string[];
+  /** Holds the answers of `method` (they wait, as behind a slow link) until the returned function is called. */
+  pause(method: string): () => void;
+  /** Called with each method name as the call starts. */
+  onCall: ((method: string) => void) | undefined;
 }
 
 const unavailable = (method: string): StoreUnavailableError => new StoreUnavailableError(method, { cause: new Error('connection lost (test)') });
 
 export function faultyStore(inner: CascadeStore = memoryStore()): FaultyStore {
+  const gates = new Map<string, Promise<void>>();
   const store = {
     mode: 'up' as FaultMode,
     only: undefined as ReadonlySet<string> | undefined,
     writes: [] as [string, string, number][],
+    calls: [] as string[],
+    onCall: undefined as ((method: string) => void) | undefined,
+    pause(method: string): () => void {
+      let release!: () => void;
+      gates.set(method, new Promise<void>((resolve) => (release = resolve)));
+      return () => {
+        gates.delete(method);
+        release();
+      };
+    },
   };
   const faulty = (method: string): FaultMode => (store.only === undefined || store.only.has(method) ? store.mode : 'up');
   const call = async <T>(method: string, run: () => T | Promise<T>): Promise<T> => {
+    store.calls.push(method);
+    store.onCall?.(method);
+    await gates.get(method);
     const mode = faulty(method);
     if (mode === 'down') throw unavailable(method);
     const answer = await run();
