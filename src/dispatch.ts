@@ -7,7 +7,7 @@ import { isCascadeRouterError } from './errors.js';
 import { runSend, type SendOutcome } from './send.js';
 import { isPromise } from './store/types.js';
 import type { CascadeInput } from './transition.js';
-import type { Cascade } from './types.js';
+import { TERMINAL, type Cascade } from './types.js';
 
 /** A send this router is carrying out: its step and when that step times out. */
 interface InFlight {
@@ -44,6 +44,11 @@ export class Dispatcher {
   /** Whether this router is sending, or storing the result of, this cascade's current step. */
   has(cascadeId: string): boolean {
     return this.#inflight.has(cascadeId) || this.#recording.has(cascadeId);
+  }
+
+  /** Whether this router holds the result of this cascade's send, not stored yet. */
+  recording(cascadeId: string): boolean {
+    return this.#recording.has(cascadeId);
   }
 
   /** Whether a send is in flight whose step has not ended (an aborted one no longer counts). */
@@ -124,7 +129,8 @@ export class Dispatcher {
           // result is one compare-and-set, without a read first.
           const applying = drive(this.#changes.apply(cascade.id, input, { base }), ctx.pending);
           const done = isPromise(applying) ? await applying : applying;
-          if (failures > 0 && done?.cascade.timerAt !== undefined && done.cascade.timerAt <= ctx.clock.now()) {
+          // Its timer came due while the result was being stored (and was left to this router): fire it now.
+          if (done?.cascade.timerAt !== undefined && done.cascade.timerAt <= ctx.clock.now() && !TERMINAL.has(done.cascade.status)) {
             this.#recording.delete(cascade.id);
             await this.#tick(cascade.id, step);
           }

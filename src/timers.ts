@@ -97,9 +97,13 @@ export class Timers {
     }
   }
 
-  /** A due timer; when receipts for the step it would time out are being applied here, after them. */
+  /**
+   * A due timer; when receipts for the step it would time out are being applied here, after them. Not while
+   * this router holds the step's send result unstored: that comes first, and fires the timer itself.
+   */
   *#tick(cascadeId: string): Operation<Transition | undefined> {
     const ctx = this.#ctx;
+    if (this.#dispatcher!.recording(cascadeId)) return undefined;
     const input = (): CascadeInput => ({ type: 'tick', now: ctx.clock.now(), by: ctx.instanceId });
     const cascade = (yield ctx.store.get(cascadeId)) as Cascade | undefined;
     if (!cascade) return undefined;
