@@ -188,8 +188,11 @@ export class ProviderSimulator {
         const call: ProviderCall = { ...(JSON.parse(body) as Omit<ProviderCall, 'at'>), at: Date.now() };
         this.calls.push(call);
         const answer = this.#answer(call);
-        response.setHeader('content-type', 'application/json');
-        response.end(JSON.stringify(answer));
+        // The provider's API answers after a while: sends are in flight when a fault strikes.
+        setTimeout(() => {
+          response.setHeader('content-type', 'application/json');
+          response.end(JSON.stringify(answer));
+        }, 10 + Math.floor(this.#random() * 140));
       });
     });
     await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
@@ -218,9 +221,14 @@ export class ProviderSimulator {
     return { id };
   }
 
+  /**
+   * A fifth of receipts come before the API's answer reaches the router (held until its send is stored),
+   * most within a second, and some after the step's 4-second timeout (a device back online: late receipts).
+   */
   #fate(channel: string): Fate {
     const r = this.#random();
-    const latencyMs = 50 + Math.floor(this.#random() * 750);
+    const when = this.#random();
+    const latencyMs = when < 0.2 ? 0 : when < 0.85 ? 50 + Math.floor(this.#random() * 750) : 4500 + Math.floor(this.#random() * 2500);
     if (channel === 'push') return { status: r < 0.45 ? 'delivered' : r < 0.55 ? 'failed' : undefined, latencyMs };
     if (channel === 'email') return { status: r < 0.4 ? 'delivered' : r < 0.6 ? 'failed' : undefined, latencyMs };
     return { status: r < 0.95 ? 'delivered' : 'failed', latencyMs };
