@@ -12,7 +12,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { clusterSupported, RedisCluster, RedisServer } from './faults/harness.js';
 import { summary, type Audit } from './faults/audit.js';
-import { runScenario } from './faults/scenario.js';
+import { runScenario, type ScenarioOptions, type ScenarioRun } from './faults/scenario.js';
 
 const hasRedisServer = clusterSupported();
 if (!hasRedisServer) {
@@ -22,6 +22,21 @@ if (!hasRedisServer) {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const lines: string[] = [];
+
+/** Runs a scenario on a redis-server of its own, records its counts and checks it. */
+type ServerScenario = Omit<ScenarioOptions, 'redis' | 'fault'> & { readonly fault: (run: ScenarioRun, server: RedisServer) => Promise<void> };
+
+async function onServer(label: string, server: RedisServer, options: ServerScenario): Promise<Audit> {
+  await server.start();
+  try {
+    const a = await runScenario({ ...options, redis: { url: server.url }, fault: (run) => options.fault(run, server) });
+    lines.push(summary(label, a));
+    expectClean(a);
+    return a;
+  } finally {
+    await server.remove();
+  }
+}
 
 /** What every scenario must show: nothing lost, nothing extra, nothing silently dropped, exact money. */
 function expectClean(a: Audit): void {
@@ -45,90 +60,63 @@ describe.skipIf(!hasRedisServer)('fault suite: what the customer receives under 
   });
 
   it('three routers, receipts to random ones, one SIGKILLed and restarted every two seconds', async () => {
-    const redis = new RedisServer('always');
-    await redis.start();
-    try {
-      const a = await runScenario({
-        name: 'kills',
-        seed: 1201,
-        redis: { url: redis.url },
-        prefix: 'faults-kills:',
-        routers: 3,
-        env: { INSTANCE_TTL: '1s', COMMAND_TIMEOUT_MS: '1000', LEASE_MS: '1500', POLL_MS: '200', TIMEOUT_MS: '4000' },
-        loadMs: 10_000,
-        perSecond: 12,
-        fault: async (run) => {
-          while (run.loading()) {
-            await pause(2000);
-            if (!run.loading()) break;
-            await run.replace(run.routers[Math.floor(run.random() * run.routers.length)]!);
-          }
-        },
-      });
-      lines.push(summary('routers SIGKILLed', a));
-      expectClean(a);
-    } finally {
-      await redis.remove();
-    }
+    await onServer('routers SIGKILLed', new RedisServer('always'), {
+      name: 'kills',
+      seed: 1201,
+      prefix: 'faults-kills:',
+      routers: 3,
+      env: { INSTANCE_TTL: '1s', COMMAND_TIMEOUT_MS: '1000', LEASE_MS: '1500', POLL_MS: '200', TIMEOUT_MS: '4000' },
+      loadMs: 10_000,
+      perSecond: 12,
+      fault: async (run) => {
+        while (run.loading()) {
+          await pause(2000);
+          if (!run.loading()) break;
+          await run.replace(run.routers[Math.floor(run.random() * run.routers.length)]!);
+        }
+      },
+    });
   }, 240_000);
 
   for (const fsync of ['everysec', 'always'] as const) {
     it(`Redis SIGKILLed mid-load and restarted from its append-only file (appendfsync ${fsync})`, async () => {
-      const redis = new RedisServer(fsync);
-      await redis.start();
-      try {
-        const a = await runScenario({
-          name: `crash-${fsync}`,
-          seed: fsync === 'always' ? 1202 : 1203,
-          redis: { url: redis.url },
-          prefix: 'faults-crash:',
-          routers: 3,
-          env: OUTAGE_ENV,
-          loadMs: 9000,
-          perSecond: 12,
-          fault: async () => {
-            await pause(3000);
-            await redis.kill();
-            await pause(3000); // a 3-second outage
-            await redis.start();
-          },
-        });
-        lines.push(summary(`Redis SIGKILL + AOF ${fsync}`, a));
-        expectClean(a);
-        expect(a.refusals['send:STORE_UNAVAILABLE'] ?? 0, 'sends refused during the outage').toBeGreaterThan(0);
-      } finally {
-        await redis.remove();
-      }
-    }, 240_000);
-  }
-
-  it('Redis frozen with SIGSTOP for longer than commandTimeoutMs, then SIGCONT', async () => {
-    const redis = new RedisServer('everysec');
-    await redis.start();
-    try {
-      const a = await runScenario({
-        name: 'pause',
-        seed: 1204,
-        redis: { url: redis.url },
-        prefix: 'faults-pause:',
+      const a = await onServer(`Redis SIGKILL + AOF ${fsync}`, new RedisServer(fsync), {
+        name: `crash-${fsync}`,
+        seed: fsync === 'always' ? 1202 : 1203,
+        prefix: 'faults-crash:',
         routers: 3,
         env: OUTAGE_ENV,
         loadMs: 9000,
         perSecond: 12,
-        fault: async () => {
+        fault: async (_run, redis) => {
           await pause(3000);
-          redis.pause();
-          await pause(4000); // frozen four times the command timeout
-          redis.resume();
+          await redis.kill();
+          await pause(3000); // a 3-second outage
+          await redis.start();
         },
       });
-      lines.push(summary('Redis SIGSTOP 4 s', a));
-      expectClean(a);
-      // Callers were answered with a typed error, not left hanging: within the command timeout per round trip.
-      expect(a.slowestRefusalMs).toBeLessThan(3 * 1000 + 500);
-    } finally {
-      await redis.remove();
-    }
+      expect(a.refusals['send:STORE_UNAVAILABLE'] ?? 0, 'sends refused during the outage').toBeGreaterThan(0);
+    }, 240_000);
+  }
+
+  it('Redis frozen with SIGSTOP for longer than commandTimeoutMs, then SIGCONT', async () => {
+    const a = await onServer('Redis SIGSTOP 4 s', new RedisServer('everysec'), {
+      name: 'pause',
+      seed: 1204,
+      prefix: 'faults-pause:',
+      routers: 3,
+      env: OUTAGE_ENV,
+      loadMs: 9000,
+      perSecond: 12,
+      fault: async (_run, redis) => {
+        await pause(3000);
+        redis.pause();
+        await pause(4000); // frozen four times the command timeout
+        redis.resume();
+      },
+    });
+    // Callers were answered with a typed error, not left hanging: within the command timeout per round trip.
+    expect(a.slowestRefusalMs).toBeLessThan(3 * 1000 + 500);
   }, 240_000);
 
   it('Redis Cluster (3 masters, 3 replicas): the master of the store\'s slot killed and failed over', async () => {

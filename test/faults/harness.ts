@@ -12,9 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import type { ReceiptStatus } from 'cascade-router';
-import { waitFor } from '../redis/helpers.js';
+import { pingRedis, waitFor } from '../redis/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ROUTER = fileURLToPath(new URL('./router.ts', import.meta.url));
@@ -277,7 +276,7 @@ export class RedisServer {
     this.port ||= await freePort();
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', this.appendfsync, ...this.extra];
     this.#process = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitFor(`redis-server on port ${this.port}`, () => ping(this.port), 15_000, 50);
+    await waitFor(`redis-server on port ${this.port}`, () => pingRedis(this.url), 15_000, 50);
   }
 
   /** Whether the server process is running (frozen counts as running). */
@@ -306,19 +305,6 @@ export class RedisServer {
     this.resume();
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-async function ping(port: number): Promise<boolean> {
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
   }
 }
 

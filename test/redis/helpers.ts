@@ -5,8 +5,13 @@ import { Redis } from 'ioredis';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** True when a redis-server answers PING at REDIS_URL within a second. */
-export async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+export function redisAnswers(): Promise<boolean> {
+  return pingRedis(REDIS_URL);
+}
+
+/** True when a redis-server answers PING at `url` within a second. */
+export async function pingRedis(url: string): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => {});
   try {
     await probe.connect();

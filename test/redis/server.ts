@@ -4,8 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { waitFor } from './helpers.js';
+import { pingRedis, waitFor } from './helpers.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -29,18 +28,7 @@ export class PrivateRedis {
     this.port ||= await freePort();
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
     this.#process = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitFor(`redis-server on port ${this.port}`, async () => {
-      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => {});
-      try {
-        await probe.connect();
-        return (await probe.ping()) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        probe.disconnect();
-      }
-    }, 10_000, 50);
+    await waitFor(`redis-server on port ${this.port}`, () => pingRedis(this.url), 10_000, 50);
   }
 
   /** Kills the server at once, like a crash or a pulled cable. */
