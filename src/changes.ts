@@ -60,6 +60,7 @@ export class Changes {
   /** Stores a new cascade unless its key is taken; `created` also when the stored one is this router's own lost create. */
   *create(started: Transition): Operation<{ readonly created: boolean; readonly cascade: Cascade; readonly recovered?: Transition }> {
     const cascade = started.cascade;
+    if (this.#mustBeat(started)) yield this.#ctx.liveness!.beat();
     const answer = (yield* this.#write(cascade.id, started, () => this.#ctx.store.create(cascade, this.#ctx.update(undefined, cascade)))) as Answer<'create'>;
     if (answer.created) return answer;
     const recovered = this.#recognise(answer.cascade);

@@ -281,7 +281,6 @@ export class Router extends EventEmitter<RouterEvents> {
   *#start(message: Message, recipient: Recipient): Operation<SendReceipt> {
     const plan = yield* this.#plan(message, recipient);
     const started = startCascade({ id: this.#createId(message), key: message.key, message, recipient, plan, now: plan.createdAt, by: this.instanceId });
-    if (this.#mustBeat(started)) yield this.#liveness!.beat();
     const { created, cascade: stored, recovered } = yield* this.#changes.create(started);
     if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
     const begun = recovered ?? started;
@@ -292,13 +291,6 @@ export class Router extends EventEmitter<RouterEvents> {
     }
     this.#after(begun);
     return { cascadeId: cascade.id, plan: cascade.plan, created: true, status: stored.status };
-  }
-
-  /** A new cascade that claims its first step in this instance's name is stored only while its heartbeat is fresh. */
-  #mustBeat(done: Transition): boolean {
-    if (this.#liveness === undefined) return false;
-    for (const effect of done.effects) if (effect.type === 'send') return this.#liveness.stale;
-    return false;
   }
 
   /** Once a transition is persisted: report it, arm its timer, carry out its effects. */
