@@ -809,3 +809,14 @@ describe('docs/webhooks.md', () => {
     }
   });
 });
+
+describe('what the examples answer', () => {
+  it('answers 503 when the router sheds load or the store is away, so the provider retries; nothing for other errors', async () => {
+    const { rejection } = await import('../docs/examples/webhooks/shared.js');
+    const { OverloadedError, StoreUnavailableError, RouterClosedError } = await import('cascade-router');
+    expect(rejection(new OverloadedError(10_000))).toEqual({ status: 503, message: expect.stringContaining('maxPending') });
+    expect(rejection(new StoreUnavailableError('route', { cause: new Error('ECONNREFUSED') }))?.status).toBe(503);
+    expect(rejection(new RouterClosedError())).toBe(undefined);
+    expect(rejection(new Error('boom'))).toBe(undefined);
+  });
+});

@@ -4,7 +4,7 @@
  * node-http.ts) differ only in how they keep the raw body and answer; see docs/webhooks.md.
  */
 import type { KeyObject } from 'node:crypto';
-import { InvalidReceiptError } from 'cascade-router';
+import { InvalidReceiptError, isCascadeRouterError } from 'cascade-router';
 import { SignatureError, WebhookError } from 'cascade-router/receipts';
 
 export interface WebhookConfig {
@@ -31,11 +31,13 @@ export interface WebhookConfig {
 }
 
 /** How a callback that could not be taken is answered; `undefined` for anything else (a 500: the provider retries). */
-export function rejection(error: unknown): { readonly status: 400 | 401 | 403; readonly message: string } | undefined {
+export function rejection(error: unknown): { readonly status: 400 | 401 | 403 | 503; readonly message: string } | undefined {
   // Not authenticated: never read the body. A missing signature is 401, a wrong or stale one 403.
   if (error instanceof SignatureError) return { status: error.reason === 'missing' ? 401 : 403, message: error.message };
   // Authentic but unreadable: a retry would fail the same way.
   if (error instanceof WebhookError || error instanceof InvalidReceiptError) return { status: 400, message: error.message };
+  // The router sheds load beyond maxPending, or the store is away: the provider retries later.
+  if (isCascadeRouterError(error) && (error.code === 'OVERLOADED' || error.code === 'STORE_UNAVAILABLE')) return { status: 503, message: error.message };
   return undefined;
 }
 
