@@ -10,6 +10,7 @@ import {
   memoryStore,
   SendError,
   SimulatedClock,
+  sleep,
   type CascadeStore,
   type ChannelConfig,
   type Message,
@@ -283,3 +284,55 @@ async function memoryView(store: ReturnType<typeof faultyStore>, id: string) {
   store.mode = mode;
   return c!;
 }
+
+describe('a receipt held for a step whose timeout comes due around the moment its send returns', () => {
+  const stores: [string, () => Promise<{ store: CascadeStore; drop: () => Promise<void> }>][] = [
+    ['memory', async () => ({ store: memoryStore(), drop: async () => {} })],
+    [
+      'Redis',
+      async () => {
+        const { redisStore } = await import('cascade-router/redis');
+        const { REDIS_URL, dropPrefix, uniquePrefix, redisAnswers } = await import('./redis/helpers.js');
+        if (!(await redisAnswers())) throw new Error(`no Redis at ${REDIS_URL}`);
+        const prefix = uniquePrefix('held-timeout');
+        const store = redisStore({ url: REDIS_URL, prefix, pollMs: 0 });
+        const { Redis } = await import('ioredis');
+        const drop = async (): Promise<void> => {
+          const admin = new Redis(REDIS_URL);
+          await dropPrefix(admin, prefix);
+          await admin.quit();
+        };
+        return { store, drop };
+      },
+    ],
+  ];
+
+  /** The push API answers `answerMs` after the send; its delivered receipt came at one minute. */
+  const run = async (make: (typeof stores)[number][1], answerMs: number) => {
+    const { store, drop } = await make();
+    try {
+      const clock = new SimulatedClock(T0);
+      const provider = new Provider(clock);
+      const { router } = makeRouter(provider, store, 'a', pushThenSms);
+      provider.scripts.set('push', [async (request) => (await sleep(clock, answerMs), `push:${request.idempotencyKey}`)]);
+      const { cascadeId } = await router.send(message('k9'), RECIPIENT);
+      await clock.advance(MINUTE);
+      expect(await router.handleReceipt({ providerMessageId: `push:${cascadeId}:0`, status: 'delivered' })).toMatchObject({ outcome: 'unknown' });
+      await clock.advance(2 * MINUTE);
+      const c = (await router.get(cascadeId))!;
+      return { push: [c.status, c.attempts[0]!.outcome, c.attempts[0]!.late, c.deliveredBy], sms: c.attempts[1]?.outcome, channels: provider.channels() };
+    } finally {
+      await drop();
+    }
+  };
+
+  for (const [name, make] of stores) {
+    it(`on ${name}, is delivered in time with the send result stored just before the timeout`, async () => {
+      expect(await run(make, 2 * MINUTE - 1)).toEqual({ push: ['delivered', 'delivered', undefined, 0], sms: undefined, channels: ['push'] });
+    });
+
+    it(`on ${name}, is late when the timeout was stored first: the cascade had moved on`, async () => {
+      expect(await run(make, 2 * MINUTE + 1)).toEqual({ push: ['delivered', 'timeout', true, 0], sms: 'superseded', channels: ['push', 'sms'] });
+    });
+  }
+});
