@@ -1,18 +1,21 @@
 // cascade-router/receipts: provider webhook bodies → receipts, and provider signature checks.
 
-export { WebhookError, SignatureError } from './errors.js';
+export { WebhookError, UnknownStatusError, SignatureError } from './errors.js';
 export type { WebhookProvider, SignatureFailure } from './errors.js';
+export type { ReceiptOptions } from './input.js';
+export { MAX_ID_LENGTH, MAX_CODE_LENGTH, MAX_MESSAGE_LENGTH } from './receipt.js';
 
 export { twilioReceipts } from './twilio.js';
 export { sendgridReceipts, sendGridMessageId } from './sendgrid.js';
 export type { SendGridEvent, SendGridReceiptOptions } from './sendgrid.js';
-export { mailgunReceipts } from './mailgun.js';
+export { mailgunReceipts, mailgunLegacyReceipts } from './mailgun.js';
 export { sesReceipts } from './ses.js';
 export type { SesWebhookResult } from './ses.js';
 export { whatsappReceipts } from './whatsapp.js';
 export { vonageMessagesReceipts } from './vonage-messages.js';
 export { vonageSmsReceipts } from './vonage-sms.js';
-export { infobipReceipts } from './infobip.js';
+export { infobipReceipts, INFOBIP_MAX_RESULTS } from './infobip.js';
+export type { InfobipReceiptOptions } from './infobip.js';
 export { viberReceipts } from './viber.js';
 
 export { verifyTwilioSignature } from './signatures/twilio.js';

@@ -1,5 +1,16 @@
 import type { z } from 'zod';
-import { WebhookError, type WebhookProvider } from './errors.js';
+import { UnknownStatusError, WebhookError, type WebhookProvider } from './errors.js';
+
+/** How a normalizer treats an event whose status it does not know. */
+export interface ReceiptOptions {
+  /**
+   * `true`: throw an `UnknownStatusError` for the first unknown status, and return nothing (the behaviour
+   * before 0.2). Default `false`: skip that event, report it to `onUnknown`, and return the rest.
+   */
+  readonly strict?: boolean | undefined;
+  /** Called once per skipped event, with the raw status and, when it could be read, the message id. */
+  readonly onUnknown?: ((error: UnknownStatusError) => void) | undefined;
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
@@ -73,27 +84,45 @@ export function check<T>(provider: WebhookProvider, schema: z.ZodType<T>, value:
     message = `Expected \`${field}\` to be one of ${issue.values.map(String).join(', ')}, got ${show(issue.input)}`;
   } else if (issue?.code === 'too_small' && issue.origin === 'string') {
     message = `Expected \`${field}\` to be a non-empty string, got ${show(issue.input)}`;
+  } else if (issue?.code === 'too_big' && issue.origin === 'string') {
+    const length = typeof issue.input === 'string' ? issue.input.length : '?';
+    message = `Expected \`${field}\` to be at most ${String(issue.maximum)} characters, got ${length}`;
   }
   throw new WebhookError(provider, field, message, { cause: result.error });
 }
 
 /**
- * Looks a provider status up in its table. `null` in the table means "known, not a delivery status:
- * no receipt". Anything absent throws rather than being guessed.
+ * Looks a provider status up in its table (a `Map`: never a plain object, whose inherited `constructor` or
+ * `__proto__` would answer for any input). `null` in the table means "known, not a delivery status: no
+ * receipt". A missing status is malformed and throws `WebhookError`; an unknown one throws
+ * `UnknownStatusError` in strict mode, else is reported to `onUnknown` and gives `undefined`: skip the event.
  */
-export function lookupStatus<S>(
+export function readStatus<S>(
   provider: WebhookProvider,
   field: string,
   value: string | undefined,
   table: ReadonlyMap<string, S>,
-): S {
-  const status = value === undefined ? undefined : table.get(value);
-  if (status === undefined) {
-    throw new WebhookError(
-      provider,
-      field,
-      `Expected \`${field}\` to be one of ${[...table.keys()].join(', ')}, got ${show(value)}`,
-    );
+  options: ReceiptOptions,
+  providerMessageId?: string,
+): S | undefined {
+  if (value === undefined) {
+    throw new WebhookError(provider, field, `Expected \`${field}\` to be one of ${[...table.keys()].join(', ')}, got undefined`);
   }
-  return status;
+  const status = table.get(value);
+  if (status !== undefined) return status;
+  unknownStatus(new UnknownStatusError(provider, field, value, [...table.keys()], providerMessageId), options);
+  return undefined;
+}
+
+/** Throws an unknown status in strict mode, else reports it. */
+export function unknownStatus(error: UnknownStatusError, options: ReceiptOptions): void {
+  if (options.strict === true) throw error;
+  options.onUnknown?.(error);
+}
+
+/** Throws unless a batch holds at most `max` events: bounded work for one request. */
+export function checkBatchSize(provider: WebhookProvider, field: string, list: unknown, max: number, why: string): void {
+  if (Array.isArray(list) && list.length > max) {
+    throw new WebhookError(provider, field, `Expected \`${field}\` to hold at most ${max} events (${why}), got ${list.length}`);
+  }
 }
