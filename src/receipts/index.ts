@@ -18,7 +18,10 @@ export { infobipReceipts, INFOBIP_MAX_RESULTS } from './infobip.js';
 export type { InfobipReceiptOptions } from './infobip.js';
 export { viberReceipts } from './viber.js';
 
-export { verifyTwilioSignature } from './signatures/twilio.js';
+export { webhookRejection } from './rejection.js';
+export type { WebhookRejection } from './rejection.js';
+
+export { verifyTwilioSignature, TWILIO_SIGNATURE_SETTINGS_HEADER } from './signatures/twilio.js';
 export type { TwilioSignatureOptions, TwilioSignatureRequest } from './signatures/twilio.js';
 export {
   verifySendGridSignature,
@@ -37,6 +40,7 @@ export { verifyVonageSignature } from './signatures/vonage.js';
 export type { VonageClaims, VonageSignatureOptions } from './signatures/vonage.js';
 export { verifySnsSignature, checkSigningCertUrl } from './signatures/sns.js';
 export type { SnsSignatureOptions } from './signatures/sns.js';
-export type { HeadersLike, ReplayOptions, SignedRequest } from './signatures/shared.js';
+export { REPLAY_WINDOWS } from './signatures/shared.js';
+export type { HeadersLike, ReplayOptions, ReplayWindow, SignedRequest } from './signatures/shared.js';
 
 export type { Receipt, ReceiptStatus } from '../types.js';

@@ -52,14 +52,18 @@ describe('verifySendGridSignature', () => {
     expect(reason(() => verifySendGridSignature({ headers: headers(SIGNATURE, 'timestamp'), body: PAYLOAD }, { publicKey: PUBLIC_KEY, now: NOW }))).toBe('malformed');
   });
 
-  it('rejects a replay of the genuine request outside the window (default 5 minutes, configurable)', () => {
+  it('takes a retry with the original timestamp for 24 h 5 min (SendGrid retries for 24 hours), 5 minutes ahead, and no further', () => {
     const request = { headers: headers(SIGNATURE, TIMESTAMP), body: PAYLOAD };
-    const later = 1588788367_000 + 5 * 60_000 + 1;
-    expect(reason(() => verifySendGridSignature(request, { publicKey: PUBLIC_KEY, now: later }))).toBe('expired');
-    expect(reason(() => verifySendGridSignature(request, { publicKey: PUBLIC_KEY, now: later, tolerance: '10m' }))).toBe('accepted');
-    expect(reason(() => verifySendGridSignature(request, { publicKey: PUBLIC_KEY, now: 1588788367_000 - 301_000 }))).toBe('expired');
-    expect(() => verifySendGridSignature(request, { publicKey: PUBLIC_KEY, now: later })).toThrow(
-      'sendgrid: The signed timestamp 2020-05-06T18:06:07.000Z is 300s old, outside the 300s replay window',
+    const signedAt = 1588788367_000;
+    const window = 24 * 3_600_000 + 5 * 60_000;
+    expect(reason(() => verifySendGridSignature(request, { publicKey: PUBLIC_KEY, now: signedAt + window }))).toBe('accepted');
+    expect(reason(() => verifySendGridSignature(request, { publicKey: PUBLIC_KEY, now: signedAt + window + 1 }))).toBe('expired');
+    expect(reason(() => verifySendGridSignature(request, { publicKey: PUBLIC_KEY, now: signedAt - 300_000 }))).toBe('accepted');
+    expect(reason(() => verifySendGridSignature(request, { publicKey: PUBLIC_KEY, now: signedAt - 300_001 }))).toBe('expired');
+    // An explicit tolerance replaces both sides.
+    expect(reason(() => verifySendGridSignature(request, { publicKey: PUBLIC_KEY, now: signedAt + 600_001, tolerance: '10m' }))).toBe('expired');
+    expect(() => verifySendGridSignature(request, { publicKey: PUBLIC_KEY, now: signedAt + window + 1 })).toThrow(
+      'sendgrid: The signed timestamp 2020-05-06T18:06:07.000Z is 86700s old, outside the 86700s replay window',
     );
   });
 
