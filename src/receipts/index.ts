@@ -40,6 +40,8 @@ export { verifyVonageSignature } from './signatures/vonage.js';
 export type { VonageClaims, VonageSignatureOptions } from './signatures/vonage.js';
 export { verifySnsSignature, checkSigningCertUrl } from './signatures/sns.js';
 export type { SnsSignatureOptions } from './signatures/sns.js';
+export { verifyBasicAuth } from './signatures/basic.js';
+export type { BasicAuthCredentials } from './signatures/basic.js';
 export { REPLAY_WINDOWS } from './signatures/shared.js';
 export type { HeadersLike, ReplayOptions, ReplayWindow, SignedRequest } from './signatures/shared.js';
 
