@@ -51,6 +51,8 @@ export const REPLAY_WINDOWS = {
   sns: { pastMs: HOUR + SKEW, futureMs: SKEW },
   /** Vonage documents no retry horizon for the Messages API, nor a fresh `iat` per retry: a day. */
   vonage: { pastMs: 24 * HOUR, futureMs: SKEW },
+  /** The SMS API's signed `timestamp`: no retry horizon documented either, a day. */
+  'vonage-sms': { pastMs: 24 * HOUR, futureMs: SKEW },
   /** `telnyx-timestamp` is "when the webhook was sent": each attempt is signed anew. */
   telnyx: { pastMs: SKEW, futureMs: SKEW },
   /** Svix signs each attempt when it sends it (its own verifier allows 5 minutes while retrying for days). */
