@@ -72,6 +72,16 @@ describe('inherited property names never reach a lookup table', () => {
   });
 });
 
+describe('values with a hostile toString (found by the property test)', () => {
+  it('verifiers refuse a parsed field whose value is an object with its own toString, typed, never a raw TypeError', async () => {
+    const { verifyVonageSmsSignature, verifyTwilioSignature, verifyMailgunSignature } = await import('cascade-router/receipts');
+    const hostile = { toString: '9' };
+    expect(() => verifyVonageSmsSignature(JSON.stringify({ SmsSid: hostile, sig: 'a'.repeat(64) }), { signatureSecret: 's', method: 'sha256' })).toThrow(SignatureError);
+    expect(() => verifyTwilioSignature({ url: 'https://a.example.com/t', headers: { 'X-Twilio-Signature': 'x' }, body: { MessageSid: hostile } }, { authToken: 't' })).toThrow(SignatureError);
+    expect(() => verifyMailgunSignature({ signature: { timestamp: '1', token: 't', signature: hostile } }, { signingKey: 'k' })).toThrow(SignatureError);
+  });
+});
+
 describe('the SNS topic is pinned by default', () => {
   it('refuses to verify without `topicArns` unless `anyTopic: true` says so on purpose', async () => {
     expect(await snsReason(JSON.stringify(snsMessage()), { certificate: SNS_TEST_CERT, now: NOW })).toBe('INVALID_CONFIG');

@@ -52,7 +52,8 @@ export function verifyMailgunSignature(body: unknown, options: MailgunSignatureO
   const token = field(record, 'token', prefix);
   const signed = timestamp + token;
   const digests = (list: readonly string[]) => list.map((key) => createHmac('sha256', key).update(signed, 'utf8').digest());
-  const own = keys.length > 0 && Object.hasOwn(record, 'signature') ? hexDigest(String(record['signature']), 32) : undefined;
+  const ownValue = Object.hasOwn(record, 'signature') ? record['signature'] : undefined;
+  const own = keys.length > 0 && typeof ownValue === 'string' ? hexDigest(ownValue, 32) : undefined;
   const parentValue = Object.hasOwn(record, 'parent-signature') ? record['parent-signature'] : undefined;
   const parent = parentKeys.length > 0 && typeof parentValue === 'string' ? hexDigest(parentValue, 32) : undefined;
   if (own === undefined && parent === undefined) field(record, keys.length > 0 ? 'signature' : 'parent-signature', prefix);

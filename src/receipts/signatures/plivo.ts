@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { parse as parseQuery, type ParsedUrlQuery } from 'node:querystring';
 import { SignatureError } from '../errors.js';
 import { rawText } from '../input.js';
-import { header, requireHeader, safeEqual, secretList, type HeadersLike } from './shared.js';
+import { header, requireHeader, safeEqual, scalarText, secretList, type HeadersLike } from './shared.js';
 
 export interface PlivoSignatureRequest {
   /** The full URL Plivo called, as configured: scheme, host, path and query string. */
@@ -26,7 +26,11 @@ type Params = Map<string, string[]>;
 
 function addAll(into: Params, key: string, value: unknown): void {
   const list = into.get(key) ?? [];
-  for (const item of Array.isArray(value) ? value : [value]) list.push(String(item));
+  for (const item of Array.isArray(value) ? value : [value]) {
+    const text = scalarText(item);
+    if (text === undefined) throw new SignatureError('plivo', 'malformed', `Expected the form field \`${key.slice(0, 60)}\` to be text`);
+    list.push(text);
+  }
   into.set(key, list);
 }
 

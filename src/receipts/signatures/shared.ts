@@ -149,6 +149,16 @@ export function secretList(name: string, value: unknown): readonly string[] {
   return list as readonly string[];
 }
 
+/**
+ * A form or JSON value as the text a provider signed: strings, numbers and booleans as written; anything else
+ * (an object, possibly with a hostile `toString`) is not a value a provider sends, and is `undefined`.
+ */
+export function scalarText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return undefined;
+}
+
 /** Whether any of the expected digests equals `given`, comparing all of them in constant time each. */
 export function anyEqual(expected: readonly Uint8Array[], given: Uint8Array): boolean {
   let found = false;

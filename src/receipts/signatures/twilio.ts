@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystring';
 import { SignatureError } from '../errors.js';
 import { rawText } from '../input.js';
-import { bodyBytes, header, requireHeader, safeEqual, secretList, type HeadersLike } from './shared.js';
+import { bodyBytes, header, requireHeader, safeEqual, scalarText, secretList, type HeadersLike } from './shared.js';
 
 export interface TwilioSignatureRequest {
   /** The full URL Twilio requested, as configured in Twilio: scheme, host, path and query string. */
@@ -44,7 +44,11 @@ function signedParams(body: unknown): string {
   const pairs = new Map<string, Set<string>>();
   const add = (key: string, value: unknown) => {
     const values = pairs.get(key) ?? new Set<string>();
-    for (const item of Array.isArray(value) ? value : [value]) values.add(String(item));
+    for (const item of Array.isArray(value) ? value : [value]) {
+      const text = scalarText(item);
+      if (text === undefined) throw new SignatureError('twilio', 'malformed', `Expected the form field \`${key.slice(0, 60)}\` to be text`);
+      values.add(text);
+    }
     pairs.set(key, values);
   };
   const text = rawText(body);

@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { InvalidConfigError } from '../../errors.js';
 import { SignatureError } from '../errors.js';
 import { rawText } from '../input.js';
-import { REPLAY_WINDOWS, checkFreshness, safeEqual, secretList, unixSeconds, type ReplayOptions } from './shared.js';
+import { REPLAY_WINDOWS, checkFreshness, safeEqual, scalarText, secretList, unixSeconds, type ReplayOptions } from './shared.js';
 
 /** How the account signs: `md5hash` (MD5 of the query and the secret) or an HMAC (`md5`, `sha1`, `sha256`, `sha512`). */
 export type VonageSmsSignatureMethod = 'md5hash' | 'md5' | 'sha1' | 'sha256' | 'sha512';
@@ -22,6 +22,12 @@ const DIGEST_HEX = new Map<VonageSmsSignatureMethod, number>([
   ['sha512', 128],
 ]);
 
+function put(params: Map<string, string>, key: string, value: unknown): void {
+  const text = scalarText(value);
+  if (text === undefined) throw new SignatureError('vonage-sms', 'malformed', `Expected the parameter \`${key.slice(0, 60)}\` to be text`);
+  params.set(key, text);
+}
+
 function paramsOf(body: unknown): Map<string, string> {
   const text = rawText(body);
   const params = new Map<string, string>();
@@ -32,10 +38,10 @@ function paramsOf(body: unknown): Map<string, string> {
     } catch (cause) {
       throw new SignatureError('vonage-sms', 'malformed', 'Expected the body to be JSON or form fields', { cause });
     }
-    if (typeof parsed === 'object' && parsed !== null) for (const [key, value] of Object.entries(parsed)) params.set(key, String(value));
+    if (typeof parsed === 'object' && parsed !== null) for (const [key, value] of Object.entries(parsed)) put(params, key, value);
   } else if (text !== undefined) new URLSearchParams(text).forEach((value, key) => params.set(key, value));
   else if (body instanceof URLSearchParams) body.forEach((value, key) => params.set(key, value));
-  else if (typeof body === 'object' && body !== null) for (const [key, value] of Object.entries(body)) params.set(key, String(value));
+  else if (typeof body === 'object' && body !== null) for (const [key, value] of Object.entries(body)) put(params, key, value);
   return params;
 }
 
