@@ -119,7 +119,7 @@ function statusOf(status: z.infer<typeof InfobipStatus>, path: string, options: 
   const group = status.groupName ?? (status.groupId === undefined ? undefined : GROUP_IDS.get(status.groupId));
   if (group === undefined && status.groupId !== undefined) {
     const known = [...GROUP_IDS.keys()].map(String);
-    unknownStatus(new UnknownStatusError('infobip', `${path}.groupId`, String(status.groupId), known, id), options);
+    unknownStatus(() => new UnknownStatusError('infobip', `${path}.groupId`, String(status.groupId), known, id), options);
     return undefined;
   }
   const mapped = readStatus('infobip', `${path}.groupName`, group, GROUPS, options, id);

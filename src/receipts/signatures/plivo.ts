@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { parse as parseQuery, type ParsedUrlQuery } from 'node:querystring';
 import { SignatureError } from '../errors.js';
-import { rawText } from '../input.js';
+import { checkFormSize, formParts, rawText } from '../input.js';
 import { header, requireHeader, safeEqual, scalarText, secretList, type HeadersLike } from './shared.js';
 
 export interface PlivoSignatureRequest {
@@ -41,7 +41,10 @@ function fromQuery(parsed: ParsedUrlQuery, into: Params = new Map()): Params {
 
 function formParams(body: unknown): Params {
   const text = rawText(body);
-  if (text !== undefined) return fromQuery(parseQuery(text, undefined, undefined, { maxKeys: 0 }));
+  if (text !== undefined) {
+    checkFormSize(formParts(text), (message) => new SignatureError('plivo', 'malformed', message));
+    return fromQuery(parseQuery(text, undefined, undefined, { maxKeys: 0 }));
+  }
   const params: Params = new Map();
   if (body instanceof URLSearchParams) body.forEach((value, key) => addAll(params, key, value));
   else if (typeof body === 'object' && body !== null) for (const [key, value] of Object.entries(body)) addAll(params, key, value);

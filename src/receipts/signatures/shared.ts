@@ -3,7 +3,7 @@ import { systemClock } from '../../clock.js';
 import { toMs, type Duration } from '../../duration.js';
 import { InvalidConfigError } from '../../errors.js';
 import { SignatureError, type WebhookProvider } from '../errors.js';
-import { rawText } from '../input.js';
+import { MAX_JSON_DEPTH, rawText, tooDeep } from '../input.js';
 
 /** Request headers as Node (`req.headers`), Express, Fastify or the Fetch API (`Headers`, Hono) give them. */
 export type HeadersLike =
@@ -181,6 +181,7 @@ export function canonicalBase64(value: string): Buffer | undefined {
 export function signedJson(provider: WebhookProvider, body: unknown, expected: string): unknown {
   const text = rawText(body);
   if (text === undefined) return body;
+  if (tooDeep(text)) throw new SignatureError(provider, 'malformed', `Expected the body to be ${expected}, nested at most ${MAX_JSON_DEPTH} levels deep`);
   try {
     return JSON.parse(text);
   } catch (cause) {

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystring';
 import { SignatureError } from '../errors.js';
-import { rawText } from '../input.js';
+import { checkFormSize, formParts, rawText } from '../input.js';
 import { bodyBytes, header, requireHeader, safeEqual, scalarText, secretList, type HeadersLike } from './shared.js';
 
 export interface TwilioSignatureRequest {
@@ -53,6 +53,7 @@ function signedParams(body: unknown): string {
   };
   const text = rawText(body);
   if (text !== undefined) {
+    checkFormSize(formParts(text), (message) => new SignatureError('twilio', 'malformed', message));
     const parsed = parseQuery(text, undefined, undefined, { maxKeys: 0 });
     for (const key of Object.keys(parsed)) add(key, parsed[key]);
   } else if (body instanceof URLSearchParams) body.forEach((value, key) => add(key, value));

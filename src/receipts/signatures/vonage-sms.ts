@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { InvalidConfigError } from '../../errors.js';
 import { SignatureError } from '../errors.js';
-import { rawText } from '../input.js';
+import { checkFormSize, formParts, rawText, tooDeep } from '../input.js';
 import { REPLAY_WINDOWS, checkFreshness, safeEqual, scalarText, secretList, unixSeconds, type ReplayOptions } from './shared.js';
 
 /** How the account signs: `md5hash` (MD5 of the query and the secret) or an HMAC (`md5`, `sha1`, `sha256`, `sha512`). */
@@ -32,6 +32,7 @@ function paramsOf(body: unknown): Map<string, string> {
   const text = rawText(body);
   const params = new Map<string, string>();
   if (text !== undefined && text.trimStart().startsWith('{')) {
+    if (tooDeep(text)) throw new SignatureError('vonage-sms', 'malformed', 'Expected the body to be JSON nested at most 32 levels deep');
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -39,7 +40,10 @@ function paramsOf(body: unknown): Map<string, string> {
       throw new SignatureError('vonage-sms', 'malformed', 'Expected the body to be JSON or form fields', { cause });
     }
     if (typeof parsed === 'object' && parsed !== null) for (const [key, value] of Object.entries(parsed)) put(params, key, value);
-  } else if (text !== undefined) new URLSearchParams(text).forEach((value, key) => params.set(key, value));
+  } else if (text !== undefined) {
+    checkFormSize(formParts(text), (message) => new SignatureError('vonage-sms', 'malformed', message));
+    new URLSearchParams(text).forEach((value, key) => params.set(key, value));
+  }
   else if (body instanceof URLSearchParams) body.forEach((value, key) => params.set(key, value));
   else if (typeof body === 'object' && body !== null) for (const [key, value] of Object.entries(body)) put(params, key, value);
   return params;
