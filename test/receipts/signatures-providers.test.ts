@@ -13,16 +13,8 @@ import {
   verifyVonageSmsSignature,
 } from 'cascade-router/receipts';
 import { plivo, resend, telnyx } from './fixtures/providers.js';
+import { reason } from './fixtures/reason.js';
 
-function reason(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof SignatureError) return error.reason;
-    throw error;
-  }
-  return 'accepted';
-}
 
 describe('verifyResendSignature (Svix)', () => {
   // Svix's published example: secret, id, timestamp, payload and the signature its docs print.

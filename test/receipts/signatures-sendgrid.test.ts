@@ -2,6 +2,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SignatureError, sendGridPublicKey, verifySendGridSignature } from 'cascade-router/receipts';
 import { sendgridBatch } from './fixtures/samples.js';
+import { reason } from './fixtures/reason.js';
 
 // SendGrid's own test vector (sendgrid-nodejs packages/eventwebhook/src/eventwebhook.spec.js).
 const PUBLIC_KEY =
@@ -16,15 +17,6 @@ const headers = (signature: string, timestamp: string) => ({
   'X-Twilio-Email-Event-Webhook-Timestamp': timestamp,
 });
 
-function reason(run: () => void): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof SignatureError) return error.reason;
-    throw error;
-  }
-  return 'accepted';
-}
 
 describe('verifySendGridSignature', () => {
   it("accepts SendGrid's published vector (base64 DER key) within the replay window", () => {

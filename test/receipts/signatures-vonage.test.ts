@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SignatureError, verifyVonageSignature } from 'cascade-router/receipts';
 import { vonage } from './fixtures/samples.js';
+import { reason as outcome } from './fixtures/reason.js';
 
 const SECRET = 'vonage-signature-secret';
 const IAT = 1_700_000_000;
@@ -24,15 +25,6 @@ function token(body: string, claims: Record<string, unknown> = {}, secret = SECR
   return `${signingInput}.${createHmac('sha256', secret).update(signingInput).digest('base64url')}`;
 }
 
-function outcome(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof SignatureError) return error.reason;
-    throw error;
-  }
-  return 'accepted';
-}
 
 const request = (jwt: string, body = vonage.read) => ({ headers: { authorization: `Bearer ${jwt}` }, body });
 

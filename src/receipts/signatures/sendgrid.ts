@@ -1,7 +1,7 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { InvalidConfigError } from '../../errors.js';
 import { SignatureError } from '../errors.js';
-import { REPLAY_WINDOWS, bodyBytes, canonicalBase64, checkFreshness, requireHeader, unixSeconds, type ReplayOptions, type SignedRequest } from './shared.js';
+import { REPLAY_WINDOWS, bodyBytes, canonicalBase64, checkFreshness, keyList, requireHeader, unixSeconds, type ReplayOptions, type SignedRequest } from './shared.js';
 
 export interface SendGridSignatureOptions extends ReplayOptions {
   /**
@@ -40,9 +40,7 @@ export function sendGridPublicKey(key: string | KeyObject): KeyObject {
  * SendGrid retries for 24 hours and does not document re-signing its retries).
  */
 export function verifySendGridSignature(request: SignedRequest, options: SendGridSignatureOptions): void {
-  const given: readonly (string | KeyObject)[] = Array.isArray(options.publicKey) ? options.publicKey : [options.publicKey as string | KeyObject];
-  if (given.length === 0) throw new InvalidConfigError('Expected `publicKey` to be a key or a non-empty list of keys');
-  const keys = given.map(sendGridPublicKey);
+  const keys = keyList('publicKey', options.publicKey, sendGridPublicKey);
   const header = requireHeader('sendgrid', request.headers, SENDGRID_SIGNATURE_HEADER);
   const timestamp = requireHeader('sendgrid', request.headers, SENDGRID_TIMESTAMP_HEADER);
   const signedAt = unixSeconds('sendgrid', SENDGRID_TIMESTAMP_HEADER, timestamp);

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual, type KeyObject } from 'node:crypto';
 import { systemClock } from '../../clock.js';
 import { toMs, type Duration } from '../../duration.js';
 import { InvalidConfigError } from '../../errors.js';
@@ -157,6 +157,13 @@ export function scalarText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   return undefined;
+}
+
+/** Public keys for rotation: one key or a non-empty list, each parsed (and checked) by `parse`. */
+export function keyList<K>(name: string, value: K | readonly K[], parse: (key: K) => KeyObject): readonly KeyObject[] {
+  const list: readonly K[] = Array.isArray(value) ? value : [value as K];
+  if (list.length === 0) throw new InvalidConfigError(`Expected \`${name}\` to be a key or a non-empty list of keys`);
+  return list.map(parse);
 }
 
 /** Whether any of the expected digests equals `given`, comparing all of them in constant time each. */

@@ -1,7 +1,7 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { InvalidConfigError } from '../../errors.js';
 import { SignatureError } from '../errors.js';
-import { REPLAY_WINDOWS, bodyBytes, canonicalBase64, checkFreshness, requireHeader, unixSeconds, type ReplayOptions, type SignedRequest } from './shared.js';
+import { REPLAY_WINDOWS, bodyBytes, canonicalBase64, checkFreshness, keyList, requireHeader, unixSeconds, type ReplayOptions, type SignedRequest } from './shared.js';
 
 export interface TelnyxSignatureOptions extends ReplayOptions {
   /**
@@ -38,9 +38,7 @@ export function telnyxPublicKey(key: string | KeyObject): KeyObject {
  * signed anew) against a 5-minute window.
  */
 export function verifyTelnyxSignature(request: SignedRequest, options: TelnyxSignatureOptions): void {
-  const given: readonly (string | KeyObject)[] = Array.isArray(options.publicKey) ? options.publicKey : [options.publicKey as string | KeyObject];
-  if (given.length === 0) throw new InvalidConfigError('Expected `publicKey` to be a key or a non-empty list of keys');
-  const keys = given.map(telnyxPublicKey);
+  const keys = keyList('publicKey', options.publicKey, telnyxPublicKey);
   const header = requireHeader('telnyx', request.headers, TELNYX_SIGNATURE_HEADER);
   const timestamp = requireHeader('telnyx', request.headers, TELNYX_TIMESTAMP_HEADER);
   const signedAt = unixSeconds('telnyx', TELNYX_TIMESTAMP_HEADER, timestamp);
