@@ -22,7 +22,7 @@ import { createExpressApp } from '../docs/examples/webhooks/express.js';
 import { createFastifyApp } from '../docs/examples/webhooks/fastify.js';
 import { createHonoApp } from '../docs/examples/webhooks/hono.js';
 import { createNodeServer } from '../docs/examples/webhooks/node-http.js';
-import type { WebhookConfig } from '../docs/examples/webhooks/shared.js';
+import { snsCertificates, type WebhookConfig } from '../docs/examples/webhooks/shared.js';
 import { ses, viber } from './receipts/fixtures/samples.js';
 import { SNS_TEST_CERT, SNS_TEST_KEY } from './receipts/fixtures/sns-cert.js';
 
@@ -852,5 +852,41 @@ describe('docs/webhooks.md', () => {
       const source = readFileSync(new URL(`../docs/examples/webhooks/${file}`, import.meta.url), 'utf8');
       expect(doc.includes(`\`\`\`ts\n${source.trimEnd()}\n\`\`\``), file).toBe(true);
     }
+  });
+});
+
+describe('snsCertificates (the SNS certificate cache of the examples)', () => {
+  const url = (n: number) => `https://sns.us-east-1.amazonaws.com/SimpleNotificationService-${n}.pem`;
+  function fakeFetch(status = 200, body = SNS_TEST_CERT) {
+    const calls: string[] = [];
+    const fetchPem = (async (input: string | URL | Request) => {
+      calls.push(String(input));
+      return new Response(body, { status });
+    }) as typeof fetch;
+    return { calls, fetchPem };
+  }
+
+  it('fetches a certificate once per URL and keeps the 16 most recently used', async () => {
+    const { calls, fetchPem } = fakeFetch();
+    const get = snsCertificates(fetchPem);
+    expect(await get(url(0))).toBe(SNS_TEST_CERT);
+    expect(await get(url(0))).toBe(SNS_TEST_CERT);
+    expect(calls).toEqual([url(0)]);
+    for (let n = 1; n <= 16; n++) await get(url(n));
+    // 17 URLs seen: the least recently used (0) went; 16 is still there.
+    await get(url(16));
+    await get(url(0));
+    expect(calls.filter((c) => c === url(0))).toHaveLength(2);
+    expect(calls.filter((c) => c === url(16))).toHaveLength(1);
+  });
+
+  it('caches neither a non-200 answer nor a body that is not a PEM certificate', async () => {
+    const missing = fakeFetch(404);
+    const get = snsCertificates(missing.fetchPem);
+    await expect(get(url(1))).rejects.toThrow(`GET ${url(1)}: 404`);
+    await expect(get(url(1))).rejects.toThrow('404');
+    expect(missing.calls).toHaveLength(2);
+    const html = fakeFetch(200, '<html>gotcha</html>');
+    await expect(snsCertificates(html.fetchPem)(url(2))).rejects.toThrow('not a PEM certificate');
   });
 });
