@@ -245,3 +245,39 @@ describe('batch tolerance', () => {
     expect(whatsappReceipts(body)).toHaveLength(1);
   });
 });
+
+describe('key rotation: a callback signed with any configured secret or key verifies, with none of them it does not', () => {
+  it('Meta, Viber, Mailgun, Vonage and SendGrid take a list', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { verifyWhatsAppSignature, verifyViberSignature, verifyMailgunSignature, verifySendGridSignature } = await import('cascade-router/receipts');
+    const { reason } = await import('./fixtures/reason.js');
+    const body = '{"object":"whatsapp_business_account","entry":[]}';
+    const hmac = (key: string) => createHmac('sha256', key).update(body).digest('hex');
+    expect(reason(() => verifyWhatsAppSignature({ headers: { 'x-hub-signature-256': `sha256=${hmac('new')}` }, body }, { appSecret: ['old', 'new'] }))).toBe('accepted');
+    expect(reason(() => verifyWhatsAppSignature({ headers: { 'x-hub-signature-256': `sha256=${hmac('new')}` }, body }, { appSecret: ['old'] }))).toBe('mismatch');
+    expect(reason(() => verifyViberSignature({ headers: { 'x-viber-content-signature': hmac('old') }, body }, { authToken: ['old', 'new'] }))).toBe('accepted');
+    expect(reason(() => verifyViberSignature({ headers: { 'x-viber-content-signature': hmac('old') }, body }, { authToken: 'new' }))).toBe('mismatch');
+
+    const signed = { timestamp: '1534108637', token: 't'.repeat(50) };
+    const mailgunBody = { signature: { ...signed, signature: createHmac('sha256', 'key-new').update(signed.timestamp + signed.token).digest('hex') } };
+    expect(reason(() => verifyMailgunSignature(mailgunBody, { signingKey: ['key-old', 'key-new'], now: 1534108637_000 }))).toBe('accepted');
+    expect(reason(() => verifyMailgunSignature(mailgunBody, { signingKey: 'key-old', now: 1534108637_000 }))).toBe('mismatch');
+    // A subaccount's event: its own signature is unknown to us, the parent's verifies with the primary key.
+    const parent = { signature: { ...signed, signature: '0'.repeat(64), 'parent-signature': createHmac('sha256', 'primary').update(signed.timestamp + signed.token).digest('hex') } };
+    expect(reason(() => verifyMailgunSignature(parent, { signingKey: 'key-old', parentSigningKey: 'primary', now: 1534108637_000 }))).toBe('accepted');
+    expect(reason(() => verifyMailgunSignature(parent, { signingKey: 'key-old', now: 1534108637_000 }))).toBe('mismatch');
+
+    const [a, b] = [generateKeyPairSync('ec', { namedCurve: 'P-256' }), generateKeyPairSync('ec', { namedCurve: 'P-256' })];
+    const payload = '[{"event":"delivered"}]';
+    const headers = { 'x-twilio-email-event-webhook-timestamp': '1700000000', 'x-twilio-email-event-webhook-signature': sign('sha256', Buffer.from(`1700000000${payload}`), b.privateKey).toString('base64') };
+    expect(reason(() => verifySendGridSignature({ headers, body: payload }, { publicKey: [a.publicKey, b.publicKey], now: 1700000000_000 }))).toBe('accepted');
+    expect(reason(() => verifySendGridSignature({ headers, body: payload }, { publicKey: [a.publicKey], now: 1700000000_000 }))).toBe('mismatch');
+
+    const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const input = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url({ iat: 1700000000, payload_hash: createHash('sha256').update(vonage.read).digest('hex') })}`;
+    const jwt = `${input}.${createHmac('sha256', 'secret-new').update(input).digest('base64url')}`;
+    const vonageRequest = { headers: { authorization: `Bearer ${jwt}` }, body: vonage.read };
+    expect(reason(() => verifyVonageSignature(vonageRequest, { signatureSecret: ['secret-old', 'secret-new'], now: 1700000000_000 }))).toBe('accepted');
+    expect(reason(() => verifyVonageSignature(vonageRequest, { signatureSecret: 'secret-old', now: 1700000000_000 }))).toBe('mismatch');
+  });
+});
