@@ -1,5 +1,6 @@
 import { toMs } from './duration.js';
 import { toMicros, type Micros } from './money.js';
+import { own } from './own.js';
 import { InvalidConfigError } from './errors.js';
 import { channelSchema, errorFor, parse } from './schema.js';
 import type { Billing, ChannelConfig, ChannelKind, CostModel, Recipient, SendFunction, SuccessLevel } from './types.js';
@@ -64,7 +65,7 @@ export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>
       adaptive,
       success,
       retry: resolveRetry(name, config.retry),
-      address: config.address ?? ((recipient) => recipient.addresses[name]),
+      address: config.address ?? ((recipient) => own(recipient.addresses, name)),
       learnAs: config.learnAs ?? name,
       provider: config.provider,
       order: resolved.size,

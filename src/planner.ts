@@ -3,6 +3,7 @@ import { projectCost } from './cost.js';
 import { toMs } from './duration.js';
 import { keyOf, stepCost } from './expected-cost.js';
 import { toMicros, toMicrosPerMs, type Amount, type Micros } from './money.js';
+import { own } from './own.js';
 import { endOfQuietHours } from './quiet-hours.js';
 import type {
   ChannelConfig,
@@ -54,7 +55,7 @@ interface Candidate {
 /** The content a channel sends: SMS text for SMS channels, then the channel's own overrides. */
 export function contentFor(message: Message, channel: ResolvedChannel): Content {
   const base = message.content;
-  const override = base.channels?.[channel.name];
+  const override = own(base.channels, channel.name);
   if (!override && (channel.kind !== 'sms' || base.sms === undefined)) return base;
   const text = channel.kind === 'sms' && base.sms !== undefined ? base.sms : base.text;
   return { text: override?.text ?? text, subject: override?.subject ?? base.subject, html: override?.html ?? base.html };
@@ -80,7 +81,8 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
   let spend = 0;
   let t = startAt;
   for (const { channel, address, costMicros, estimate } of ordered) {
-    const delayMs = message.delays?.[channel.name] === undefined ? 0 : toMs(message.delays[channel.name]!, `delays.${channel.name}`);
+    const delay = own(message.delays, channel.name);
+    const delayMs = delay === undefined ? 0 : toMs(delay, `delays.${channel.name}`);
     const start = respectQuiet ? endOfQuietHours(t + delayMs, recipient.quietHours!, recipient.timeZone) : t + delayMs;
     const timeoutMs = estimate?.waitMs ?? channel.timeoutMs;
     let waitMs = timeoutMs;
@@ -158,7 +160,7 @@ function eligible(
 ): Candidate[] {
   const minProbability = context.minProbability ?? 0;
   const allowed = message.channels === undefined ? undefined : new Set(message.channels);
-  const consent = context.consentRequired.has(message.category) ? recipient.consent?.[message.category] ?? false : true;
+  const consent = context.consentRequired.has(message.category) ? (own(recipient.consent, message.category) ?? false) : true;
   const candidates: Candidate[] = [];
   for (const channel of context.channels.values()) {
     const name = channel.name;
@@ -273,7 +275,7 @@ export function successFor(message: Message, channel: ResolvedChannel): SuccessL
   const wanted = message.success;
   if (wanted === undefined) return channel.success;
   if (typeof wanted === 'string') return wanted;
-  return wanted[channel.name] ?? channel.success;
+  return own(wanted, channel.name) ?? channel.success;
 }
 
 function quietHoursApply(message: Message, recipient: Recipient): boolean {

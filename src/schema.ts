@@ -49,13 +49,17 @@ export const recipientSchema = z.object({
   quietHours: z.object({ start: z.string(), end: z.string() }).optional(),
 });
 
+// Bounded work per receipt: a receipt is held and stored (in Redis too), so nothing in it may be unbounded.
+// The same caps as cascade-router/receipts: MAX_ID_LENGTH, MAX_CODE_LENGTH, MAX_MESSAGE_LENGTH, MAX_PRICE_LENGTH.
 export const receiptSchema = z.object({
-  providerMessageId: z.string().min(1),
+  providerMessageId: z.string().min(1).max(256),
   status: z.enum(['accepted', 'sent', 'delivered', 'read', 'failed']),
   at: z.number().finite().optional(),
-  error: z.object({ code: z.string().optional(), message: z.string().optional(), fault: z.enum(['recipient', 'provider']).optional() }).optional(),
-  price: amount.optional(),
-  provider: name.optional(),
+  error: z
+    .object({ code: z.string().max(64).optional(), message: z.string().max(1024).optional(), fault: z.enum(['recipient', 'provider']).optional() })
+    .optional(),
+  price: z.union([z.number(), z.string().max(40)]).optional(),
+  provider: name.max(64).optional(),
 });
 
 export const channelSchema = z.object({

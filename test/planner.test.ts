@@ -1014,3 +1014,33 @@ describe('planCascade properties: expected-cost order', () => {
     );
   });
 });
+
+describe('names that Object.prototype also has', () => {
+  const channels: Record<string, ChannelConfig> = {
+    constructor: { kind: 'push' as const, cost: 0, send, confirm: { timeout: '2m' } },
+    toString: { kind: 'sms' as const, cost: 0.05, send, confirm: { timeout: '5m' } },
+  };
+
+  it('a channel named constructor gets no inherited address, delay, success level or content override', () => {
+    const message: Message = { key: 'k', category: 'transactional', content: { text: 'Hi', channels: {} }, delays: {}, success: {} };
+    const plan = planCascade({ channels, message, recipient: { id: 'r', addresses: { constructor: 'device-token', toString: '+380501234567' } }, now: NOW });
+    expect(plan.steps.map((s) => [s.channel, s.address, s.delayMs, s.success])).toEqual([
+      ['constructor', 'device-token', 0, 'delivered'],
+      ['toString', '+380501234567', 0, 'delivered'],
+    ]);
+    // `addresses.constructor` is Object.prototype's, not an address: without its own, the channel is skipped.
+    const without = planCascade({ channels, message, recipient: { id: 'r', addresses: { toString: '+380501234567' } }, now: NOW });
+    expect(without.skipped).toEqual([expect.objectContaining({ channel: 'constructor', reason: 'no-address' })]);
+  });
+
+  it('a message category named like an Object.prototype member needs the consent it names, not an inherited one', () => {
+    const plan = planCascade({
+      channels: { sms: CHANNELS.sms },
+      message: { key: 'k', category: 'hasOwnProperty', content: { text: 'Hi' } },
+      recipient: { id: 'r', addresses: { sms: '+380501234567' } },
+      now: NOW,
+      consentRequired: ['hasOwnProperty'],
+    });
+    expect(plan.skipped).toEqual([expect.objectContaining({ channel: 'sms', reason: 'no-consent' })]);
+  });
+});

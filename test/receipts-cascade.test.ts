@@ -79,7 +79,8 @@ function attempts(cascade: Cascade | undefined): [string, string | undefined, st
   return (cascade?.attempts ?? []).map((a) => [a.channel, a.providerMessageId, a.outcome ?? a.state, a.history.map((h) => `${h.status}/${h.source}`)]);
 }
 
-function setup(specs: Record<string, ChannelSpec>) {
+/** A router whose channels are all fed by `provider`'s normalizer, as a real one declares them. */
+function setup(specs: Record<string, ChannelSpec>, provider: string) {
   const clock = new SimulatedClock(START);
   const providers = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, new FakeProvider(spec.ids)]));
   const router = createRouter({
@@ -87,7 +88,7 @@ function setup(specs: Record<string, ChannelSpec>) {
     channels: Object.fromEntries(
       Object.entries(specs).map(([name, spec]) => [
         name,
-        { kind: spec.kind, cost: spec.cost, billing: spec.billing, send: providers[name]!.send, confirm: { timeout: spec.timeout } },
+        { kind: spec.kind, provider, cost: spec.cost, billing: spec.billing, send: providers[name]!.send, confirm: { timeout: spec.timeout } },
       ]),
     ),
   });
@@ -147,7 +148,7 @@ describe('Twilio Messaging status callbacks', () => {
   const status = (value: string, extra = '') => twilio.smsSent.replaceAll('=sent', `=${value}`) + extra;
 
   it('keeps queued, sending and sent intermediate; delivered ends the cascade on SMS; inbound statuses give no receipt', async () => {
-    const h = setup({ sms: sms([SID]), email: email(['unused']) });
+    const h = setup({ sms: sms([SID]), email: email(['unused']) }, 'twilio');
     const id = await h.start('twilio-every-status', ['sms', 'email']);
     const receipts = ['queued', 'sending', 'sent', 'delivered', 'received'].flatMap((s) => twilioReceipts(status(s)));
     expect(receipts.map((r) => r.status)).toEqual(['accepted', 'accepted', 'sent', 'delivered']);
@@ -158,7 +159,7 @@ describe('Twilio Messaging status callbacks', () => {
   });
 
   it('takes delivered before sent (Twilio does not order callbacks): the late sent is stale, a repeated delivered a duplicate', async () => {
-    const h = setup({ sms: sms([SID]), email: email(['unused']) });
+    const h = setup({ sms: sms([SID]), email: email(['unused']) }, 'twilio');
     const id = await h.start('twilio-out-of-order', ['sms', 'email']);
     const delivered = twilioReceipts(status('delivered', '&RawDlrDoneDate=2601081102'));
     expect(await h.feed([...delivered, ...twilioReceipts(twilio.smsSent), ...delivered, ...twilioReceipts(status('undelivered', '&ErrorCode=30003'))])).toEqual([
@@ -175,7 +176,7 @@ describe('Twilio Messaging status callbacks', () => {
 
   it('records the WhatsApp sandbox sent, delivered and read callbacks (and EventType=READ) on the WhatsApp step', async () => {
     const WA = 'SMxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx';
-    const h = setup({ whatsapp: messenger([WA]), sms: sms([SID]) });
+    const h = setup({ whatsapp: messenger([WA]), sms: sms([SID]) }, 'twilio');
     const id = await h.start('twilio-whatsapp', ['whatsapp', 'sms']);
     const eventRead = new URLSearchParams({ ...twilio.whatsapp('delivered'), EventType: 'READ' });
     const receipts = [...twilioReceipts(twilio.whatsapp('sent')), ...twilioReceipts(twilio.whatsapp('delivered')), ...twilioReceipts(twilio.whatsapp('read')), ...twilioReceipts(eventRead)];
@@ -188,7 +189,7 @@ describe('Twilio Messaging status callbacks', () => {
 
   it('falls back from WhatsApp to SMS at once on undelivered (30003); a duplicate undelivered sends nothing more', async () => {
     const WA = 'SM55555555555555555555555555555555';
-    const h = setup({ whatsapp: messenger([WA]), sms: sms([SID]) });
+    const h = setup({ whatsapp: messenger([WA]), sms: sms([SID]) }, 'twilio');
     const id = await h.start('twilio-undelivered', ['whatsapp', 'sms']);
     const undelivered = twilioReceipts(twilio.smsUndelivered);
     expect(await h.feed(undelivered)).toEqual(['applied whatsapp active']);
@@ -211,7 +212,7 @@ describe('SendGrid Event Webhook', () => {
   const events = JSON.parse(sendgridBatch) as Record<string, unknown>[];
 
   it('reads the documented batch (processed, delivered, deferred, bounce, dropped, open): delivered on email, open recorded as read', async () => {
-    const h = setup({ email: email([ID]), sms: sms(['SM1']) });
+    const h = setup({ email: email([ID]), sms: sms(['SM1']) }, 'sendgrid');
     const id = await h.start('sendgrid-batch', ['email', 'sms']);
     expect(await h.feed(sendgridReceipts(sendgridBatch))).toEqual([
       'duplicate email active',
@@ -228,7 +229,7 @@ describe('SendGrid Event Webhook', () => {
   });
 
   it('takes processed, deferred, delivered and open in one batch; deferred alone neither fails nor ends the step', async () => {
-    const h = setup({ email: email([ID]), sms: sms(['SM1']) });
+    const h = setup({ email: email([ID]), sms: sms(['SM1']) }, 'sendgrid');
     const id = await h.start('sendgrid-deferred', ['email', 'sms']);
     const deferred = events.filter((e) => e['event'] === 'deferred').map((e) => ({ ...e, sg_message_id: `${ID}.filter0465p1mdw1.8054.5718271B40.0` }));
     expect(sendgridReceipts(deferred)).toEqual([]);
@@ -238,7 +239,7 @@ describe('SendGrid Event Webhook', () => {
   });
 
   it('leaves a deferred message to the step timeout, and falls back then', async () => {
-    const h = setup({ email: email([ID]), sms: sms(['SM1']) });
+    const h = setup({ email: email([ID]), sms: sms(['SM1']) }, 'sendgrid');
     const id = await h.start('sendgrid-deferred-timeout', ['email', 'sms']);
     const deferred = { ...events[2], sg_message_id: `${ID}.filter0465p1mdw1.8054.5718271B40.0` };
     expect(await h.feed(sendgridReceipts([deferred, deferred]))).toEqual([]);
@@ -253,7 +254,7 @@ describe('SendGrid Event Webhook', () => {
   });
 
   it('falls back at once on a bounce and on a drop, each with its reason', async () => {
-    const h = setup({ email: email(['Lli-03HcQ5-JLybO9fXsJg', 'x9Bq2LmZTkOaP4vWcN1d8A']), sms: sms(['SM1', 'SM2']) });
+    const h = setup({ email: email(['Lli-03HcQ5-JLybO9fXsJg', 'x9Bq2LmZTkOaP4vWcN1d8A']), sms: sms(['SM1', 'SM2']) }, 'sendgrid');
     const bounced = await h.start('sendgrid-bounce', ['email', 'sms']);
     const dropped = await h.start('sendgrid-dropped', ['email', 'sms']);
     const drop = { ...events[4], 'smtp-id': '<x9Bq2LmZTkOaP4vWcN1d8A@ismtpd0006p1sjc2.sendgrid.net>' };
@@ -261,13 +262,13 @@ describe('SendGrid Event Webhook', () => {
     await h.sentStep(bounced, 1);
     await h.sentStep(dropped, 1);
     const [b, d] = [await h.get(bounced), await h.get(dropped)];
-    expect([b?.attempts[0]?.outcome, b?.attempts[0]?.error]).toEqual(['failed', { code: '5.1.1', message: '550 5.1.1 The email account that you tried to reach does not exist.' }]);
+    expect([b?.attempts[0]?.outcome, b?.attempts[0]?.error]).toEqual(['failed', { code: 'bounce/5.1.1', message: '550 5.1.1 The email account that you tried to reach does not exist.' }]);
     expect([d?.attempts[0]?.outcome, d?.attempts[0]?.error]).toEqual(['failed', { code: 'dropped', message: 'Invalid' }]);
     expect([b, d].map((c) => c?.attempts.map((a) => a.channel))).toEqual([['email', 'sms'], ['email', 'sms']]);
   });
 
   it('counts an Apple Mail privacy prefetch (sg_machine_open) as delivered, not read', async () => {
-    const h = setup({ email: email([ID]), sms: sms(['SM1']) });
+    const h = setup({ email: email([ID]), sms: sms(['SM1']) }, 'sendgrid');
     const id = await h.start('sendgrid-machine-open', ['email', 'sms']);
     expect(await h.feed(sendgridReceipts([{ ...events[5], sg_machine_open: true }]))).toEqual(['applied email delivered']);
     expect(attempts(await h.get(id))).toEqual([['email', ID, 'delivered', ['accepted/send', 'delivered/receipt']]]);
@@ -279,7 +280,7 @@ describe('Mailgun', () => {
 
   it('delivered ends the cascade on email; opened is recorded as read', async () => {
     const ID = '20180812211713.1.DF5966851B4BAA99@example.org';
-    const h = setup({ email: email([ID]), sms: sms(['SM1']) });
+    const h = setup({ email: email([ID]), sms: sms(['SM1']) }, 'mailgun');
     const id = await h.start('mailgun-delivered', ['email', 'sms']);
     const opened = mailgun.opened.replace('20180812213139.1.BC6694A917BB7E6A@example.org', ID);
     expect(await h.feed([...mailgunReceipts(mailgun.delivered), ...mailgunReceipts(opened)])).toEqual(['applied email delivered', 'applied email delivered']);
@@ -289,7 +290,7 @@ describe('Mailgun', () => {
   });
 
   it('does not fall back on temporary failures (Mailgun retries); the permanent failure that follows falls back', async () => {
-    const h = setup({ email: email([TEMPORARY]), sms: sms(['SM1']) });
+    const h = setup({ email: email([TEMPORARY]), sms: sms(['SM1']) }, 'mailgun');
     const id = await h.start('mailgun-temporary', ['email', 'sms']);
     expect(mailgunReceipts(mailgun.failedTemporary)).toEqual([]);
     expect(await h.feed([...mailgunReceipts(mailgun.failedTemporary), ...mailgunReceipts(mailgun.failedTemporary)])).toEqual([]);
@@ -318,7 +319,7 @@ describe('Amazon SES via SNS', () => {
   const send = '{"eventType":"Send","mail":{"timestamp":"2016-10-19T23:20:52.240Z","source":"sender@example.com","messageId":"EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000","destination":["recipient@example.com"]},"send":{}}';
 
   it('Send, DeliveryDelay, Delivery, Open: no fallback while delayed, delivered on email, open recorded; a complaint says nothing', async () => {
-    const h = setup({ email: email([ID]), sms: sms(['SM1']) });
+    const h = setup({ email: email([ID]), sms: sms(['SM1']) }, 'ses');
     const id = await h.start('ses-delivery', ['email', 'sms']);
     const events = [send, ses.deliveryDelay, ses.delivery, ses.open, ses.complaint].flatMap(receipts);
     expect(events.map((r) => r.status)).toEqual(['accepted', 'delivered', 'read']);
@@ -328,7 +329,7 @@ describe('Amazon SES via SNS', () => {
   });
 
   it('falls back on a permanent bounce with its diagnostic, and a later Delivery for the bounced message is stale', async () => {
-    const h = setup({ email: email([ID]), sms: sms(['SM1']) });
+    const h = setup({ email: email([ID]), sms: sms(['SM1']) }, 'ses');
     const id = await h.start('ses-bounce', ['email', 'sms']);
     expect(await h.feed([...receipts(ses.deliveryDelay), ...receipts(ses.bounce)])).toEqual(['applied email active']);
     await h.sentStep(id, 1);
@@ -342,7 +343,7 @@ describe('Amazon SES via SNS', () => {
   });
 
   it('falls back on a Reject (virus found: never attempted)', async () => {
-    const h = setup({ email: email([ID]), sms: sms(['SM1']) });
+    const h = setup({ email: email([ID]), sms: sms(['SM1']) }, 'ses');
     const id = await h.start('ses-reject', ['email', 'sms']);
     expect(await h.feed(receipts(ses.reject))).toEqual(['applied email active']);
     const cascade = await h.sentStep(id, 1);
@@ -358,7 +359,7 @@ describe('WhatsApp Cloud API', () => {
     whatsapp.sent.replace('"status":"sent"', `"status":"${value}"`).replace('"timestamp":"1750030073"', `"timestamp":"${timestamp}"`).replace(SENT, wamid);
 
   it('sent, delivered and read: delivered on WhatsApp (billed on delivery), read recorded, no SMS', async () => {
-    const h = setup({ whatsapp: messenger([SENT]), sms: sms(['SM1']) });
+    const h = setup({ whatsapp: messenger([SENT]), sms: sms(['SM1']) }, 'whatsapp');
     const id = await h.start('whatsapp-read', ['whatsapp', 'sms']);
     const receipts = [whatsapp.sent, status('delivered', '1750030075'), status('read', '1750030190')].flatMap((b) => whatsappReceipts(b));
     expect(await h.feed(receipts)).toEqual(['applied whatsapp active', 'applied whatsapp delivered', 'applied whatsapp delivered']);
@@ -370,7 +371,7 @@ describe('WhatsApp Cloud API', () => {
   });
 
   it('takes read without delivered (Meta skips delivered when both happen at once) as delivery; the late sent is stale', async () => {
-    const h = setup({ whatsapp: messenger([SENT]), sms: sms(['SM1']) });
+    const h = setup({ whatsapp: messenger([SENT]), sms: sms(['SM1']) }, 'whatsapp');
     const id = await h.start('whatsapp-read-only', ['whatsapp', 'sms']);
     expect(await h.feed([...whatsappReceipts(status('read', '1750030190')), ...whatsappReceipts(whatsapp.sent)])).toEqual([
       'applied whatsapp delivered',
@@ -380,7 +381,7 @@ describe('WhatsApp Cloud API', () => {
   });
 
   it('falls back to SMS on failed (131049); a delivered after it (multi-device) is stale and sends nothing more', async () => {
-    const h = setup({ whatsapp: messenger([FAILED]), sms: sms(['SM1']) });
+    const h = setup({ whatsapp: messenger([FAILED]), sms: sms(['SM1']) }, 'whatsapp');
     const id = await h.start('whatsapp-failed', ['whatsapp', 'sms']);
     expect(await h.feed(whatsappReceipts(whatsapp.failed))).toEqual(['applied whatsapp active']);
     await h.sentStep(id, 1);
@@ -399,7 +400,7 @@ describe('WhatsApp Cloud API', () => {
   });
 
   it('reads one webhook carrying statuses of two cascades: one delivered, one failed and falling back', async () => {
-    const h = setup({ whatsapp: messenger([SENT, FAILED]), sms: sms(['SM1']) });
+    const h = setup({ whatsapp: messenger([SENT, FAILED]), sms: sms(['SM1']) }, 'whatsapp');
     const first = await h.start('whatsapp-batch-1', ['whatsapp', 'sms']);
     const second = await h.start('whatsapp-batch-2', ['whatsapp', 'sms']);
     const delivered = JSON.parse(status('delivered', '1750030075')) as { entry: { changes: { value: { statuses: unknown[] } }[] }[] };
@@ -416,12 +417,12 @@ describe('WhatsApp Cloud API', () => {
 
   it('holds statuses that arrive before send() returned the wamid, and applies them in order once it does', async () => {
     let accept: (id: string) => void = () => {};
-    const h = setup({ sms: sms(['SM1']) });
+    const h = setup({ sms: sms(['SM1']) }, 'whatsapp');
     const router = createRouter({
       clock: h.clock,
       channels: {
-        whatsapp: { kind: 'messenger', cost: 0.009, billing: 'delivered', confirm: { timeout: '10m' }, send: () => new Promise<string>((resolve) => (accept = resolve)) },
-        sms: { kind: 'sms', cost: 0.032, send: h.providers['sms']!.send },
+        whatsapp: { kind: 'messenger', provider: 'whatsapp', cost: 0.009, billing: 'delivered', confirm: { timeout: '10m' }, send: () => new Promise<string>((resolve) => (accept = resolve)) },
+        sms: { kind: 'sms', provider: 'whatsapp', cost: 0.032, send: h.providers['sms']!.send },
       },
     });
     routers.push(router);
@@ -454,7 +455,7 @@ describe('Vonage Messages API', () => {
   const rejected = `{"message_uuid":"${UUID}","to":"447700900000","from":"447700900001","timestamp":"2020-01-01T14:00:01.000Z","status":"rejected","channel":"viber_service","error":{"type":"https://developer.vonage.com/api-errors/messages#1240","title":1240,"detail":"Invalid recipient","instance":"bf0ca0bf927b3b52e3cb03217e1a1ddf"}}`;
 
   it('submitted is intermediate, delivered ends the cascade billed at the reported price, read is recorded', async () => {
-    const h = setup({ viber: messenger([UUID]), sms: sms(['SM1']) });
+    const h = setup({ viber: messenger([UUID]), sms: sms(['SM1']) }, 'vonage');
     const id = await h.start('vonage-messages', ['viber', 'sms']);
     const receipts = [vonage.submitted, delivered, vonage.read].flatMap((b) => vonageMessagesReceipts(b));
     expect(await h.feed(receipts)).toEqual(['applied viber active', 'applied viber delivered', 'applied viber delivered']);
@@ -465,7 +466,7 @@ describe('Vonage Messages API', () => {
   });
 
   it('falls back on undeliverable and on rejected (with its error)', async () => {
-    const h = setup({ viber: messenger([UUID, 'bbbbbbbb-cccc-dddd-eeee-0123456789ab']), sms: sms(['SM1', 'SM2']) });
+    const h = setup({ viber: messenger([UUID, 'bbbbbbbb-cccc-dddd-eeee-0123456789ab']), sms: sms(['SM1', 'SM2']) }, 'vonage');
     const undeliverable = await h.start('vonage-undeliverable', ['viber', 'sms']);
     const reject = await h.start('vonage-rejected', ['viber', 'sms']);
     expect(await h.feed(vonageMessagesReceipts(vonage.undeliverable))).toEqual(['applied viber active']);
@@ -482,7 +483,7 @@ describe('Vonage SMS API delivery receipts', () => {
   const dlr = (status: string, errCode = '0') => vonageSms.delivered.replace('"status":"delivered"', `"status":"${status}"`).replace('"err-code":"0"', `"err-code":"${errCode}"`);
 
   it('accepted and buffered stay intermediate, unknown gives nothing; delivered ends the cascade at the reported price', async () => {
-    const h = setup({ sms: sms([ID]), email: email(['unused']) });
+    const h = setup({ sms: sms([ID]), email: email(['unused']) }, 'vonage-sms');
     const id = await h.start('vonage-sms', ['sms', 'email']);
     const receipts = [dlr('accepted'), dlr('buffered'), dlr('unknown', '1'), vonageSms.delivered].flatMap((b) => vonageSmsReceipts(b));
     expect(receipts.map((r) => r.status)).toEqual(['sent', 'sent', 'delivered']);
@@ -494,7 +495,7 @@ describe('Vonage SMS API delivery receipts', () => {
   });
 
   it('reads the DLR as a GET query string too', async () => {
-    const h = setup({ sms: sms(['0C0000002EEBDA56']), email: email(['unused']) });
+    const h = setup({ sms: sms(['0C0000002EEBDA56']), email: email(['unused']) }, 'vonage-sms');
     const id = await h.start('vonage-sms-get', ['sms', 'email']);
     expect(await h.feed(vonageSmsReceipts(new URLSearchParams(vonageSms.query)))).toEqual(['applied sms delivered']);
     expect((await h.get(id))?.spendMicros).toBe(18_200);
@@ -502,7 +503,7 @@ describe('Vonage SMS API delivery receipts', () => {
 
   it('falls back on expired, failed and rejected, each with the meaning of its err-code', async () => {
     const ids = ['0B00000127FDBC63', '0B00000127FDBC64', '0B00000127FDBC65'];
-    const h = setup({ sms: sms(ids), email: email(['e1', 'e2', 'e3']) });
+    const h = setup({ sms: sms(ids), email: email(['e1', 'e2', 'e3']) }, 'vonage-sms');
     const cascades = [await h.start('vonage-expired', ['sms', 'email']), await h.start('vonage-failed', ['sms', 'email']), await h.start('vonage-rejected', ['sms', 'email'])];
     const bodies = [dlr('expired', '2'), dlr('failed', '9').replace(ids[0]!, ids[1]!), dlr('rejected', '6').replace(ids[0]!, ids[2]!)];
     expect(await h.feed(bodies.flatMap((b) => vonageSmsReceipts(b)))).toEqual(['applied sms active', 'applied sms active', 'applied sms active']);
@@ -529,7 +530,7 @@ describe('Infobip delivery reports', () => {
   const absent = { groupId: 1, groupName: 'HANDSET_ERRORS', id: 27, name: 'EC_ABSENT_SUBSCRIBER', description: 'Absent Subscriber', permanent: false };
 
   it('DELIVERED_TO_OPERATOR is not final (sent, no fallback); DELIVERED_TO_HANDSET ends the cascade; a repeat is a duplicate', async () => {
-    const h = setup({ sms: sms([ID]), email: email(['unused']) });
+    const h = setup({ sms: sms([ID]), email: email(['unused']) }, 'infobip');
     const id = await h.start('infobip-operator', ['sms', 'email']);
     const receipts = [result(toOperator), result(toHandset), result(toHandset)].flatMap((r) => infobipReceipts({ results: [r] }));
     expect(receipts.map((r) => r.status)).toEqual(['sent', 'delivered', 'delivered']);
@@ -546,7 +547,7 @@ describe('Infobip delivery reports', () => {
 
   it('reads a batch across three cascades: pending stays, undeliverable and expired fall back at once', async () => {
     const ids = ['2034072219640523072', '2034072219640523073', '2034072219640523074'];
-    const h = setup({ sms: sms(ids), email: email(['e1', 'e2']) });
+    const h = setup({ sms: sms(ids), email: email(['e1', 'e2']) }, 'infobip');
     const cascades = [];
     for (const key of ['infobip-pending', 'infobip-undeliverable', 'infobip-expired']) cascades.push(await h.start(key, ['sms', 'email']));
     const batch = JSON.stringify({
@@ -566,7 +567,7 @@ describe('Infobip delivery reports', () => {
 
   it('WhatsApp: delivered to handset, then the seen report is recorded as read', async () => {
     const WA = 'fb469d73-d362-463f-b30f-1e959b53badc';
-    const h = setup({ whatsapp: messenger([WA]), sms: sms(['SM1']) });
+    const h = setup({ whatsapp: messenger([WA]), sms: sms(['SM1']) }, 'infobip');
     const id = await h.start('infobip-whatsapp', ['whatsapp', 'sms']);
     const seen = infobip.seen.replace('1215f543ab19-345f-adbd-12ad31451ed25f35', WA);
     expect(await h.feed([...infobipReceipts(infobip.whatsapp), ...infobipReceipts(seen)])).toEqual(['applied whatsapp delivered', 'applied whatsapp delivered']);
@@ -583,21 +584,21 @@ describe('Viber REST Bot API', () => {
   const seen = viber.seen.replace('5466297467809468529', DELIVERED);
 
   it('delivered ends the cascade, seen is recorded as read: the 64-bit token matched digit for digit', async () => {
-    const h = setup({ viber: messenger([DELIVERED]), sms: sms(['SM1']) });
+    const h = setup({ viber: messenger([DELIVERED]), sms: sms(['SM1']) }, 'viber');
     const id = await h.start('viber-delivered', ['viber', 'sms']);
     expect(await h.feed([...viberReceipts(viber.delivered), ...viberReceipts(Buffer.from(seen))])).toEqual(['applied viber delivered', 'applied viber delivered']);
     expect(attempts(await h.get(id))).toEqual([['viber', DELIVERED, 'delivered', ['accepted/send', 'delivered/receipt', 'read/receipt']]]);
   });
 
   it('takes seen before delivered as delivery; the late delivered is stale', async () => {
-    const h = setup({ viber: messenger([DELIVERED]), sms: sms(['SM1']) });
+    const h = setup({ viber: messenger([DELIVERED]), sms: sms(['SM1']) }, 'viber');
     const id = await h.start('viber-seen-first', ['viber', 'sms']);
     expect(await h.feed([...viberReceipts(seen), ...viberReceipts(viber.delivered)])).toEqual(['applied viber delivered', 'stale viber delivered']);
     expect(attempts(await h.get(id))).toEqual([['viber', DELIVERED, 'delivered', ['accepted/send', 'read/receipt']]]);
   });
 
   it('falls back to SMS on failed; a duplicate failed sends nothing more', async () => {
-    const h = setup({ viber: messenger([FAILED]), sms: sms(['SM1']) });
+    const h = setup({ viber: messenger([FAILED]), sms: sms(['SM1']) }, 'viber');
     const id = await h.start('viber-failed', ['viber', 'sms']);
     expect(await h.feed(viberReceipts(viber.failed))).toEqual(['applied viber active']);
     await h.sentStep(id, 1);
@@ -612,7 +613,7 @@ describe('Viber REST Bot API', () => {
   });
 
   it('records a delivered that comes after the timeout fell back to SMS as late, with the double spend it caused', async () => {
-    const h = setup({ viber: messenger([DELIVERED]), sms: sms(['SM1']) });
+    const h = setup({ viber: messenger([DELIVERED]), sms: sms(['SM1']) }, 'viber');
     const id = await h.start('viber-late', ['viber', 'sms']);
     await h.clock.advance(10 * MINUTE);
     await h.sentStep(id, 1);
@@ -634,7 +635,7 @@ describe('Viber REST Bot API', () => {
   });
 
   it('refuses a parsed body whose token JSON.parse already rounded, and nothing changes', async () => {
-    const h = setup({ viber: messenger([DELIVERED]), sms: sms(['SM1']) });
+    const h = setup({ viber: messenger([DELIVERED]), sms: sms(['SM1']) }, 'viber');
     const id = await h.start('viber-rounded', ['viber', 'sms']);
     const before = await h.get(id);
     expect(() => viberReceipts(JSON.parse(viber.delivered))).toThrow(WebhookError);

@@ -22,7 +22,7 @@ import { createExpressApp } from '../docs/examples/webhooks/express.js';
 import { createFastifyApp } from '../docs/examples/webhooks/fastify.js';
 import { createHonoApp } from '../docs/examples/webhooks/hono.js';
 import { createNodeServer } from '../docs/examples/webhooks/node-http.js';
-import type { WebhookConfig } from '../docs/examples/webhooks/shared.js';
+import { snsCertificates, type WebhookConfig } from '../docs/examples/webhooks/shared.js';
 import { ses, viber } from './receipts/fixtures/samples.js';
 import { SNS_TEST_CERT, SNS_TEST_KEY } from './receipts/fixtures/sns-cert.js';
 
@@ -48,6 +48,9 @@ const SENDGRID_ID = 'Lli-03HcQ5-JLybO9fXsJg';
 const WAMID = 'wamid.HBgMMzgwNjcxMjM0NTY3FQIAERgSNDVCQjM2QjJDRDc0NUUxNjAwAA==';
 const VIBER_ID = '5466297578174182639';
 const SES_ID = 'EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000';
+const INFOBIP_ID = '2250be2d4219-3af1-78856-aabe-1362af1edfd2';
+const INFOBIP_AUTH = { username: 'pharmacy3-dlr', password: 'b1f0c2e4d6a8f0b2c4e6a8d0f2b4c6e8' };
+const INFOBIP_BASIC = `Basic ${Buffer.from(`${INFOBIP_AUTH.username}:${INFOBIP_AUTH.password}`).toString('base64')}`;
 
 const sendgridKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const strangerKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -72,17 +75,20 @@ function providers() {
     whatsapp: new FakeProvider(WAMID),
     viber: new FakeProvider(VIBER_ID),
     sms: new FakeProvider(SMS_ID),
+    infobip: new FakeProvider(INFOBIP_ID),
   };
 }
 type Providers = ReturnType<typeof providers>;
 
+// Each channel declares the provider whose normalizer feeds it: a receipt applies only to its own provider's attempts.
 function channels(p: Providers): Record<string, ChannelConfig> {
   return {
-    sendgrid: { kind: 'email', cost: 0.0008, send: p.sendgrid.send, confirm: { timeout: '1h' } },
-    ses: { kind: 'email', cost: 0.0001, send: p.ses.send, confirm: { timeout: '1h' } },
-    whatsapp: { kind: 'messenger', cost: 0.009, billing: 'delivered', send: p.whatsapp.send, confirm: { timeout: '10m' } },
-    viber: { kind: 'messenger', cost: 0.012, billing: 'delivered', send: p.viber.send, confirm: { timeout: '10m' } },
-    sms: { kind: 'sms', cost: 0.032, send: p.sms.send, confirm: { timeout: '5m' } },
+    sendgrid: { kind: 'email', provider: 'sendgrid', cost: 0.0008, send: p.sendgrid.send, confirm: { timeout: '1h' } },
+    ses: { kind: 'email', provider: 'ses', cost: 0.0001, send: p.ses.send, confirm: { timeout: '1h' } },
+    whatsapp: { kind: 'messenger', provider: 'whatsapp', cost: 0.009, billing: 'delivered', send: p.whatsapp.send, confirm: { timeout: '10m' } },
+    viber: { kind: 'messenger', provider: 'viber', cost: 0.012, billing: 'delivered', send: p.viber.send, confirm: { timeout: '10m' } },
+    sms: { kind: 'sms', provider: 'twilio', cost: 0.032, send: p.sms.send, confirm: { timeout: '5m' } },
+    infobip: { kind: 'sms', provider: 'infobip', cost: 0.028, send: p.infobip.send, confirm: { timeout: '5m' } },
   };
 }
 
@@ -94,6 +100,7 @@ const olena: Recipient = {
     whatsapp: '380671234567',
     viber: '3SQNc4FPUQmysaM/AQEhXg==',
     sms: '+380671234567',
+    infobip: '+380671234567',
   },
 };
 
@@ -299,6 +306,7 @@ describe.each(frameworks)('webhooks on %s', (_name, start) => {
   let server: Running;
   let certificateUrls: string[];
   let confirmed: string[];
+  let unknown: string[];
 
   beforeEach(async () => {
     clock = new SimulatedClock(START);
@@ -307,6 +315,7 @@ describe.each(frameworks)('webhooks on %s', (_name, start) => {
     log = eventLog(router);
     certificateUrls = [];
     confirmed = [];
+    unknown = [];
     server = await start(router, {
       publicOrigin: PUBLIC_ORIGIN,
       twilio: { authToken: TWILIO_TOKEN },
@@ -321,6 +330,8 @@ describe.each(frameworks)('webhooks on %s', (_name, start) => {
         },
         confirmSubscription: async (url) => void confirmed.push(url),
       },
+      infobip: [{ username: 'old-dlr-user', password: 'rotated-out-password' }, INFOBIP_AUTH],
+      onUnknown: (error) => void unknown.push(`${error.provider} ${error.field} ${error.status} ${error.providerMessageId ?? '-'}`),
     });
   });
 
@@ -371,7 +382,7 @@ describe.each(frameworks)('webhooks on %s', (_name, start) => {
       ['sendgrid', SENDGRID_ID, 'failed', ['accepted/send', 'failed/receipt']],
       ['sms', SMS_ID, 'delivered', ['accepted/send', 'delivered/receipt']],
     ]);
-    expect(cascade?.attempts[0]?.error).toEqual({ code: '5.1.1', message: '550 5.1.1 The email account that you tried to reach does not exist.' });
+    expect(cascade?.attempts[0]?.error).toEqual({ code: 'bounce/5.1.1', message: '550 5.1.1 The email account that you tried to reach does not exist.' });
     expect(cascade?.attempts[0]?.history[1]?.at).toBe((at + 9) * 1000);
     expect(log).toEqual([
       `sent sendgrid ${SENDGRID_ID}`,
@@ -442,7 +453,7 @@ describe.each(frameworks)('webhooks on %s', (_name, start) => {
     const foreignCert = snsBody(snsSubscription(), { certUrl: 'https://sns.eu-central-1.amazonaws.com.evil.example/cert.pem' });
     expect(await post('/webhooks/ses', foreignCert, SNS_HEADERS)).toEqual({
       status: 403,
-      text: 'sns: The `SigningCertURL` "https://sns.eu-central-1.amazonaws.com.evil.example/cert.pem" is not https on an sns.<region>.amazonaws.com host',
+      text: 'sns: The `SigningCertURL` "https://sns.eu-central-1.amazonaws.com.evil.example/cert.pem" is not an https .pem URL on an sns.<region>.amazonaws.com host',
     });
     expect(confirmed).toEqual([SUBSCRIBE_URL]);
     expect(certificateUrls).toEqual([CERT_URL, CERT_URL]);
@@ -454,6 +465,38 @@ describe.each(frameworks)('webhooks on %s', (_name, start) => {
     expect(cascade?.status).toBe('delivered');
     expect(attempts(cascade)).toEqual([['ses', SES_ID, 'delivered', ['accepted/send', 'delivered/receipt']]]);
     expect(cascade?.attempts[0]?.history[1]?.at).toBe(Date.parse('2016-10-19T23:21:04.133Z'));
+    expect(fake.sms.requests).toEqual([]);
+  });
+
+  it('checks Infobip\'s Basic auth before reading the body: an unauthenticated 1 MB body is a 401, never a 413 or a 400', async () => {
+    const id = await sendOrder('order-1050:infobip', ['infobip', 'sms']);
+    const report = (messageId: string) => ({
+      messageId,
+      to: '380671234567',
+      sentAt: '2026-01-08T09:00:01.000+0000',
+      doneAt: '2026-01-08T09:00:04.000+0000',
+      price: { pricePerMessage: 0.028, currency: 'EUR' },
+      status: { groupId: 3, groupName: 'DELIVERED', id: 5, name: 'DELIVERED_TO_HANDSET', description: 'Message delivered to handset' },
+      error: { groupId: 0, groupName: 'OK', id: 0, name: 'NO_ERROR', description: 'No Error', permanent: false },
+    });
+    const json = { 'content-type': 'application/json' };
+    const huge = `{"results":[${'9'.repeat(1024 * 1024)}]}`;
+    expect(await post('/webhooks/infobip', huge, json)).toEqual({ status: 401, text: 'infobip: Missing the `Authorization` header: the request is not signed' });
+    const wrong = `Basic ${Buffer.from('pharmacy3-dlr:guessed').toString('base64')}`;
+    expect(await post('/webhooks/infobip', huge, { ...json, authorization: wrong })).toEqual({ status: 403, text: 'infobip: The Basic auth credentials are not the configured ones' });
+    // Authenticated, a batch over Infobip's 100 results is refused before any result is read.
+    const tooMany = JSON.stringify({ results: Array.from({ length: 101 }, () => report(INFOBIP_ID)) });
+    expect(await post('/webhooks/infobip', tooMany, { ...json, authorization: INFOBIP_BASIC })).toEqual({
+      status: 400,
+      text: "infobip: Expected `results` to hold at most 100 events (Infobip's batch size, `maxResults`), got 101",
+    });
+    expect(attempts(await router.get(id))).toEqual([['infobip', INFOBIP_ID, 'waiting', ['accepted/send']]]);
+    const body = JSON.stringify({ results: [report(INFOBIP_ID)] });
+    expect(await post('/webhooks/infobip', body, { ...json, authorization: INFOBIP_BASIC })).toEqual({ status: 200, text: '' });
+    await router.settled();
+    const cascade = await router.get(id);
+    expect(attempts(cascade)).toEqual([['infobip', INFOBIP_ID, 'delivered', ['accepted/send', 'delivered/receipt']]]);
+    expect(cascade?.spendMicros).toBe(28_000);
     expect(fake.sms.requests).toEqual([]);
   });
 
@@ -500,12 +543,12 @@ describe.each(frameworks)('webhooks on %s', (_name, start) => {
     expect(await post('/webhooks/sendgrid', sendgridDelivered, sendgridHeaders(bounce))).toEqual(sendgridMismatch);
     const signed = sendgridHeaders(bounce, now);
     expect(await post('/webhooks/sendgrid', bounce, { ...signed, 'x-twilio-email-event-webhook-timestamp': String(now + 1) })).toEqual(sendgridMismatch);
-    // A genuine request captured an hour ago and replayed: outside the 5-minute window.
-    const old = now - 3600;
+    // A genuine request captured 25 hours ago and replayed: beyond SendGrid's 24 hours of retries.
+    const old = now - 25 * 3600;
     const replay = await post('/webhooks/sendgrid', bounce, sendgridHeaders(bounce, old));
     expect(replay.status).toBe(403);
     expect(replay.text).toMatch(
-      new RegExp(`^sendgrid: The signed timestamp ${new Date(old * 1000).toISOString()} is 360[01]s old, outside the 300s replay window$`),
+      new RegExp(`^sendgrid: The signed timestamp ${new Date(old * 1000).toISOString()} is 9000[01]s old, outside the 86700s replay window$`),
     );
     expect(await post('/webhooks/sendgrid', bounce, { 'content-type': 'application/json' })).toEqual({
       status: 401,
@@ -545,18 +588,19 @@ describe.each(frameworks)('webhooks on %s', (_name, start) => {
       status: 403,
       text: 'sns: The SNS `Signature` does not match the message',
     });
-    const stale = await post('/webhooks/ses', snsBody(snsNotification(ses.bounce, new Date(Date.now() - 3_600_000).toISOString())), SNS_HEADERS);
+    // SNS retries for at most an hour with the original Timestamp: two hours is a replay.
+    const stale = await post('/webhooks/ses', snsBody(snsNotification(ses.bounce, new Date(Date.now() - 7_200_000).toISOString())), SNS_HEADERS);
     expect(stale.status).toBe(403);
-    expect(stale.text).toMatch(/^sns: The signed timestamp \S+ is 360[01]s old, outside the 300s replay window$/);
+    expect(stale.text).toMatch(/^sns: The signed timestamp \S+ is 720[01]s old, outside the 3900s replay window$/);
 
     await router.settled();
     expect(await Promise.all(ids.map((id) => router.get(id)))).toEqual(before);
     expect(log.length).toBe(logged);
-    expect(Object.values(fake).map((p) => p.requests.length)).toEqual([1, 1, 1, 1, 1]);
+    expect(Object.values(fake).map((p) => p.requests.length)).toEqual([1, 1, 1, 1, 1, 0]);
     expect(confirmed).toEqual([]);
   });
 
-  it('answers correctly signed but malformed bodies with 400, and nothing changes', async () => {
+  it('answers correctly signed but malformed bodies with 400, and nothing changes; an unknown status is reported, not refused', async () => {
     const id = await sendOrder('order-1047:sms', ['sms', 'whatsapp']);
     const before = await router.get(id);
     const logged = log.length;
@@ -566,21 +610,22 @@ describe.each(frameworks)('webhooks on %s', (_name, start) => {
       status: 400,
       text: 'twilio: Expected `MessageStatus` to be a string, got undefined',
     });
+    // A status this library does not know: answered 200 (a 4xx would be retried for nothing) and reported.
     const bogus = twilioForm(SMS_ID, 'bogus');
-    expect(await post(TWILIO_PATH, bogus, twilioHeaders(bogus))).toEqual({
-      status: 400,
-      text: 'twilio: Expected `MessageStatus` to be one of accepted, scheduled, queued, sending, sent, partially_delivered, delivered, read, undelivered, failed, canceled, receiving, received, got "bogus"',
-    });
+    expect(await post(TWILIO_PATH, bogus, twilioHeaders(bogus))).toEqual({ status: 200, text: '' });
     const notJson = '[{"event":"delivered",';
     expect(await post('/webhooks/sendgrid', notJson, sendgridHeaders(notJson))).toEqual({
       status: 400,
       text: 'sendgrid: Expected `body` to be JSON, got "[{\\"event\\":\\"delivered\\","',
     });
+    // One unknown status in a batch does not lose the rest: the delivered is taken (its wamid matches no step
+    // sent yet, so the router holds it), the `deleted` is reported.
     const deleted = whatsappBody([whatsappStatus('delivered', 1767862805), whatsappStatus('deleted', 1767862806)]);
-    expect(await post('/webhooks/whatsapp', deleted, whatsappHeaders(deleted))).toEqual({
-      status: 400,
-      text: 'whatsapp: Expected `entry[0].changes[0].value.statuses[1].status` to be one of sent, delivered, read, played, failed, got "deleted"',
-    });
+    expect(await post('/webhooks/whatsapp', deleted, whatsappHeaders(deleted))).toEqual({ status: 200, text: '' });
+    expect(unknown).toEqual([
+      `twilio MessageStatus bogus ${SMS_ID}`,
+      `whatsapp entry[0].changes[0].value.statuses[1].status deleted ${WAMID}`,
+    ]);
     const noToken = '{"event":"delivered","timestamp":1767862810000,"chat_hostname":"SN-CHAT-02_","user_id":"3SQNc4FPUQmysaM/AQEhXg=="}';
     expect(await post('/webhooks/viber', noToken, viberHeaders(noToken))).toEqual({
       status: 400,
@@ -812,11 +857,47 @@ describe('docs/webhooks.md', () => {
 
 describe('what the examples answer', () => {
   it('answers 503 when the router sheds load or the store is away, so the provider retries; nothing for other errors', async () => {
-    const { rejection } = await import('../docs/examples/webhooks/shared.js');
+    const { webhookRejection } = await import('cascade-router/receipts');
     const { OverloadedError, StoreUnavailableError, RouterClosedError } = await import('cascade-router');
-    expect(rejection(new OverloadedError(10_000))).toEqual({ status: 503, message: expect.stringContaining('maxPending') });
-    expect(rejection(new StoreUnavailableError('route', { cause: new Error('ECONNREFUSED') }))?.status).toBe(503);
-    expect(rejection(new RouterClosedError())).toBe(undefined);
-    expect(rejection(new Error('boom'))).toBe(undefined);
+    expect(webhookRejection(new OverloadedError(10_000))).toEqual({ status: 503, message: expect.stringContaining('maxPending') });
+    expect(webhookRejection(new StoreUnavailableError('route', { cause: new Error('ECONNREFUSED') }))?.status).toBe(503);
+    expect(webhookRejection(new RouterClosedError())).toBe(undefined);
+    expect(webhookRejection(new Error('boom'))).toBe(undefined);
+  });
+});
+
+describe('snsCertificates (the SNS certificate cache of the examples)', () => {
+  const url = (n: number) => `https://sns.us-east-1.amazonaws.com/SimpleNotificationService-${n}.pem`;
+  function fakeFetch(status = 200, body = SNS_TEST_CERT) {
+    const calls: string[] = [];
+    const fetchPem = (async (input: string | URL | Request) => {
+      calls.push(String(input));
+      return new Response(body, { status });
+    }) as typeof fetch;
+    return { calls, fetchPem };
+  }
+
+  it('fetches a certificate once per URL and keeps the 16 most recently used', async () => {
+    const { calls, fetchPem } = fakeFetch();
+    const get = snsCertificates(fetchPem);
+    expect(await get(url(0))).toBe(SNS_TEST_CERT);
+    expect(await get(url(0))).toBe(SNS_TEST_CERT);
+    expect(calls).toEqual([url(0)]);
+    for (let n = 1; n <= 16; n++) await get(url(n));
+    // 17 URLs seen: the least recently used (0) went; 16 is still there.
+    await get(url(16));
+    await get(url(0));
+    expect(calls.filter((c) => c === url(0))).toHaveLength(2);
+    expect(calls.filter((c) => c === url(16))).toHaveLength(1);
+  });
+
+  it('caches neither a non-200 answer nor a body that is not a PEM certificate', async () => {
+    const missing = fakeFetch(404);
+    const get = snsCertificates(missing.fetchPem);
+    await expect(get(url(1))).rejects.toThrow(`GET ${url(1)}: 404`);
+    await expect(get(url(1))).rejects.toThrow('404');
+    expect(missing.calls).toHaveLength(2);
+    const html = fakeFetch(200, '<html>gotcha</html>');
+    await expect(snsCertificates(html.fetchPem)(url(2))).rejects.toThrow('not a PEM certificate');
   });
 });

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Receipt, ReceiptStatus } from '../types.js';
 import { WebhookError } from './errors.js';
-import { check, jsonBody, lookupStatus, show } from './input.js';
-import { receipt, type ReceiptExtras } from './receipt.js';
+import { smtpFault, type Fault } from './fault.js';
+import { check, jsonBody, readStatus, show, type ReceiptOptions } from './input.js';
+import { providerId, receipt, type ReceiptExtras } from './receipt.js';
 import { fromIso } from './time.js';
 
 /** SES `eventType` (or `notificationType`) → receipt status; `null`: deliberately no receipt. */
@@ -21,6 +22,19 @@ const STATUS = new Map<string, ReceiptStatus | null>([
   ['Complaint', null],
   ['Subscription', null],
   ['AmazonSnsSubscriptionSucceeded', null],
+]);
+
+/**
+ * `bounceType/bounceSubType` → whose fault: a permanent bounce (no such address, suppressed) and a full mailbox
+ * are the recipient's; content and size refusals are about the message, so they stay unknown, as does
+ * `Transient/General` and `Undetermined` unless the recipient's SMTP status code says (see `smtpFault`).
+ */
+const BOUNCE_FAULT = new Map<string, Fault>([
+  ['Permanent/General', 'recipient'],
+  ['Permanent/NoEmail', 'recipient'],
+  ['Permanent/Suppressed', 'recipient'],
+  ['Permanent/OnAccountSuppressionList', 'recipient'],
+  ['Transient/MailboxFull', 'recipient'],
 ]);
 
 /** The event object that carries the event's own timestamp, per event type. */
@@ -46,7 +60,7 @@ const stamped = z.looseObject({ timestamp: z.string().optional() }).optional();
 const SesEvent = z.looseObject({
   eventType: z.string().optional(),
   notificationType: z.string().optional(),
-  mail: z.looseObject({ messageId: z.string().min(1), timestamp: z.string().optional() }).optional(),
+  mail: z.looseObject({ messageId: providerId, timestamp: z.string().optional() }).optional(),
   delivery: stamped,
   open: stamped,
   click: stamped,
@@ -83,7 +97,7 @@ export type SesWebhookResult =
  * Reads an Amazon SNS HTTP(S) POST carrying an SES event (`Content-Type: text/plain`, so pass the raw
  * text, bytes or the parsed envelope). The SES event inside `Message` is JSON-in-a-string.
  */
-export function sesReceipts(body: unknown): SesWebhookResult {
+export function sesReceipts(body: unknown, options: ReceiptOptions = {}): SesWebhookResult {
   const envelope = check('ses', SnsEnvelope, jsonBody('ses', body));
   if (envelope.Type !== 'Notification') {
     const field = envelope.SubscribeURL === undefined ? 'SubscribeURL' : 'Token';
@@ -107,8 +121,8 @@ export function sesReceipts(body: unknown): SesWebhookResult {
   const event = check('ses', SesEvent, inner, 'Message');
   const typeField = event.eventType === undefined ? 'Message.notificationType' : 'Message.eventType';
   const type = event.eventType ?? event.notificationType;
-  const status = lookupStatus('ses', typeField, type, STATUS);
-  if (status === null) return { kind: 'receipts', receipts: [] };
+  const status = readStatus('ses', typeField, type, STATUS, options, event.mail?.messageId);
+  if (status === undefined || status === null) return { kind: 'receipts', receipts: [] };
   if (event.mail === undefined) {
     throw new WebhookError('ses', 'Message.mail', 'Expected `Message.mail` to be an object, got undefined');
   }
@@ -118,11 +132,12 @@ export function sesReceipts(body: unknown): SesWebhookResult {
   const stampField = detailKey === undefined ? 'Message.mail.timestamp' : `Message.${detailKey}.timestamp`;
   const at = stamp === undefined ? undefined : fromIso('ses', stampField, stamp);
   const id = event.mail.messageId;
-  if (status !== 'failed') return { kind: 'receipts', receipts: [receipt(id, status, { at })] };
-  return { kind: 'receipts', receipts: [receipt(id, status, { at, ...failure(type, event) })] };
+  const idField = 'Message.mail.messageId';
+  if (status !== 'failed') return { kind: 'receipts', receipts: [receipt('ses', id, status, { at, idField })] };
+  return { kind: 'receipts', receipts: [receipt('ses', id, status, { at, idField, ...failure(type, event) })] };
 }
 
-function failure(type: string | undefined, event: z.infer<typeof SesEvent>): Pick<ReceiptExtras, 'errorCode' | 'errorMessage'> {
+function failure(type: string | undefined, event: z.infer<typeof SesEvent>): Pick<ReceiptExtras, 'errorCode' | 'errorMessage' | 'fault'> {
   if (type === 'Bounce') {
     const bounce = event.bounce;
     if (bounce === undefined) {
@@ -130,7 +145,7 @@ function failure(type: string | undefined, event: z.infer<typeof SesEvent>): Pic
     }
     const first = bounce.bouncedRecipients?.[0];
     const errorCode = [bounce.bounceType, bounce.bounceSubType].filter(Boolean).join('/');
-    return { errorCode, errorMessage: first?.diagnosticCode };
+    return { errorCode, errorMessage: first?.diagnosticCode, fault: BOUNCE_FAULT.get(errorCode) ?? smtpFault(first?.status) };
   }
   return { errorCode: type, errorMessage: type === 'Reject' ? event.reject?.reason : event.failure?.errorMessage };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Receipt, ReceiptStatus } from '../types.js';
 import { WebhookError } from './errors.js';
-import { check, jsonBody, lookupStatus, rawText, show } from './input.js';
+import { check, jsonBody, rawText, readStatus, show, type ReceiptOptions } from './input.js';
 import { rawMember } from './raw-json.js';
 import { receipt } from './receipt.js';
 import { fromUnixMillis } from './time.js';
@@ -34,25 +34,25 @@ const ViberCallback = z.looseObject({
  * accepted only while its token is a safe integer (or a string or bigint); otherwise this throws.
  * Viber also sends `delivered`/`seen` for messages users sent the bot; their ids match no cascade.
  */
-export function viberReceipts(body: unknown): Receipt[] {
+export function viberReceipts(body: unknown, options: ReceiptOptions = {}): Receipt[] {
   const text = rawText(body);
   const event = check('viber', ViberCallback, jsonBody('viber', body));
-  const status = lookupStatus('viber', 'event', event.event, STATUS);
-  if (status === null) return [];
+  const status = readStatus('viber', 'event', event.event, STATUS, options);
+  if (status === undefined || status === null) return [];
   const id = tokenOf(event.message_token, text);
   const at = event.timestamp === undefined ? undefined : fromUnixMillis('viber', 'timestamp', event.timestamp);
-  if (status !== 'failed') return [receipt(id, status, { at })];
-  return [receipt(id, status, { at, errorMessage: event.desc })];
+  if (status !== 'failed') return [receipt('viber', id, status, { at, idField: 'message_token' })];
+  return [receipt('viber', id, status, { at, errorMessage: event.desc, idField: 'message_token' })];
 }
 
 function tokenOf(token: number | string | bigint | undefined, text: string | undefined): string {
-  if (typeof token === 'string' && /^\d+$/.test(token)) return token;
+  if (typeof token === 'string' && /^\d{1,20}$/.test(token)) return token;
   if (typeof token === 'bigint' && token >= 0n) return token.toString();
   if (typeof token === 'number' && Number.isInteger(token) && token >= 0) {
     if (text !== undefined) {
       const source = rawMember(text, 'message_token') ?? '';
-      if (/^\d+$/.test(source)) return source;
-      throw new WebhookError('viber', 'message_token', `Expected \`message_token\` to be an integer literal, got ${source}`);
+      if (/^\d{1,20}$/.test(source)) return source;
+      throw new WebhookError('viber', 'message_token', `Expected \`message_token\` to be an integer literal of at most 20 digits, got ${show(source)}`);
     }
     if (Number.isSafeInteger(token)) return String(token);
     throw new WebhookError(

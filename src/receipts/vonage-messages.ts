@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Receipt, ReceiptStatus } from '../types.js';
-import { check, jsonBody, lookupStatus } from './input.js';
+import type { Fault } from './fault.js';
+import { check, jsonBody, readStatus, type ReceiptOptions } from './input.js';
 import { decimalPrice } from './price.js';
-import { receipt } from './receipt.js';
+import { providerId, receipt } from './receipt.js';
 import { fromIso } from './time.js';
 
 /** Vonage Messages API `status` → receipt status. */
@@ -15,8 +16,21 @@ const STATUS = new Map<string, ReceiptStatus>([
   ['undeliverable', 'failed'],
 ]);
 
+/** Messages API error codes (Vonage "API Errors: Messages API") → whose fault; the rest are unknown. */
+const FAULT = new Map<string, Fault>([
+  ['1000', 'provider'], // Throttled
+  ['1030', 'provider'], // Internal error
+  ['1040', 'recipient'], // Invalid message: an unrecognised number prefix
+  ['1050', 'recipient'], // Number barred
+  ['1060', 'provider'], // Partner account barred
+  ['1070', 'provider'], // Partner quota exceeded
+  ['1100', 'provider'], // Communication failed
+  ['1120', 'provider'], // Illegal sender address
+  ['1160', 'provider'], // Non white-listed destination (the account's restriction)
+]);
+
 const VonageStatus = z.looseObject({
-  message_uuid: z.string().min(1),
+  message_uuid: providerId,
   status: z.string(),
   timestamp: z.string().optional(),
   error: z
@@ -33,14 +47,17 @@ const VonageStatus = z.looseObject({
  * Reads a Vonage Messages API message-status webhook (SMS, MMS, WhatsApp, Viber, Messenger, RCS): one
  * JSON object. `usage.price` becomes `price` (in `usage.currency`, which the receipt does not carry).
  */
-export function vonageMessagesReceipts(body: unknown): Receipt[] {
+export function vonageMessagesReceipts(body: unknown, options: ReceiptOptions = {}): Receipt[] {
   const event = check('vonage', VonageStatus, jsonBody('vonage', body));
-  const status = lookupStatus('vonage', 'status', event.status, STATUS);
+  const status = readStatus('vonage', 'status', event.status, STATUS, options, event.message_uuid);
+  if (status === undefined) return [];
   const at = event.timestamp === undefined ? undefined : fromIso('vonage', 'timestamp', event.timestamp);
   const rawPrice = event.usage?.price;
   const price = rawPrice === undefined || rawPrice === '' ? undefined : decimalPrice('vonage', 'usage.price', rawPrice);
-  if (status !== 'failed') return [receipt(event.message_uuid, status, { at, price })];
+  const idField = 'message_uuid';
+  if (status !== 'failed') return [receipt('vonage', event.message_uuid, status, { at, price, idField })];
   // `title` is the numeric error code (e.g. 1000), `detail` the explanation.
-  const errorCode = event.error?.title;
-  return [receipt(event.message_uuid, status, { at, price, errorCode, errorMessage: event.error?.detail })];
+  const errorCode = event.error?.title === undefined ? undefined : String(event.error.title);
+  const fault = errorCode === undefined ? undefined : FAULT.get(errorCode);
+  return [receipt('vonage', event.message_uuid, status, { at, price, errorCode, errorMessage: event.error?.detail, fault, idField })];
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Receipt, ReceiptStatus } from '../types.js';
-import { check, jsonBody, lookupStatus } from './input.js';
-import { receipt } from './receipt.js';
+import type { Fault } from './fault.js';
+import { check, jsonBody, readStatus, type ReceiptOptions } from './input.js';
+import { providerId, receipt } from './receipt.js';
 import { fromUnixSeconds } from './time.js';
 
 /** WhatsApp Cloud API `statuses[].status` → receipt status. */
@@ -14,6 +15,25 @@ const STATUS = new Map<string, ReceiptStatus>([
   ['failed', 'failed'],
 ]);
 
+/**
+ * Cloud API error codes (Meta's "Error codes") → whose fault. `recipient`: Meta would refuse this user through
+ * any provider of WhatsApp (not on WhatsApp, opted out of marketing, per-user engagement limit). `provider`:
+ * the sender's throughput, quality, account or payment. Others (templates, the 24-hour window) are unknown.
+ */
+const FAULT = new Map<string, Fault>([
+  ['131026', 'recipient'], // Message undeliverable: not a WhatsApp user, old app, terms not accepted
+  ['131049', 'recipient'], // Not delivered to maintain healthy ecosystem engagement (a per-user limit)
+  ['131050', 'recipient'], // The user stopped marketing messages
+  ['131021', 'recipient'], // Recipient cannot be sender
+  ['130429', 'provider'], // Rate limit hit
+  ['131048', 'provider'], // Spam rate limit hit
+  ['131000', 'provider'], // Something went wrong
+  ['131016', 'provider'], // Service unavailable
+  ['131031', 'provider'], // Account has been locked
+  ['131042', 'provider'], // Business eligibility: payment issue
+  ['368', 'provider'], // Temporarily blocked for policy violations
+]);
+
 const WhatsAppError = z.looseObject({
   code: z.union([z.number(), z.string()]).optional(),
   title: z.string().optional(),
@@ -22,7 +42,7 @@ const WhatsAppError = z.looseObject({
 });
 
 const WhatsAppStatus = z.looseObject({
-  id: z.string().min(1),
+  id: providerId,
   status: z.string(),
   timestamp: z.string().optional(),
   errors: z.array(WhatsAppError).optional(),
@@ -47,7 +67,7 @@ const WhatsAppWebhook = z.looseObject({
  * or parsed. Inbound `messages` and changes of other fields (templates, account) give no receipts.
  * Meta reports pricing categories, not amounts, so no `price` is set.
  */
-export function whatsappReceipts(body: unknown): Receipt[] {
+export function whatsappReceipts(body: unknown, options: ReceiptOptions = {}): Receipt[] {
   const webhook = check('whatsapp', WhatsAppWebhook, jsonBody('whatsapp', body));
   const receipts: Receipt[] = [];
   webhook.entry.forEach((entry, e) => {
@@ -55,15 +75,19 @@ export function whatsappReceipts(body: unknown): Receipt[] {
       if (change.field !== 'messages') return;
       change.value?.statuses?.forEach((item, s) => {
         const path = `entry[${e}].changes[${c}].value.statuses[${s}]`;
-        const status = lookupStatus('whatsapp', `${path}.status`, item.status, STATUS);
+        const status = readStatus('whatsapp', `${path}.status`, item.status, STATUS, options, item.id);
+        if (status === undefined) return;
         const at = item.timestamp === undefined ? undefined : fromUnixSeconds('whatsapp', `${path}.timestamp`, item.timestamp);
+        const idField = `${path}.id`;
         if (status !== 'failed') {
-          receipts.push(receipt(item.id, status, { at }));
+          receipts.push(receipt('whatsapp', item.id, status, { at, idField }));
           return;
         }
         const error = item.errors?.[0];
         const errorMessage = error?.error_data?.details || error?.message || error?.title;
-        receipts.push(receipt(item.id, status, { at, errorCode: error?.code, errorMessage }));
+        const errorCode = error?.code === undefined ? undefined : String(error.code);
+        const fault = errorCode === undefined ? undefined : FAULT.get(errorCode);
+        receipts.push(receipt('whatsapp', item.id, status, { at, errorCode, errorMessage, fault, idField }));
       });
     });
   });

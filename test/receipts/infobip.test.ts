@@ -12,19 +12,19 @@ const result = (status: Record<string, unknown>, extra: Record<string, unknown> 
 describe('infobipReceipts', () => {
   it('reads the SMS, WhatsApp and legacy reports: DELIVERED_TO_HANDSET is delivered, price carried as a string', () => {
     expect(infobipReceipts(infobip.sms)).toStrictEqual([
-      { providerMessageId: 'MESSAGE-ID-123-xyz', status: 'delivered', at: Date.parse('2019-11-09T15:00:00.000Z'), price: '0.01' },
+      { provider: 'infobip', providerMessageId: 'MESSAGE-ID-123-xyz', status: 'delivered', at: Date.parse('2019-11-09T15:00:00.000Z'), price: '0.01' },
     ]);
     expect(infobipReceipts(infobip.whatsapp)).toStrictEqual([
-      { providerMessageId: 'fb469d73-d362-463f-b30f-1e959b53badc', status: 'delivered', at: Date.parse('2019-04-09T19:01:56.494Z'), price: '0.21' },
+      { provider: 'infobip', providerMessageId: 'fb469d73-d362-463f-b30f-1e959b53badc', status: 'delivered', at: Date.parse('2019-04-09T19:01:56.494Z'), price: '0.21' },
     ]);
     expect(infobipReceipts(JSON.parse(infobip.legacy))).toStrictEqual([
-      { providerMessageId: 'MESSAGE-ID-123-xyz', status: 'delivered', at: Date.parse('2019-11-09T16:00:00.000Z'), price: '0.01' },
+      { provider: 'infobip', providerMessageId: 'MESSAGE-ID-123-xyz', status: 'delivered', at: Date.parse('2019-11-09T16:00:00.000Z'), price: '0.01' },
     ]);
   });
 
   it('reads a seen report as read at seenAt', () => {
     expect(infobipReceipts(infobip.seen)).toStrictEqual([
-      { providerMessageId: '1215f543ab19-345f-adbd-12ad31451ed25f35', status: 'read', at: Date.parse('2018-12-12T11:21:58.251Z') },
+      { provider: 'infobip', providerMessageId: '1215f543ab19-345f-adbd-12ad31451ed25f35', status: 'read', at: Date.parse('2018-12-12T11:21:58.251Z') },
     ]);
   });
 
@@ -36,8 +36,8 @@ describe('infobipReceipts', () => {
       ],
     };
     expect(infobipReceipts(body)).toStrictEqual([
-      { providerMessageId: 'MSG-1', status: 'sent', at: Date.parse('2019-11-09T16:00:00.000Z') },
-      { providerMessageId: 'MSG-2', status: 'sent', at: Date.parse('2019-11-09T16:00:00.000Z') },
+      { provider: 'infobip', providerMessageId: 'MSG-1', status: 'sent', at: Date.parse('2019-11-09T16:00:00.000Z') },
+      { provider: 'infobip', providerMessageId: 'MSG-2', status: 'sent', at: Date.parse('2019-11-09T16:00:00.000Z') },
     ]);
   });
 
@@ -52,9 +52,9 @@ describe('infobipReceipts', () => {
     };
     const at = Date.parse('2019-11-09T16:00:00.000Z');
     expect(infobipReceipts(body)).toStrictEqual([
-      { providerMessageId: 'MSG-1', status: 'failed', at, error: { code: 'EC_ABSENT_SUBSCRIBER', message: 'Absent Subscriber' } },
-      { providerMessageId: 'MSG-1', status: 'failed', at, error: { code: 'EXPIRED_EXPIRED', message: 'Message expired' } },
-      { providerMessageId: 'MSG-1', status: 'failed', at, error: { code: 'REJECTED_DESTINATION_BLOCKLISTED' } },
+      { provider: 'infobip', providerMessageId: 'MSG-1', status: 'failed', at, error: { code: 'EC_ABSENT_SUBSCRIBER', message: 'Absent Subscriber', fault: 'recipient' } },
+      { provider: 'infobip', providerMessageId: 'MSG-1', status: 'failed', at, error: { code: 'EXPIRED_EXPIRED', message: 'Message expired' } },
+      { provider: 'infobip', providerMessageId: 'MSG-1', status: 'failed', at, error: { code: 'REJECTED_DESTINATION_BLOCKLISTED' } },
     ]);
   });
 
@@ -64,11 +64,11 @@ describe('infobipReceipts', () => {
   });
 
   it('throws naming the result index for an unknown group, a missing status and a bad doneAt', () => {
-    expect(() => infobipReceipts({ results: [result({ groupId: 3, groupName: 'DELIVERED', id: 5, name: 'DELIVERED_TO_HANDSET' }), result({ groupName: 'LOST' })] })).toThrow(
+    expect(() => infobipReceipts({ results: [result({ groupId: 3, groupName: 'DELIVERED', id: 5, name: 'DELIVERED_TO_HANDSET' }), result({ groupName: 'LOST' })] }, { strict: true })).toThrow(
       'infobip: Expected `results[1].status.groupName` to be one of PENDING, DELIVERED, UNDELIVERABLE, EXPIRED, REJECTED, got "LOST"',
     );
-    expect(() => infobipReceipts({ results: [result({ groupId: 9 })] })).toThrow(
-      'infobip: Expected `results[0].status.groupId` to be one of 1, 2, 3, 4, 5, got 9',
+    expect(() => infobipReceipts({ results: [result({ groupId: 9 })] }, { strict: true })).toThrow(
+      'infobip: Expected `results[0].status.groupId` to be one of 1, 2, 3, 4, 5, got "9"',
     );
     expect(() => infobipReceipts({ results: [{ messageId: 'x' }] })).toThrow(
       'infobip: Expected `results[0].status` to be an object, got undefined',

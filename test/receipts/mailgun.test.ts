@@ -9,20 +9,21 @@ const event = (data: Record<string, unknown>) => ({
 describe('mailgunReceipts', () => {
   it('reads the complete delivered event, with its fractional timestamp in ms', () => {
     expect(mailgunReceipts(mailgun.delivered)).toStrictEqual([
-      { providerMessageId: '20180812211713.1.DF5966851B4BAA99@example.org', status: 'delivered', at: 1534108637153 },
+      { provider: 'mailgun', providerMessageId: '20180812211713.1.DF5966851B4BAA99@example.org', status: 'delivered', at: 1534108637153 },
     ]);
   });
 
   it('maps a permanent failure to failed with the SMTP code and message', () => {
     expect(mailgunReceipts(mailgun.failedPermanent)).toStrictEqual([
       {
-        providerMessageId: '20180812214658.1.0DF563D0B3597700@example.org',
+        provider: 'mailgun', providerMessageId: '20180812214658.1.0DF563D0B3597700@example.org',
         status: 'failed',
         at: 1534110422390,
         error: {
           code: '550',
           message:
             "5.1.1 The email account that you tried to reach does not exist. Please try\n5.1.1 double-checking the recipient's email address for typos",
+          fault: 'recipient',
         },
       },
     ]);
@@ -34,17 +35,17 @@ describe('mailgunReceipts', () => {
 
   it('maps opened and clicked to read, accepted to accepted, rejected to failed', () => {
     expect(mailgunReceipts(JSON.parse(mailgun.opened))).toStrictEqual([
-      { providerMessageId: '20180812213139.1.BC6694A917BB7E6A@example.org', status: 'read', at: 1534109600090 },
+      { provider: 'mailgun', providerMessageId: '20180812213139.1.BC6694A917BB7E6A@example.org', status: 'read', at: 1534109600090 },
     ]);
     expect(mailgunReceipts(event({ event: 'clicked' }))).toStrictEqual([
-      { providerMessageId: 'id@example.org', status: 'read', at: 1534108637500 },
+      { provider: 'mailgun', providerMessageId: 'id@example.org', status: 'read', at: 1534108637500 },
     ]);
     expect(mailgunReceipts(event({ event: 'accepted' }))).toStrictEqual([
-      { providerMessageId: 'id@example.org', status: 'accepted', at: 1534108637500 },
+      { provider: 'mailgun', providerMessageId: 'id@example.org', status: 'accepted', at: 1534108637500 },
     ]);
     expect(mailgunReceipts(event({ event: 'rejected', reject: { reason: 'Sandbox subdomains are for test purposes only' } }))).toStrictEqual([
       {
-        providerMessageId: 'id@example.org',
+        provider: 'mailgun', providerMessageId: 'id@example.org',
         status: 'failed',
         at: 1534108637500,
         error: { message: 'Sandbox subdomains are for test purposes only' },
@@ -59,11 +60,11 @@ describe('mailgunReceipts', () => {
 
   it('strips angle brackets if a message-id header carries them', () => {
     const body = { 'event-data': { event: 'delivered', message: { headers: { 'message-id': '<a.b@example.org>' } } } };
-    expect(mailgunReceipts(body)).toStrictEqual([{ providerMessageId: 'a.b@example.org', status: 'delivered' }]);
+    expect(mailgunReceipts(body)).toStrictEqual([{ provider: 'mailgun', providerMessageId: 'a.b@example.org', status: 'delivered' }]);
   });
 
   it('throws for an unknown event, a failure without severity and a missing message id', () => {
-    expect(() => mailgunReceipts(event({ event: 'bounced' }))).toThrow(
+    expect(() => mailgunReceipts(event({ event: 'bounced' }), { strict: true })).toThrow(
       'mailgun: Expected `event-data.event` to be one of accepted, delivered, opened, clicked, failed, rejected, complained, unsubscribed, got "bounced"',
     );
     expect(() => mailgunReceipts(event({ event: 'failed' }))).toThrow(

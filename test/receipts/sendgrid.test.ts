@@ -12,17 +12,17 @@ const event = (fields: Record<string, unknown>) => ({
 describe('sendgridReceipts', () => {
   it('reads the anymail batch: processed, delivered, deferred (skipped), bounce, dropped, open', () => {
     expect(sendgridReceipts(sendgridBatch)).toStrictEqual([
-      { providerMessageId: X_MESSAGE_ID, status: 'accepted', at: 1461095246000 },
-      { providerMessageId: X_MESSAGE_ID, status: 'delivered', at: 1461095250000 },
+      { provider: 'sendgrid', providerMessageId: X_MESSAGE_ID, status: 'accepted', at: 1461095246000 },
+      { provider: 'sendgrid', providerMessageId: X_MESSAGE_ID, status: 'delivered', at: 1461095250000 },
       {
-        providerMessageId: 'Lli-03HcQ5-JLybO9fXsJg',
+        provider: 'sendgrid', providerMessageId: 'Lli-03HcQ5-JLybO9fXsJg',
         status: 'failed',
         at: 1461095250000,
-        error: { code: '5.1.1', message: '550 5.1.1 The email account that you tried to reach does not exist.' },
+        error: { code: 'bounce/5.1.1', message: '550 5.1.1 The email account that you tried to reach does not exist.', fault: 'recipient' },
       },
       // Its sg_message_id is SendGrid's internal filter id; smtp-id carries the X-Message-Id.
-      { providerMessageId: X_MESSAGE_ID, status: 'failed', at: 1461095250000, error: { code: 'dropped', message: 'Invalid' } },
-      { providerMessageId: X_MESSAGE_ID, status: 'read', at: 1461095250000 },
+      { provider: 'sendgrid', providerMessageId: X_MESSAGE_ID, status: 'failed', at: 1461095250000, error: { code: 'dropped', message: 'Invalid', fault: 'recipient' } },
+      { provider: 'sendgrid', providerMessageId: X_MESSAGE_ID, status: 'read', at: 1461095250000 },
     ]);
   });
 
@@ -39,9 +39,9 @@ describe('sendgridReceipts', () => {
       event({ event: 'bounce', type: 'blocked', reason: '554 blocked by policy' }),
     ]);
     expect(receipts).toStrictEqual([
-      { providerMessageId: X_MESSAGE_ID, status: 'read', at: 1461095250000 },
-      { providerMessageId: X_MESSAGE_ID, status: 'delivered', at: 1461095250000 },
-      { providerMessageId: X_MESSAGE_ID, status: 'failed', at: 1461095250000, error: { code: 'blocked', message: '554 blocked by policy' } },
+      { provider: 'sendgrid', providerMessageId: X_MESSAGE_ID, status: 'read', at: 1461095250000 },
+      { provider: 'sendgrid', providerMessageId: X_MESSAGE_ID, status: 'delivered', at: 1461095250000 },
+      { provider: 'sendgrid', providerMessageId: X_MESSAGE_ID, status: 'failed', at: 1461095250000, error: { code: 'blocked', message: '554 blocked by policy', fault: 'provider' } },
     ]);
   });
 
@@ -58,11 +58,11 @@ describe('sendgridReceipts', () => {
     const receipts = sendgridReceipts([event({ event: 'delivered', attempt_key: 'k-1' })], {
       messageId: (e) => (typeof e['attempt_key'] === 'string' ? e['attempt_key'] : undefined),
     });
-    expect(receipts).toStrictEqual([{ providerMessageId: 'k-1', status: 'delivered', at: 1461095250000 }]);
+    expect(receipts).toStrictEqual([{ provider: 'sendgrid', providerMessageId: 'k-1', status: 'delivered', at: 1461095250000 }]);
   });
 
   it('throws naming the batch index of an unknown event, and rejects a non-array body', () => {
-    expect(() => sendgridReceipts([event({ event: 'delivered' }), event({ event: 'teleported' })])).toThrow(
+    expect(() => sendgridReceipts([event({ event: 'delivered' }), event({ event: 'teleported' })], { strict: true })).toThrow(
       'sendgrid: Expected `[1].event` to be one of processed, deferred, delivered, open, click, bounce, dropped, spamreport, unsubscribe, group_unsubscribe, group_resubscribe, account_status_change, got "teleported"',
     );
     expect(() => sendgridReceipts('{"event":"delivered"}')).toThrow('sendgrid: Expected `body` to be an array, got an object');

@@ -9,7 +9,7 @@ describe('sesReceipts', () => {
   it('reads Delivery from the SNS envelope (JSON inside JSON) with the delivery timestamp', () => {
     expect(receipts(ses.delivery)).toStrictEqual({
       kind: 'receipts',
-      receipts: [{ providerMessageId: ID, status: 'delivered', at: Date.parse('2016-10-19T23:21:04.133Z') }],
+      receipts: [{ provider: 'ses', providerMessageId: ID, status: 'delivered', at: Date.parse('2016-10-19T23:21:04.133Z') }],
     });
   });
 
@@ -18,10 +18,10 @@ describe('sesReceipts', () => {
       kind: 'receipts',
       receipts: [
         {
-          providerMessageId: ID,
+          provider: 'ses', providerMessageId: ID,
           status: 'failed',
           at: Date.parse('2017-08-05T00:41:02.669Z'),
-          error: { code: 'Permanent/General', message: 'smtp; 550 5.1.1 user unknown' },
+          error: { code: 'Permanent/General', message: 'smtp; 550 5.1.1 user unknown', fault: 'recipient' },
         },
       ],
     });
@@ -45,17 +45,17 @@ describe('sesReceipts', () => {
     expect(receipts(ses.reject)).toStrictEqual({
       kind: 'receipts',
       receipts: [
-        { providerMessageId: ID, status: 'failed', at: Date.parse('2016-10-14T17:38:15.211Z'), error: { code: 'Reject', message: 'Bad content' } },
+        { provider: 'ses', providerMessageId: ID, status: 'failed', at: Date.parse('2016-10-14T17:38:15.211Z'), error: { code: 'Reject', message: 'Bad content' } },
       ],
     });
     expect(receipts(ses.open)).toStrictEqual({
       kind: 'receipts',
-      receipts: [{ providerMessageId: ID, status: 'read', at: Date.parse('2017-08-09T22:00:19.652Z') }],
+      receipts: [{ provider: 'ses', providerMessageId: ID, status: 'read', at: Date.parse('2017-08-09T22:00:19.652Z') }],
     });
     const mail = { messageId: 'm-1', timestamp: '2024-01-01T00:00:00.000Z' };
     expect(receipts(JSON.stringify({ eventType: 'Send', mail, send: {} }))).toStrictEqual({
       kind: 'receipts',
-      receipts: [{ providerMessageId: 'm-1', status: 'accepted', at: Date.parse('2024-01-01T00:00:00.000Z') }],
+      receipts: [{ provider: 'ses', providerMessageId: 'm-1', status: 'accepted', at: Date.parse('2024-01-01T00:00:00.000Z') }],
     });
     const rendering = { eventType: 'Rendering Failure', mail, failure: { errorMessage: 'Attribute name is missing', templateName: 't' } };
     expect(receipts(JSON.stringify(rendering))).toMatchObject({
@@ -88,7 +88,7 @@ describe('sesReceipts', () => {
 
   it('throws for a Message that is not JSON, an unknown event type and an unknown envelope type', () => {
     expect(() => sesReceipts(snsEnvelope('Hello world!'))).toThrow('ses: Expected `Message` to be a JSON string, got "Hello world!"');
-    expect(() => receipts('{"eventType":"Teleport","mail":{"messageId":"m"}}')).toThrow(
+    expect(() => sesReceipts(snsEnvelope('{"eventType":"Teleport","mail":{"messageId":"m"}}'), { strict: true })).toThrow(
       'ses: Expected `Message.eventType` to be one of Send, Delivery, Open, Click, Bounce, Reject, Rendering Failure, DeliveryDelay, Complaint, Subscription, AmazonSnsSubscriptionSucceeded, got "Teleport"',
     );
     expect(() => sesReceipts(snsEnvelope(ses.delivery, { Type: 'Ping' }))).toThrow(

@@ -42,7 +42,8 @@ async function outcome(run: () => Promise<unknown>): Promise<string> {
   return 'accepted';
 }
 
-const options = { certificate: SNS_TEST_CERT, now: NOW };
+const TOPIC = 'arn:aws:sns:us-east-1:1234567890:SES_Events';
+const options = { certificate: SNS_TEST_CERT, now: NOW, topicArns: [TOPIC] };
 
 describe('verifySnsSignature', () => {
   it('accepts a SignatureVersion 1 (SHA1withRSA) notification, raw or parsed, then reads its SES event', async () => {
@@ -77,10 +78,13 @@ describe('verifySnsSignature', () => {
     expect(await outcome(() => verifySnsSignature({ ...message, SignatureVersion: '3' }, options))).toBe('malformed');
   });
 
-  it('rejects a replayed message whose Timestamp is outside the window', async () => {
+  it('takes a retry with the original Timestamp up to 65 minutes later (SNS retries for at most an hour), not a millisecond more', async () => {
     const message = notification();
-    expect(await outcome(() => verifySnsSignature(message, { ...options, now: NOW + 5 * 60_000 }))).toBe('expired');
-    expect(await outcome(() => verifySnsSignature(message, { ...options, now: NOW + 5 * 60_000, tolerance: '1h' }))).toBe('accepted');
+    const stamp = Date.parse(STAMP);
+    expect(await outcome(() => verifySnsSignature(message, { ...options, now: stamp + 65 * 60_000 }))).toBe('accepted');
+    expect(await outcome(() => verifySnsSignature(message, { ...options, now: stamp + 65 * 60_000 + 1 }))).toBe('expired');
+    expect(await outcome(() => verifySnsSignature(message, { ...options, now: stamp + 65 * 60_000 + 1, tolerance: '2h' }))).toBe('accepted');
+    expect(await outcome(() => verifySnsSignature(message, { ...options, now: stamp + 6 * 60_000, tolerance: '5m' }))).toBe('expired');
   });
 
   it.each([
@@ -94,7 +98,7 @@ describe('verifySnsSignature', () => {
     'not a url',
   ])('never asks for a certificate at %s', async (url) => {
     const getCertificate = vi.fn(() => SNS_TEST_CERT);
-    expect(await outcome(() => verifySnsSignature({ ...notification(), SigningCertURL: url }, { getCertificate, now: NOW }))).toBe('untrusted');
+    expect(await outcome(() => verifySnsSignature({ ...notification(), SigningCertURL: url }, { getCertificate, now: NOW, topicArns: [TOPIC] }))).toBe('untrusted');
     expect(getCertificate).not.toHaveBeenCalled();
   });
 
@@ -108,7 +112,7 @@ describe('verifySnsSignature', () => {
       await Promise.resolve();
       return url === CERT_URL ? SNS_TEST_CERT : '';
     });
-    expect(await outcome(() => verifySnsSignature(notification(), { getCertificate, now: NOW }))).toBe('accepted');
+    expect(await outcome(() => verifySnsSignature(notification(), { getCertificate, now: NOW, topicArns: [TOPIC] }))).toBe('accepted');
     expect(getCertificate).toHaveBeenCalledWith(CERT_URL);
   });
 
@@ -119,12 +123,12 @@ describe('verifySnsSignature', () => {
     const later = Date.parse(new X509Certificate(SNS_TEST_CERT).validTo) + 1000;
     const late = signed({ ...notification(), Timestamp: new Date(later).toISOString() });
     expect(await outcome(() => verifySnsSignature(late, { ...options, now: later }))).toBe('untrusted');
-    expect(await outcome(() => verifySnsSignature(notification(), { certificate: 'garbage', now: NOW }))).toBe('untrusted');
+    expect(await outcome(() => verifySnsSignature(notification(), { certificate: 'garbage', now: NOW, topicArns: [TOPIC] }))).toBe('untrusted');
   });
 
   it('names a missing field and refuses to run without a certificate source', async () => {
     const { Signature: _signature, ...unsigned } = notification();
     await expect(verifySnsSignature(unsigned, options)).rejects.toThrow('sns: Missing the SNS field `Signature`: the message is not signed');
-    await expect(verifySnsSignature(notification(), { now: NOW })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(verifySnsSignature(notification(), { now: NOW, topicArns: [TOPIC] })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
   });
 });

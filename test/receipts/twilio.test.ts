@@ -8,12 +8,12 @@ const form = (fields: Record<string, string>) => new URLSearchParams({ MessageSi
 describe('twilioReceipts', () => {
   it('reads the documented SMS sent callback (form-encoded string)', () => {
     expect(twilioReceipts(twilio.smsSent)).toStrictEqual([
-      { providerMessageId: 'SM1342fe1b2c904d1ab04f0fc7a58abca9', status: 'sent' },
+      { provider: 'twilio', providerMessageId: 'SM1342fe1b2c904d1ab04f0fc7a58abca9', status: 'sent' },
     ]);
   });
 
   it('reads undelivered with its ErrorCode, from a string, bytes, URLSearchParams or a parsed object', () => {
-    const expected = [{ providerMessageId: SID, status: 'failed', error: { code: '30003', message: 'undelivered' } }];
+    const expected = [{ provider: 'twilio', providerMessageId: SID, status: 'failed', error: { code: '30003', message: 'undelivered', fault: 'recipient' } }];
     expect(twilioReceipts(twilio.smsUndelivered)).toStrictEqual(expected);
     expect(twilioReceipts(Buffer.from(twilio.smsUndelivered))).toStrictEqual(expected);
     expect(twilioReceipts(new URLSearchParams(twilio.smsUndelivered))).toStrictEqual(expected);
@@ -22,9 +22,9 @@ describe('twilioReceipts', () => {
 
   it('reads the WhatsApp sandbox sent, delivered and read captures', () => {
     const id = 'SMxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx';
-    expect(twilioReceipts(twilio.whatsapp('sent'))).toStrictEqual([{ providerMessageId: id, status: 'sent' }]);
-    expect(twilioReceipts(twilio.whatsapp('delivered'))).toStrictEqual([{ providerMessageId: id, status: 'delivered' }]);
-    expect(twilioReceipts(twilio.whatsapp('read'))).toStrictEqual([{ providerMessageId: id, status: 'read' }]);
+    expect(twilioReceipts(twilio.whatsapp('sent'))).toStrictEqual([{ provider: 'twilio', providerMessageId: id, status: 'sent' }]);
+    expect(twilioReceipts(twilio.whatsapp('delivered'))).toStrictEqual([{ provider: 'twilio', providerMessageId: id, status: 'delivered' }]);
+    expect(twilioReceipts(twilio.whatsapp('read'))).toStrictEqual([{ provider: 'twilio', providerMessageId: id, status: 'read' }]);
   });
 
   it.each([
@@ -37,13 +37,13 @@ describe('twilioReceipts', () => {
     ['delivered', 'delivered'],
     ['read', 'read'],
   ] as const)('maps %s to %s', (raw, status) => {
-    expect(twilioReceipts(form({ MessageStatus: raw }))).toStrictEqual([{ providerMessageId: SID, status }]);
+    expect(twilioReceipts(form({ MessageStatus: raw }))).toStrictEqual([{ provider: 'twilio', providerMessageId: SID, status }]);
   });
 
   it.each(['failed', 'undelivered', 'canceled'])('maps %s to failed, preferring the channel message', (raw) => {
     const body = form({ MessageStatus: raw, ErrorCode: '63016', ChannelStatusMessage: 'Outside the 24h window' });
     expect(twilioReceipts(body)).toStrictEqual([
-      { providerMessageId: SID, status: 'failed', error: { code: '63016', message: 'Outside the 24h window' } },
+      { provider: 'twilio', providerMessageId: SID, status: 'failed', error: { code: '63016', message: 'Outside the 24h window' } },
     ]);
   });
 
@@ -54,13 +54,13 @@ describe('twilioReceipts', () => {
 
   it('takes EventType=READ as read, and falls back to the legacy SmsSid/SmsStatus', () => {
     expect(twilioReceipts(form({ MessageStatus: 'delivered', EventType: 'READ' }))).toStrictEqual([
-      { providerMessageId: SID, status: 'read' },
+      { provider: 'twilio', providerMessageId: SID, status: 'read' },
     ]);
-    expect(twilioReceipts('SmsSid=SM1&SmsStatus=delivered')).toStrictEqual([{ providerMessageId: 'SM1', status: 'delivered' }]);
+    expect(twilioReceipts('SmsSid=SM1&SmsStatus=delivered')).toStrictEqual([{ provider: 'twilio', providerMessageId: 'SM1', status: 'delivered' }]);
   });
 
   it('names the field of an unknown status', () => {
-    expect(() => twilioReceipts(form({ MessageStatus: 'bogus' }))).toThrow(
+    expect(() => twilioReceipts(form({ MessageStatus: 'bogus' }), { strict: true })).toThrow(
       'twilio: Expected `MessageStatus` to be one of accepted, scheduled, queued, sending, sent, partially_delivered, delivered, read, undelivered, failed, canceled, receiving, received, got "bogus"',
     );
   });

@@ -6,32 +6,32 @@ describe('viberReceipts', () => {
   it('keeps the 64-bit message_token exact when given the raw body', () => {
     expect(JSON.parse(viber.delivered).message_token).toBe(5466297578174182000); // what JSON.parse makes of it
     expect(viberReceipts(viber.delivered)).toStrictEqual([
-      { providerMessageId: '5466297578174182639', status: 'delivered', at: 1595324677891 },
+      { provider: 'viber', providerMessageId: '5466297578174182639', status: 'delivered', at: 1595324677891 },
     ]);
     expect(viberReceipts(Buffer.from(viber.seen))).toStrictEqual([
-      { providerMessageId: '5466297467809468529', status: 'read', at: 1595324652811 },
+      { provider: 'viber', providerMessageId: '5466297467809468529', status: 'read', at: 1595324652811 },
     ]);
   });
 
   it('maps failed to failed with desc as the message', () => {
     expect(viberReceipts(viber.failed)).toStrictEqual([
-      { providerMessageId: '4912661846655238145', status: 'failed', at: 1457764197627, error: { message: 'failure description' } },
+      { provider: 'viber', providerMessageId: '4912661846655238145', status: 'failed', at: 1457764197627, error: { message: 'failure description' } },
     ]);
   });
 
   it('reads the top-level token even when a nested object or a string mentions message_token', () => {
     const body =
       '{"event":"delivered","sender":{"message_token":1},"desc":"\\"message_token\\":2","message_token" : 9007199254740993,"timestamp":1}';
-    expect(viberReceipts(body)).toStrictEqual([{ providerMessageId: '9007199254740993', status: 'delivered', at: 1 }]);
+    expect(viberReceipts(body)).toStrictEqual([{ provider: 'viber', providerMessageId: '9007199254740993', status: 'delivered', at: 1 }]);
   });
 
   it('accepts a parsed body with a safe-integer, string or bigint token', () => {
-    expect(viberReceipts({ event: 'seen', message_token: 12345 })).toStrictEqual([{ providerMessageId: '12345', status: 'read' }]);
+    expect(viberReceipts({ event: 'seen', message_token: 12345 })).toStrictEqual([{ provider: 'viber', providerMessageId: '12345', status: 'read' }]);
     expect(viberReceipts({ event: 'seen', message_token: '5466297578174182639' })).toStrictEqual([
-      { providerMessageId: '5466297578174182639', status: 'read' },
+      { provider: 'viber', providerMessageId: '5466297578174182639', status: 'read' },
     ]);
     expect(viberReceipts({ event: 'seen', message_token: 5466297578174182639n })).toStrictEqual([
-      { providerMessageId: '5466297578174182639', status: 'read' },
+      { provider: 'viber', providerMessageId: '5466297578174182639', status: 'read' },
     ]);
   });
 
@@ -58,7 +58,7 @@ describe('viberReceipts', () => {
   });
 
   it('throws for an unknown event, a missing token and a fractional token', () => {
-    expect(() => viberReceipts('{"event":"read","message_token":1}')).toThrow(
+    expect(() => viberReceipts('{"event":"read","message_token":1}', { strict: true })).toThrow(
       'viber: Expected `event` to be one of delivered, seen, failed, subscribed, unsubscribed, conversation_started, message, webhook, client_status, action, got "read"',
     );
     expect(() => viberReceipts('{"event":"delivered"}')).toThrow('viber: Expected `message_token` to be a non-negative integer, got undefined');
@@ -66,7 +66,7 @@ describe('viberReceipts', () => {
       'viber: Expected `message_token` to be a non-negative integer, got 1.5',
     );
     expect(() => viberReceipts('{"event":"delivered","message_token":1e3}')).toThrow(
-      'viber: Expected `message_token` to be an integer literal, got 1e3',
+      'viber: Expected `message_token` to be an integer literal of at most 20 digits, got "1e3"',
     );
   });
 });

@@ -9,15 +9,15 @@ const messages = (...statuses: unknown[]) => ({ field: 'messages', value: { mess
 describe('whatsappReceipts', () => {
   it('reads the documented sent, delivered and failed statuses', () => {
     expect(whatsappReceipts(whatsapp.sent)).toStrictEqual([
-      { providerMessageId: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=', status: 'sent', at: 1750030073000 },
+      { provider: 'whatsapp', providerMessageId: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=', status: 'sent', at: 1750030073000 },
     ]);
-    expect(whatsappReceipts(whatsapp.delivered)).toStrictEqual([{ providerMessageId: 'wamid.ID', status: 'delivered', at: 1700000100000 }]);
+    expect(whatsappReceipts(whatsapp.delivered)).toStrictEqual([{ provider: 'whatsapp', providerMessageId: 'wamid.ID', status: 'delivered', at: 1700000100000 }]);
     expect(whatsappReceipts(whatsapp.failed)).toStrictEqual([
       {
-        providerMessageId: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0QUQ2MjA4NEYyRkExNjMyREUA',
+        provider: 'whatsapp', providerMessageId: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0QUQ2MjA4NEYyRkExNjMyREUA',
         status: 'failed',
         at: 1751142888000,
-        error: { code: '131049', message: 'In order to maintain a healthy ecosystem engagement, the message failed to be delivered.' },
+        error: { code: '131049', message: 'In order to maintain a healthy ecosystem engagement, the message failed to be delivered.', fault: 'recipient' },
       },
     ]);
   });
@@ -25,8 +25,8 @@ describe('whatsappReceipts', () => {
   it('maps read and played to read', () => {
     const body = webhook(messages(status({ status: 'read' }), status({ id: 'wamid.Y', status: 'played' })));
     expect(whatsappReceipts(body)).toStrictEqual([
-      { providerMessageId: 'wamid.X', status: 'read', at: 1750030073000 },
-      { providerMessageId: 'wamid.Y', status: 'read', at: 1750030073000 },
+      { provider: 'whatsapp', providerMessageId: 'wamid.X', status: 'read', at: 1750030073000 },
+      { provider: 'whatsapp', providerMessageId: 'wamid.Y', status: 'read', at: 1750030073000 },
     ]);
   });
 
@@ -54,7 +54,7 @@ describe('whatsappReceipts', () => {
 
   it('throws naming the exact path of a bad status or timestamp', () => {
     const body = webhook(messages(status({ status: 'sent' })), messages(status({ status: 'sent' }), status({ status: 'deleted' })));
-    expect(() => whatsappReceipts(body)).toThrow(
+    expect(() => whatsappReceipts(body, { strict: true })).toThrow(
       'whatsapp: Expected `entry[0].changes[1].value.statuses[1].status` to be one of sent, delivered, read, played, failed, got "deleted"',
     );
     expect(() => whatsappReceipts(webhook(messages(status({ status: 'sent', timestamp: 'TIMESTAMP' }))))).toThrow(

@@ -1,9 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual, type KeyObject } from 'node:crypto';
 import { systemClock } from '../../clock.js';
 import { toMs, type Duration } from '../../duration.js';
 import { InvalidConfigError } from '../../errors.js';
 import { SignatureError, type WebhookProvider } from '../errors.js';
-import { rawText } from '../input.js';
+import { MAX_JSON_DEPTH, rawText, tooDeep } from '../input.js';
 
 /** Request headers as Node (`req.headers`), Express, Fastify or the Fetch API (`Headers`, Hono) give them. */
 export type HeadersLike =
@@ -18,13 +18,46 @@ export interface SignedRequest {
 
 /** The replay window for providers that sign a timestamp. */
 export interface ReplayOptions {
-  /** How far the signed timestamp may be from `now`, either way. Default 5 minutes. */
+  /**
+   * How far the signed timestamp may be from `now`, either way. Default: per provider, wide enough for every
+   * retry the provider makes with its original timestamp (docs/receipts.md, "Replay windows"), and 5 minutes
+   * into the future (clock skew). A replayed request inside the window is a duplicate the router ignores.
+   */
   readonly tolerance?: Duration | undefined;
   /** The current time (ms since epoch). Default: the system clock. Inject it in tests. */
   readonly now?: number | undefined;
 }
 
-const DEFAULT_TOLERANCE_MS = 5 * 60_000;
+/** A provider's default replay window: how old a signed timestamp may be, and how far ahead of our clock. */
+export interface ReplayWindow {
+  readonly pastMs: number;
+  readonly futureMs: number;
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const SKEW = 5 * MINUTE;
+
+/**
+ * Default replay windows. Where a provider's retries keep the first attempt's timestamp, the window covers its
+ * whole documented retry horizon plus the skew; where each attempt is signed anew, the skew is enough.
+ */
+export const REPLAY_WINDOWS = {
+  /** Retries "for up to 24 hours after the event occurs"; re-signing of retries is not documented. */
+  sendgrid: { pastMs: 24 * HOUR + SKEW, futureMs: SKEW },
+  /** Retries "during 8 hours" (5 m … 4 h); the in-body signature of a retry is not documented as fresh. */
+  mailgun: { pastMs: 8 * HOUR + SKEW, futureMs: SKEW },
+  /** `Timestamp` is when the message was published; HTTP/S retries end within 3,600 s (a hard AWS limit). */
+  sns: { pastMs: HOUR + SKEW, futureMs: SKEW },
+  /** Vonage documents no retry horizon for the Messages API, nor a fresh `iat` per retry: a day. */
+  vonage: { pastMs: 24 * HOUR, futureMs: SKEW },
+  /** The SMS API's signed `timestamp`: no retry horizon documented either, a day. */
+  'vonage-sms': { pastMs: 24 * HOUR, futureMs: SKEW },
+  /** `telnyx-timestamp` is "when the webhook was sent": each attempt is signed anew. */
+  telnyx: { pastMs: SKEW, futureMs: SKEW },
+  /** Svix signs each attempt when it sends it (its own verifier allows 5 minutes while retrying for days). */
+  resend: { pastMs: SKEW, futureMs: SKEW },
+} as const satisfies Record<string, ReplayWindow>;
 
 /** A header's value, case-insensitively; the first one when repeated. */
 export function header(headers: HeadersLike, name: string): string | undefined {
@@ -70,17 +103,20 @@ export function hexDigest(value: string, bytes: number): Buffer | undefined {
   return new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(value) ? Buffer.from(value, 'hex') : undefined;
 }
 
-/** Rejects a signed timestamp (ms) outside the replay window around `now`. */
-export function checkFreshness(provider: WebhookProvider, signedAtMs: number, options: ReplayOptions): void {
+/** Rejects a signed timestamp (ms) outside the replay window around `now`: `tolerance` either way, else the provider's window. */
+export function checkFreshness(provider: WebhookProvider, signedAtMs: number, options: ReplayOptions, window: ReplayWindow): void {
   const now = options.now ?? systemClock.now();
-  const tolerance = options.tolerance === undefined ? DEFAULT_TOLERANCE_MS : toMs(options.tolerance, 'tolerance');
+  const given = options.tolerance === undefined ? undefined : toMs(options.tolerance, 'tolerance');
+  const past = given ?? window.pastMs;
+  const future = given ?? window.futureMs;
   const skew = now - signedAtMs;
-  if (!Number.isFinite(signedAtMs) || Math.abs(skew) > tolerance) {
+  if (!Number.isFinite(signedAtMs) || skew > past || -skew > future) {
     const when = Number.isFinite(signedAtMs) ? new Date(signedAtMs).toISOString() : String(signedAtMs);
+    const allowed = (skew >= 0 ? past : future) / 1000;
     throw new SignatureError(
       provider,
       'expired',
-      `The signed timestamp ${when} is ${Math.round(Math.abs(skew) / 1000)}s ${skew >= 0 ? 'old' : 'in the future'}, outside the ${tolerance / 1000}s replay window`,
+      `The signed timestamp ${when} is ${Math.round(Math.abs(skew) / 1000)}s ${skew >= 0 ? 'old' : 'in the future'}, outside the ${allowed}s replay window`,
     );
   }
 }
@@ -101,10 +137,58 @@ export function requireSecret(name: string, value: unknown): void {
   }
 }
 
+/**
+ * The secrets to try, for key rotation: one secret or a list (old and new while you rotate). Each must be a
+ * non-empty string, and there must be at least one.
+ */
+export function secretList(name: string, value: unknown): readonly string[] {
+  const list: readonly unknown[] = Array.isArray(value) ? value : [value];
+  if (list.length === 0 || list.some((item) => typeof item !== 'string' || item === '')) {
+    throw new InvalidConfigError(`Expected \`${name}\` to be a non-empty string or a non-empty list of them`);
+  }
+  return list as readonly string[];
+}
+
+/**
+ * A form or JSON value as the text a provider signed: strings, numbers and booleans as written; anything else
+ * (an object, possibly with a hostile `toString`) is not a value a provider sends, and is `undefined`.
+ */
+export function scalarText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return undefined;
+}
+
+/** Public keys for rotation: one key or a non-empty list, each parsed (and checked) by `parse`. */
+export function keyList<K>(name: string, value: K | readonly K[], parse: (key: K) => KeyObject): readonly KeyObject[] {
+  const list: readonly K[] = Array.isArray(value) ? value : [value as K];
+  if (list.length === 0) throw new InvalidConfigError(`Expected \`${name}\` to be a key or a non-empty list of keys`);
+  return list.map(parse);
+}
+
+/** Whether any of the expected digests equals `given`, comparing all of them in constant time each. */
+export function anyEqual(expected: readonly Uint8Array[], given: Uint8Array): boolean {
+  let found = false;
+  for (const digest of expected) if (safeEqual(digest, given)) found = true;
+  return found;
+}
+
+/**
+ * Decodes canonical standard base64 only: the exact text `Buffer.toString('base64')` would print for the
+ * decoded bytes. Node's decoder ignores trailing junk, missing padding and non-zero padding bits, so a
+ * signature with any of those would otherwise compare equal to the genuine one.
+ */
+export function canonicalBase64(value: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) return undefined;
+  const bytes = Buffer.from(value, 'base64');
+  return bytes.toString('base64') === value ? bytes : undefined;
+}
+
 /** The body as parsed JSON: a raw body (string or bytes) is parsed, an already-parsed one returned as is. */
 export function signedJson(provider: WebhookProvider, body: unknown, expected: string): unknown {
   const text = rawText(body);
   if (text === undefined) return body;
+  if (tooDeep(text)) throw new SignatureError(provider, 'malformed', `Expected the body to be ${expected}, nested at most ${MAX_JSON_DEPTH} levels deep`);
   try {
     return JSON.parse(text);
   } catch (cause) {
