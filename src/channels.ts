@@ -12,11 +12,29 @@ export interface ResolvedRetry {
   readonly factor: number;
 }
 
+/** One provider of a channel, with its defaults applied. */
+export interface ResolvedProvider {
+  readonly name: string;
+  readonly send: SendFunction;
+  readonly cost: CostModel;
+  /** The cost in micro-units when it is a fixed amount, parsed once. */
+  readonly fixedCostMicros: Micros | undefined;
+  readonly weight: number;
+  /** The provider receipts for its sends must name (undefined: receipts that name none). */
+  readonly receipts: string | undefined;
+  readonly retry: ResolvedRetry | undefined;
+}
+
 /** A channel with every default applied and every duration in milliseconds. */
 export interface ResolvedChannel {
   readonly name: string;
   readonly kind: ChannelKind;
-  readonly send: SendFunction;
+  /** Its providers, as declared: one for a channel declared with `send`. */
+  readonly providers: readonly ResolvedProvider[];
+  /** Whether it was declared with `providers` (its attempts then name theirs). */
+  readonly multiProvider: boolean;
+  readonly providerOrder: 'price' | 'weight';
+  /** The channel's own cost (its providers' default). */
   readonly cost: CostModel;
   /** The cost in micro-units when it is a fixed amount, parsed once. */
   readonly fixedCostMicros: Micros | undefined;
@@ -26,12 +44,9 @@ export interface ResolvedChannel {
   /** Bounds of the learned wait, or undefined when the wait never adapts. */
   readonly adaptive: { readonly minMs: number; readonly maxMs: number } | undefined;
   readonly success: SuccessLevel;
-  readonly retry: ResolvedRetry | undefined;
   readonly address: (recipient: Recipient) => string | undefined;
   /** The name its learned statistics are kept under. */
   readonly learnAs: string;
-  /** The provider whose receipts report on it (undefined: only receipts that name none). */
-  readonly provider: string | undefined;
   /** Declaration order, the last tie-breaker. */
   readonly order: number;
 }
@@ -53,21 +68,24 @@ export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>
     }
     const success = confirmBy === 'acceptance' ? 'accepted' : (config.success ?? 'delivered');
     const adaptive = resolveAdaptive(name, config.confirm?.adaptive, timeoutMs);
+    const cost = config.cost ?? 0;
+    const fixedCostMicros = fixedCost(cost, `channels.${name}.cost`);
+    const retry = resolveRetry(`channels.${name}`, config.retry);
     resolved.set(name, {
       name,
       kind: config.kind,
-      send: config.send,
-      cost: config.cost ?? 0,
-      fixedCostMicros: typeof config.cost === 'function' ? undefined : toMicros(config.cost ?? 0, `channels.${name}.cost`, InvalidConfigError),
+      providers: resolveProviders(name, config, cost, fixedCostMicros, retry),
+      multiProvider: config.providers !== undefined,
+      providerOrder: config.providerOrder ?? 'price',
+      cost,
+      fixedCostMicros,
       billing: config.billing ?? 'sent',
       confirmBy,
       timeoutMs,
       adaptive,
       success,
-      retry: resolveRetry(name, config.retry),
       address: config.address ?? ((recipient) => own(recipient.addresses, name)),
       learnAs: config.learnAs ?? name,
-      provider: config.provider,
       order: resolved.size,
     });
   }
@@ -86,12 +104,44 @@ function resolveAdaptive(name: string, adaptive: NonNullable<ChannelConfig['conf
   return { minMs, maxMs };
 }
 
-function resolveRetry(name: string, retry: ChannelConfig['retry']): ResolvedRetry | undefined {
+function resolveRetry(field: string, retry: ChannelConfig['retry']): ResolvedRetry | undefined {
   if (retry === false) return undefined;
   return {
     retries: retry?.retries ?? 3,
-    minDelayMs: toMs(retry?.minDelay ?? 1000, `channels.${name}.retry.minDelay`, InvalidConfigError),
-    maxDelayMs: toMs(retry?.maxDelay ?? 60_000, `channels.${name}.retry.maxDelay`, InvalidConfigError),
+    minDelayMs: toMs(retry?.minDelay ?? 1000, `${field}.retry.minDelay`, InvalidConfigError),
+    maxDelayMs: toMs(retry?.maxDelay ?? 60_000, `${field}.retry.maxDelay`, InvalidConfigError),
     factor: retry?.factor ?? 2,
   };
+}
+
+function fixedCost(cost: CostModel, field: string): Micros | undefined {
+  return typeof cost === 'function' ? undefined : toMicros(cost, field, InvalidConfigError);
+}
+
+/** A channel's providers: its `providers`, or the one its `send` makes (named by its `provider`, or the channel). */
+function resolveProviders(name: string, config: ChannelConfig, cost: CostModel, fixedCostMicros: Micros | undefined, retry: ResolvedRetry | undefined): ResolvedProvider[] {
+  if ((config.send === undefined) === (config.providers === undefined)) {
+    throw new InvalidConfigError(`Expected channel "${name}" to have exactly one of \`send\` or \`providers\``);
+  }
+  if (config.send !== undefined) {
+    return [{ name: config.provider ?? name, send: config.send, cost, fixedCostMicros, weight: 1, receipts: config.provider, retry }];
+  }
+  if (config.providers!.length === 0) throw new InvalidConfigError(`Expected \`channels.${name}.providers\` to list at least one provider`);
+  if (config.provider !== undefined) throw new InvalidConfigError(`Expected \`channels.${name}.provider\` to be left out with \`providers\` (each provider names its receipts)`);
+  const seen = new Set<string>();
+  return config.providers!.map((p, i) => {
+    const field = `channels.${name}.providers[${i}]`;
+    if (seen.has(p.name)) throw new InvalidConfigError(`Expected \`${field}.name\` to be unique in the channel, got "${p.name}" twice`);
+    seen.add(p.name);
+    const own = p.cost ?? cost;
+    return {
+      name: p.name,
+      send: p.send,
+      cost: own,
+      fixedCostMicros: p.cost === undefined ? fixedCostMicros : fixedCost(p.cost, `${field}.cost`),
+      weight: p.weight ?? 1,
+      receipts: p.receipts ?? p.name,
+      retry: p.retry === undefined ? retry : resolveRetry(field, p.retry),
+    };
+  });
 }

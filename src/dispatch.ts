@@ -84,10 +84,14 @@ export class Dispatcher {
   async dispatch(cascade: Cascade, step: number): Promise<void> {
     const ctx = this.#ctx;
     const planned = cascade.plan.steps[step]!;
+    const attempt = cascade.attempts[step]!;
+    const index = attempt.failovers?.length ?? 0;
     const channel = ctx.channels.get(planned.channel);
-    if (!channel) {
-      const error = { message: `channel "${planned.channel}" is no longer declared`, code: 'UNKNOWN_CHANNEL' };
-      return this.#record(cascade, step, { ok: false, error });
+    const provider = channel?.multiProvider ? channel.providers.find((p) => p.name === attempt.provider) : channel?.providers[0];
+    if (!channel || !provider) {
+      const what = channel ? `provider "${attempt.provider}" of channel "${planned.channel}"` : `channel "${planned.channel}"`;
+      const error = { message: `${what} is no longer declared`, code: channel ? 'UNKNOWN_PROVIDER' : 'UNKNOWN_CHANNEL', fault: 'provider' as const };
+      return this.#record(cascade, step, index, { ok: false, error });
     }
     // One in-flight send per cascade: a step starts only after the one before it has ended.
     const entry: InFlight = { abort: new LazyAbort(), step, timerAt: cascade.timerAt };
@@ -96,29 +100,36 @@ export class Dispatcher {
     // Wake to renew the heartbeat while the send is in flight, and to time the step out if it hangs.
     if (liveness) this.#arm(liveness.renewAt);
     if (entry.timerAt !== undefined) this.#arm(entry.timerAt);
-    const outcome = await runSend(channel, cascade, step, entry.abort, ctx.clock, () => this.#stillOurs(cascade.id, step));
+    const target = { channel, provider, index };
+    const outcome = await runSend(target, cascade, step, entry.abort, ctx.clock, () => this.#stillOurs(cascade.id, step, index));
     if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
     if (outcome.ok === false && (outcome.ended || ctx.closed())) return;
-    return this.#record(cascade, step, outcome);
+    return this.#record(cascade, step, index, outcome);
   }
 
-  /** Whether the step is still current, `sending` and this router's, as the store has it now. */
-  #stillOurs(cascadeId: string, step: number): boolean | Promise<boolean> {
+  /** Whether the step (at this try) is still current, `sending` and this router's, as the store has it now. */
+  #stillOurs(cascadeId: string, step: number, index: number): boolean | Promise<boolean> {
     const check = (cascade: Cascade | undefined): boolean => {
       const attempt = cascade?.attempts[step];
-      return cascade?.status === 'active' && cascade.step === step && attempt?.state === 'sending' && attempt.owner === this.#ctx.instanceId;
+      return (
+        cascade?.status === 'active' &&
+        cascade.step === step &&
+        attempt?.state === 'sending' &&
+        attempt.owner === this.#ctx.instanceId &&
+        (attempt.failovers?.length ?? 0) === index
+      );
     };
     const read = this.#ctx.store.get(cascadeId);
     return isPromise(read) ? read.then(check) : check(read);
   }
 
   /** Stores a send's result, retrying while the store is away; then fires the step's timer if it came due meanwhile. */
-  async #record(cascade: Cascade, step: number, outcome: SendOutcome): Promise<void> {
+  async #record(cascade: Cascade, step: number, index: number, outcome: SendOutcome): Promise<void> {
     const ctx = this.#ctx;
     const input = (): CascadeInput =>
       outcome.ok
-        ? { type: 'sent', now: ctx.clock.now(), by: ctx.instanceId, step, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
-        : { type: 'send-failed', now: ctx.clock.now(), by: ctx.instanceId, step, error: outcome.error };
+        ? { type: 'sent', now: ctx.clock.now(), by: ctx.instanceId, step, try: index, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
+        : { type: 'send-failed', now: ctx.clock.now(), by: ctx.instanceId, step, try: index, error: outcome.error };
     this.#recording.add(cascade.id);
     let base: Cascade | undefined = cascade;
     let waitMs = RECORD_RETRY_MS;

@@ -92,15 +92,22 @@ export class SendError extends CascadeRouterError {
   readonly permanent: boolean;
   readonly retryAfterMs: number | undefined;
   readonly providerCode: string | undefined;
+  /**
+   * Whose fault it is: `provider` (an outage, throttling, an account problem: the channel's next provider may
+   * succeed) or `recipient` (invalid number, unregistered device token: none would). Default: `recipient`
+   * for a permanent error, `provider` for a transient one.
+   */
+  readonly fault: 'recipient' | 'provider' | undefined;
 
   constructor(
     message: string,
-    options: { permanent?: boolean; retryAfterMs?: number; providerCode?: string; cause?: unknown } = {},
+    options: { permanent?: boolean; retryAfterMs?: number; providerCode?: string; fault?: 'recipient' | 'provider'; cause?: unknown } = {},
   ) {
     super('SEND_FAILED', message, options.cause === undefined ? undefined : { cause: options.cause });
     this.permanent = options.permanent ?? false;
     this.retryAfterMs = options.retryAfterMs;
     this.providerCode = options.providerCode;
+    this.fault = options.fault;
   }
 }
 

@@ -1,6 +1,6 @@
 import { formatMicros, type Micros } from './money.js';
 import type { Note } from './transition.js';
-import type { AttemptOutcome, Cascade, Plan, PlanSkip, ReceiptStatus } from './types.js';
+import type { AttemptError, AttemptOutcome, Cascade, FailoverReason, Plan, PlanSkip, ReceiptStatus } from './types.js';
 
 /** Fields every event carries. Costs are decimal strings, exact. */
 export interface CascadeEventBase {
@@ -24,6 +24,8 @@ export interface SkippedEvent extends CascadeEventBase, PlanSkip {}
 export interface StepEvent extends CascadeEventBase {
   readonly step: number;
   readonly channel: string;
+  /** A channel with several providers: the provider of the try this event is about. */
+  readonly provider: string | undefined;
 }
 export interface AttemptEvent extends StepEvent {
   /** The step's projected cost. */
@@ -46,6 +48,15 @@ export interface FallbackEvent extends StepEvent {
   readonly reason: Extract<AttemptOutcome, 'failed' | 'timeout' | 'send-error'>;
   /** The channel tried next, if any. */
   readonly next: string | undefined;
+}
+export interface FailoverEvent extends StepEvent {
+  /** The provider the step moved on from, and the one it sends through now (also `provider`). */
+  readonly from: string;
+  readonly to: string;
+  /** A provider-side send error, a provider-side failure receipt, or an unhealthy provider. */
+  readonly reason: FailoverReason;
+  /** What the provider it moved on from said. */
+  readonly error: AttemptError | undefined;
 }
 export interface DeliveredEvent extends StepEvent {
   /** True when the delivering receipt came after the cascade had moved on. */
@@ -78,6 +89,7 @@ export interface RouterEvents {
   sent: (event: SentEvent) => void;
   receipt: (event: ReceiptEvent) => void;
   fallback: (event: FallbackEvent) => void;
+  failover: (event: FailoverEvent) => void;
   delivered: (event: DeliveredEvent) => void;
   'late-receipt': (event: LateReceiptEvent) => void;
   exhausted: (event: EndedEvent) => void;
@@ -112,7 +124,8 @@ export function eventFor(note: Note, cascade: Cascade): Parameters<RouterEvents[
   const base = eventBase(cascade, cascade.updatedAt);
   if (note.type === 'exhausted' || note.type === 'cancelled' || note.type === 'expired') return base;
   const attempt = cascade.attempts[note.step]!;
-  const step = { ...base, step: note.step, channel: attempt.channel };
+  const earlier = note.type === 'receipt' && note.try !== undefined ? attempt.failovers![note.try]! : undefined;
+  const step = { ...base, step: note.step, channel: attempt.channel, provider: earlier?.provider ?? attempt.provider };
   switch (note.type) {
     case 'attempt':
       return { ...step, projectedCost: formatMicros(cascade.plan.steps[note.step]!.costMicros) };
@@ -121,7 +134,11 @@ export function eventFor(note: Note, cascade: Cascade): Parameters<RouterEvents[
     case 'sent':
       return { ...step, providerMessageId: attempt.providerMessageId! };
     case 'receipt':
-      return { ...step, providerMessageId: attempt.providerMessageId!, status: note.status };
+      return { ...step, providerMessageId: (earlier ?? attempt).providerMessageId!, status: note.status };
+    case 'failover': {
+      const tried = attempt.failovers!.findLast((t) => t.provider === note.from);
+      return { ...step, from: note.from, to: note.to, reason: note.reason, error: tried?.error };
+    }
     case 'fallback':
       return { ...step, reason: note.reason, next: note.next === undefined ? undefined : cascade.plan.steps[note.next]!.channel };
     case 'delivered':

@@ -12,6 +12,7 @@ import type {
   Content,
   Message,
   Plan,
+  PlanProvider,
   PlanSkip,
   PlanStep,
   Recipient,
@@ -45,7 +46,10 @@ export interface PlanContext {
 interface Candidate {
   readonly channel: ResolvedChannel;
   readonly address: string;
+  /** The first provider's cost. */
   readonly costMicros: Micros;
+  /** A channel with several providers: all of them in the order the step tries them, with their costs. */
+  readonly providers: readonly PlanProvider[] | undefined;
   /** Replaced by `chooseWaits` when it picks a shorter wait from `arrival`. */
   estimate: ChannelEstimate | undefined;
   /** What the order sorts by: the price without an estimate, (e + λ·τ)/p with one (see expected-cost.ts). */
@@ -79,8 +83,10 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
 
   const steps: PlanStep[] = new Array<PlanStep>();
   let spend = 0;
+  // Every step billed, and with several providers, every provider a step may try.
+  let worst = 0;
   let t = startAt;
-  for (const { channel, address, costMicros, estimate } of ordered) {
+  for (const { channel, address, costMicros, providers, estimate } of ordered) {
     const delay = own(message.delays, channel.name);
     const delayMs = delay === undefined ? 0 : toMs(delay, `delays.${channel.name}`);
     const start = respectQuiet ? endOfQuietHours(t + delayMs, recipient.quietHours!, recipient.timeZone) : t + delayMs;
@@ -98,7 +104,10 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
       skipped.push({ channel: channel.name, reason: 'over-budget', detail: `it could take spend to ${spend + costMicros} micro-units, past maxCost ${maxCost}` });
       continue;
     }
+    // A failover provider is planned only if it too fits the budget, after the steps before at their first provider's price.
+    const affordable = providers?.filter((p, i) => i === 0 || spend + p.costMicros <= maxCost);
     spend += costMicros;
+    worst += affordable === undefined ? costMicros : affordable.reduce((sum, p) => sum + p.costMicros, 0);
     steps.push({
       channel: channel.name,
       kind: channel.kind,
@@ -111,6 +120,7 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
       costMicros,
       probability: estimate?.probability,
       startAt: start,
+      ...(affordable === undefined ? {} : { providers: affordable }),
     });
     t = start + waitMs;
   }
@@ -120,10 +130,40 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
     deadlineAt,
     steps,
     skipped: skipped.length === 0 ? NONE_SKIPPED : skipped,
-    maxSpendMicros: spend,
+    maxSpendMicros: worst,
     bestSpendMicros: steps[0]?.costMicros ?? 0,
     quietHours: respectQuiet,
   };
+}
+
+/**
+ * A channel's providers in the order a step tries them, with their costs: cheapest first (ties in declared
+ * order), or by weight: the first chosen by weight from a hash of the message key and channel (the same
+ * message always gets the same order, and a provider's share of first tries is its share of the weight),
+ * the rest by weight.
+ */
+function orderProviders(channel: ResolvedChannel, message: Message, recipient: Recipient, address: string): PlanProvider[] {
+  const costed = channel.providers.map((p, i) => ({
+    name: p.name,
+    costMicros: p.fixedCostMicros ?? projectCost(p.cost, { channel: channel.name, message, recipient, address, content: contentFor(message, channel) }),
+    weight: p.weight,
+    i,
+  }));
+  if (channel.providerOrder === 'price') costed.sort((a, b) => a.costMicros - b.costMicros || a.i - b.i);
+  else {
+    costed.sort((a, b) => b.weight - a.weight || a.i - b.i);
+    let pick = unitHash(`${message.key}\u0000${channel.name}`) * costed.reduce((sum, p) => sum + p.weight, 0);
+    const first = costed.findIndex((p) => (pick -= p.weight) < 0);
+    if (first > 0) costed.unshift(...costed.splice(first, 1));
+  }
+  return costed.map(({ name, costMicros }) => ({ name, costMicros }));
+}
+
+/** A number in [0, 1) from a string (FNV-1a): stable across runs and processes. */
+function unitHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0) / 4294967296;
 }
 
 /** Dry run: what the router would do for this message and recipient, without sending anything. */
@@ -183,13 +223,16 @@ function eligible(
         skipped.push({ channel: name, reason: 'unlikely', detail: `its estimated probability ${estimate.probability} is below minProbability ${minProbability}` });
         continue;
       }
+      const providers = channel.multiProvider ? orderProviders(channel, message, recipient, address) : undefined;
       const costMicros =
-        channel.fixedCostMicros ?? projectCost(channel.cost, { channel: name, message, recipient, address, content: contentFor(message, channel) });
+        providers?.[0]!.costMicros ??
+        channel.fixedCostMicros ??
+        projectCost(channel.cost, { channel: name, message, recipient, address, content: contentFor(message, channel) });
       const key =
         estimate === undefined
           ? costMicros
           : keyOf(costMicros, channel.billing, estimate.probability, estimate.latencyMs, estimate.waitMs ?? channel.timeoutMs, microsPerMs, estimate.failure ?? 0);
-      candidates.push({ channel, address, costMicros, estimate, key });
+      candidates.push({ channel, address, costMicros, providers, estimate, key });
     }
   }
   return candidates;

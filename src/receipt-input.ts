@@ -4,6 +4,12 @@ import { toMicros, type Micros } from './money.js';
 import type { CascadeInput } from './transition.js';
 import type { Cascade, Receipt } from './types.js';
 
+/** The provider a channel's try reports through: receipts for it must name this (undefined: none). */
+export function receiptsScope(channel: ResolvedChannel | undefined, provider: string | undefined): string | undefined {
+  if (channel === undefined) return undefined;
+  return channel.multiProvider ? channel.providers.find((p) => p.name === provider)?.receipts : channel.providers[0]!.receipts;
+}
+
 /** A receipt that names another provider than the one its attempt's channel declares. */
 export interface Misrouted {
   readonly step: number;
@@ -27,14 +33,25 @@ export function receiptInput(
   now: number,
   by: string,
 ): { readonly input: CascadeInput } | { readonly misrouted: Misrouted } | undefined {
-  const step = cascade.attempts.findIndex((attempt) => attempt.providerMessageId === receipt.providerMessageId);
+  const id = receipt.providerMessageId;
+  let step = -1;
+  let index: number | undefined;
+  for (let i = 0; i < cascade.attempts.length && step === -1; i++) {
+    const attempt = cascade.attempts[i]!;
+    if (attempt.providerMessageId === id) step = i;
+    else if (attempt.failovers !== undefined) {
+      const earlier = attempt.failovers.findIndex((t) => t.providerMessageId === id);
+      if (earlier !== -1) [step, index] = [i, earlier];
+    }
+  }
   if (step === -1) return undefined;
-  const channel = cascade.attempts[step]!.channel;
-  const expected = channels.get(channel)?.provider;
+  const attempt = cascade.attempts[step]!;
+  const channel = attempt.channel;
+  const expected = receiptsScope(channels.get(channel), index === undefined ? attempt.provider : attempt.failovers![index]!.provider);
   if (receipt.provider !== expected) return { misrouted: { step, channel, provider: receipt.provider, expected } };
-  const error = receipt.error ? { message: receipt.error.message ?? 'failed', code: receipt.error.code } : undefined;
+  const error = receipt.error ? { message: receipt.error.message ?? 'failed', code: receipt.error.code, fault: receipt.error.fault } : undefined;
   const at = receipt.at ?? received;
-  return { input: { type: 'receipt', now, by, step, status: receipt.status, at, priceMicros: receiptPrice(receipt), error } };
+  return { input: { type: 'receipt', now, by, step, try: index, status: receipt.status, at, priceMicros: receiptPrice(receipt), error } };
 }
 
 /** The price a receipt reports, in micro-units; `InvalidReceiptError` when it is not an amount. */

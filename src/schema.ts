@@ -62,9 +62,32 @@ export const receiptSchema = z.object({
   provider: name.max(64).optional(),
 });
 
+const retry = z
+  .union([
+    z.literal(false),
+    z.object({
+      retries: z.number().int().min(0).optional(),
+      minDelay: duration.optional(),
+      maxDelay: duration.optional(),
+      factor: z.number().min(1).optional(),
+    }),
+  ])
+  .optional();
+
+const providerSchema = z.object({
+  name,
+  send: fn,
+  cost: z.union([amount, fn]).optional(),
+  weight: z.number().positive().finite().optional(),
+  receipts: name.optional(),
+  retry,
+});
+
 export const channelSchema = z.object({
   kind: z.enum(['push', 'email', 'messenger', 'sms', 'custom']),
-  send: fn,
+  send: fn.optional(),
+  providers: z.array(providerSchema).optional(),
+  providerOrder: z.enum(['price', 'weight']).optional(),
   cost: z.union([amount, fn]).optional(),
   billing: z.enum(['sent', 'delivered']).optional(),
   confirm: z
@@ -75,17 +98,7 @@ export const channelSchema = z.object({
     })
     .optional(),
   success: level.optional(),
-  retry: z
-    .union([
-      z.literal(false),
-      z.object({
-        retries: z.number().int().min(0).optional(),
-        minDelay: duration.optional(),
-        maxDelay: duration.optional(),
-        factor: z.number().min(1).optional(),
-      }),
-    ])
-    .optional(),
+  retry,
   address: fn.optional(),
   learnAs: z.string().min(1).optional(),
   provider: name.optional(),

@@ -1,6 +1,19 @@
 import type { Micros } from './money.js';
 import { endOfQuietHours } from './quiet-hours.js';
-import { STATUS_RANK, TERMINAL, type Attempt, type AttemptOutcome, type Cascade, type Message, type Plan, type ReceiptStatus, type Recipient } from './types.js';
+import {
+  STATUS_RANK,
+  TERMINAL,
+  type Attempt,
+  type AttemptError,
+  type AttemptOutcome,
+  type Cascade,
+  type FailoverReason,
+  type Message,
+  type Plan,
+  type ProviderTry,
+  type ReceiptStatus,
+  type Recipient,
+} from './types.js';
 
 /**
  * What can happen to a cascade. Every input carries the time: the core never reads a clock. `by` names the
@@ -9,9 +22,12 @@ import { STATUS_RANK, TERMINAL, type Attempt, type AttemptOutcome, type Cascade,
  */
 export type CascadeInput =
   | { readonly type: 'tick'; readonly now: number; readonly by?: string | undefined }
-  | { readonly type: 'sent'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly providerMessageId: string; readonly priceMicros?: Micros | undefined }
-  | { readonly type: 'send-failed'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly error: { readonly message: string; readonly code?: string | undefined } }
-  | { readonly type: 'receipt'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly status: ReceiptStatus; readonly at?: number | undefined; readonly priceMicros?: Micros | undefined; readonly error?: { readonly message: string; readonly code?: string | undefined } | undefined }
+  /** A send's result. `try`: which try of the step it was (its failovers before it); undefined: the current one. */
+  | { readonly type: 'sent'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly try?: number | undefined; readonly providerMessageId: string; readonly priceMicros?: Micros | undefined }
+  /** A send that failed. With `error.fault: 'provider'` the step moves to its channel's next provider, if it has one. */
+  | { readonly type: 'send-failed'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly try?: number | undefined; readonly error: AttemptError }
+  /** A receipt for the step's current try, or (`try`) for an earlier one. */
+  | { readonly type: 'receipt'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly try?: number | undefined; readonly status: ReceiptStatus; readonly at?: number | undefined; readonly priceMicros?: Micros | undefined; readonly error?: AttemptError | undefined }
   | { readonly type: 'cancel'; readonly now: number; readonly by?: string | undefined }
   /** The owner of a step still `sending` died: `by` takes the step over and sends it again (same idempotency key). */
   | { readonly type: 'resume'; readonly now: number; readonly by: string; readonly step: number; readonly previousOwner: string | undefined };
@@ -27,7 +43,8 @@ export type Note =
   | { readonly type: 'attempt'; readonly step: number }
   | { readonly type: 'resumed'; readonly step: number; readonly previousOwner: string | undefined }
   | { readonly type: 'sent'; readonly step: number }
-  | { readonly type: 'receipt'; readonly step: number; readonly status: ReceiptStatus }
+  | { readonly type: 'receipt'; readonly step: number; readonly status: ReceiptStatus; readonly try?: number | undefined }
+  | { readonly type: 'failover'; readonly step: number; readonly from: string; readonly to: string; readonly reason: FailoverReason }
   | { readonly type: 'fallback'; readonly step: number; readonly reason: 'failed' | 'timeout' | 'send-error'; readonly next: number | undefined }
   | { readonly type: 'delivered'; readonly step: number }
   | { readonly type: 'late-receipt'; readonly step: number }
@@ -175,6 +192,8 @@ function cloneAttempt(a: Attempt): Mutable<Attempt> {
     priceMicros: a.priceMicros,
     late: a.late,
     error: a.error,
+    provider: a.provider,
+    failovers: a.failovers,
   };
 }
 
@@ -199,9 +218,9 @@ class Draft {
       case 'tick':
         return this.tick();
       case 'sent':
-        return this.sent(input.step, input.providerMessageId, input.priceMicros);
+        return this.isTry(input.step, input.try) ? this.sent(input.step, input.providerMessageId, input.priceMicros) : 'stale';
       case 'send-failed':
-        return this.sendFailed(input.step, input.error);
+        return this.isTry(input.step, input.try) ? this.sendFailed(input.step, input.error) : 'stale';
       case 'resume':
         return this.resume(input.step, input.previousOwner);
       case 'receipt':
@@ -268,12 +287,13 @@ class Draft {
     return 'applied';
   }
 
-  private sendFailed(step: number, error: { message: string; code?: string | undefined }): Verdict {
+  private sendFailed(step: number, error: AttemptError): Verdict {
     const attempt = this.list[step];
     if (!attempt || attempt.state !== 'sending') return 'stale';
     // The step passed to another instance (its owner was taken for dead): that one's send decides it.
     if (this.by !== undefined && attempt.owner !== undefined && attempt.owner !== this.by) return 'stale';
     const current = this.isCurrent(step);
+    if (current && error.fault === 'provider' && this.failover(step, 'send-error', error)) return 'applied';
     const a = this.attempt(step);
     a.state = 'ended';
     a.error = error;
@@ -304,14 +324,18 @@ class Draft {
   private receipt(input: Extract<CascadeInput, { type: 'receipt' }>): Verdict {
     const attempt = this.list[input.step];
     if (!attempt) return 'stale';
-    const previous = attempt.status;
+    const tries = attempt.failovers?.length ?? 0;
+    const earlier = input.try !== undefined && input.try < tries ? input.try : undefined;
+    if (input.try !== undefined && input.try > tries) return 'stale';
+    const previous = earlier === undefined ? attempt.status : attempt.failovers![earlier]!.status;
     if (previous === input.status) return 'duplicate';
     if (previous === 'failed' || (input.status === 'failed' && previous !== undefined && STATUS_RANK[previous] >= STATUS_RANK.delivered)) {
       return 'stale';
     }
     if (input.status !== 'failed' && previous !== undefined && STATUS_RANK[input.status] <= STATUS_RANK[previous]) return 'stale';
-    this.notes.push({ type: 'receipt', step: input.step, status: input.status });
-    this.reach(input.step, input.status, input.at ?? this.now, 'receipt', input.priceMicros, input.error);
+    this.notes.push(earlier === undefined ? { type: 'receipt', step: input.step, status: input.status } : { type: 'receipt', step: input.step, status: input.status, try: earlier });
+    if (earlier === undefined) this.reach(input.step, input.status, input.at ?? this.now, 'receipt', input.priceMicros, input.error);
+    else this.reachEarlier(input.step, earlier, input.status, input.at ?? this.now, input.priceMicros, input.error);
     return 'applied';
   }
 
@@ -323,7 +347,7 @@ class Draft {
   }
 
   /** Records a status for an attempt and does what it implies: billing, delivery, fallback. */
-  private reach(step: number, status: ReceiptStatus, at: number, source: 'send' | 'receipt', priceMicros: Micros | undefined, error: Attempt['error']): void {
+  private reach(step: number, status: ReceiptStatus, at: number, source: 'send' | 'receipt', priceMicros: Micros | undefined, error: AttemptError | undefined): void {
     const a = this.attempt(step);
     const planned = this.c.plan.steps[step]!;
     const wasEnded = a.state === 'ended';
@@ -333,10 +357,11 @@ class Draft {
     if (priceMicros !== undefined) a.priceMicros = priceMicros;
     if (error) a.error = error;
     if (!a.billed && status !== 'failed' && (planned.billing === 'sent' || STATUS_RANK[status] >= STATUS_RANK.delivered)) a.billed = true;
-    if (a.billed) a.costMicros = a.priceMicros ?? planned.costMicros;
+    if (a.billed) a.costMicros = this.stepCost(a, step);
 
     if (status === 'failed') {
       if (this.isCurrent(step) && !wasEnded) {
+        if (error?.fault === 'provider' && this.failover(step, 'failed', error)) return;
         a.state = 'ended';
         a.outcome = 'failed';
         a.endedAt = this.now;
@@ -370,6 +395,109 @@ class Draft {
       if (late) this.endCurrent('superseded');
       this.end('delivered', step);
     }
+  }
+
+  /**
+   * A receipt for a try the step had moved on from: recorded on that try (and billed as its channel bills).
+   * A positive one delivers the step through that provider: at once if the step is still running (its
+   * current try ends superseded), else as a late receipt.
+   */
+  private reachEarlier(step: number, index: number, status: ReceiptStatus, at: number, priceMicros: Micros | undefined, error: AttemptError | undefined): void {
+    const a = this.attempt(step);
+    const planned = this.c.plan.steps[step]!;
+    const tries = a.failovers!.slice();
+    const t: Mutable<ProviderTry> = { ...tries[index]! };
+    const before = t.status;
+    if (t.status !== 'failed' && (t.status === undefined || status === 'failed' || STATUS_RANK[status] > STATUS_RANK[t.status])) t.status = status;
+    t.history = append(t.history, { status, at, source: 'receipt' });
+    if (priceMicros !== undefined) t.priceMicros = priceMicros;
+    if (error) t.error = error;
+    if (!t.billed && status !== 'failed' && (planned.billing === 'sent' || STATUS_RANK[status] >= STATUS_RANK.delivered)) t.billed = true;
+    if (t.billed) t.costMicros = t.priceMicros ?? this.providerCost(step, index);
+    tries[index] = t;
+    a.failovers = tries;
+    a.costMicros = this.stepCost(a, step);
+    if (status === 'failed' || STATUS_RANK[status] < STATUS_RANK[planned.success]) return;
+    if (before !== undefined && before !== 'failed' && STATUS_RANK[before] >= STATUS_RANK[planned.success]) return;
+    const deadlineAt = this.c.plan.deadlineAt;
+    const running = this.isCurrent(step) && a.state !== 'ended';
+    if (running && (deadlineAt === undefined || at <= deadlineAt)) {
+      if (a.state === 'sending') this.effects.push({ type: 'abort', step });
+      a.state = 'ended';
+      a.outcome = 'delivered';
+      a.endedAt = this.now;
+      if (this.c.deliveredBy === undefined || step < this.c.deliveredBy) this.c.deliveredBy = step;
+      this.end('delivered', step);
+      return;
+    }
+    t.late = true;
+    this.notes.push({ type: 'late-receipt', step });
+    if (deadlineAt !== undefined && at > deadlineAt) return;
+    if (this.c.deliveredBy === undefined || step < this.c.deliveredBy) this.c.deliveredBy = step;
+    if (!TERMINAL.has(this.c.status)) {
+      this.endCurrent('superseded');
+      this.end('delivered', step);
+    }
+  }
+
+  /**
+   * Moves `step` to its channel's next provider, in the same step (its timer keeps running): the current try
+   * goes into `failovers`. False when the step has no provider left.
+   */
+  private failover(step: number, reason: FailoverReason, error: AttemptError | undefined): boolean {
+    const planned = this.c.plan.steps[step]!;
+    const index = this.list[step]!.failovers?.length ?? 0;
+    const next = planned.providers?.[index + 1];
+    if (next === undefined) return false;
+    const a = this.attempt(step);
+    const tried: ProviderTry = {
+      provider: a.provider ?? planned.providers![index]!.name,
+      startedAt: a.failovers?.[index - 1]?.endedAt ?? a.startedAt,
+      endedAt: this.now,
+      reason,
+      providerMessageId: a.providerMessageId,
+      status: a.status,
+      history: a.history,
+      billed: a.billed,
+      costMicros: a.billed ? (a.priceMicros ?? this.providerCost(step, index)) : 0,
+      priceMicros: a.priceMicros,
+      late: a.late,
+      error: error ?? a.error,
+    };
+    a.failovers = append(a.failovers ?? [], tried);
+    a.provider = next.name;
+    a.state = 'sending';
+    a.owner = this.by;
+    a.providerMessageId = undefined;
+    a.status = undefined;
+    a.history = [];
+    a.billed = false;
+    a.priceMicros = undefined;
+    a.late = undefined;
+    a.error = undefined;
+    a.costMicros = this.stepCost(a, step);
+    this.effects.push({ type: 'send', step });
+    this.notes.push({ type: 'failover', step, from: tried.provider, to: next.name, reason });
+    return true;
+  }
+
+  /** What a try through the step's `index`th provider is projected to cost. */
+  private providerCost(step: number, index: number): Micros {
+    const planned = this.c.plan.steps[step]!;
+    return planned.providers?.[index]?.costMicros ?? planned.costMicros;
+  }
+
+  /** An attempt's cost: its earlier tries' and, once billed, its current try's. */
+  private stepCost(a: Attempt, step: number): Micros {
+    let total = 0;
+    for (const t of a.failovers ?? []) total += t.costMicros;
+    if (a.billed) total += a.priceMicros ?? this.providerCost(step, a.failovers?.length ?? 0);
+    return total;
+  }
+
+  /** Whether `index` (undefined: the current one) is the step's current try. */
+  private isTry(step: number, index: number | undefined): boolean {
+    return index === undefined || index === (this.list[step]?.failovers?.length ?? 0);
   }
 
   /** Moves on after `step` ended without success. */
@@ -418,6 +546,8 @@ class Draft {
       priceMicros: undefined,
       late: undefined,
       error: undefined,
+      provider: planned.providers?.[0]?.name,
+      failovers: undefined,
     });
     c.status = 'active';
     c.step = step;

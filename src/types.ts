@@ -142,6 +142,8 @@ export type CostModel = Amount | ((context: CostContext) => Amount);
 /** What a channel's `send()` adapter receives. */
 export interface SendRequest {
   readonly channel: string;
+  /** The provider this try goes through: its `name`, or for a channel declared with `send`, its `provider` or else the channel's name. */
+  readonly provider: string;
   readonly address: string;
   readonly content: Content;
   readonly message: Message;
@@ -186,10 +188,38 @@ export interface ConfirmOptions {
   readonly adaptive?: { readonly min?: Duration | undefined; readonly max?: Duration | undefined } | false | undefined;
 }
 
+/**
+ * One provider of a channel (a channel may have several: if SendGrid is down, send through Mailgun). A
+ * step that fails for a provider reason moves to the channel's next provider, in the same step; a failure
+ * about the recipient moves to the next channel. See docs/providers.md.
+ */
+export interface ProviderConfig {
+  /** Names the provider: in attempts, events, the spend report and `router.health()`. Unique in its channel. */
+  readonly name: string;
+  readonly send: SendFunction;
+  /** What a message through it costs. Default: the channel's `cost`. */
+  readonly cost?: CostModel | undefined;
+  /** With the channel's `providerOrder: 'weight'`: its share of first tries. Default 1. */
+  readonly weight?: number | undefined;
+  /** The name receipts for its sends carry (`Receipt.provider`, as `cascade-router/receipts` names it). Default: `name`. */
+  readonly receipts?: string | undefined;
+  /** Retries of its transient send errors. Default: the channel's `retry`. */
+  readonly retry?: RetryOptions | false | undefined;
+}
+
 /** A channel as the user declares it. */
 export interface ChannelConfig {
   readonly kind: ChannelKind;
-  readonly send: SendFunction;
+  /** The adapter, for a channel with one provider; or give `providers`. */
+  readonly send?: SendFunction | undefined;
+  /**
+   * Several providers for this channel, tried in `providerOrder`: a provider-side failure (transient errors
+   * after retries, 5xx, 429, an open breaker, a provider-side failure receipt) goes to the next one in the
+   * same step; a recipient-side one (invalid number, hard bounce) to the next channel. Instead of `send`.
+   */
+  readonly providers?: readonly ProviderConfig[] | undefined;
+  /** How `providers` are tried: cheapest first (default), or the first by weight (chosen per message, stably) and then the rest by weight. */
+  readonly providerOrder?: 'price' | 'weight' | undefined;
   /** Default 0 (free). */
   readonly cost?: CostModel | undefined;
   /** Default `sent`. */
@@ -268,6 +298,16 @@ export interface PlanStep {
   readonly probability?: number | undefined;
   /** When the step would start if every step before it ran to its timeout (ms since epoch). */
   readonly startAt: number;
+  /**
+   * A channel with several providers: the ones this step may try, in order, each with its projected cost
+   * (`costMicros` is the first one's). Those whose cost would take spend past `maxCost` are left out.
+   */
+  readonly providers?: readonly PlanProvider[] | undefined;
+}
+
+export interface PlanProvider {
+  readonly name: string;
+  readonly costMicros: Micros;
 }
 
 /** The ordered steps for a message, with their waits and projected costs. Pure data. */
@@ -296,6 +336,34 @@ export interface AttemptStatusChange {
 /** How an attempt ended. */
 export type AttemptOutcome = 'delivered' | 'failed' | 'timeout' | 'send-error' | 'cancelled' | 'superseded';
 
+/** Why a step moved from one of its channel's providers to the next. */
+export type FailoverReason = 'send-error' | 'failed' | 'unhealthy';
+
+/** An earlier try of a step, through a provider the step then moved on from (failover). */
+export interface ProviderTry {
+  readonly provider: string;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly reason: FailoverReason;
+  readonly providerMessageId?: string | undefined;
+  readonly status?: ReceiptStatus | undefined;
+  readonly history: readonly AttemptStatusChange[];
+  readonly billed: boolean;
+  /** What this try cost (0 until billed); also counted in its attempt's `costMicros`. */
+  readonly costMicros: Micros;
+  readonly priceMicros?: Micros | undefined;
+  readonly late?: boolean | undefined;
+  readonly error?: AttemptError | undefined;
+}
+
+/** Why an attempt (or one of its tries) failed, as the adapter or the provider's receipt said. */
+export interface AttemptError {
+  readonly message: string;
+  readonly code?: string | undefined;
+  /** Whose problem it is, when known: another provider may succeed (`provider`), or none would (`recipient`). */
+  readonly fault?: 'recipient' | 'provider' | undefined;
+}
+
 /** One try of one plan step. */
 export interface Attempt {
   readonly step: number;
@@ -314,15 +382,27 @@ export interface Attempt {
   readonly history: readonly AttemptStatusChange[];
   readonly outcome?: AttemptOutcome | undefined;
   readonly endedAt?: number | undefined;
-  /** Whether this attempt has been billed. */
+  /** Whether this attempt (its current try) has been billed. */
   readonly billed: boolean;
-  /** What it cost (the provider's price when reported, else the projected cost); 0 until billed. */
+  /** What it cost (the provider's price when reported, else the projected cost), its earlier tries' included; 0 until billed. */
   readonly costMicros: Micros;
+  /** A channel with several providers: the provider of the current try. Fields above are the current try's. */
+  readonly provider?: string | undefined;
+  /** Earlier tries of this step through providers it moved on from, oldest first. */
+  readonly failovers?: readonly ProviderTry[] | undefined;
   /** A price the provider reported, in micro-units. */
   readonly priceMicros?: Micros | undefined;
   /** A positive receipt that came after the cascade had moved on. */
   readonly late?: boolean | undefined;
-  readonly error?: { readonly message: string; readonly code?: string | undefined } | undefined;
+  readonly error?: AttemptError | undefined;
+}
+
+/** Why an attempt (or one of its tries) failed, as the adapter or the provider's receipt said. */
+export interface AttemptError {
+  readonly message: string;
+  readonly code?: string | undefined;
+  /** Whose problem it is, when known: another provider may succeed (`provider`), or none would (`recipient`). */
+  readonly fault?: 'recipient' | 'provider' | undefined;
 }
 
 /** The terminal outcomes and the two running states. */

@@ -7,10 +7,12 @@ const send = async (): Promise<string> => 'id';
 describe('channel declarations', () => {
   it('apply the documented defaults', () => {
     const push = resolveChannels({ push: { kind: 'push', send } }).get('push')!;
-    expect({ ...push, send: undefined, address: undefined }).toEqual({
+    expect({ ...push, address: undefined }).toEqual({
       name: 'push',
       kind: 'push',
-      send: undefined,
+      providers: [{ name: 'push', send, cost: 0, fixedCostMicros: 0, weight: 1, receipts: undefined, retry: { retries: 3, minDelayMs: 1_000, maxDelayMs: 60_000, factor: 2 } }],
+      multiProvider: false,
+      providerOrder: 'price',
       cost: 0,
       fixedCostMicros: 0,
       billing: 'sent',
@@ -18,7 +20,6 @@ describe('channel declarations', () => {
       timeoutMs: 600_000,
       adaptive: { minMs: 1_000, maxMs: 600_000 },
       success: 'delivered',
-      retry: { retries: 3, minDelayMs: 1_000, maxDelayMs: 60_000, factor: 2 },
       address: undefined,
       learnAs: 'push',
       order: 0,
@@ -41,13 +42,19 @@ describe('channel declarations', () => {
 
   it('confirming by acceptance makes the success level accepted; retry: false disables retries', () => {
     const telegram = resolveChannels({ telegram: { kind: 'messenger', send, confirm: { by: 'acceptance' }, success: 'read', retry: false } }).get('telegram')!;
-    expect([telegram.success, telegram.retry]).toEqual(['accepted', undefined]);
+    expect([telegram.success, telegram.providers[0]!.retry]).toEqual(['accepted', undefined]);
   });
 
   it.each([
     [{}, 'Expected `channels` to declare at least one channel, got none'],
     [{ sms: { kind: 'pager', send } }, 'Invalid channel "sms": `kind`'],
-    [{ sms: { kind: 'sms' } }, 'Invalid channel "sms": `send`'],
+    [{ sms: { kind: 'sms' } }, 'Expected channel "sms" to have exactly one of `send` or `providers`'],
+    [{ sms: { kind: 'sms', send, providers: [{ name: 'a', send }] } }, 'Expected channel "sms" to have exactly one of `send` or `providers`'],
+    [{ sms: { kind: 'sms', providers: [] } }, 'Expected `channels.sms.providers` to list at least one provider'],
+    [{ sms: { kind: 'sms', providers: [{ name: 'a', send }, { name: 'a', send }] } }, 'Expected `channels.sms.providers[1].name` to be unique in the channel, got "a" twice'],
+    [{ sms: { kind: 'sms', provider: 'twilio', providers: [{ name: 'a', send }] } }, 'Expected `channels.sms.provider` to be left out with `providers`'],
+    [{ sms: { kind: 'sms', providers: [{ name: 'a', send, weight: 0 }] } }, 'Invalid channel "sms": `providers.0.weight`'],
+    [{ sms: { kind: 'sms', providers: [{ name: 'a', send, retry: { minDelay: 'soon' } }] } }, 'Expected `channels.sms.providers[0].retry.minDelay`'],
     [{ sms: { kind: 'sms', send, confirm: { timeout: 0 } } }, 'Expected `channels.sms.confirm.timeout` to be a positive duration, got 0'],
     [{ sms: { kind: 'sms', send, billing: 'monthly' } }, 'Invalid channel "sms": `billing`'],
   ])('reject %j with InvalidConfigError', (channels, message) => {

@@ -200,7 +200,7 @@ describe('Twilio Messaging status callbacks', () => {
       ['whatsapp', WA, 'failed', ['accepted/send', 'failed/receipt']],
       ['sms', SID, 'delivered', ['accepted/send', 'delivered/receipt']],
     ]);
-    expect(cascade?.attempts[0]?.error).toEqual({ code: '30003', message: 'undelivered' });
+    expect(cascade?.attempts[0]?.error).toEqual({ code: '30003', message: 'undelivered', fault: 'recipient' });
     // WhatsApp bills on delivery: the failed message costs nothing.
     expect(cascade?.spendMicros).toBe(32_000);
     expect(h.providers['sms']!.requests).toHaveLength(1);
@@ -262,8 +262,8 @@ describe('SendGrid Event Webhook', () => {
     await h.sentStep(bounced, 1);
     await h.sentStep(dropped, 1);
     const [b, d] = [await h.get(bounced), await h.get(dropped)];
-    expect([b?.attempts[0]?.outcome, b?.attempts[0]?.error]).toEqual(['failed', { code: 'bounce/5.1.1', message: '550 5.1.1 The email account that you tried to reach does not exist.' }]);
-    expect([d?.attempts[0]?.outcome, d?.attempts[0]?.error]).toEqual(['failed', { code: 'dropped', message: 'Invalid' }]);
+    expect([b?.attempts[0]?.outcome, b?.attempts[0]?.error]).toEqual(['failed', { code: 'bounce/5.1.1', message: '550 5.1.1 The email account that you tried to reach does not exist.', fault: 'recipient' }]);
+    expect([d?.attempts[0]?.outcome, d?.attempts[0]?.error]).toEqual(['failed', { code: 'dropped', message: 'Invalid', fault: 'recipient' }]);
     expect([b, d].map((c) => c?.attempts.map((a) => a.channel))).toEqual([['email', 'sms'], ['email', 'sms']]);
   });
 
@@ -339,7 +339,7 @@ describe('Amazon SES via SNS', () => {
       ['email', ID, 'failed', ['accepted/send', 'failed/receipt']],
       ['sms', 'SM1', 'waiting', ['accepted/send']],
     ]);
-    expect(cascade?.attempts[0]?.error).toEqual({ code: 'Permanent/General', message: 'smtp; 550 5.1.1 user unknown' });
+    expect(cascade?.attempts[0]?.error).toEqual({ code: 'Permanent/General', message: 'smtp; 550 5.1.1 user unknown', fault: 'recipient' });
   });
 
   it('falls back on a Reject (virus found: never attempted)', async () => {
@@ -394,7 +394,7 @@ describe('WhatsApp Cloud API', () => {
       ['whatsapp', FAILED, 'failed', ['accepted/send', 'failed/receipt']],
       ['sms', 'SM1', 'waiting', ['accepted/send']],
     ]);
-    expect(cascade?.attempts[0]?.error).toEqual({ code: '131049', message: 'In order to maintain a healthy ecosystem engagement, the message failed to be delivered.' });
+    expect(cascade?.attempts[0]?.error).toEqual({ code: '131049', message: 'In order to maintain a healthy ecosystem engagement, the message failed to be delivered.', fault: 'recipient' });
     expect(cascade?.spendMicros).toBe(32_000);
     expect(h.providers['sms']!.requests).toHaveLength(1);
   });
@@ -510,9 +510,9 @@ describe('Vonage SMS API delivery receipts', () => {
     const errors = [];
     for (const id of cascades) errors.push((await h.sentStep(id, 1)).attempts[0]?.error);
     expect(errors).toEqual([
-      { code: '2', message: 'Absent Subscriber - Temporary' },
-      { code: '9', message: 'Illegal Number' },
-      { code: '6', message: 'Anti-Spam Rejection' },
+      { code: '2', message: 'Absent Subscriber - Temporary', fault: 'recipient' },
+      { code: '9', message: 'Illegal Number', fault: 'recipient' },
+      { code: '6', message: 'Anti-Spam Rejection', fault: 'provider' },
     ]);
   });
 });
@@ -560,7 +560,7 @@ describe('Infobip delivery reports', () => {
     expect(await h.feed(infobipReceipts(batch))).toEqual(['applied sms active', 'applied sms active', 'applied sms active']);
     const [p, u, e] = [await h.get(cascades[0]!), await h.sentStep(cascades[1]!, 1), await h.sentStep(cascades[2]!, 1)];
     expect(attempts(p)).toEqual([['sms', ids[0], 'waiting', ['accepted/send', 'sent/receipt']]]);
-    expect([u.attempts[0]?.outcome, u.attempts[0]?.error]).toEqual(['failed', { code: 'EC_ABSENT_SUBSCRIBER', message: 'Absent Subscriber' }]);
+    expect([u.attempts[0]?.outcome, u.attempts[0]?.error]).toEqual(['failed', { code: 'EC_ABSENT_SUBSCRIBER', message: 'Absent Subscriber', fault: 'recipient' }]);
     expect([e.attempts[0]?.outcome, e.attempts[0]?.error]).toEqual(['failed', { code: 'EXPIRED_EXPIRED', message: 'Message expired' }]);
     expect(h.providers['email']!.requests).toHaveLength(2);
   });

@@ -133,7 +133,7 @@ describe('receipts scoped to their provider', () => {
     const logger = { error: vi.fn(), warn: vi.fn() } satisfies Logger;
     let answer!: () => void;
     const slow = channels(calls, { push: { provider: 'fcm' } });
-    const push = slow.push!.send;
+    const push = slow.push!.send!;
     slow.push = { ...slow.push!, send: (request) => new Promise((resolve) => (answer = () => resolve(push(request)))) };
     const r = router({ channels: slow, clock, logger });
     const { cascadeId } = await r.send(MESSAGE, RECIPIENT);

@@ -529,7 +529,7 @@ describe('send errors', () => {
     h.script('sms', throwing({ status: 400, message: 'Invalid phone number', code: '21211' }));
     const { cascadeId } = await h.send(smsOnly);
     expect(h.channelsCalled()).toEqual(['sms', 'email']);
-    expect((await h.cascade(cascadeId)).attempts[0]!.error).toEqual({ message: 'Invalid phone number', code: '21211' });
+    expect((await h.cascade(cascadeId)).attempts[0]!.error).toEqual({ message: 'Invalid phone number', code: '21211', fault: 'recipient' });
   });
 
   it('falls back at once on a permanent SendError', async () => {
@@ -628,22 +628,26 @@ describe('send timing against the step', () => {
 });
 
 describe('classifySendError', () => {
-  it('reads SendError, HTTP status fields, network codes and Retry-After hints', () => {
-    expect(classifySendError(new SendError('x'))).toEqual({ permanent: false, retryAfterMs: undefined });
-    expect(classifySendError(new SendError('x', { permanent: true }))).toEqual({ permanent: true, retryAfterMs: undefined });
-    expect(classifySendError(new SendError('x', { retryAfterMs: 1500 }))).toEqual({ permanent: false, retryAfterMs: 1500 });
-    expect(classifySendError({ status: 429, retryAfterMs: 7000 })).toEqual({ permanent: false, retryAfterMs: 7000 });
-    expect(classifySendError({ statusCode: 503 })).toEqual({ permanent: false, retryAfterMs: undefined });
-    for (const status of [408, 425, 429, 500, 502, 503, 504]) expect(classifySendError({ status }).permanent, String(status)).toBe(false);
-    for (const status of [400, 401, 403, 404, 410, 422]) expect(classifySendError({ status }).permanent, String(status)).toBe(true);
-    expect(classifySendError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toEqual({ permanent: false, retryAfterMs: undefined });
-    expect(classifySendError(new Error('something odd'))).toEqual({ permanent: false, retryAfterMs: undefined });
-    expect(classifySendError(new TypeError("Cannot read properties of undefined (reading 'id')"))).toEqual({ permanent: true, retryAfterMs: undefined });
+  it('reads SendError, HTTP status fields, network codes and Retry-After hints, and whose fault each is', () => {
+    expect(classifySendError(new SendError('x'))).toEqual({ permanent: false, retryAfterMs: undefined, fault: 'provider' });
+    expect(classifySendError(new SendError('x', { permanent: true }))).toEqual({ permanent: true, retryAfterMs: undefined, fault: 'recipient' });
+    expect(classifySendError(new SendError('x', { permanent: true, fault: 'provider' }))).toEqual({ permanent: true, retryAfterMs: undefined, fault: 'provider' });
+    expect(classifySendError(new SendError('x', { fault: 'recipient' }))).toEqual({ permanent: false, retryAfterMs: undefined, fault: 'recipient' });
+    expect(classifySendError(new SendError('x', { retryAfterMs: 1500 }))).toEqual({ permanent: false, retryAfterMs: 1500, fault: 'provider' });
+    expect(classifySendError({ status: 429, retryAfterMs: 7000 })).toEqual({ permanent: false, retryAfterMs: 7000, fault: 'provider' });
+    expect(classifySendError({ statusCode: 503 })).toEqual({ permanent: false, retryAfterMs: undefined, fault: 'provider' });
+    for (const status of [408, 425, 429, 500, 502, 503, 504]) expect(classifySendError({ status }), String(status)).toMatchObject({ permanent: false, fault: 'provider' });
+    // The account, not the message: another provider may take it.
+    for (const status of [401, 402, 403, 407]) expect(classifySendError({ status }), String(status)).toMatchObject({ permanent: true, fault: 'provider' });
+    for (const status of [400, 404, 410, 422]) expect(classifySendError({ status }), String(status)).toMatchObject({ permanent: true, fault: 'recipient' });
+    expect(classifySendError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toEqual({ permanent: false, retryAfterMs: undefined, fault: 'provider' });
+    expect(classifySendError(new Error('something odd'))).toEqual({ permanent: false, retryAfterMs: undefined, fault: 'provider' });
+    expect(classifySendError(new TypeError("Cannot read properties of undefined (reading 'id')"))).toEqual({ permanent: true, retryAfterMs: undefined, fault: 'provider' });
   });
 
   it('takes the TypeError of a failed fetch() connection as transient', () => {
     const cause = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' });
-    expect(classifySendError(new TypeError('fetch failed', { cause }))).toEqual({ permanent: false, retryAfterMs: undefined });
+    expect(classifySendError(new TypeError('fetch failed', { cause }))).toEqual({ permanent: false, retryAfterMs: undefined, fault: 'provider' });
   });
 });
 

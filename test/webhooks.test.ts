@@ -382,7 +382,7 @@ describe.each(frameworks)('webhooks on %s', (_name, start) => {
       ['sendgrid', SENDGRID_ID, 'failed', ['accepted/send', 'failed/receipt']],
       ['sms', SMS_ID, 'delivered', ['accepted/send', 'delivered/receipt']],
     ]);
-    expect(cascade?.attempts[0]?.error).toEqual({ code: 'bounce/5.1.1', message: '550 5.1.1 The email account that you tried to reach does not exist.' });
+    expect(cascade?.attempts[0]?.error).toEqual({ code: 'bounce/5.1.1', message: '550 5.1.1 The email account that you tried to reach does not exist.', fault: 'recipient' });
     expect(cascade?.attempts[0]?.history[1]?.at).toBe((at + 9) * 1000);
     expect(log).toEqual([
       `sent sendgrid ${SENDGRID_ID}`,
