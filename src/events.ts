@@ -124,8 +124,7 @@ export function eventFor(note: Note, cascade: Cascade): Parameters<RouterEvents[
   const base = eventBase(cascade, cascade.updatedAt);
   if (note.type === 'exhausted' || note.type === 'cancelled' || note.type === 'expired') return base;
   const attempt = cascade.attempts[note.step]!;
-  const earlier = note.type === 'receipt' && note.try !== undefined ? attempt.failovers![note.try]! : undefined;
-  const step = { ...base, step: note.step, channel: attempt.channel, provider: earlier?.provider ?? attempt.provider };
+  const step = { ...base, step: note.step, channel: attempt.channel, provider: attempt.provider };
   switch (note.type) {
     case 'attempt':
       return { ...step, projectedCost: formatMicros(cascade.plan.steps[note.step]!.costMicros) };
@@ -134,7 +133,7 @@ export function eventFor(note: Note, cascade: Cascade): Parameters<RouterEvents[
     case 'sent':
       return { ...step, providerMessageId: attempt.providerMessageId! };
     case 'receipt':
-      return { ...step, providerMessageId: (earlier ?? attempt).providerMessageId!, status: note.status };
+      return { ...step, providerMessageId: attempt.providerMessageId!, status: note.status };
     case 'failover': {
       const tried = attempt.failovers!.findLast((t) => t.provider === note.from);
       return { ...step, from: note.from, to: note.to, reason: note.reason, error: tried?.error };

@@ -7,7 +7,7 @@ export { memoryStore } from './store/memory.js';
 export type { MemoryStoreOptions } from './store/memory.js';
 export type { CascadeStore, CommitResult, HeldCounts, HeldReceipt, Orphan, StatsUpdate } from './store/types.js';
 export type { LearningOptions, Learned, Observation, LearnedOutcome, OutcomeCounts, ChannelStats } from './learning.js';
-export type { Ledger, ChannelLedger, SpendReport } from './ledger.js';
+export type { Ledger, ChannelLedger, ProviderLedger, ChannelReport, SpendReport } from './ledger.js';
 export { transition, transitionAll, startCascade } from './transition.js';
 export type { CascadeInput, Effect, Note, Transition, Verdict } from './transition.js';
 export { SimulatedClock, systemClock, sleep } from './clock.js';

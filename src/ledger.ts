@@ -5,12 +5,20 @@
  * adds it in the same atomic write as the change.
  */
 import { formatMicros, type Micros } from './money.js';
-import type { Cascade } from './types.js';
+import type { Attempt, Cascade } from './types.js';
 
 export interface ChannelLedger {
   /** Sends the provider accepted. */
   readonly sent: number;
   /** Attempts that reached their success level (late ones too). */
+  readonly delivered: number;
+  readonly spendMicros: Micros;
+  /** A channel with several providers: the same figures per provider (each try counted by its own provider). */
+  readonly providers?: Readonly<Record<string, ProviderLedger>> | undefined;
+}
+
+export interface ProviderLedger {
+  readonly sent: number;
   readonly delivered: number;
   readonly spendMicros: Micros;
 }
@@ -47,21 +55,23 @@ export const EMPTY_LEDGER: Ledger = Object.freeze({
  */
 export function ledgerDelta(before: Cascade | undefined, after: Cascade, smsOnlyMicros?: Micros | undefined): Ledger | undefined {
   let changed = false;
-  let channels: Record<string, { sent: number; delivered: number; spendMicros: number }> | undefined;
+  let channels: Record<string, { sent: number; delivered: number; spendMicros: number; providers?: Record<string, ProviderLedger> }> | undefined;
   const was = before?.attempts;
   for (let i = 0; i < after.attempts.length; i++) {
     const a = after.attempts[i]!;
     const b = was?.[i];
     if (a === b) continue;
-    const sent = a.providerMessageId !== undefined && b?.providerMessageId === undefined ? 1 : 0;
+    const sentNow = (x: Attempt | undefined): number => (x === undefined ? 0 : triesSent(x));
+    const sent = sentNow(a) - sentNow(b);
     const reached = (a.outcome === 'delivered' || a.late === true) && !(b && (b.outcome === 'delivered' || b.late === true)) ? 1 : 0;
     const spend = a.costMicros - (b?.costMicros ?? 0);
     if (sent === 0 && reached === 0 && spend === 0) continue;
-    channels ??= {};
+    channels ??= Object.create(null) as Record<string, { sent: number; delivered: number; spendMicros: number }>;
     const c = (channels[a.channel] ??= { sent: 0, delivered: 0, spendMicros: 0 });
     c.sent += sent;
     c.delivered += reached;
     c.spendMicros += spend;
+    if (a.provider !== undefined) addProviders(c, a, b);
     changed = true;
   }
   const messages = before === undefined ? 1 : 0;
@@ -78,6 +88,47 @@ export function ledgerDelta(before: Cascade | undefined, after: Cascade, smsOnly
     withoutSms: messages === 1 && smsOnlyMicros === undefined ? 1 : 0,
     channels: channels ?? EMPTY_LEDGER.channels,
   };
+}
+
+/** The tries of an attempt through its providers, earliest first, each with what it counts in the ledger. */
+function tries(a: Attempt): { provider: string; sent: number; delivered: number; spendMicros: number }[] {
+  const out = (a.failovers ?? []).map((t) => ({
+    provider: t.provider,
+    sent: t.providerMessageId === undefined ? 0 : 1,
+    delivered: 0, // a try is left only once it failed
+    spendMicros: t.costMicros,
+  }));
+  let earlier = 0;
+  for (const t of out) earlier += t.spendMicros;
+  out.push({
+    provider: a.provider!,
+    sent: a.providerMessageId === undefined ? 0 : 1,
+    delivered: a.outcome === 'delivered' || a.late === true ? 1 : 0,
+    spendMicros: a.costMicros - earlier,
+  });
+  return out;
+}
+
+/** Sends the provider accepted, over every try of an attempt. */
+function triesSent(a: Attempt): number {
+  let sent = a.providerMessageId === undefined ? 0 : 1;
+  for (const t of a.failovers ?? []) if (t.providerMessageId !== undefined) sent++;
+  return sent;
+}
+
+/** Adds what changed per provider between `b` and `a` (the same attempt) to the channel's delta. */
+function addProviders(c: { providers?: Record<string, ProviderLedger> }, a: Attempt, b: Attempt | undefined): void {
+  const now = tries(a);
+  const then = b?.provider === undefined ? [] : tries(b);
+  for (let i = 0; i < now.length; i++) {
+    const x = now[i]!;
+    const y = then[i]?.provider === x.provider ? then[i] : undefined;
+    const d = { sent: x.sent - (y?.sent ?? 0), delivered: x.delivered - (y?.delivered ?? 0), spendMicros: x.spendMicros - (y?.spendMicros ?? 0) };
+    if (d.sent === 0 && d.delivered === 0 && d.spendMicros === 0) continue;
+    c.providers ??= Object.create(null) as Record<string, ProviderLedger>;
+    const p = c.providers[x.provider];
+    c.providers[x.provider] = p ? { sent: p.sent + d.sent, delivered: p.delivered + d.delivered, spendMicros: p.spendMicros + d.spendMicros } : d;
+  }
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -97,13 +148,16 @@ export class LedgerTotals {
     t.withoutSms += delta.withoutSms;
     for (const name in delta.channels) {
       const d = delta.channels[name]!;
-      const c = this.#channels.get(name);
-      if (c) {
-        c.sent += d.sent;
-        c.delivered += d.delivered;
-        c.spendMicros += d.spendMicros;
-      } else {
-        this.#channels.set(name, { ...d });
+      let c = this.#channels.get(name);
+      if (!c) this.#channels.set(name, (c = { sent: 0, delivered: 0, spendMicros: 0 }));
+      c.sent += d.sent;
+      c.delivered += d.delivered;
+      c.spendMicros += d.spendMicros;
+      for (const provider in d.providers) {
+        const dp = d.providers[provider]!;
+        const providers = (c.providers ??= Object.create(null) as Record<string, ProviderLedger>) as Record<string, ProviderLedger>;
+        const p = providers[provider];
+        providers[provider] = p ? { sent: p.sent + dp.sent, delivered: p.delivered + dp.delivered, spendMicros: p.spendMicros + dp.spendMicros } : { ...dp };
       }
     }
   }
@@ -111,7 +165,7 @@ export class LedgerTotals {
   /** A copy of the totals. */
   snapshot(): Ledger {
     const channels: Record<string, ChannelLedger> = {};
-    for (const [name, c] of this.#channels) channels[name] = { ...c };
+    for (const [name, c] of this.#channels) channels[name] = c.providers ? { ...c, providers: { ...c.providers } } : { ...c };
     return { ...this.#totals, channels };
   }
 }
@@ -127,16 +181,31 @@ export interface SpendReport {
   /** `smsOnly - spend`: what the cascade saved. Negative when it cost more. */
   readonly saving: string;
   readonly withoutSms: number;
-  readonly channels: Readonly<Record<string, { readonly sent: number; readonly delivered: number; readonly spend: string }>>;
+  readonly channels: Readonly<Record<string, ChannelReport>>;
   /** The same figures in micro-units. */
   readonly micros: Ledger;
 }
 
+/** A channel's line of the report: sends accepted, deliveries, spend, and with several providers the same per provider. */
+export interface ChannelReport {
+  readonly sent: number;
+  readonly delivered: number;
+  readonly spend: string;
+  readonly providers?: Readonly<Record<string, { readonly sent: number; readonly delivered: number; readonly spend: string }>> | undefined;
+}
+
 export function spendReport(ledger: Ledger): SpendReport {
-  const channels: Record<string, { sent: number; delivered: number; spend: string }> = {};
+  const channels: Record<string, ChannelReport> = {};
   for (const name of Object.keys(ledger.channels).sort()) {
     const c = ledger.channels[name]!;
-    channels[name] = { sent: c.sent, delivered: c.delivered, spend: formatMicros(c.spendMicros) };
+    const line = { sent: c.sent, delivered: c.delivered, spend: formatMicros(c.spendMicros) };
+    if (c.providers === undefined) {
+      channels[name] = line;
+      continue;
+    }
+    const providers: Record<string, { sent: number; delivered: number; spend: string }> = {};
+    for (const p of Object.keys(c.providers).sort()) providers[p] = { sent: c.providers[p]!.sent, delivered: c.providers[p]!.delivered, spend: formatMicros(c.providers[p]!.spendMicros) };
+    channels[name] = { ...line, providers };
   }
   return {
     messages: ledger.messages,

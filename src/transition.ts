@@ -43,7 +43,7 @@ export type Note =
   | { readonly type: 'attempt'; readonly step: number }
   | { readonly type: 'resumed'; readonly step: number; readonly previousOwner: string | undefined }
   | { readonly type: 'sent'; readonly step: number }
-  | { readonly type: 'receipt'; readonly step: number; readonly status: ReceiptStatus; readonly try?: number | undefined }
+  | { readonly type: 'receipt'; readonly step: number; readonly status: ReceiptStatus }
   | { readonly type: 'failover'; readonly step: number; readonly from: string; readonly to: string; readonly reason: FailoverReason }
   | { readonly type: 'fallback'; readonly step: number; readonly reason: 'failed' | 'timeout' | 'send-error'; readonly next: number | undefined }
   | { readonly type: 'delivered'; readonly step: number }
@@ -325,17 +325,20 @@ class Draft {
     const attempt = this.list[input.step];
     if (!attempt) return 'stale';
     const tries = attempt.failovers?.length ?? 0;
-    const earlier = input.try !== undefined && input.try < tries ? input.try : undefined;
-    if (input.try !== undefined && input.try > tries) return 'stale';
-    const previous = earlier === undefined ? attempt.status : attempt.failovers![earlier]!.status;
+    if (input.try !== undefined && input.try !== tries) {
+      // A try the step moved on from ended failed (a failure receipt, or a send error: then it has no id to
+      // match): whatever comes for it later is the same failure again or behind it.
+      const earlier = attempt.failovers?.[input.try];
+      return earlier?.status === input.status ? 'duplicate' : 'stale';
+    }
+    const previous = attempt.status;
     if (previous === input.status) return 'duplicate';
     if (previous === 'failed' || (input.status === 'failed' && previous !== undefined && STATUS_RANK[previous] >= STATUS_RANK.delivered)) {
       return 'stale';
     }
     if (input.status !== 'failed' && previous !== undefined && STATUS_RANK[input.status] <= STATUS_RANK[previous]) return 'stale';
-    this.notes.push(earlier === undefined ? { type: 'receipt', step: input.step, status: input.status } : { type: 'receipt', step: input.step, status: input.status, try: earlier });
-    if (earlier === undefined) this.reach(input.step, input.status, input.at ?? this.now, 'receipt', input.priceMicros, input.error);
-    else this.reachEarlier(input.step, earlier, input.status, input.at ?? this.now, input.priceMicros, input.error);
+    this.notes.push({ type: 'receipt', step: input.step, status: input.status });
+    this.reach(input.step, input.status, input.at ?? this.now, 'receipt', input.priceMicros, input.error);
     return 'applied';
   }
 
@@ -398,49 +401,6 @@ class Draft {
   }
 
   /**
-   * A receipt for a try the step had moved on from: recorded on that try (and billed as its channel bills).
-   * A positive one delivers the step through that provider: at once if the step is still running (its
-   * current try ends superseded), else as a late receipt.
-   */
-  private reachEarlier(step: number, index: number, status: ReceiptStatus, at: number, priceMicros: Micros | undefined, error: AttemptError | undefined): void {
-    const a = this.attempt(step);
-    const planned = this.c.plan.steps[step]!;
-    const tries = a.failovers!.slice();
-    const t: Mutable<ProviderTry> = { ...tries[index]! };
-    const before = t.status;
-    if (t.status !== 'failed' && (t.status === undefined || status === 'failed' || STATUS_RANK[status] > STATUS_RANK[t.status])) t.status = status;
-    t.history = append(t.history, { status, at, source: 'receipt' });
-    if (priceMicros !== undefined) t.priceMicros = priceMicros;
-    if (error) t.error = error;
-    if (!t.billed && status !== 'failed' && (planned.billing === 'sent' || STATUS_RANK[status] >= STATUS_RANK.delivered)) t.billed = true;
-    if (t.billed) t.costMicros = t.priceMicros ?? this.providerCost(step, index);
-    tries[index] = t;
-    a.failovers = tries;
-    a.costMicros = this.stepCost(a, step);
-    if (status === 'failed' || STATUS_RANK[status] < STATUS_RANK[planned.success]) return;
-    if (before !== undefined && before !== 'failed' && STATUS_RANK[before] >= STATUS_RANK[planned.success]) return;
-    const deadlineAt = this.c.plan.deadlineAt;
-    const running = this.isCurrent(step) && a.state !== 'ended';
-    if (running && (deadlineAt === undefined || at <= deadlineAt)) {
-      if (a.state === 'sending') this.effects.push({ type: 'abort', step });
-      a.state = 'ended';
-      a.outcome = 'delivered';
-      a.endedAt = this.now;
-      if (this.c.deliveredBy === undefined || step < this.c.deliveredBy) this.c.deliveredBy = step;
-      this.end('delivered', step);
-      return;
-    }
-    t.late = true;
-    this.notes.push({ type: 'late-receipt', step });
-    if (deadlineAt !== undefined && at > deadlineAt) return;
-    if (this.c.deliveredBy === undefined || step < this.c.deliveredBy) this.c.deliveredBy = step;
-    if (!TERMINAL.has(this.c.status)) {
-      this.endCurrent('superseded');
-      this.end('delivered', step);
-    }
-  }
-
-  /**
    * Moves `step` to its channel's next provider, in the same step (its timer keeps running): the current try
    * goes into `failovers`. False when the step has no provider left.
    */
@@ -461,7 +421,6 @@ class Draft {
       billed: a.billed,
       costMicros: a.billed ? (a.priceMicros ?? this.providerCost(step, index)) : 0,
       priceMicros: a.priceMicros,
-      late: a.late,
       error: error ?? a.error,
     };
     a.failovers = append(a.failovers ?? [], tried);

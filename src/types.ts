@@ -339,7 +339,10 @@ export type AttemptOutcome = 'delivered' | 'failed' | 'timeout' | 'send-error' |
 /** Why a step moved from one of its channel's providers to the next. */
 export type FailoverReason = 'send-error' | 'failed' | 'unhealthy';
 
-/** An earlier try of a step, through a provider the step then moved on from (failover). */
+/**
+ * An earlier try of a step, through a provider the step then moved on from (failover): it ended failed, by
+ * a provider-side send error (no id) or failure receipt, or was not sent (its provider unhealthy).
+ */
 export interface ProviderTry {
   readonly provider: string;
   readonly startedAt: number;
@@ -352,7 +355,6 @@ export interface ProviderTry {
   /** What this try cost (0 until billed); also counted in its attempt's `costMicros`. */
   readonly costMicros: Micros;
   readonly priceMicros?: Micros | undefined;
-  readonly late?: boolean | undefined;
   readonly error?: AttemptError | undefined;
 }
 

@@ -3,7 +3,7 @@
  * how it travels to the Lua in scripts/stats.ts, and how the replies read back.
  */
 import { latencyBucket, type ChannelStats, type Learned, type OutcomeCounts } from '../learning.js';
-import type { ChannelLedger, Ledger } from '../ledger.js';
+import type { ChannelLedger, Ledger, ProviderLedger } from '../ledger.js';
 import type { StatsUpdate } from '../store/types.js';
 import type { Keys } from './keys.js';
 
@@ -38,12 +38,24 @@ const pairs = (flat: readonly string[]): [string, string][] => {
 /** The ledger from its hash (HGETALL). */
 export function parseLedger(hash: Record<string, string>): Ledger {
   const n = (field: string): number => Number(hash[field] ?? 0);
-  const channels: Record<string, { sent: number; delivered: number; spendMicros: number }> = {};
+  const channels: Record<string, { sent: number; delivered: number; spendMicros: number; providers?: Record<string, ProviderLedger> }> = {};
+  const providerFields: [string, string, 'sent' | 'delivered' | 'spendMicros', number][] = [];
   for (const field of Object.keys(hash)) {
     const colon = field.indexOf(':');
     if (colon === -1) continue;
     const name = field.slice(colon + 1);
+    const kind = field.slice(0, colon);
+    if (kind === 'psent' || kind === 'pdelivered' || kind === 'pspend') {
+      const unit = name.indexOf('\u001f');
+      providerFields.push([name.slice(0, unit), name.slice(unit + 1), kind === 'psent' ? 'sent' : kind === 'pdelivered' ? 'delivered' : 'spendMicros', n(field)]);
+      continue;
+    }
     channels[name] ??= { sent: 0, delivered: 0, spendMicros: 0 };
+  }
+  for (const [channel, provider, figure, value] of providerFields) {
+    const c = (channels[channel] ??= { sent: 0, delivered: 0, spendMicros: 0 });
+    const p = ((c.providers ??= {})[provider] ??= { sent: 0, delivered: 0, spendMicros: 0 }) as { sent: number; delivered: number; spendMicros: number };
+    p[figure] = value;
   }
   for (const [name, c] of Object.entries(channels)) {
     c.sent = n(`sent:${name}`);

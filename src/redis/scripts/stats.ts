@@ -7,8 +7,9 @@ import { luaScript } from './script.js';
  * recipient hash (see `statsKeys` in ../stats.ts).
  *
  * The update's JSON: `{ h: halfLifeMs, n: now, l?: ledger delta, o?: [[channel, outcome, at, weight, latencyBucket|-1], ...] }`.
- * Ledger hash fields: messages, delivered, spend, double, smsOnly, withoutSms, and per channel
- * `sent:<name>`, `delivered:<name>`, `spend:<name>` (integers, HINCRBY).
+ * Ledger hash fields: messages, delivered, spend, double, smsOnly, withoutSms, per channel
+ * `sent:<name>`, `delivered:<name>`, `spend:<name>`, and per provider of a channel `psent:<name>\x1f<provider>`,
+ * `pdelivered:…`, `pspend:…` (integers, HINCRBY).
  * Channel hash fields: at, d, f, t, s and `b<bucket>` (decayed weights). Recipient hash fields:
  * `<channel>|at`, `<channel>|d`, `|f`, `|t`, `|s`. Decay: a field is multiplied by 2^-(now - at)/h before
  * an observation of weight `w · 2^-(now - observedAt)/h` is added; nothing goes below 0 (the same rule as
@@ -40,6 +41,14 @@ local function applyStats(first, json, recipientTtl)
       incr(key, 'sent:' .. name, c.sent)
       incr(key, 'delivered:' .. name, c.delivered)
       incr(key, 'spend:' .. name, c.spendMicros)
+      if c.providers then
+        for provider, p in pairs(c.providers) do
+          local of = name .. '\\031' .. provider
+          incr(key, 'psent:' .. of, p.sent)
+          incr(key, 'pdelivered:' .. of, p.delivered)
+          incr(key, 'pspend:' .. of, p.spendMicros)
+        end
+      end
     end
   end
   if not u.o then return end
