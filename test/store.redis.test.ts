@@ -472,6 +472,23 @@ describe.skipIf(skip)('redisStore', () => {
     });
   });
 
+  describe('the spend ledger', () => {
+    it('keeps per-provider figures of a channel beside the channel\'s, and reads names with any characters back', async () => {
+      const store = make();
+      const c = cascade();
+      const delta = (spendMicros: number) => ({
+        messages: 0, delivered: 0, spendMicros, doubleSpendMicros: 0, smsOnlyMicros: 0, withoutSms: 0,
+        channels: { 'sms:eu/1': { sent: 1, delivered: 0, spendMicros, providers: { 'twilio:a/b': { sent: 1, delivered: 0, spendMicros } } } },
+      });
+      await store.create(c, { ledger: delta(50_000) });
+      const sent = next(c, { type: 'sent', now: T0 + 1, step: 0, providerMessageId: `p-${c.id}` });
+      await store.commit(sent, [`p-${c.id}`], { ledger: delta(10_000) });
+      expect((await store.ledger()).channels).toEqual({
+        'sms:eu/1': { sent: 2, delivered: 0, spendMicros: 60_000, providers: { 'twilio:a/b': { sent: 2, delivered: 0, spendMicros: 60_000 } } },
+      });
+    });
+  });
+
   describe('nextDueAt and polling', () => {
     it('answers at most pollMs ahead of the clock, so a router looks again for timers set elsewhere', async () => {
       let now = T0;
