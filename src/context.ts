@@ -1,6 +1,7 @@
 import type { ResolvedChannel } from './channels.js';
 import type { Clock } from './clock.js';
 import type { PendingWork } from './drive.js';
+import type { Health } from './provider-health.js';
 import type { Liveness } from './liveness.js';
 import type { Reporter } from './reporter.js';
 import type { CascadeStore, StatsUpdate } from './store/types.js';
@@ -18,6 +19,8 @@ export interface RouterContext {
   readonly liveness: Liveness | undefined;
   readonly pending: PendingWork;
   readonly reporter: Reporter;
+  /** The providers' breakers (admits sends, learns from their answers and receipts). */
+  readonly health: Health;
   readonly closed: () => boolean;
   /** The ledger delta and learned outcomes a persisted change carries. */
   readonly update: (before: Cascade | undefined, after: Cascade) => StatsUpdate | undefined;

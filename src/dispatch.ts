@@ -100,10 +100,18 @@ export class Dispatcher {
     // Wake to renew the heartbeat while the send is in flight, and to time the step out if it hangs.
     if (liveness) this.#arm(liveness.renewAt);
     if (entry.timerAt !== undefined) this.#arm(entry.timerAt);
+    const key = `${cascade.id}:${step}:${index}`;
+    const admission = ctx.health.admit(provider.name);
+    if (admission === 'skip') {
+      this.#inflight.delete(cascade.id);
+      const error = { message: `provider "${provider.name}" is unhealthy: its breaker is open`, code: 'PROVIDER_UNHEALTHY', fault: 'provider' as const };
+      return this.#record(cascade, step, index, { ok: false, error }, true);
+    }
     const target = { channel, provider, index };
     const outcome = await runSend(target, cascade, step, entry.abort, ctx.clock, () => this.#stillOurs(cascade.id, step, index));
     if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
     if (outcome.ok === false && (outcome.ended || ctx.closed())) return;
+    ctx.health.sent(provider.name, key, outcome.ok, !outcome.ok && outcome.error.fault === 'provider', admission === 'probe');
     return this.#record(cascade, step, index, outcome);
   }
 
@@ -124,12 +132,12 @@ export class Dispatcher {
   }
 
   /** Stores a send's result, retrying while the store is away; then fires the step's timer if it came due meanwhile. */
-  async #record(cascade: Cascade, step: number, index: number, outcome: SendOutcome): Promise<void> {
+  async #record(cascade: Cascade, step: number, index: number, outcome: SendOutcome, unhealthy = false): Promise<void> {
     const ctx = this.#ctx;
     const input = (): CascadeInput =>
       outcome.ok
         ? { type: 'sent', now: ctx.clock.now(), by: ctx.instanceId, step, try: index, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
-        : { type: 'send-failed', now: ctx.clock.now(), by: ctx.instanceId, step, try: index, error: outcome.error };
+        : { type: 'send-failed', now: ctx.clock.now(), by: ctx.instanceId, step, try: index, error: outcome.error, unhealthy };
     this.#recording.add(cascade.id);
     let base: Cascade | undefined = cascade;
     let waitMs = RECORD_RETRY_MS;

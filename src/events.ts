@@ -68,6 +68,20 @@ export interface LateReceiptEvent extends StepEvent {
   readonly doubleSpend: string;
 }
 export type EndedEvent = CascadeEventBase;
+/** A provider's breaker opened: steps route around it (its channel's next provider, or the next channel). */
+export interface ProviderDownEvent {
+  readonly provider: string;
+  /** A high rate of provider-side send failures, or receipts that stopped coming. */
+  readonly reason: 'errors' | 'silence';
+  readonly at: number;
+  /** When probe sends start to test it again. */
+  readonly until: number;
+}
+/** A provider's breaker closed again: its probes succeeded (or another router reported it healthy). */
+export interface ProviderUpEvent {
+  readonly provider: string;
+  readonly at: number;
+}
 /**
  * Where an error that no caller could be given happened: recording a send's result (`send`), firing
  * timers and heartbeating (`timer`), starting up or taking over sends (`resume`), an event listener.
@@ -90,6 +104,8 @@ export interface RouterEvents {
   receipt: (event: ReceiptEvent) => void;
   fallback: (event: FallbackEvent) => void;
   failover: (event: FailoverEvent) => void;
+  'provider-down': (event: ProviderDownEvent) => void;
+  'provider-up': (event: ProviderUpEvent) => void;
   delivered: (event: DeliveredEvent) => void;
   'late-receipt': (event: LateReceiptEvent) => void;
   exhausted: (event: EndedEvent) => void;

@@ -1,4 +1,4 @@
-import { resolveChannels, type ResolvedChannel } from './channels.js';
+import { resolveChannels, type ResolvedChannel, type ResolvedProvider } from './channels.js';
 import { projectCost } from './cost.js';
 import { toMs } from './duration.js';
 import { keyOf, stepCost } from './expected-cost.js';
@@ -41,6 +41,8 @@ export interface PlanContext {
   readonly minProbability?: number | undefined;
   /** What a second of waiting is worth when the message's policy does not say. Default 0. */
   readonly valueOfTime?: Amount | undefined;
+  /** Providers whose breaker is open: left out, and a channel with none left skipped (`provider-unhealthy`). */
+  readonly unhealthy?: ReadonlySet<string> | undefined;
 }
 
 interface Candidate {
@@ -142,8 +144,8 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
  * message always gets the same order, and a provider's share of first tries is its share of the weight),
  * the rest by weight.
  */
-function orderProviders(channel: ResolvedChannel, message: Message, recipient: Recipient, address: string): PlanProvider[] {
-  const costed = channel.providers.map((p, i) => ({
+function orderProviders(channel: ResolvedChannel, providers: readonly ResolvedProvider[], message: Message, recipient: Recipient, address: string): PlanProvider[] {
+  const costed = providers.map((p, i) => ({
     name: p.name,
     costMicros: p.fixedCostMicros ?? projectCost(p.cost, { channel: channel.name, message, recipient, address, content: contentFor(message, channel) }),
     weight: p.weight,
@@ -223,7 +225,13 @@ function eligible(
         skipped.push({ channel: name, reason: 'unlikely', detail: `its estimated probability ${estimate.probability} is below minProbability ${minProbability}` });
         continue;
       }
-      const providers = channel.multiProvider ? orderProviders(channel, message, recipient, address) : undefined;
+      const unhealthy = context.unhealthy;
+      const healthy = unhealthy === undefined ? channel.providers : channel.providers.filter((p) => !unhealthy.has(p.name));
+      if (healthy.length === 0) {
+        skipped.push({ channel: name, reason: 'provider-unhealthy', detail: `its provider${channel.providers.length > 1 ? 's are' : ' is'} unhealthy (breaker open)` });
+        continue;
+      }
+      const providers = channel.multiProvider ? orderProviders(channel, healthy, message, recipient, address) : undefined;
       const costMicros =
         providers?.[0]!.costMicros ??
         channel.fixedCostMicros ??

@@ -9,7 +9,9 @@ import { drive, type Operation, type PendingWork } from './drive.js';
 import { toMs, type Duration } from './duration.js';
 import { InvalidConfigError, InvalidReceiptError, OverloadedError, RouterClosedError } from './errors.js';
 import { eventBase, type RouterEvents } from './events.js';
+import { resolveHealth, type HealthOptions, type ProviderHealth } from './health.js';
 import { Inbox, type ReceiptResult } from './inbox.js';
+import { Health } from './provider-health.js';
 import { resolveLearning, type LearningOptions, type ResolvedLearning } from './learning.js';
 import { spendReport, type SpendReport } from './ledger.js';
 import { Liveness } from './liveness.js';
@@ -78,6 +80,12 @@ export interface RouterOptions {
    * Default 10,000.
    */
   readonly maxPending?: number | undefined;
+  /**
+   * Provider health: a breaker per provider that opens on errors and on silence (receipts that stop coming)
+   * and steps route around while it is open; shared through the store when it can. `false` turns it off.
+   * Default: on, with the defaults of `HealthOptions`. See docs/providers.md.
+   */
+  readonly health?: HealthOptions | false | undefined;
 }
 
 /** What `send()` resolves with. */
@@ -129,6 +137,7 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #inbox: Inbox;
   readonly #dispatcher: Dispatcher;
   readonly #timers: Timers;
+  readonly #health: Health;
 
   constructor(options: RouterOptions) {
     super();
@@ -157,7 +166,7 @@ export class Router extends EventEmitter<RouterEvents> {
     if (ttlMs === 0) throw new InvalidConfigError('Expected `instanceTtl` to be a positive duration, got 0');
     this.#liveness = this.#ownsStore ? undefined : new Liveness(instanceId, this.#store, this.#clock, ttlMs);
     this.#reporter = new Reporter(this, options.logger);
-    const ctx: RouterContext = {
+    const ctx: Omit<RouterContext, 'health'> & { health?: Health } = {
       store: this.#store,
       clock: this.#clock,
       channels: this.#channels,
@@ -169,10 +178,11 @@ export class Router extends EventEmitter<RouterEvents> {
       update: (before, after) => this.#update(before, after),
       after: (done) => this.#after(done),
     };
-    this.#changes = new Changes(ctx);
-    this.#inbox = new Inbox(ctx, this.#changes, holdMs);
-    this.#timers = new Timers(ctx, this.#changes, this.#inbox);
-    this.#dispatcher = new Dispatcher(ctx, this.#changes, (at) => this.#timers.arm(at));
+    this.#health = ctx.health = new Health(ctx as RouterContext, options.health === false ? undefined : resolveHealth(options.health));
+    this.#changes = new Changes(ctx as RouterContext);
+    this.#inbox = new Inbox(ctx as RouterContext, this.#changes, holdMs);
+    this.#timers = new Timers(ctx as RouterContext, this.#changes, this.#inbox);
+    this.#dispatcher = new Dispatcher(ctx as RouterContext, this.#changes, (at) => this.#timers.arm(at));
     this.#timers.dispatcher = this.#dispatcher;
     this.#detach = this.#clock instanceof SimulatedClock ? this.#clock.onSettle(() => this.settled()) : undefined;
     // On start with a shared store: heartbeat, fire overdue timers, take over what dead instances left sending.
@@ -191,6 +201,11 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Spend per channel, double spend from late receipts and the SMS-only counterfactual, as the store has them. */
   async report(): Promise<SpendReport> {
     return spendReport(await this.#store.ledger());
+  }
+
+  /** Each provider's breaker as this router sees it: closed, open (routed around) or half-open (probing). */
+  health(): ProviderHealth[] {
+    return this.#health.view();
   }
 
   /** How many receipts for unknown provider ids the store holds, and how many it let go unmatched. */
@@ -263,7 +278,13 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** Plans with what the store has learned about the recipient (when learning). */
   *#plan(message: Message, recipient: Recipient): Operation<Plan> {
-    const context: PlanContext = { channels: this.#channels, consentRequired: this.#consentRequired, now: this.#clock.now(), valueOfTime: this.#valueOfTime };
+    const context: PlanContext = {
+      channels: this.#channels,
+      consentRequired: this.#consentRequired,
+      now: this.#clock.now(),
+      valueOfTime: this.#valueOfTime,
+      unhealthy: this.#health.unhealthy(),
+    };
     if (!this.#learning) return buildPlan(context, message, recipient);
     const keys = statKeysFor(this.#channels, message);
     const learned = (yield this.#store.learned(recipient.id, [...new Set(keys.values())])) as Awaited<ReturnType<CascadeStore['learned']>>;
@@ -297,6 +318,7 @@ export class Router extends EventEmitter<RouterEvents> {
   #after(done: Transition): void {
     const { cascade } = done;
     this.#reporter.report(done);
+    this.#health.after(done);
     if (cascade.timerAt !== undefined) this.#timers.arm(cascade.timerAt);
     for (const effect of done.effects) {
       if (effect.type === 'send') void this.#dispatcher.dispatch(cascade, effect.step);

@@ -62,6 +62,7 @@ export class Timers {
     pending.enter();
     try {
       if (liveness?.stale) await liveness.beat();
+      await this.#ctx.health.sync();
       const now = clock.now();
       const retry = [...this.#retry];
       this.#retry.clear();

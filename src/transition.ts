@@ -24,8 +24,11 @@ export type CascadeInput =
   | { readonly type: 'tick'; readonly now: number; readonly by?: string | undefined }
   /** A send's result. `try`: which try of the step it was (its failovers before it); undefined: the current one. */
   | { readonly type: 'sent'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly try?: number | undefined; readonly providerMessageId: string; readonly priceMicros?: Micros | undefined }
-  /** A send that failed. With `error.fault: 'provider'` the step moves to its channel's next provider, if it has one. */
-  | { readonly type: 'send-failed'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly try?: number | undefined; readonly error: AttemptError }
+  /**
+   * A send that failed. With `error.fault: 'provider'` the step moves to its channel's next provider, if it has
+   * one; `unhealthy`: it was not sent at all, its provider's breaker being open.
+   */
+  | { readonly type: 'send-failed'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly try?: number | undefined; readonly error: AttemptError; readonly unhealthy?: boolean | undefined }
   /** A receipt for the step's current try, or (`try`) for an earlier one. */
   | { readonly type: 'receipt'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly try?: number | undefined; readonly status: ReceiptStatus; readonly at?: number | undefined; readonly priceMicros?: Micros | undefined; readonly error?: AttemptError | undefined }
   | { readonly type: 'cancel'; readonly now: number; readonly by?: string | undefined }
@@ -220,7 +223,7 @@ class Draft {
       case 'sent':
         return this.isTry(input.step, input.try) ? this.sent(input.step, input.providerMessageId, input.priceMicros) : 'stale';
       case 'send-failed':
-        return this.isTry(input.step, input.try) ? this.sendFailed(input.step, input.error) : 'stale';
+        return this.isTry(input.step, input.try) ? this.sendFailed(input.step, input.error, input.unhealthy === true) : 'stale';
       case 'resume':
         return this.resume(input.step, input.previousOwner);
       case 'receipt':
@@ -287,13 +290,13 @@ class Draft {
     return 'applied';
   }
 
-  private sendFailed(step: number, error: AttemptError): Verdict {
+  private sendFailed(step: number, error: AttemptError, unhealthy: boolean): Verdict {
     const attempt = this.list[step];
     if (!attempt || attempt.state !== 'sending') return 'stale';
     // The step passed to another instance (its owner was taken for dead): that one's send decides it.
     if (this.by !== undefined && attempt.owner !== undefined && attempt.owner !== this.by) return 'stale';
     const current = this.isCurrent(step);
-    if (current && error.fault === 'provider' && this.failover(step, 'send-error', error)) return 'applied';
+    if (current && (unhealthy || error.fault === 'provider') && this.failover(step, unhealthy ? 'unhealthy' : 'send-error', error)) return 'applied';
     const a = this.attempt(step);
     a.state = 'ended';
     a.error = error;

@@ -269,9 +269,10 @@ export interface ChannelEstimate {
 
 /**
  * Why the planner (or the runtime) left a channel out. `unlikely`: its learned probability is below the
- * router's threshold; `no-content`: the message's text is empty and no override gives this channel one.
+ * router's threshold; `no-content`: the message's text is empty and no override gives this channel one;
+ * `provider-unhealthy`: every provider of the channel has its breaker open.
  */
-export type SkipReason = 'not-allowed' | 'opted-out' | 'no-consent' | 'no-address' | 'no-content' | 'unlikely' | 'over-budget' | 'deadline';
+export type SkipReason = 'not-allowed' | 'opted-out' | 'no-consent' | 'no-address' | 'no-content' | 'provider-unhealthy' | 'unlikely' | 'over-budget' | 'deadline';
 
 export interface PlanSkip {
   readonly channel: string;

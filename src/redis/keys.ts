@@ -40,6 +40,8 @@ export interface Keys {
   readonly sending: string;
   /** Sorted set: router instance id → when its heartbeat lapses (Redis server time). */
   readonly instances: string;
+  /** Hash: provider name → its breaker state as a router last reported it (JSON, `SharedHealth`). */
+  readonly health: string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -59,6 +61,7 @@ export function keysFor(prefix: string): Keys {
     recipientStats: (recipientId) => `${prefix}sr:${recipientId}`,
     sending: `${prefix}sending`,
     instances: `${prefix}instances`,
+    health: `${prefix}health`,
   };
 }
 

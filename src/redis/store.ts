@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import { InvalidConfigError, StoreConflictError } from '../errors.js';
-import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan } from '../store/types.js';
+import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { connect, ready, writeBatcher, type ConnectionOptions, type RedisClient } from './connection.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from './codec.js';
@@ -9,6 +9,7 @@ import { hasHashTag, keysFor } from './keys.js';
 import { claimDueScript } from './scripts/claim-due.js';
 import { commitScript } from './scripts/commit.js';
 import { createScript } from './scripts/create.js';
+import { reportHealthScript } from './scripts/health.js';
 import { heartbeatScript, orphansScript } from './scripts/liveness.js';
 import { readScript } from './scripts/read.js';
 import { routeScript } from './scripts/route.js';
@@ -401,6 +402,15 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
           yield orphan;
         }
       } while (cursor !== '0');
+    },
+
+    async health() {
+      const hash = await call('health', (redis) => redis.hgetall(keys.health));
+      return Object.values(hash).map((json) => JSON.parse(json) as SharedHealth);
+    },
+
+    async reportHealth(state) {
+      await script('reportHealth', reportHealthScript, [keys.health], [state.provider, JSON.stringify(state), state.at]);
     },
 
     async dispose() {

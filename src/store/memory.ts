@@ -2,7 +2,7 @@ import { addToChannel, addToCounts, type ChannelStats, type OutcomeCounts } from
 import { LedgerTotals } from '../ledger.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { TimerHeap } from './timer-heap.js';
-import { sendingAttempt, type CascadeStore, type CommitResult, type HeldReceipt, type StatsUpdate } from './types.js';
+import { sendingAttempt, type CascadeStore, type CommitResult, type HeldReceipt, type SharedHealth, type StatsUpdate } from './types.js';
 
 export interface MemoryStoreOptions {
   /** How long finished cascades stay readable (ms). Default 24 hours. `Infinity` keeps them. */
@@ -70,6 +70,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
   };
 
   const alive = new Set<string>();
+  const health = new Map<string, SharedHealth>();
   // Cascades whose current attempt is `sending`, by id: what orphans() looks through.
   const sending = new Map<string, Cascade>();
   const track = (cascade: Cascade, previous: Cascade | undefined): void => {
@@ -238,8 +239,18 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       }
     },
 
+    health() {
+      return [...health.values()];
+    },
+
+    reportHealth(state) {
+      const kept = health.get(state.provider);
+      if (kept === undefined || kept.at <= state.at) health.set(state.provider, state);
+    },
+
     async dispose() {
       alive.clear();
+      health.clear();
       sending.clear();
       cascades.clear();
       byKey.clear();

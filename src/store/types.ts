@@ -57,6 +57,17 @@ export interface CommitResult {
   readonly held: readonly HeldReceipt[];
 }
 
+/** A provider's breaker state as one router reported it, for the others to adopt. */
+export interface SharedHealth {
+  readonly provider: string;
+  readonly state: 'open' | 'closed';
+  readonly reason: 'errors' | 'silence' | undefined;
+  /** Open: when probes may start (ms since epoch). */
+  readonly until: number | undefined;
+  /** When it was reported: a store keeps, per provider, the latest. */
+  readonly at: number;
+}
+
 /** A cascade whose current attempt is `sending` in the name of an instance that is not alive. */
 export interface Orphan {
   readonly cascadeId: string;
@@ -127,5 +138,12 @@ export interface CascadeStore {
    * against the sends it has in flight (a claim can be written although its write seemed to fail).
    */
   orphans(now: number, self?: string): AsyncIterable<Orphan>;
+  /**
+   * Optional: provider health shared between the routers on the store. `reportHealth` keeps a provider's
+   * state unless a later one (`at`) is there already; `health` lists what is kept. Without them each router
+   * judges its providers alone.
+   */
+  health?(): MaybePromise<readonly SharedHealth[]>;
+  reportHealth?(health: SharedHealth): MaybePromise<void>;
   dispose(): Promise<void>;
 }

@@ -1,0 +1,280 @@
+/**
+ * Provider health: a circuit breaker per provider that opens on errors (a high rate of provider-side send
+ * failures in a window) and on silence (accepted sends whose receipts stop coming at the rate this
+ * provider's history says they should), lets a few probe sends through once its cool-down has passed, and
+ * closes when they succeed (for silence: when a probe's receipt comes). Pure: every method takes the time.
+ */
+import { toMs, type Duration } from './duration.js';
+import { InvalidConfigError } from './errors.js';
+
+/** `RouterOptions.health`: when a provider is taken for unhealthy, and how it is tried again. */
+export interface HealthOptions {
+  /** The window errors are counted over. Default `'1m'`. */
+  readonly window?: Duration | undefined;
+  /** Fewest sends in the window before the error rate counts. Default 10. */
+  readonly minSends?: number | undefined;
+  /** Opens at this share of provider-side failures among the window's sends. Default 0.5. */
+  readonly errorRate?: number | undefined;
+  /** How long it stays open before probes are let through; doubled each time probes fail, up to 32×. Default `'30s'`. */
+  readonly coolDown?: Duration | undefined;
+  /** Sends let through when half-open. Default 3. */
+  readonly probes?: number | undefined;
+  /**
+   * Silence: opens when, among at least `minSends` accepted sends old enough to have had their receipt,
+   * the share that got one falls below `ratio` times the provider's usual share (learned from at least
+   * `learnFrom` sends). `false` turns it off. Default `{ minSends: 20, ratio: 0.25, learnFrom: 50 }`.
+   */
+  readonly silence?: { readonly minSends?: number; readonly ratio?: number; readonly learnFrom?: number } | false | undefined;
+}
+
+export interface ResolvedHealth {
+  readonly windowMs: number;
+  readonly minSends: number;
+  readonly errorRate: number;
+  readonly coolDownMs: number;
+  readonly probes: number;
+  readonly silence: { readonly minSends: number; readonly ratio: number; readonly learnFrom: number } | undefined;
+}
+
+export function resolveHealth(options: HealthOptions | undefined): ResolvedHealth {
+  const o = options ?? {};
+  const count = (value: number | undefined, fallback: number, field: string, min = 1): number => {
+    const n = value ?? fallback;
+    if (!Number.isInteger(n) || n < min) throw new InvalidConfigError(`Expected \`health.${field}\` to be an integer of at least ${min}, got ${String(value)}`);
+    return n;
+  };
+  const share = (value: number | undefined, fallback: number, field: string): number => {
+    const n = value ?? fallback;
+    if (typeof n !== 'number' || !(n > 0 && n <= 1)) throw new InvalidConfigError(`Expected \`health.${field}\` to be a number in (0, 1], got ${String(value)}`);
+    return n;
+  };
+  const silence = o.silence === false ? undefined : o.silence ?? {};
+  return {
+    windowMs: toMs(o.window ?? '1m', 'health.window', InvalidConfigError),
+    minSends: count(o.minSends, 10, 'minSends'),
+    errorRate: share(o.errorRate, 0.5, 'errorRate'),
+    coolDownMs: toMs(o.coolDown ?? '30s', 'health.coolDown', InvalidConfigError),
+    probes: count(o.probes, 3, 'probes'),
+    silence:
+      silence === undefined
+        ? undefined
+        : { minSends: count(silence.minSends, 20, 'silence.minSends'), ratio: share(silence.ratio, 0.25, 'silence.ratio'), learnFrom: count(silence.learnFrom, 50, 'silence.learnFrom') },
+  };
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** What `router.health()` tells of a provider. */
+export interface ProviderHealth {
+  readonly provider: string;
+  readonly state: BreakerState;
+  /** Why it opened last. */
+  readonly reason: 'errors' | 'silence' | undefined;
+  /** When it entered this state (ms since epoch). */
+  readonly since: number;
+  /** Open: when probes may start. */
+  readonly until: number | undefined;
+  /** Of the last window: sends, provider-side failures. */
+  readonly sends: number;
+  readonly failures: number;
+  /** The share of accepted sends that usually get a receipt, as learned (undefined until `learnFrom` sends). */
+  readonly receiptRate: number | undefined;
+}
+
+/** What a breaker says of a send: let it through, let it through as a probe, or not at all. */
+export type Admission = 'send' | 'probe' | 'skip';
+
+/** An accepted send waiting to be judged for silence. */
+interface Pending {
+  readonly key: string;
+  readonly at: number;
+  received: boolean;
+}
+
+/** How fast the usual receipt rate follows new outcomes (an average over about this many sends). */
+const USUAL_OVER = 500;
+
+const LATENCIES = 64;
+/** Silence is judged on sends older than this many times the provider's usual receipt latency (p90)... */
+const LATENCY_MARGIN = 3;
+/** ...and at least this old. */
+const MIN_JUDGE_AFTER_MS = 5000;
+
+/** One provider's breaker. */
+export class Breaker {
+  state: BreakerState = 'closed';
+  reason: 'errors' | 'silence' | undefined;
+  since: number;
+  until: number | undefined;
+  #backoff = 1;
+  #probesLeft = 0;
+  /** Probes sent while half-open, by key, and whether each succeeded (accepted; with silence, its receipt came). */
+  readonly #probes = new Map<string, boolean>();
+  /** Outcomes of sends in the window: time and whether it failed for the provider's sake. */
+  readonly #outcomes: { at: number; failed: boolean }[] = [];
+  /** Accepted sends not yet old enough to judge, oldest first. */
+  readonly #pending: Pending[] = [];
+  readonly #byKey = new Map<string, Pending>();
+  readonly #latencies: number[] = [];
+  /** The last `silence.minSends` judged sends: whether each had its receipt in time. */
+  readonly #recent: boolean[] = [];
+  #receiptRate: number | undefined;
+  #judged = 0;
+
+  constructor(
+    readonly provider: string,
+    readonly options: ResolvedHealth,
+    now: number,
+  ) {
+    this.since = now;
+  }
+
+  /** Whether a send may go now. Half-open lets `probes` through, then waits for them. */
+  admit(now: number): Admission {
+    this.#tick(now);
+    if (this.state === 'closed') return 'send';
+    if (this.state === 'open') return 'skip';
+    if (this.#probesLeft === 0) return 'skip';
+    this.#probesLeft--;
+    return 'probe';
+  }
+
+  /** A send's answer: accepted, or failed (`providerFault`: the provider's fault, it counts against it). */
+  sent(now: number, key: string, accepted: boolean, providerFault: boolean, probe: boolean): void {
+    this.#tick(now);
+    this.#outcomes.push({ at: now, failed: !accepted && providerFault });
+    if (accepted) {
+      const pending: Pending = { key, at: now, received: false };
+      this.#pending.push(pending);
+      this.#byKey.set(key, pending);
+    }
+    if (probe && this.state === 'half-open') {
+      if (!accepted && providerFault) return this.#open(now, this.reason ?? 'errors', true);
+      // A recipient-side failure says nothing of the provider: another probe may go.
+      if (!accepted) return void this.#probesLeft++;
+      // An error-opened breaker trusts an accepted probe; a silent one waits for its receipt.
+      if (accepted && this.reason !== 'silence') return this.#close(now);
+      this.#probes.set(key, false);
+      return;
+    }
+    this.#judge(now);
+  }
+
+  /** A receipt (any status) for the send with this key. */
+  received(now: number, key: string): void {
+    const pending = this.#byKey.get(key);
+    if (pending !== undefined && !pending.received) {
+      pending.received = true;
+      this.#latencies.push(now - pending.at);
+      if (this.#latencies.length > LATENCIES) this.#latencies.shift();
+    }
+    if (this.state === 'half-open' && this.#probes.has(key)) this.#close(now);
+  }
+
+  /** Adopts a state another router reported through the shared store. */
+  adopt(now: number, state: 'open' | 'closed', reason: 'errors' | 'silence' | undefined, until: number | undefined): void {
+    if (state === 'open' && this.state === 'closed' && until !== undefined && until > now) {
+      this.state = 'open';
+      this.reason = reason;
+      this.since = now;
+      this.until = until;
+    } else if (state === 'closed' && this.state !== 'closed') this.#close(now);
+  }
+
+  /** Moves open → half-open once the cool-down has passed; a half-open breaker whose probes all went unanswered opens again. */
+  #tick(now: number): void {
+    if (this.state === 'open' && this.until !== undefined && now >= this.until) {
+      this.state = 'half-open';
+      this.since = now;
+      this.#probesLeft = this.options.probes;
+      this.#probes.clear();
+    }
+    if (this.state === 'half-open' && now - this.since > this.#judgeAfter()) {
+      // Probes were accepted and none has had its receipt in the time receipts take: still silent. No probe
+      // answered at all (their routers gone): let new ones through.
+      if (this.#probes.size > 0) this.#open(now, 'silence', true);
+      else {
+        this.since = now;
+        this.#probesLeft = this.options.probes;
+      }
+    }
+    const from = now - this.options.windowMs;
+    while (this.#outcomes.length > 0 && this.#outcomes[0]!.at < from) this.#outcomes.shift();
+  }
+
+  /** Checks the window's error rate and the silence of sends old enough to have had their receipt. */
+  #judge(now: number): void {
+    if (this.state !== 'closed') return;
+    const { minSends, errorRate } = this.options;
+    if (this.#outcomes.length >= minSends) {
+      let failed = 0;
+      for (const o of this.#outcomes) if (o.failed) failed++;
+      if (failed / this.#outcomes.length >= errorRate) return this.#open(now, 'errors', false);
+    }
+    const silence = this.options.silence;
+    if (silence === undefined) return;
+    // Accepted sends old enough to have had their receipt are judged: the last few against the usual rate.
+    const cutoff = now - this.#judgeAfter();
+    while (this.#pending.length > 0 && this.#pending[0]!.at <= cutoff) {
+      const judged = this.#pending.shift()!;
+      this.#byKey.delete(judged.key);
+      this.#judged++;
+      const hit = judged.received ? 1 : 0;
+      this.#receiptRate = this.#receiptRate === undefined ? hit : this.#receiptRate + (hit - this.#receiptRate) / Math.min(this.#judged, USUAL_OVER);
+      this.#recent.push(judged.received);
+      if (this.#recent.length > silence.minSends) this.#recent.shift();
+    }
+    const usual = this.#judged >= silence.learnFrom ? this.#receiptRate : undefined;
+    if (usual === undefined || usual < 0.1 || this.#recent.length < silence.minSends) return;
+    let got = 0;
+    for (const hit of this.#recent) if (hit) got++;
+    if (got / this.#recent.length < silence.ratio * usual) this.#open(now, 'silence', false);
+  }
+
+  /** How old an accepted send must be before a missing receipt counts: a multiple of the usual latency. */
+  #judgeAfter(): number {
+    if (this.#latencies.length === 0) return MIN_JUDGE_AFTER_MS * LATENCY_MARGIN;
+    const sorted = [...this.#latencies].sort((a, b) => a - b);
+    const p90 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))]!;
+    return Math.max(MIN_JUDGE_AFTER_MS, LATENCY_MARGIN * p90);
+  }
+
+  #open(now: number, reason: 'errors' | 'silence', again: boolean): void {
+    this.#backoff = again ? Math.min(32, this.#backoff * 2) : 1;
+    this.state = 'open';
+    this.reason = reason;
+    this.since = now;
+    this.until = now + this.options.coolDownMs * this.#backoff;
+    this.#probes.clear();
+    // What happened before it opened says nothing of what comes after it closes.
+    this.#outcomes.length = 0;
+    this.#pending.length = 0;
+    this.#byKey.clear();
+    this.#recent.length = 0;
+  }
+
+  #close(now: number): void {
+    this.state = 'closed';
+    this.since = now;
+    this.until = undefined;
+    this.#backoff = 1;
+    this.#probes.clear();
+    this.#outcomes.length = 0;
+  }
+
+  view(now: number): ProviderHealth {
+    this.#tick(now);
+    let failures = 0;
+    for (const o of this.#outcomes) if (o.failed) failures++;
+    return {
+      provider: this.provider,
+      state: this.state,
+      reason: this.reason,
+      since: this.since,
+      until: this.until,
+      sends: this.#outcomes.length,
+      failures,
+      receiptRate: this.#judged >= (this.options.silence?.learnFrom ?? Infinity) ? this.#receiptRate : undefined,
+    };
+  }
+}

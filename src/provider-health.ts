@@ -1,0 +1,127 @@
+import type { ResolvedChannel } from './channels.js';
+import type { RouterContext } from './context.js';
+import { Breaker, type Admission, type ProviderHealth, type ResolvedHealth } from './health.js';
+import type { SharedHealth } from './store/types.js';
+import type { Transition } from './transition.js';
+import type { Cascade } from './types.js';
+
+/** Shared health is read at least this often by a router that sends. */
+const SYNC_MS = 1000;
+
+/** The provider a try of `cascade`'s step goes through, and the key its health is tracked by. */
+export function tryOf(channels: ReadonlyMap<string, ResolvedChannel>, cascade: Cascade, step: number): { provider: string; key: string } | undefined {
+  const attempt = cascade.attempts[step];
+  if (attempt === undefined) return undefined;
+  const provider = attempt.provider ?? channels.get(attempt.channel)?.providers[0]?.name;
+  if (provider === undefined) return undefined;
+  return { provider, key: `${cascade.id}:${step}:${attempt.failovers?.length ?? 0}` };
+}
+
+/**
+ * This router's view of its providers' health: a breaker each (src/health.ts), fed by its sends and by the
+ * receipts it applies, shared through the store when the store can (a breaker one router opens, every
+ * router adopts on its next wake-up), and reported as `provider-down` / `provider-up` events.
+ */
+export class Health {
+  readonly #ctx: RouterContext;
+  readonly #options: ResolvedHealth | undefined;
+  readonly #breakers = new Map<string, Breaker>();
+  #syncedAt = -Infinity;
+  #syncing: Promise<void> | undefined;
+
+  constructor(ctx: RouterContext, options: ResolvedHealth | undefined) {
+    this.#ctx = ctx;
+    this.#options = options;
+  }
+
+  get enabled(): boolean {
+    return this.#options !== undefined;
+  }
+
+  #breaker(provider: string): Breaker | undefined {
+    if (this.#options === undefined) return undefined;
+    let breaker = this.#breakers.get(provider);
+    if (breaker === undefined) this.#breakers.set(provider, (breaker = new Breaker(provider, this.#options, this.#ctx.clock.now())));
+    return breaker;
+  }
+
+  /** Whether a send through `provider` may go now (`probe`: as one of a half-open breaker's probes). */
+  admit(provider: string): Admission {
+    this.#refresh();
+    return this.#watch(provider, (breaker, now) => breaker.admit(now)) ?? 'send';
+  }
+
+  /** A send's answer. */
+  sent(provider: string, key: string, accepted: boolean, providerFault: boolean, probe: boolean): void {
+    this.#watch(provider, (breaker, now) => breaker.sent(now, key, accepted, providerFault, probe));
+  }
+
+  /** Feeds the receipts a persisted change applied to the breakers of their providers. */
+  after(done: Transition): void {
+    if (this.#options === undefined) return;
+    for (const note of done.notes) {
+      if (note.type !== 'receipt') continue;
+      const tried = tryOf(this.#ctx.channels, done.cascade, note.step);
+      if (tried) this.#watch(tried.provider, (breaker, now) => breaker.received(now, tried.key));
+    }
+  }
+
+  /** Providers whose breaker is open now: the planner leaves them out. */
+  unhealthy(): ReadonlySet<string> | undefined {
+    this.#refresh();
+    if (this.#breakers.size === 0) return undefined;
+    const now = this.#ctx.clock.now();
+    let open: Set<string> | undefined;
+    for (const [provider, breaker] of this.#breakers) if (breaker.view(now).state === 'open') (open ??= new Set()).add(provider);
+    return open;
+  }
+
+  view(): ProviderHealth[] {
+    const now = this.#ctx.clock.now();
+    return [...this.#breakers.values()].map((breaker) => breaker.view(now)).sort((a, b) => a.provider.localeCompare(b.provider));
+  }
+
+  /** Adopts what other routers reported through the store (a no-op for a store that does not share it). */
+  async sync(): Promise<void> {
+    const { store, clock } = this.#ctx;
+    if (this.#options === undefined || store.health === undefined) return;
+    this.#syncedAt = clock.now();
+    for (const shared of await store.health()) {
+      this.#watch(shared.provider, (breaker) => breaker.adopt(clock.now(), shared.state, shared.reason, shared.until), false);
+    }
+  }
+
+  /** Between wake-ups, a sync in the background at most once a second, so a busy router adopts within seconds. */
+  #refresh(): void {
+    const { store, clock, reporter } = this.#ctx;
+    if (this.#options === undefined || store.health === undefined || this.#syncing || clock.now() - this.#syncedAt < SYNC_MS) return;
+    this.#syncing = this.sync()
+      .catch((error: unknown) => reporter.fail(error, undefined, 'timer'))
+      .finally(() => (this.#syncing = undefined));
+  }
+
+  /** Runs `change` on a provider's breaker, then reports a state change as an event and to the store. */
+  #watch<T>(provider: string, change: (breaker: Breaker, now: number) => T, share = true): T | undefined {
+    const breaker = this.#breaker(provider);
+    if (breaker === undefined) return undefined;
+    const now = this.#ctx.clock.now();
+    const was = breaker.state;
+    const result = change(breaker, now);
+    const is = breaker.state;
+    const opened = is === 'open' && was !== 'open';
+    const closed = is === 'closed' && was !== 'closed';
+    if (!opened && !closed) return result;
+    const { reporter, store } = this.#ctx;
+    if (opened) {
+      if (reporter.listening('provider-down')) reporter.emit('provider-down', { provider, reason: breaker.reason!, at: now, until: breaker.until! });
+      reporter.warn({ provider, reason: breaker.reason, until: breaker.until }, `provider ${provider} is unhealthy (${breaker.reason}): routed around until ${new Date(breaker.until!).toISOString()}`);
+    } else if (reporter.listening('provider-up')) reporter.emit('provider-up', { provider, at: now });
+    if (share && store.reportHealth !== undefined) {
+      const shared: SharedHealth = { provider, state: opened ? 'open' : 'closed', reason: breaker.reason, until: breaker.until, at: now };
+      void Promise.resolve()
+        .then(() => store.reportHealth!(shared))
+        .catch((error: unknown) => reporter.fail(error, undefined, 'timer'));
+    }
+    return result;
+  }
+}
