@@ -527,6 +527,24 @@ export function storeContract(name: string, make: StoreFactory, cleanup?: StoreC
       });
     });
 
+    describe('shared provider health (optional)', () => {
+      it('keeps the latest report per provider, whatever order reports arrive in', async () => {
+        if (store.health === undefined || store.reportHealth === undefined) return; // a store that does not share health
+        const provider = id('provider');
+        const other = id('provider');
+        await store.reportHealth({ provider, state: 'open', reason: 'errors', until: T0 + MINUTE, at: T0 + 10 });
+        await store.reportHealth({ provider, state: 'closed', reason: 'errors', until: undefined, at: T0 + 5 }); // older: ignored
+        await store.reportHealth({ provider: other, state: 'open', reason: 'silence', until: T0 + HOUR, at: T0 });
+        const mine = (await store.health()).filter((h) => h.provider === provider || h.provider === other).sort((a, b) => a.at - b.at);
+        expect(mine).toEqual([
+          { provider: other, state: 'open', reason: 'silence', until: T0 + HOUR, at: T0 },
+          { provider, state: 'open', reason: 'errors', until: T0 + MINUTE, at: T0 + 10 },
+        ]);
+        await store.reportHealth({ provider, state: 'closed', reason: 'errors', until: undefined, at: T0 + 10 }); // the same time: kept
+        expect((await store.health()).find((h) => h.provider === provider)?.state).toBe('closed');
+      });
+    });
+
     describe('open and dispose', () => {
       it('lists the cascades that have not ended', async () => {
         const active = cascade();
