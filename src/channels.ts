@@ -23,6 +23,8 @@ export interface ResolvedProvider {
   /** The provider receipts for its sends must name (undefined: receipts that name none). */
   readonly receipts: string | undefined;
   readonly retry: ResolvedRetry | undefined;
+  /** Its rate limit: at most `limit` sends in any `windowMs`. */
+  readonly rate: { readonly limit: number; readonly windowMs: number } | undefined;
 }
 
 /** A channel with every default applied and every duration in milliseconds. */
@@ -124,10 +126,11 @@ function resolveProviders(name: string, config: ChannelConfig, cost: CostModel, 
     throw new InvalidConfigError(`Expected channel "${name}" to have exactly one of \`send\` or \`providers\``);
   }
   if (config.send !== undefined) {
-    return [{ name: config.provider ?? name, send: config.send, cost, fixedCostMicros, weight: 1, receipts: config.provider, retry }];
+    return [{ name: config.provider ?? name, send: config.send, cost, fixedCostMicros, weight: 1, receipts: config.provider, retry, rate: resolveRate(`channels.${name}`, config.rate) }];
   }
   if (config.providers!.length === 0) throw new InvalidConfigError(`Expected \`channels.${name}.providers\` to list at least one provider`);
   if (config.provider !== undefined) throw new InvalidConfigError(`Expected \`channels.${name}.provider\` to be left out with \`providers\` (each provider names its receipts)`);
+  if (config.rate !== undefined) throw new InvalidConfigError(`Expected \`channels.${name}.rate\` to be left out with \`providers\` (each provider has its own)`);
   const seen = new Set<string>();
   return config.providers!.map((p, i) => {
     const field = `channels.${name}.providers[${i}]`;
@@ -142,6 +145,14 @@ function resolveProviders(name: string, config: ChannelConfig, cost: CostModel, 
       weight: p.weight ?? 1,
       receipts: p.receipts ?? p.name,
       retry: p.retry === undefined ? retry : resolveRetry(field, p.retry),
+      rate: resolveRate(field, p.rate),
     };
   });
+}
+
+function resolveRate(field: string, rate: ChannelConfig['rate']): ResolvedProvider['rate'] {
+  if (rate === undefined) return undefined;
+  const windowMs = toMs(rate.per ?? '1s', `${field}.rate.per`, InvalidConfigError);
+  if (windowMs <= 0) throw new InvalidConfigError(`Expected \`${field}.rate.per\` to be a positive duration, got ${String(rate.per)}`);
+  return { limit: rate.limit, windowMs };
 }

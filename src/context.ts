@@ -1,6 +1,7 @@
 import type { ResolvedChannel } from './channels.js';
 import type { Clock } from './clock.js';
 import type { PendingWork } from './drive.js';
+import type { Pacing } from './pacing.js';
 import type { Health } from './provider-health.js';
 import type { Liveness } from './liveness.js';
 import type { Reporter } from './reporter.js';
@@ -21,6 +22,8 @@ export interface RouterContext {
   readonly reporter: Reporter;
   /** The providers' breakers (admits sends, learns from their answers and receipts). */
   readonly health: Health;
+  /** The providers' rate limits. */
+  readonly pacing: Pacing;
   readonly closed: () => boolean;
   /** The ledger delta and learned outcomes a persisted change carries. */
   readonly update: (before: Cascade | undefined, after: Cascade) => StatsUpdate | undefined;

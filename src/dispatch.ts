@@ -107,6 +107,20 @@ export class Dispatcher {
       const error = { message: `provider "${provider.name}" is unhealthy: its breaker is open`, code: 'PROVIDER_UNHEALTHY', fault: 'provider' as const };
       return this.#record(cascade, step, index, { ok: false, error }, true);
     }
+    if (provider.rate !== undefined) {
+      let until: number | undefined;
+      try {
+        const taking = ctx.pacing.take(provider, cascade.message);
+        until = isPromise(taking) ? await taking : taking;
+      } catch (error) {
+        // The store cannot count the rate now: sending beats losing the message.
+        ctx.reporter.fail(error, cascade.id, 'send');
+      }
+      if (until !== undefined) {
+        this.#inflight.delete(cascade.id);
+        return this.#defer(cascade, step, index, until);
+      }
+    }
     const target = { channel, provider, index };
     const outcome = await runSend(target, cascade, step, entry.abort, ctx.clock, () => this.#stillOurs(cascade.id, step, index));
     if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
@@ -165,6 +179,21 @@ export class Dispatcher {
       }
     } finally {
       this.#recording.delete(cascade.id);
+    }
+  }
+
+  /** Records that the try waits for its provider's rate until `until` (its timer then sends it, on any router). */
+  async #defer(cascade: Cascade, step: number, index: number, until: number): Promise<void> {
+    const ctx = this.#ctx;
+    try {
+      const deferring = drive(
+        this.#changes.apply(cascade.id, () => ({ type: 'paced', now: ctx.clock.now(), by: ctx.instanceId, step, try: index, until }), { base: cascade }),
+        ctx.pending,
+      );
+      if (isPromise(deferring)) await deferring;
+    } catch (error) {
+      // Left `sending` in this router's name: its own-claims scan sends it again later.
+      ctx.reporter.fail(error, cascade.id, 'send');
     }
   }
 

@@ -58,6 +58,10 @@ export interface FailoverEvent extends StepEvent {
   /** What the provider it moved on from said. */
   readonly error: AttemptError | undefined;
 }
+export interface PacedEvent extends StepEvent {
+  /** When the try goes out: its provider's rate limit is used up until then. */
+  readonly until: number;
+}
 export interface DeliveredEvent extends StepEvent {
   /** True when the delivering receipt came after the cascade had moved on. */
   readonly late: boolean;
@@ -104,6 +108,7 @@ export interface RouterEvents {
   receipt: (event: ReceiptEvent) => void;
   fallback: (event: FallbackEvent) => void;
   failover: (event: FailoverEvent) => void;
+  paced: (event: PacedEvent) => void;
   'provider-down': (event: ProviderDownEvent) => void;
   'provider-up': (event: ProviderUpEvent) => void;
   delivered: (event: DeliveredEvent) => void;
@@ -150,6 +155,8 @@ export function eventFor(note: Note, cascade: Cascade): Parameters<RouterEvents[
       return { ...step, providerMessageId: attempt.providerMessageId! };
     case 'receipt':
       return { ...step, providerMessageId: attempt.providerMessageId!, status: note.status };
+    case 'paced':
+      return { ...step, until: note.until };
     case 'failover': {
       const tried = attempt.failovers!.findLast((t) => t.provider === note.from);
       return { ...step, from: note.from, to: note.to, reason: note.reason, error: tried?.error };

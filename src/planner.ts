@@ -43,6 +43,10 @@ export interface PlanContext {
   readonly valueOfTime?: Amount | undefined;
   /** Providers whose breaker is open: left out, and a channel with none left skipped (`provider-unhealthy`). */
   readonly unhealthy?: ReadonlySet<string> | undefined;
+  /** Per provider, how long a send waits for its rate limit now: added to a step's projected start. */
+  readonly paceWaits?: ReadonlyMap<string, number> | undefined;
+  /** Set when the recipient's frequency cap for the category is reached (why): every channel is skipped. */
+  readonly capped?: string | undefined;
 }
 
 interface Candidate {
@@ -91,7 +95,8 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
   for (const { channel, address, costMicros, providers, estimate } of ordered) {
     const delay = own(message.delays, channel.name);
     const delayMs = delay === undefined ? 0 : toMs(delay, `delays.${channel.name}`);
-    const start = respectQuiet ? endOfQuietHours(t + delayMs, recipient.quietHours!, recipient.timeZone) : t + delayMs;
+    const paceMs = context.paceWaits?.get(providers?.[0]?.name ?? channel.providers[0]!.name) ?? 0;
+    const start = respectQuiet ? endOfQuietHours(t + delayMs + paceMs, recipient.quietHours!, recipient.timeZone) : t + delayMs + paceMs;
     const timeoutMs = estimate?.waitMs ?? channel.timeoutMs;
     let waitMs = timeoutMs;
     if (deadlineAt !== undefined && start + waitMs > deadlineAt) {
@@ -206,7 +211,9 @@ function eligible(
   const candidates: Candidate[] = [];
   for (const channel of context.channels.values()) {
     const name = channel.name;
-    if (allowed && !allowed.has(name)) {
+    if (context.capped !== undefined) {
+      skipped.push({ channel: name, reason: 'frequency-capped', detail: `the recipient's frequency cap: ${context.capped}` });
+    } else if (allowed && !allowed.has(name)) {
       skipped.push({ channel: name, reason: 'not-allowed', detail: 'the message does not allow this channel' });
     } else if (recipient.optedOut?.includes(name)) {
       skipped.push({ channel: name, reason: 'opted-out', detail: 'the recipient opted out of this channel' });

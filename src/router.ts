@@ -11,6 +11,7 @@ import { InvalidConfigError, InvalidReceiptError, OverloadedError, RouterClosedE
 import { eventBase, type RouterEvents } from './events.js';
 import { resolveHealth, type HealthOptions, type ProviderHealth } from './health.js';
 import { Inbox, type ReceiptResult } from './inbox.js';
+import { Pacing, type PacingOptions } from './pacing.js';
 import { Health } from './provider-health.js';
 import { resolveLearning, type LearningOptions, type ResolvedLearning } from './learning.js';
 import { spendReport, type SpendReport } from './ledger.js';
@@ -86,6 +87,14 @@ export interface RouterOptions {
    * Default: on, with the defaults of `HealthOptions`. See docs/providers.md.
    */
   readonly health?: HealthOptions | false | undefined;
+  /** When a provider's rate limit (`ProviderConfig.rate`) is used up: which messages go first. See docs/providers.md. */
+  readonly pacing?: PacingOptions | undefined;
+  /**
+   * Per recipient, the most messages of a category in a window, e.g. `{ marketing: { max: 3, per: '1d' } }`:
+   * a message beyond it is not sent (every channel skipped, `frequency-capped`; the cascade ends `exhausted`).
+   * Counted by the store, over every router on it.
+   */
+  readonly frequencyCaps?: Readonly<Record<string, { readonly max: number; readonly per: Duration }>> | undefined;
 }
 
 /** What `send()` resolves with. */
@@ -138,6 +147,8 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #dispatcher: Dispatcher;
   readonly #timers: Timers;
   readonly #health: Health;
+  readonly #pacing: Pacing;
+  readonly #caps: ReadonlyMap<string, { readonly max: number; readonly windowMs: number }>;
 
   constructor(options: RouterOptions) {
     super();
@@ -166,7 +177,7 @@ export class Router extends EventEmitter<RouterEvents> {
     if (ttlMs === 0) throw new InvalidConfigError('Expected `instanceTtl` to be a positive duration, got 0');
     this.#liveness = this.#ownsStore ? undefined : new Liveness(instanceId, this.#store, this.#clock, ttlMs);
     this.#reporter = new Reporter(this, options.logger);
-    const ctx: Omit<RouterContext, 'health'> & { health?: Health } = {
+    const ctx: Omit<RouterContext, 'health' | 'pacing'> & { health?: Health; pacing?: Pacing } = {
       store: this.#store,
       clock: this.#clock,
       channels: this.#channels,
@@ -179,6 +190,9 @@ export class Router extends EventEmitter<RouterEvents> {
       after: (done) => this.#after(done),
     };
     this.#health = ctx.health = new Health(ctx as RouterContext, options.health === false ? undefined : resolveHealth(options.health));
+    this.#pacing = ctx.pacing = new Pacing(this.#store, this.#clock, options.pacing, this.#channels, this.#reporter);
+    this.#caps = resolveCaps(options.frequencyCaps);
+    if (this.#caps.size > 0 && this.#store.admit === undefined) this.#reporter.warn({}, 'the store does not implement admit(): frequency caps are not enforced');
     this.#changes = new Changes(ctx as RouterContext);
     this.#inbox = new Inbox(ctx as RouterContext, this.#changes, holdMs);
     this.#timers = new Timers(ctx as RouterContext, this.#changes, this.#inbox);
@@ -276,14 +290,16 @@ export class Router extends EventEmitter<RouterEvents> {
     if (this.#busy >= this.#maxPending) throw new OverloadedError(this.#busy);
   }
 
-  /** Plans with what the store has learned about the recipient (when learning). */
-  *#plan(message: Message, recipient: Recipient): Operation<Plan> {
+  /** Plans with what the store has learned about the recipient (when learning). `capped`: the frequency cap it hit. */
+  *#plan(message: Message, recipient: Recipient, capped?: string): Operation<Plan> {
     const context: PlanContext = {
       channels: this.#channels,
       consentRequired: this.#consentRequired,
       now: this.#clock.now(),
       valueOfTime: this.#valueOfTime,
       unhealthy: this.#health.unhealthy(),
+      paceWaits: this.#pacing.isUrgent(message) ? undefined : this.#pacing.waits(),
+      capped,
     };
     if (!this.#learning) return buildPlan(context, message, recipient);
     const keys = statKeysFor(this.#channels, message);
@@ -300,7 +316,13 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   *#start(message: Message, recipient: Recipient): Operation<SendReceipt> {
-    const plan = yield* this.#plan(message, recipient);
+    const cap = this.#caps.get(message.category);
+    let capped: string | undefined;
+    if (cap !== undefined && this.#store.admit !== undefined) {
+      const request = { recipientId: recipient.id, category: message.category, key: message.key, max: cap.max, windowMs: cap.windowMs, now: this.#clock.now() };
+      if (!((yield this.#store.admit(request)) as boolean)) capped = `at most ${cap.max} "${message.category}" messages in ${cap.windowMs} ms`;
+    }
+    const plan = yield* this.#plan(message, recipient, capped);
     const started = startCascade({ id: this.#createId(message), key: message.key, message, recipient, plan, now: plan.createdAt, by: this.instanceId });
     const { created, cascade: stored, recovered } = yield* this.#changes.create(started);
     if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
@@ -325,6 +347,17 @@ export class Router extends EventEmitter<RouterEvents> {
       else if (effect.type === 'abort') this.#dispatcher.abort(cascade.id);
     }
   }
+}
+
+function resolveCaps(caps: RouterOptions['frequencyCaps']): Map<string, { max: number; windowMs: number }> {
+  const resolved = new Map<string, { max: number; windowMs: number }>();
+  for (const [category, cap] of Object.entries(caps ?? {})) {
+    if (!Number.isInteger(cap?.max) || cap.max < 0) throw new InvalidConfigError(`Expected \`frequencyCaps.${category}.max\` to be a non-negative integer, got ${String(cap?.max)}`);
+    const windowMs = toMs(cap.per, `frequencyCaps.${category}.per`, InvalidConfigError);
+    if (windowMs <= 0) throw new InvalidConfigError(`Expected \`frequencyCaps.${category}.per\` to be a positive duration, got ${String(cap.per)}`);
+    resolved.set(category, { max: cap.max, windowMs });
+  }
+  return resolved;
 }
 
 /** Creates a router over the given channels. */

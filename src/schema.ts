@@ -74,6 +74,8 @@ const retry = z
   ])
   .optional();
 
+const rate = z.object({ limit: z.number().int().positive(), per: duration.optional() }).optional();
+
 const providerSchema = z.object({
   name,
   send: fn,
@@ -81,6 +83,7 @@ const providerSchema = z.object({
   weight: z.number().positive().finite().optional(),
   receipts: name.optional(),
   retry,
+  rate,
 });
 
 export const channelSchema = z.object({
@@ -102,6 +105,7 @@ export const channelSchema = z.object({
   address: fn.optional(),
   learnAs: z.string().min(1).optional(),
   provider: name.optional(),
+  rate,
 });
 
 type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error;

@@ -32,6 +32,8 @@ export type CascadeInput =
   /** A receipt for the step's current try, or (`try`) for an earlier one. */
   | { readonly type: 'receipt'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly try?: number | undefined; readonly status: ReceiptStatus; readonly at?: number | undefined; readonly priceMicros?: Micros | undefined; readonly error?: AttemptError | undefined }
   | { readonly type: 'cancel'; readonly now: number; readonly by?: string | undefined }
+  /** The current try may not be sent before `until` (its provider's rate limit): it waits, its step's timer set to then. */
+  | { readonly type: 'paced'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly try?: number | undefined; readonly until: number }
   /** The owner of a step still `sending` died: `by` takes the step over and sends it again (same idempotency key). */
   | { readonly type: 'resume'; readonly now: number; readonly by: string; readonly step: number; readonly previousOwner: string | undefined };
 
@@ -48,6 +50,7 @@ export type Note =
   | { readonly type: 'sent'; readonly step: number }
   | { readonly type: 'receipt'; readonly step: number; readonly status: ReceiptStatus }
   | { readonly type: 'failover'; readonly step: number; readonly from: string; readonly to: string; readonly reason: FailoverReason }
+  | { readonly type: 'paced'; readonly step: number; readonly until: number }
   | { readonly type: 'fallback'; readonly step: number; readonly reason: 'failed' | 'timeout' | 'send-error'; readonly next: number | undefined }
   | { readonly type: 'delivered'; readonly step: number }
   | { readonly type: 'late-receipt'; readonly step: number }
@@ -197,6 +200,7 @@ function cloneAttempt(a: Attempt): Mutable<Attempt> {
     error: a.error,
     provider: a.provider,
     failovers: a.failovers,
+    pacedUntil: a.pacedUntil,
   };
 }
 
@@ -230,6 +234,8 @@ class Draft {
         return this.receipt(input);
       case 'cancel':
         return this.cancel();
+      case 'paced':
+        return this.isTry(input.step, input.try) ? this.paced(input.step, input.until) : 'stale';
     }
   }
 
@@ -259,8 +265,37 @@ class Draft {
     const c = this.c;
     if (TERMINAL.has(c.status) || c.timerAt === undefined || c.timerAt > this.now) return 'unchanged';
     const current = c.status === 'active' ? this.list[c.step] : undefined;
+    // A try waiting for its provider's rate is sent (or expired by the deadline) by whichever router fires its
+    // timer: nothing is in flight.
+    if (current?.pacedUntil !== undefined) return c.plan.deadlineAt !== undefined && this.now >= c.plan.deadlineAt ? this.fire() : this.unpace(c.step);
     if (current?.state === 'sending' && this.by !== undefined && current.owner !== undefined && current.owner !== this.by) return 'unchanged';
     return this.fire();
+  }
+
+  /** The current try, not sent yet, waits for its provider's rate until `until`. */
+  private paced(step: number, until: number): Verdict {
+    const c = this.c;
+    const attempt = this.list[step];
+    if (!this.isCurrent(step) || attempt?.state !== 'sending' || attempt.providerMessageId !== undefined) return 'stale';
+    if (this.by !== undefined && attempt.owner !== undefined && attempt.owner !== this.by) return 'stale';
+    this.attempt(step).pacedUntil = until;
+    c.timerAt = c.plan.deadlineAt === undefined ? until : Math.min(until, c.plan.deadlineAt);
+    this.notes.push({ type: 'paced', step, until });
+    return 'applied';
+  }
+
+  /** Its time come, a paced try is sent (claimed by `by`), and its wait for a receipt starts now. */
+  private unpace(step: number): Verdict {
+    const c = this.c;
+    const a = this.attempt(step);
+    const planned = c.plan.steps[step]!;
+    a.pacedUntil = undefined;
+    a.owner = this.by;
+    c.timerAt = this.now + planned.timeoutMs;
+    if (c.plan.deadlineAt !== undefined) c.timerAt = Math.min(c.timerAt, c.plan.deadlineAt);
+    this.effects.push({ type: 'send', step });
+    this.notes.push({ type: 'attempt', step });
+    return 'applied';
   }
 
   /** The due timer's work: start a scheduled step, or end the current one by timeout (or the deadline). */
@@ -317,6 +352,8 @@ class Draft {
     const c = this.c;
     const attempt = this.list[step];
     if (!this.isCurrent(step) || attempt?.state !== 'sending' || attempt.owner !== previousOwner || this.by === undefined) return 'stale';
+    // Waiting for its provider's rate: nothing in flight to take over; its timer sends it.
+    if (attempt.pacedUntil !== undefined) return 'stale';
     if (c.timerAt !== undefined && c.timerAt <= this.now) return this.fire();
     this.attempt(step).owner = this.by;
     this.effects.push({ type: 'send', step });
@@ -510,6 +547,7 @@ class Draft {
       error: undefined,
       provider: planned.providers?.[0]?.name,
       failovers: undefined,
+      pacedUntil: undefined,
     });
     c.status = 'active';
     c.step = step;

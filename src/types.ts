@@ -205,6 +205,11 @@ export interface ProviderConfig {
   readonly receipts?: string | undefined;
   /** Retries of its transient send errors. Default: the channel's `retry`. */
   readonly retry?: RetryOptions | false | undefined;
+  /**
+   * The most sends it takes in any window of `per` (default `'1s'`), over every router on the store: sends
+   * beyond it wait their turn (`paced` events), urgent messages first. See `RouterOptions.pacing`.
+   */
+  readonly rate?: { readonly limit: number; readonly per?: Duration | undefined } | undefined;
 }
 
 /** A channel as the user declares it. */
@@ -236,6 +241,8 @@ export interface ChannelConfig {
   readonly learnAs?: string | undefined;
   /** Where to find the address; default `recipient.addresses[channelName]`. */
   readonly address?: ((recipient: Recipient) => string | undefined) | undefined;
+  /** For a channel with one provider (`send`): its rate limit, as `ProviderConfig.rate`. */
+  readonly rate?: { readonly limit: number; readonly per?: Duration | undefined } | undefined;
   /**
    * The provider whose receipts report on this channel's sends, as `cascade-router/receipts` names it
    * (`twilio`, `sendgrid`, `infobip`, …): only receipts that name it apply to this channel's attempts, so a
@@ -270,9 +277,20 @@ export interface ChannelEstimate {
 /**
  * Why the planner (or the runtime) left a channel out. `unlikely`: its learned probability is below the
  * router's threshold; `no-content`: the message's text is empty and no override gives this channel one;
- * `provider-unhealthy`: every provider of the channel has its breaker open.
+ * `provider-unhealthy`: every provider of the channel has its breaker open; `frequency-capped`: the recipient
+ * had as many messages of this category as `RouterOptions.frequencyCaps` allows (every channel is skipped).
  */
-export type SkipReason = 'not-allowed' | 'opted-out' | 'no-consent' | 'no-address' | 'no-content' | 'provider-unhealthy' | 'unlikely' | 'over-budget' | 'deadline';
+export type SkipReason =
+  | 'not-allowed'
+  | 'opted-out'
+  | 'no-consent'
+  | 'no-address'
+  | 'no-content'
+  | 'provider-unhealthy'
+  | 'frequency-capped'
+  | 'unlikely'
+  | 'over-budget'
+  | 'deadline';
 
 export interface PlanSkip {
   readonly channel: string;
@@ -393,6 +411,11 @@ export interface Attempt {
   readonly provider?: string | undefined;
   /** Earlier tries of this step through providers it moved on from, oldest first. */
   readonly failovers?: readonly ProviderTry[] | undefined;
+  /**
+   * Set while the current try waits for its provider's rate limit: it is sent at this time (the step's
+   * timer), by whichever router fires it, and its wait for a receipt starts then.
+   */
+  readonly pacedUntil?: number | undefined;
   /** A price the provider reported, in micro-units. */
   readonly priceMicros?: Micros | undefined;
   /** A positive receipt that came after the cascade had moved on. */

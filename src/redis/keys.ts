@@ -42,6 +42,12 @@ export interface Keys {
   readonly instances: string;
   /** Hash: provider name → its breaker state as a router last reported it (JSON, `SharedHealth`). */
   readonly health: string;
+  /** Sorted set: a provider's sends in its rate window (member → time). */
+  paceLog(provider: string): string;
+  /** String: when a provider's last deferred send retries. */
+  paceTail(provider: string): string;
+  /** Sorted set: a recipient's messages of a category in its frequency-cap window (key → time). */
+  capLog(recipientId: string, category: string): string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -62,6 +68,9 @@ export function keysFor(prefix: string): Keys {
     sending: `${prefix}sending`,
     instances: `${prefix}instances`,
     health: `${prefix}health`,
+    paceLog: (provider) => `${prefix}pace:${provider}`,
+    paceTail: (provider) => `${prefix}pace-tail:${provider}`,
+    capLog: (recipientId, category) => `${prefix}cap:${category}:${recipientId}`,
   };
 }
 

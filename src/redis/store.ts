@@ -10,6 +10,7 @@ import { claimDueScript } from './scripts/claim-due.js';
 import { commitScript } from './scripts/commit.js';
 import { createScript } from './scripts/create.js';
 import { reportHealthScript } from './scripts/health.js';
+import { admitScript, paceScript } from './scripts/pacing.js';
 import { heartbeatScript, orphansScript } from './scripts/liveness.js';
 import { readScript } from './scripts/read.js';
 import { routeScript } from './scripts/route.js';
@@ -411,6 +412,16 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
 
     async reportHealth(state) {
       await script('reportHealth', reportHealthScript, [keys.health], [state.provider, JSON.stringify(state), state.at]);
+    },
+
+    async pace({ provider, limit, windowMs, reserve, urgent, now }) {
+      const member = nonces();
+      const answer = (await script('pace', paceScript, [keys.paceLog(provider), keys.paceTail(provider)], [limit, windowMs, reserve, urgent ? '1' : '0', now, member])) as number;
+      return answer === 0 ? { go: true } : { go: false, retryAt: Number(answer) };
+    },
+
+    async admit({ recipientId, category, key, max, windowMs, now }) {
+      return (await script('admit', admitScript, [keys.capLog(recipientId, category)], [key, max, windowMs, now])) === 1;
     },
 
     async dispose() {

@@ -2,7 +2,7 @@ import { addToChannel, addToCounts, type ChannelStats, type OutcomeCounts } from
 import { LedgerTotals } from '../ledger.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { TimerHeap } from './timer-heap.js';
-import { sendingAttempt, type CascadeStore, type CommitResult, type HeldReceipt, type SharedHealth, type StatsUpdate } from './types.js';
+import { sendingAttempt, type CascadeStore, type CommitResult, type HeldReceipt, type PaceAnswer, type SharedHealth, type StatsUpdate } from './types.js';
 
 export interface MemoryStoreOptions {
   /** How long finished cascades stay readable (ms). Default 24 hours. `Infinity` keeps them. */
@@ -71,6 +71,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
 
   const alive = new Set<string>();
   const health = new Map<string, SharedHealth>();
+  // Per provider: the times of its sends in the last window (oldest first), and when the last deferred one retries.
+  const paced = new Map<string, { sends: number[]; tail: number }>();
+  // Per recipient and category: message key → when it was let through.
+  const capped = new Map<string, Map<string, number>>();
   // Cascades whose current attempt is `sending`, by id: what orphans() looks through.
   const sending = new Map<string, Cascade>();
   const track = (cascade: Cascade, previous: Cascade | undefined): void => {
@@ -248,9 +252,39 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       if (kept === undefined || kept.at <= state.at) health.set(state.provider, state);
     },
 
+    pace({ provider, limit, windowMs, reserve, urgent, now }): PaceAnswer {
+      let state = paced.get(provider);
+      if (state === undefined) paced.set(provider, (state = { sends: [], tail: -Infinity }));
+      const { sends } = state;
+      let old = 0;
+      while (old < sends.length && sends[old]! <= now - windowMs) old++;
+      if (old > 0) sends.splice(0, old);
+      const capacity = urgent ? limit : limit - reserve;
+      if (sends.length < capacity) {
+        sends.push(now);
+        return { go: true };
+      }
+      if (urgent || capacity <= 0) return { go: false, retryAt: (sends[sends.length - capacity] ?? sends[0] ?? now) + windowMs };
+      state.tail = Math.max(now, state.tail) + windowMs / capacity;
+      return { go: false, retryAt: Math.ceil(state.tail) };
+    },
+
+    admit({ recipientId, category, key, max, windowMs, now }) {
+      const id = `${recipientId}\u0000${category}`;
+      let log = capped.get(id);
+      if (log === undefined) capped.set(id, (log = new Map()));
+      for (const [k, at] of log) if (at <= now - windowMs) log.delete(k);
+      if (log.has(key)) return true;
+      if (log.size >= max) return false;
+      log.set(key, now);
+      return true;
+    },
+
     async dispose() {
       alive.clear();
       health.clear();
+      paced.clear();
+      capped.clear();
       sending.clear();
       cascades.clear();
       byKey.clear();

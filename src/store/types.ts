@@ -68,6 +68,32 @@ export interface SharedHealth {
   readonly at: number;
 }
 
+/** One send asking for a slot of its provider's rate (`CascadeStore.pace`). */
+export interface PaceRequest {
+  readonly provider: string;
+  /** Most sends in any window of `windowMs`. */
+  readonly limit: number;
+  readonly windowMs: number;
+  /** Of `limit`, the slots in any window that only urgent sends may take. */
+  readonly reserve: number;
+  readonly urgent: boolean;
+  readonly now: number;
+}
+
+/** Go now (the slot is taken), or try again at `retryAt`. */
+export type PaceAnswer = { readonly go: true } | { readonly go: false; readonly retryAt: number };
+
+/** One message asking to be let through a recipient's frequency cap (`CascadeStore.admit`). */
+export interface AdmitRequest {
+  readonly recipientId: string;
+  readonly category: string;
+  /** The message's idempotency key: the same message asking again is let through again, and counted once. */
+  readonly key: string;
+  readonly max: number;
+  readonly windowMs: number;
+  readonly now: number;
+}
+
 /** A cascade whose current attempt is `sending` in the name of an instance that is not alive. */
 export interface Orphan {
   readonly cascadeId: string;
@@ -75,11 +101,14 @@ export interface Orphan {
   readonly owner: string | undefined;
 }
 
-/** The current attempt of `cascade` when it is `sending`: claimed, its send not yet recorded. */
+/**
+ * The current attempt of `cascade` when it is `sending`: claimed, its send not yet recorded. Not one waiting
+ * for its provider's rate (`pacedUntil`): nothing is in flight then, and whichever router fires its timer sends it.
+ */
 export function sendingAttempt(cascade: Cascade): Attempt | undefined {
   if (cascade.status !== 'active') return undefined;
   const attempt = cascade.attempts[cascade.step];
-  return attempt?.state === 'sending' ? attempt : undefined;
+  return attempt?.state === 'sending' && attempt.pacedUntil === undefined ? attempt : undefined;
 }
 
 /**
@@ -145,5 +174,18 @@ export interface CascadeStore {
    */
   health?(): MaybePromise<readonly SharedHealth[]>;
   reportHealth?(health: SharedHealth): MaybePromise<void>;
+  /**
+   * Optional: takes a slot of a provider's rate, shared by every router on the store. A send goes when
+   * fewer than `limit` (not urgent: `limit - reserve`) sends went in the last `windowMs`, so no window of that
+   * length ever holds more than `limit`. Otherwise it is told when to try again: an urgent send when the
+   * oldest send leaves the window, the others one after another at the rate they may use, so a blast
+   * spreads out instead of retrying at once. Without it, rate limits are not enforced (the router warns).
+   */
+  pace?(request: PaceRequest): MaybePromise<PaceAnswer>;
+  /**
+   * Optional: lets a message through a recipient's frequency cap for its category (at most `max` messages in
+   * any `windowMs`), counting it; false when the cap is reached. Without it, caps are not enforced (the router warns).
+   */
+  admit?(request: AdmitRequest): MaybePromise<boolean>;
   dispose(): Promise<void>;
 }
