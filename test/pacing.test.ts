@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { busiestWindow } from './support/windows.js';
 import { createRouter, memoryStore, SimulatedClock, type CascadeStore, type ChannelConfig, type Message, type Recipient, type Router, type SendRequest } from 'cascade-router';
 
 const SECOND = 1000;
@@ -16,17 +17,6 @@ const routers: Router[] = [];
 afterEach(async () => {
   for (const router of routers.splice(0)) await router.close();
 });
-
-/** The most sends any half-open window [t, t + windowMs) holds, checked at every send (the windows that matter). */
-export function busiestWindow(times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= windowMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
 
 function setUp(options: { limit: number; per?: string; store?: CascadeStore; clock?: SimulatedClock; name?: string; caps?: Record<string, { max: number; per: string }> }) {
   const clock = options.clock ?? new SimulatedClock(T0);
