@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { tour } from '../docs/examples/api-tour.js';
 import { learningTour } from '../docs/examples/learning.js';
+import { providersTour } from '../docs/examples/providers.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -48,6 +49,21 @@ describe('docs/examples', () => {
       '  sms: 12 sent, 12 delivered, 0.60',
       '  viber: 3 sent, 0 delivered, 0.00',
       'SMS only would have cost 1.20: saved 0.60',
+    ]);
+  });
+
+  it('the providers example fails over from a failing SMS provider, routes around it once its breaker opens, and finds it back', async () => {
+    expect(await providersTour()).toEqual([
+      'three codes through twilio, the cheaper',
+      '  failover: sms twilio → vonage (send-error)',
+      '  failover: sms twilio → vonage (send-error)',
+      '  provider-down: twilio (errors)',
+      '  failover: sms twilio → vonage (send-error)',
+      'twilio failing: open; the codes went through vonage',
+      '  provider-up: twilio',
+      'after the cool-down a probe finds twilio back: closed',
+      'bounced email: email/sendgrid send-error, sms/twilio waiting',
+      'sms: 13 sent, 0.1075 (twilio 5 sent, 0.0395; vonage 8 sent, 0.068)',
     ]);
   });
 
