@@ -58,13 +58,24 @@ export class Changes {
   }
 
   /** Stores a new cascade unless its key is taken; `created` also when the stored one is this router's own lost create. */
-  *create(started: Transition): Operation<{ readonly created: boolean; readonly cascade: Cascade; readonly recovered?: Transition }> {
+  *create(started: Transition): Operation<{ readonly created: boolean; readonly cascade: Cascade; readonly recovered?: Transition; readonly carried?: boolean }> {
     const cascade = started.cascade;
     if (this.#mustBeat(started)) yield this.#ctx.liveness!.beat();
     const answer = (yield* this.#write(cascade.id, started, () => this.#ctx.store.create(cascade, this.#ctx.update(undefined, cascade)))) as Answer<'create'>;
     if (answer.created) return answer;
     const recovered = this.#recognise(answer.cascade);
-    return recovered ? { created: true, cascade: answer.cascade, recovered } : answer;
+    if (recovered === undefined) return answer;
+    if (!this.#claimedDue(recovered)) return { created: true, cascade: answer.cascade, recovered };
+    // Stored so late that its first step's timer has passed: never sent, so sent now with a fresh wait.
+    this.#ctx.reporter.report(recovered);
+    yield* this.#sendUnsent(cascade.id, answer.cascade);
+    return { created: true, cascade: answer.cascade, recovered, carried: true };
+  }
+
+  /** Sends a step this router claimed in a write whose answer was lost, with a fresh wait. */
+  *#sendUnsent(cascadeId: string, base: Cascade): Operation<Transition | undefined> {
+    const { clock, instanceId } = this.#ctx;
+    return yield* this.apply(cascadeId, (c) => ({ type: 'resume', now: clock.now(), by: instanceId, step: c.step, previousOwner: instanceId, unsent: true }), { base, fresh: true });
   }
 
   /**
@@ -82,6 +93,14 @@ export class Changes {
       if (!before) return undefined;
       if (!assumed && this.#lost.size > 0) {
         const recovered = this.#recognise(before);
+        if (recovered && this.#claimedDue(recovered)) {
+          // Its claimed step's timer passed while the write was lost: it was never sent, so it goes out now
+          // with a fresh wait rather than timing out unsent.
+          this.#ctx.reporter.report(recovered);
+          yield* this.#sendUnsent(cascadeId, before);
+          base = undefined;
+          continue;
+        }
         if (recovered) this.#ctx.after(recovered);
       }
       const event = input(before);
@@ -147,6 +166,12 @@ export class Changes {
     if (lost === undefined || stored.version < lost.cascade.version) return undefined;
     this.#lost.delete(stored.id);
     return sameChange(stored, lost.cascade) ? lost : undefined;
+  }
+
+  /** Whether `done` claimed a step whose timer is already due. */
+  #claimedDue(done: Transition): boolean {
+    const timerAt = done.cascade.timerAt;
+    return timerAt !== undefined && timerAt <= this.#ctx.clock.now() && done.effects.some((effect) => effect.type === 'send');
   }
 
   /** A transition that claims a step in this instance's name is stored only while its heartbeat is fresh. */

@@ -324,7 +324,7 @@ export class Router extends EventEmitter<RouterEvents> {
     }
     const plan = yield* this.#plan(message, recipient, capped);
     const started = startCascade({ id: this.#createId(message), key: message.key, message, recipient, plan, now: plan.createdAt, by: this.instanceId });
-    const { created, cascade: stored, recovered } = yield* this.#changes.create(started);
+    const { created, cascade: stored, recovered, carried } = yield* this.#changes.create(started);
     if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
     const begun = recovered ?? started;
     const cascade = begun.cascade;
@@ -332,7 +332,7 @@ export class Router extends EventEmitter<RouterEvents> {
     if (this.listenerCount('skipped') > 0) {
       for (const skip of cascade.plan.skipped) this.#reporter.emit('skipped', { ...eventBase(cascade, cascade.createdAt), ...skip });
     }
-    this.#after(begun);
+    if (!carried) this.#after(begun);
     return { cascadeId: cascade.id, plan: cascade.plan, created: true, status: stored.status };
   }
 

@@ -108,12 +108,26 @@ export class Timers {
     const input = (): CascadeInput => ({ type: 'tick', now: ctx.clock.now(), by: ctx.instanceId });
     const cascade = (yield ctx.store.get(cascadeId)) as Cascade | undefined;
     if (!cascade) return undefined;
+    // A step claimed in this router's name that it is not sending was never sent (its claim's write seemed to
+    // fail): it goes out now, rather than timing out unsent.
+    if (sendingAttempt(cascade)?.owner === ctx.instanceId && !this.#dispatcher!.has(cascadeId) && !this.#changes.writing(cascadeId)) {
+      return yield* this.#changes.apply(cascadeId, this.#ownClaim(cascadeId), { base: cascade, fresh: true });
+    }
     const providerId = cascade.status === 'active' ? cascade.attempts[cascade.step]?.providerMessageId : undefined;
     const queued = providerId === undefined ? undefined : this.#inbox.queued(providerId);
     if (queued === undefined) return yield* this.#changes.apply(cascadeId, input, { base: cascade, fresh: true });
     // A step's timeout is judged by when its receipts reached this router, not when they are applied.
     yield queued;
     return yield* this.#changes.apply(cascadeId, input);
+  }
+
+  /** The input that sends a step claimed in this router's name that it has no send for: never sent, so with a fresh wait. */
+  #ownClaim(cascadeId: string): (cascade: Cascade) => CascadeInput | undefined {
+    const { clock, instanceId } = this.#ctx;
+    return (cascade) => {
+      if (sendingAttempt(cascade)?.owner !== instanceId || this.#dispatcher!.has(cascadeId) || this.#changes.writing(cascadeId)) return undefined;
+      return { type: 'resume', now: clock.now(), by: instanceId, step: cascade.step, previousOwner: instanceId, unsent: true };
+    };
   }
 
   /**
@@ -137,8 +151,8 @@ export class Timers {
       orphans.map(async ({ cascadeId, owner }) => {
         if (this.#ctx.closed()) return;
         const input = (cascade: Cascade): CascadeInput | undefined => {
+          if (owner === instanceId) return this.#ownClaim(cascadeId)(cascade);
           if (sendingAttempt(cascade)?.owner !== owner) return undefined;
-          if (owner === instanceId && (dispatcher.has(cascadeId) || this.#changes.writing(cascadeId))) return undefined;
           return { type: 'resume', now: clock.now(), by: instanceId, step: cascade.step, previousOwner: owner };
         };
         try {

@@ -35,7 +35,18 @@ export type CascadeInput =
   /** The current try may not be sent before `until` (its provider's rate limit): it waits, its step's timer set to then. */
   | { readonly type: 'paced'; readonly now: number; readonly by?: string | undefined; readonly step: number; readonly try?: number | undefined; readonly until: number }
   /** The owner of a step still `sending` died: `by` takes the step over and sends it again (same idempotency key). */
-  | { readonly type: 'resume'; readonly now: number; readonly by: string; readonly step: number; readonly previousOwner: string | undefined };
+  | {
+      readonly type: 'resume';
+      readonly now: number;
+      readonly by: string;
+      readonly step: number;
+      readonly previousOwner: string | undefined;
+      /**
+       * The step was never sent: its owner finds its own claim, written although the write seemed to fail. It
+       * is sent now with a fresh wait, even when its timer is due (nobody received it, so nothing times out).
+       */
+      readonly unsent?: boolean | undefined;
+    };
 
 /** Work for the runtime, carried out only after the new state is persisted. */
 export type Effect =
@@ -229,7 +240,7 @@ class Draft {
       case 'send-failed':
         return this.isTry(input.step, input.try) ? this.sendFailed(input.step, input.error, input.unhealthy === true) : 'stale';
       case 'resume':
-        return this.resume(input.step, input.previousOwner);
+        return this.resume(input.step, input.previousOwner, input.unsent === true);
       case 'receipt':
         return this.receipt(input);
       case 'cancel':
@@ -348,13 +359,17 @@ class Draft {
    * is stored second finds another owner. `previousOwner` may be `by` itself: a router that finds a step
    * claimed in its name that it is not sending (the claim was written although the write seemed to fail).
    */
-  private resume(step: number, previousOwner: string | undefined): Verdict {
+  private resume(step: number, previousOwner: string | undefined, unsent: boolean): Verdict {
     const c = this.c;
     const attempt = this.list[step];
     if (!this.isCurrent(step) || attempt?.state !== 'sending' || attempt.owner !== previousOwner || this.by === undefined) return 'stale';
     // Waiting for its provider's rate: nothing in flight to take over; its timer sends it.
     if (attempt.pacedUntil !== undefined) return 'stale';
-    if (c.timerAt !== undefined && c.timerAt <= this.now) return this.fire();
+    const deadlineAt = c.plan.deadlineAt;
+    if (unsent && previousOwner === this.by && (deadlineAt === undefined || this.now < deadlineAt)) {
+      c.timerAt = this.now + c.plan.steps[step]!.timeoutMs;
+      if (deadlineAt !== undefined) c.timerAt = Math.min(c.timerAt, deadlineAt);
+    } else if (c.timerAt !== undefined && c.timerAt <= this.now) return this.fire();
     this.attempt(step).owner = this.by;
     this.effects.push({ type: 'send', step });
     this.notes.push({ type: 'resumed', step, previousOwner });

@@ -182,6 +182,27 @@ describe('a create or claim the store applied although its answer was lost', () 
     expect(provider.calls[0]!.at - T0).toBeLessThanOrEqual(6 * SECOND);
   });
 
+  it('is sent with a fresh wait, not timed out unsent, when the store answers again only after its timer passed', async () => {
+    const clock = new SimulatedClock(T0);
+    const provider = new Provider(clock);
+    const store = faultyStore();
+    const { router, events } = makeRouter(provider, store, 'a', pushThenSms);
+    await clock.advance(SECOND);
+    store.mode = 'lose';
+    store.only = new Set(['create']);
+    await expect(router.send(message('k10'), RECIPIENT)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    store.only = undefined;
+    store.mode = 'down';
+    await clock.advance(3 * MINUTE); // push's 2-minute timer passes while the store is away
+    store.mode = 'up';
+    await clock.advance(5 * SECOND);
+    expect(provider.calls.map((c) => [c.channel, c.key])).toEqual([['push', 'k10:0']]);
+    const c = (await router.get('k10'))!;
+    const resentAt = provider.calls[0]!.at;
+    expect([c.step, c.attempts[0]!.state, c.attempts[0]!.outcome, c.timerAt]).toEqual([0, 'waiting', undefined, resentAt + 2 * MINUTE]);
+    expect(events.filter(([name]) => name === 'resumed')).toHaveLength(1);
+  });
+
   it('is sent when a timer claimed the next step in a write whose answer was lost', async () => {
     const clock = new SimulatedClock(T0);
     const provider = new Provider(clock);

@@ -575,6 +575,20 @@ describe('transition: a step still sending under another router', () => {
     expect([t.verdict, t.effects, t.notes]).toEqual(['applied', [{ type: 'send', step: 0 }], [{ type: 'resumed', step: 0, previousOwner: 'A' }]]);
     expect(t.cascade.version).toBe(c.version + 1);
   });
+
+  it('sends an unsent claim of its own owner with a fresh wait even when its timer is due, but not past the deadline', () => {
+    const c = startBy('A');
+    const late = NOW + 3 * MINUTE; // push's 2-minute timer has passed
+    const t = transition(c, { type: 'resume', now: late, by: 'A', step: 0, previousOwner: 'A', unsent: true });
+    expect([t.verdict, t.effects, t.cascade.timerAt, t.cascade.attempts[0]!.state]).toEqual(['applied', [{ type: 'send', step: 0 }], late + 2 * MINUTE, 'sending']);
+    // Only its own: another router taking over a dead owner's step fires the due timer instead.
+    expect(transition(c, { type: 'resume', now: late, by: 'B', step: 0, previousOwner: 'A', unsent: true }).notes[0]).toMatchObject({ type: 'fallback', reason: 'timeout' });
+    // A deadline caps the fresh wait, and once passed the step expires instead.
+    const plan = planCascade({ channels: CHANNELS, message: { ...MESSAGE, deadline: '5m' }, recipient: RECIPIENT, now: NOW });
+    const d = startCascade({ id: 'c2', key: 'm2', message: { ...MESSAGE, key: 'm2', deadline: '5m' }, recipient: RECIPIENT, plan, now: NOW, by: 'A' }).cascade;
+    expect(transition(d, { type: 'resume', now: NOW + 4 * MINUTE, by: 'A', step: 0, previousOwner: 'A', unsent: true }).cascade.timerAt).toBe(NOW + 5 * MINUTE);
+    expect(transition(d, { type: 'resume', now: NOW + 5 * MINUTE, by: 'A', step: 0, previousOwner: 'A', unsent: true }).cascade.status).toBe('expired');
+  });
 });
 
 describe('transitionAll: several inputs as one change', () => {
