@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 const shared = {
-  entry: { index: 'src/index.ts', receipts: 'src/receipts/index.ts', redis: 'src/redis/index.ts' },
+  entry: { index: 'src/index.ts', receipts: 'src/receipts/index.ts', redis: 'src/redis/index.ts', postgres: 'src/postgres/index.ts' },
   dts: true,
   sourcemap: true,
   target: 'node20',
