@@ -10,5 +10,6 @@ const shared = {
 export default defineConfig([
   { ...shared, format: ['esm'], clean: true },
   // p-retry is ESM-only, so a CJS consumer cannot require() it: the CJS build carries its own copy.
-  { ...shared, format: ['cjs'], noExternal: ['p-retry', 'is-network-error'] },
+  // shims: the postgres entry loads pg with createRequire(import.meta.url), which CJS has no import.meta for.
+  { ...shared, format: ['cjs'], noExternal: ['p-retry', 'is-network-error'], shims: true },
 ]);

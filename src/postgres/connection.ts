@@ -66,8 +66,8 @@ export function loadPg(load: Require = defaultRequire()): { Pool: new (config: R
 }
 
 function defaultRequire(): Require {
-  // The CJS build has `require`; the ESM build makes one.
-  return typeof require === 'function' ? require : createRequire(import.meta.url);
+  // Resolved from this file, as an import would be (the CJS build shims import.meta.url).
+  return createRequire(import.meta.url);
 }
 
 /** Opens the store's own pool: failing fast (a connect timeout, a query timeout) rather than queueing during an outage. */
