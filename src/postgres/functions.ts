@@ -36,26 +36,36 @@ BEGIN
 END $$;
 
 /*
- * drop_held: removes held receipts by seq (those another transaction is removing are skipped) and counts
- * them as expired or evicted. Returns how many it removed.
+ * drop_held: removes held receipts by seq (those another transaction is removing are skipped). Returns the
+ * counter shard of each one removed: the caller counts them (in shard order, once, at its end).
  */
-CREATE FUNCTION __S__.drop_held(p_seqs bigint[], p_counter text) RETURNS integer
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-  shards integer[];
-BEGIN
+CREATE FUNCTION __S__.drop_held(p_seqs bigint[]) RETURNS integer[]
+LANGUAGE sql AS $$
   WITH gone AS (
     DELETE FROM __S__.held h
     WHERE h.seq IN (SELECT x.seq FROM __S__.held x WHERE x.seq = ANY (p_seqs) FOR UPDATE SKIP LOCKED)
     RETURNING __S__.held_shard(h.provider_id) AS shard)
-  SELECT array_agg(g.shard) INTO shards FROM gone g;
-  IF shards IS NULL THEN RETURN 0; END IF;
-  PERFORM __S__.count_held(shards, array_fill(-1::bigint, ARRAY[cardinality(shards)]),
-    array_fill(CASE WHEN p_counter = 'expired' THEN 1 ELSE 0 END::bigint, ARRAY[cardinality(shards)]),
-    array_fill(CASE WHEN p_counter = 'evicted' THEN 1 ELSE 0 END::bigint, ARRAY[cardinality(shards)]));
-  RETURN cardinality(shards);
-END $$;
+  SELECT coalesce(array_agg(g.shard), ARRAY[]::integer[]) FROM gone g
+$$;
+
+/*
+ * Counter deltas carried through a change: per entry a shard and what to add to held, expired and evicted.
+ * Every function that holds or drops receipts adds to one, and the change applies it once, at its end, in
+ * shard order (count_held): a shard row is locked last and never while a change waits for another lock.
+ */
+CREATE TYPE __S__.held_delta AS (shards integer[], held bigint[], expired bigint[], evicted bigint[]);
+
+CREATE FUNCTION __S__.add_delta(d __S__.held_delta, p_shards integer[], p_held bigint, p_expired bigint, p_evicted bigint) RETURNS __S__.held_delta
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT ROW(
+    coalesce(d.shards, ARRAY[]::integer[]) || p_shards,
+    coalesce(d.held, ARRAY[]::bigint[]) || array_fill(p_held, ARRAY[cardinality(p_shards)]),
+    coalesce(d.expired, ARRAY[]::bigint[]) || array_fill(p_expired, ARRAY[cardinality(p_shards)]),
+    coalesce(d.evicted, ARRAY[]::bigint[]) || array_fill(p_evicted, ARRAY[cardinality(p_shards)]))::__S__.held_delta
+$$;
+
+CREATE FUNCTION __S__.apply_delta(d __S__.held_delta) RETURNS void
+LANGUAGE sql AS $$ SELECT __S__.count_held(d.shards, d.held, d.expired, d.evicted) WHERE cardinality(d.shards) > 0 $$;
 
 /*
  * create_cascade: inserts a cascade unless its idempotency key (or its id) is taken.
@@ -103,11 +113,10 @@ END $$;
  * 'until:seq:{"receipt":..,"receivedAt":..}', and nothing written; (1) when written: the held receipts of those
  * ids removed (counted expired when their hold had ended), a moved or cleared timer's claim ended.
  */
-CREATE FUNCTION __S__.commit_cascade(
+CREATE FUNCTION __S__.commit_one(
   p_id text, p_base integer, p_version integer, p_known_nonce text, p_nonce text, p_fixed text, p_state text,
   p_timer bigint, p_owner text, p_ended boolean, p_retention bigint, p_now bigint, p_providers text[],
-  p_through bigint, p_stats jsonb)
-RETURNS TABLE (ok integer, held text[])
+  p_through bigint, p_stats jsonb, INOUT delta __S__.held_delta, OUT ok integer, OUT held text[])
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -121,7 +130,7 @@ DECLARE
 BEGIN
   SELECT c.version, c.nonce, c.timer_at, c.ended_at INTO stored FROM __S__.cascades c WHERE c.id = p_id FOR UPDATE;
   IF NOT FOUND OR stored.version <> p_base OR (p_fixed IS NULL AND stored.nonce IS DISTINCT FROM p_known_nonce) THEN
-    RETURN QUERY SELECT 0, NULL::text[];
+    ok := 0;
     RETURN;
   END IF;
   IF cardinality(p_providers) > 0 THEN
@@ -139,7 +148,8 @@ BEGIN
         INTO live, unseen FROM __S__.held h WHERE h.provider_id = ANY (waiting) AND h.until > p_now;
         IF unseen THEN
           DELETE FROM __S__.provider_ids p WHERE p.provider_id = ANY (fresh);
-          RETURN QUERY SELECT 2, live;
+          ok := 2;
+          held := live;
           RETURN;
         END IF;
         WITH gone AS (
@@ -147,9 +157,10 @@ BEGIN
           RETURNING __S__.held_shard(h.provider_id) AS shard, h.until > p_now AS taken)
         SELECT array_agg(g.shard), array_agg(g.taken) INTO shards, taken FROM gone g;
         IF shards IS NOT NULL THEN
-          PERFORM __S__.count_held(shards, array_fill(-1::bigint, ARRAY[cardinality(shards)]),
-            ARRAY(SELECT CASE WHEN t THEN 0 ELSE 1 END::bigint FROM unnest(taken) AS t),
-            array_fill(0::bigint, ARRAY[cardinality(shards)]));
+          delta := ROW(coalesce(delta.shards, ARRAY[]::integer[]) || shards,
+            coalesce(delta.held, ARRAY[]::bigint[]) || array_fill(-1::bigint, ARRAY[cardinality(shards)]),
+            coalesce(delta.expired, ARRAY[]::bigint[]) || ARRAY(SELECT CASE WHEN t THEN 0 ELSE 1 END::bigint FROM unnest(taken) AS t),
+            coalesce(delta.evicted, ARRAY[]::bigint[]) || array_fill(0::bigint, ARRAY[cardinality(shards)]))::__S__.held_delta;
         END IF;
       END IF;
       UPDATE __S__.provider_ids p SET cascade_id = p_id WHERE p.provider_id = ANY (p_providers) AND p.cascade_id IS DISTINCT FROM p_id;
@@ -170,7 +181,24 @@ BEGIN
     WHERE c.id = p_id;
   END IF;
   IF p_stats IS NOT NULL THEN PERFORM __S__.apply_stats(p_stats); END IF;
-  RETURN QUERY SELECT 1, NULL::text[];
+  ok := 1;
+END $$;
+
+/* commit_cascade: commit_one for one change, its counters applied (the parameters and answer of commit_one). */
+CREATE FUNCTION __S__.commit_cascade(
+  p_id text, p_base integer, p_version integer, p_known_nonce text, p_nonce text, p_fixed text, p_state text,
+  p_timer bigint, p_owner text, p_ended boolean, p_retention bigint, p_now bigint, p_providers text[],
+  p_through bigint, p_stats jsonb)
+RETURNS TABLE (ok integer, held text[])
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  r record;
+BEGIN
+  SELECT * INTO r FROM __S__.commit_one(p_id, p_base, p_version, p_known_nonce, p_nonce, p_fixed, p_state, p_timer, p_owner, p_ended,
+    p_retention, p_now, p_providers, p_through, p_stats, NULL);
+  PERFORM __S__.apply_delta(r.delta);
+  RETURN QUERY SELECT r.ok, r.held;
 END $$;
 
 /*
@@ -181,15 +209,16 @@ END $$;
  * Returns (cascade id, nonce, version, state, fixed) when the id is indexed (the cascade's columns NULL when it
  * is gone); no row when the receipt was held.
  */
-CREATE FUNCTION __S__.route_receipt(p_provider text, p_entry text, p_until bigint, p_now bigint, p_per_id integer, p_total bigint)
-RETURNS TABLE (cascade_id text, nonce text, version integer, state text, fixed text)
+CREATE FUNCTION __S__.route_one(p_provider text, p_entry text, p_until bigint, p_now bigint, p_per_id integer, p_total bigint,
+  INOUT delta __S__.held_delta, OUT cascade_id text, OUT nonce text, OUT version integer, OUT state text, OUT fixed text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   owner_id text;
-  expired integer := 0;
-  trimmed integer := 0;
+  trimmed integer;
   total bigint;
+  expired integer[];
+  evicted integer[];
 BEGIN
   SELECT p.cascade_id INTO owner_id FROM __S__.provider_ids p WHERE p.provider_id = p_provider;
   IF owner_id IS NULL THEN
@@ -199,22 +228,39 @@ BEGIN
     RETURNING p.cascade_id INTO owner_id;
   END IF;
   IF owner_id IS NOT NULL THEN
-    RETURN QUERY SELECT owner_id, c.nonce, c.version, c.state, c.fixed FROM (SELECT 1) AS one LEFT JOIN __S__.cascades c ON c.id = owner_id;
+    cascade_id := owner_id;
+    SELECT c.nonce, c.version, c.state, c.fixed INTO nonce, version, state, fixed FROM __S__.cascades c WHERE c.id = owner_id;
     RETURN;
   END IF;
-  expired := __S__.drop_held(ARRAY(SELECT h.seq FROM __S__.held h WHERE h.until <= p_now ORDER BY h.until LIMIT 16), 'expired');
+  expired := __S__.drop_held(ARRAY(SELECT h.seq FROM __S__.held h WHERE h.until <= p_now ORDER BY h.until LIMIT 16));
   INSERT INTO __S__.held (seq, provider_id, until, entry) VALUES (nextval('__S__.held_seq'), p_provider, p_until, p_entry);
   WITH gone AS (
     DELETE FROM __S__.held h WHERE h.provider_id = p_provider AND h.seq <= (
       SELECT x.seq FROM __S__.held x WHERE x.provider_id = p_provider ORDER BY x.seq DESC OFFSET p_per_id LIMIT 1)
     RETURNING 1)
   SELECT count(*) INTO trimmed FROM gone;
+  -- What is held now: the counters as committed, with what this change (and its batch) added so far.
   SELECT sum(hc.held) INTO total FROM __S__.held_counts hc;
-  PERFORM __S__.count_held(ARRAY[__S__.held_shard(p_provider)], ARRAY[1 - trimmed]::bigint[], ARRAY[0]::bigint[], ARRAY[trimmed]::bigint[]);
-  total := total + 1 - trimmed;
+  total := total + coalesce((SELECT sum(x) FROM unnest(delta.held) AS x), 0) + 1 - trimmed - cardinality(expired);
+  delta := __S__.add_delta(delta, expired, -1, 1, 0);
+  delta := __S__.add_delta(delta, ARRAY[__S__.held_shard(p_provider)], 1 - trimmed, 0, trimmed);
   IF total > p_total THEN
-    PERFORM __S__.drop_held(ARRAY(SELECT h.seq FROM __S__.held h ORDER BY h.seq LIMIT total - p_total), 'evicted');
+    evicted := __S__.drop_held(ARRAY(SELECT h.seq FROM __S__.held h ORDER BY h.seq LIMIT total - p_total));
+    delta := __S__.add_delta(delta, evicted, -1, 0, 1);
   END IF;
+END $$;
+
+/* route_receipt: route_one for one receipt, its counters applied. Returns a row when the id is indexed, none when held. */
+CREATE FUNCTION __S__.route_receipt(p_provider text, p_entry text, p_until bigint, p_now bigint, p_per_id integer, p_total bigint)
+RETURNS TABLE (cascade_id text, nonce text, version integer, state text, fixed text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  r record;
+BEGIN
+  SELECT * INTO r FROM __S__.route_one(p_provider, p_entry, p_until, p_now, p_per_id, p_total, NULL);
+  PERFORM __S__.apply_delta(r.delta);
+  IF r.cascade_id IS NOT NULL THEN RETURN QUERY SELECT r.cascade_id, r.nonce, r.version, r.state, r.fixed; END IF;
 END $$;
 
 /*
@@ -266,6 +312,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
   removed integer := 0;
   n integer;
+  shards integer[];
 BEGIN
   IF NOT pg_try_advisory_xact_lock(hashtext('__S__.maintain')) THEN RETURN 0; END IF;
   IF p_retention >= 0 THEN
@@ -279,7 +326,9 @@ BEGIN
     SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM ids) INTO n;
     removed := removed + n;
   END IF;
-  removed := removed + __S__.drop_held(ARRAY(SELECT h.seq FROM __S__.held h WHERE h.until <= p_now ORDER BY h.until LIMIT 1000), 'expired');
+  shards := __S__.drop_held(ARRAY(SELECT h.seq FROM __S__.held h WHERE h.until <= p_now ORDER BY h.until LIMIT 1000));
+  PERFORM __S__.apply_delta(__S__.add_delta(NULL, shards, -1, 1, 0));
+  removed := removed + cardinality(shards);
   WITH gone AS (
     DELETE FROM __S__.provider_ids p WHERE p.provider_id IN (
       SELECT x.provider_id FROM __S__.provider_ids x
@@ -294,5 +343,85 @@ BEGIN
   removed := removed + n;
   IF (SELECT count(*) FROM (SELECT 1 FROM __S__.ledger LIMIT 1001) AS x) > 1000 THEN PERFORM __S__.fold_ledger(); END IF;
   RETURN removed;
+END $$;
+`;
+
+/**
+ * The batched forms: the store sends every create, commit and route of one turn of its event loop as one call,
+ * so they share one round trip and one transaction (one commit, one WAL flush). Each item is still its own
+ * compare-and-set, answered on its own (`idx`: its place in the arrays); items are applied in the order of
+ * their cascade or provider id, so two batches lock rows in the same order and never deadlock each other.
+ */
+export const BATCH_FUNCTIONS = `
+CREATE FUNCTION __S__.create_many(
+  p_ids text[], p_keys text[], p_versions integer[], p_nonces text[], p_fixeds text[], p_states text[], p_timers bigint[],
+  p_owners text[], p_endeds boolean[], p_stats jsonb[], p_retention bigint)
+RETURNS TABLE (idx integer, created boolean, nonce text, fixed text, state text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  i integer;
+BEGIN
+  FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) ORDER BY o.id LOOP
+    RETURN QUERY SELECT i, c.* FROM __S__.create_cascade(p_ids[i], p_keys[i], p_versions[i], p_nonces[i], p_fixeds[i], p_states[i],
+      p_timers[i], p_owners[i], p_endeds[i], p_retention, p_stats[i], false) AS c;
+  END LOOP;
+END $$;
+
+CREATE FUNCTION __S__.commit_many(
+  p_ids text[], p_bases integer[], p_versions integer[], p_known text[], p_nonces text[], p_fixeds text[], p_states text[],
+  p_timers bigint[], p_owners text[], p_endeds boolean[], p_nows bigint[], p_providers text[], p_provider_counts integer[],
+  p_throughs bigint[], p_stats jsonb[], p_retention bigint)
+RETURNS TABLE (idx integer, ok integer, held text[])
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  i integer;
+  starts integer[] := ARRAY[]::integer[];
+  at integer := 1;
+  n integer;
+  r record;
+  delta __S__.held_delta;
+BEGIN
+  FOREACH n IN ARRAY p_provider_counts LOOP
+    starts := starts || at;
+    at := at + n;
+  END LOOP;
+  FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) ORDER BY o.id, o.i LOOP
+    SELECT * INTO r FROM __S__.commit_one(p_ids[i], p_bases[i], p_versions[i], p_known[i], p_nonces[i], p_fixeds[i],
+      p_states[i], p_timers[i], p_owners[i], p_endeds[i], p_retention, p_nows[i],
+      coalesce(p_providers[starts[i]:starts[i] + p_provider_counts[i] - 1], ARRAY[]::text[]), p_throughs[i], p_stats[i], delta);
+    delta := r.delta;
+    idx := i;
+    ok := r.ok;
+    held := r.held;
+    RETURN NEXT;
+  END LOOP;
+  PERFORM __S__.apply_delta(delta);
+END $$;
+
+CREATE FUNCTION __S__.route_many(p_providers text[], p_entries text[], p_untils bigint[], p_nows bigint[], p_per_id integer, p_total bigint)
+RETURNS TABLE (idx integer, cascade_id text, nonce text, version integer, state text, fixed text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  i integer;
+  r record;
+  delta __S__.held_delta;
+BEGIN
+  FOR i IN SELECT o.i FROM unnest(p_providers) WITH ORDINALITY AS o(p, i) ORDER BY o.p, o.i LOOP
+    SELECT * INTO r FROM __S__.route_one(p_providers[i], p_entries[i], p_untils[i], p_nows[i], p_per_id, p_total, delta);
+    delta := r.delta;
+    IF r.cascade_id IS NOT NULL THEN
+      idx := i;
+      cascade_id := r.cascade_id;
+      nonce := r.nonce;
+      version := r.version;
+      state := r.state;
+      fixed := r.fixed;
+      RETURN NEXT;
+    END IF;
+  END LOOP;
+  PERFORM __S__.apply_delta(delta);
 END $$;
 `;

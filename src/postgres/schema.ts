@@ -5,7 +5,7 @@
  * Teams that run their own migrations take the SQL from `postgresMigrations()` (docs/stores.md).
  */
 import { InvalidConfigError } from '../errors.js';
-import { FUNCTIONS } from './functions.js';
+import { BATCH_FUNCTIONS, FUNCTIONS } from './functions.js';
 import { STATS_FUNCTIONS } from './stats-sql.js';
 
 /** One step of the schema: applied once, in order, recorded by its version. */
@@ -141,7 +141,7 @@ CREATE INDEX recipient_stats_expiry ON __S__.recipient_stats (expires_at);
 export function postgresMigrations(options: { readonly schema?: string | undefined } = {}): PostgresMigration[] {
   const schema = schemaName(options.schema);
   const sql = (text: string): string => text.replaceAll('__S__.', `${schema}.`).replaceAll('{{WAKE}}', wakeChannel(schema)).trim();
-  return [{ version: 1, description: 'cascades, provider ids, held receipts, timers, instances, ledger, statistics', sql: sql(`${TABLES}\n${FUNCTIONS}\n${STATS_FUNCTIONS}`) }];
+  return [{ version: 1, description: 'cascades, provider ids, held receipts, timers, instances, ledger, statistics', sql: sql(`${TABLES}\n${FUNCTIONS}\n${STATS_FUNCTIONS}\n${BATCH_FUNCTIONS}`) }];
 }
 
 /** What creates the schema and the table that records applied migrations: idempotent, run before them. */

@@ -4,6 +4,7 @@ import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, t
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type StatsUpdate } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { openPool, toStoreError, type PostgresConnectionOptions, type PostgresPool, type PostgresQuery } from './connection.js';
+import { Batch, column } from './batch.js';
 import { Listener } from './listener.js';
 import { bootstrapSql, postgresMigrations, schemaName, SCHEMA_VERSION } from './schema.js';
 import { LEARNED_SQL, LEDGER_SQL } from './stats-sql.js';
@@ -228,6 +229,40 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     void query('maintain', { text: `SELECT ${s}.maintain($1, $2)`, values: [retention, lastNow ?? clock.now()] }).catch(() => {});
   };
 
+  /** Sends one call alone (a prepared statement), or several as one call of the batched function, rows matched by `idx`. */
+  const batched = (operation: string, single: string, many: (calls: readonly (readonly unknown[])[]) => PostgresQuery) =>
+    new Batch<readonly unknown[] | undefined>(async (calls) => {
+      if (calls.length === 1) {
+        const rows = await query(operation, { name: `${s}_${operation}`, text: single, values: [...calls[0]!] });
+        return [rows[0]];
+      }
+      const results: (readonly unknown[] | undefined)[] = new Array(calls.length).fill(undefined);
+      for (const [idx, ...row] of await query(operation, many(calls))) results[(idx as number) - 1] = row;
+      return results;
+    });
+  const creates = batched('create', CREATE, (calls) => ({
+    name: `${s}_create_many`,
+    text: `SELECT * FROM ${s}.create_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb[], $11)`,
+    values: [...[0, 1, 2, 3, 4, 5, 6, 7, 8, 10].map((j) => column(calls, j)), retention],
+  }));
+  const commits = batched('commit', `SELECT * FROM ${s}.commit_cascade($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, (calls) => ({
+    name: `${s}_commit_many`,
+    text: `SELECT * FROM ${s}.commit_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb[], $16)`,
+    values: [
+      ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11].map((j) => column(calls, j)),
+      calls.flatMap((call) => call[12] as string[]),
+      calls.map((call) => (call[12] as string[]).length),
+      column(calls, 13),
+      column(calls, 14),
+      retention,
+    ],
+  }));
+  const routes = batched('route', `SELECT * FROM ${s}.route_receipt($1, $2, $3, $4, $5, $6)`, (calls) => ({
+    name: `${s}_route_many`,
+    text: `SELECT * FROM ${s}.route_many($1, $2, $3, $4, $5, $6)`,
+    values: [...[0, 1, 2, 3].map((j) => column(calls, j)), maxHeldPerId, maxHeld],
+  }));
+
   const store: PostgresStore = {
     schema,
 
@@ -263,8 +298,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const args = createArgs(cascade, fixed, nonce, update, false);
       // The key's owner may be deleted between the insert and the read: then the key is free, so try once more.
       for (let tries = 0; tries < 2; tries++) {
-        const rows = await query('create', { name: `${s}_create`, text: CREATE, values: args });
-        const answer = created(cascade, fixed, nonce, rows[0]);
+        const answer = created(cascade, fixed, nonce, await creates.add(args));
         if (answer !== undefined) return answer;
       }
       throw new StoreConflictError(cascade.id, 2);
@@ -296,12 +330,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const same = entry !== undefined && sameFixed(entry.fixed, next);
       const fixed = same ? entry.fixed : fixedPart(next);
       const nonce = same ? entry.nonce : nonces();
-      let rows: unknown[][];
+      let reply: readonly unknown[];
       try {
-        rows = await query('commit', {
-          name: `${s}_commit`,
-          text: `SELECT * FROM ${s}.commit_cascade($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-          values: [
+        reply = (await commits.add([
             next.id,
             next.version - 1,
             next.version,
@@ -317,14 +348,13 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
             providerIds,
             heldThrough ?? null,
             statsArg(update, next.updatedAt),
-          ],
-        });
+        ]))!;
       } catch (error) {
         known.delete(next.id); // it may or may not have been written
         tick.block(next.id);
         throw error;
       }
-      const [ok, held] = rows[0] as [number, string[] | null];
+      const [ok, held] = reply as [number, string[] | null];
       if (ok === 2) return { ok: false, held: held!.map(parseHeld) };
       if (ok !== 1) {
         if (entry) entry.cascade = undefined;
@@ -347,12 +377,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     route(receipt: Receipt, now: number, holdUntil: number): MaybePromise<string | undefined> {
       const id = tick.indexed(receipt.providerMessageId);
       if (id !== undefined) return id;
-      return query('route', {
-        name: `${s}_route`,
-        text: `SELECT * FROM ${s}.route_receipt($1, $2, $3, $4, $5, $6)`,
-        values: [receipt.providerMessageId, JSON.stringify({ receipt, receivedAt: now }), holdUntil, now, maxHeldPerId, maxHeld],
-      }).then((rows) => {
-        const row = rows[0] as [string, string | null, number | null, string | null, string | null] | undefined;
+      return routes.add([receipt.providerMessageId, JSON.stringify({ receipt, receivedAt: now }), holdUntil, now, maxHeldPerId, maxHeld]).then((reply) => {
+        const row = reply as [string, string | null, number | null, string | null, string | null] | undefined;
         if (row === undefined) return undefined;
         const [cascadeId, nonce, version, state, fixed] = row;
         if (nonce === null) {
