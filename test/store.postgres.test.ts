@@ -13,7 +13,7 @@ import {
   type Message,
   type Recipient,
 } from 'cascade-router';
-import { postgresMigrations, postgresStore, SCHEMA_VERSION, type PostgresStore, type PostgresStoreOptions } from 'cascade-router/postgres';
+import { postgresMigrations, postgresStore, SCHEMA_VERSION, type PostgresPool, type PostgresStore, type PostgresStoreOptions } from 'cascade-router/postgres';
 import { loadPg } from '../src/postgres/connection.js';
 import { storeContract } from './store.contract.js';
 import { dropSchema, PG_URL, requirePostgres, uniqueSchema } from './postgres/helpers.js';
@@ -320,5 +320,52 @@ describe.skipIf(skip)('postgresStore: backend cases', () => {
       expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
       await pool.end();
     });
+  });
+});
+
+describe.skipIf(skip)('postgresStore: calls of one turn sent as one batch', () => {
+  const T0 = Date.UTC(2026, 0, 8, 10, 0);
+  const send = async (): Promise<string> => 'unused';
+  const channels = { push: { kind: 'push', send, confirm: { timeout: '2m' } } } satisfies Record<string, ChannelConfig>;
+  const recipient: Recipient = { id: 'r1', addresses: { push: 'token' } };
+  const fresh = (key: string): Cascade => {
+    const message: Message = { key, category: 'transactional', content: { text: 'Hi' } };
+    return startCascade({ id: key, key, message, recipient, plan: planCascade({ channels, message, recipient, now: T0 }), now: T0 }).cascade;
+  };
+
+  it('answers each call of a batch on its own: one of two commits on one version wins, a refused one carries its held receipts, a key is taken once', async () => {
+    const schema = uniqueSchema('batch');
+    const queries: string[] = [];
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
+    const query = pool.query.bind(pool) as (config: { text: string }) => Promise<unknown>;
+    (pool as unknown as { query: typeof query }).query = (config) => (queries.push(config.text), query(config));
+    const store = postgresStore({ pool: pool as unknown as PostgresPool, schema, pollMs: 0 });
+    await store.migrate();
+    try {
+      const [a, b, c] = [fresh(`a-${schema}`), fresh(`b-${schema}`), fresh(`c-${schema}`)];
+      queries.length = 0;
+      const made = await Promise.all([store.create(a), store.create(b), store.create(c), store.create({ ...fresh(`a-${schema}`), id: `a2-${schema}` })]);
+      expect(made.map((m) => m.created)).toEqual([true, true, true, false]);
+      expect(made[3]!.cascade.id).toBe(a.id);
+      expect(queries.filter((q) => q.includes('create_many'))).toHaveLength(1);
+      // A receipt held for c's provider id, then three commits in one turn.
+      await store.route({ providerMessageId: `p-${c.id}`, status: 'delivered' }, T0 + 1, T0 + 60_000);
+      const viaSent = transition(a, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: `p-${a.id}` }).cascade;
+      const viaCancel = transition(a, { type: 'cancel', now: T0 + 2 }).cascade;
+      const cSent = transition(c, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: `p-${c.id}` }).cascade;
+      queries.length = 0;
+      const results = await Promise.all([store.commit(viaSent, [`p-${a.id}`]), store.commit(viaCancel, []), store.commit(cSent, [`p-${c.id}`])]);
+      expect(queries.filter((q) => q.includes('commit_many'))).toHaveLength(1);
+      expect(results.map((r) => r.ok)).toEqual([true, false, false]);
+      expect(results[1]!.held).toEqual([]);
+      expect(results[2]!.held.map((h) => h.receipt.providerMessageId)).toEqual([`p-${c.id}`]);
+      expect(await store.get(a.id)).toEqual(viaSent);
+      expect(await store.get(c.id)).toEqual(c);
+      expect(await store.heldCounts()).toEqual({ held: 1, expired: 0, evicted: 0 });
+    } finally {
+      await store.dispose();
+      await pool.query(`DROP SCHEMA ${schema} CASCADE`);
+      await pool.end();
+    }
   });
 });

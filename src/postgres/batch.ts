@@ -1,6 +1,3 @@
-/** Most calls sent together: a larger batch holds its row locks longer and delays every caller in it. */
-const MAX_BATCH = Number(process.env.CR_PG_BATCH ?? 32);
-
 /**
  * Calls of one kind made during one turn of the event loop, sent together at its check phase (`setImmediate`),
  * as the Redis store holds its socket writes: with many cascades in flight one round trip and one commit per
@@ -9,16 +6,19 @@ const MAX_BATCH = Number(process.env.CR_PG_BATCH ?? 32);
 export class Batch<T> {
   #pending: { readonly args: readonly unknown[]; readonly resolve: (value: T) => void; readonly reject: (error: unknown) => void }[] = [];
   readonly #send: (calls: readonly (readonly unknown[])[]) => Promise<readonly T[]>;
+  /** Most calls sent together: a larger batch runs on one connection, one item after another, holding its row locks. */
+  readonly #max: number;
 
-  constructor(send: (calls: readonly (readonly unknown[])[]) => Promise<readonly T[]>) {
+  constructor(send: (calls: readonly (readonly unknown[])[]) => Promise<readonly T[]>, max: number) {
     this.#send = send;
+    this.#max = max;
   }
 
   add(args: readonly unknown[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.#pending.length === 0) setImmediate(() => this.#flush());
       this.#pending.push({ args, resolve, reject });
-      if (this.#pending.length >= MAX_BATCH) this.#flush();
+      if (this.#pending.length >= this.#max) this.#flush();
     });
   }
 
