@@ -7,11 +7,14 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRouter, memoryStore, type ChannelConfig, type Message, type Recipient, type Router, type SendRequest } from 'cascade-router';
-import { postgresStore, type PostgresStore } from 'cascade-router/postgres';
+import { postgresStore, type PostgresStore, type PostgresTransaction } from 'cascade-router/postgres';
 import { dropSchema, PG_URL, requirePostgres, uniqueSchema } from './postgres/helpers.js';
 import { waitFor } from './redis/helpers.js';
 
 const skip = await requirePostgres('test/router.postgres.test.ts');
+
+// A node-postgres client is a transaction as it is (checked by the compiler): no adapter needed.
+export const asTransaction = (client: pg.PoolClient | pg.Client): PostgresTransaction => client;
 
 describe.skipIf(skip)('send() inside the caller\'s PostgreSQL transaction', () => {
   let admin: pg.Pool;
