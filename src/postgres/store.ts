@@ -33,6 +33,12 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   readonly pollMs?: number | undefined;
   /** LISTEN for wake-ups (a transactional start that committed): the first step goes out at once rather than at the next poll. Default true. */
   readonly listen?: boolean | undefined;
+  /**
+   * Notify listeners from a transactional start, so its first step goes out as soon as the transaction commits.
+   * PostgreSQL commits notifying transactions one at a time (a lock held through the WAL flush), which bounds how
+   * many such starts commit per second; `false` leaves them to the routers' next poll (`pollMs`). Default true.
+   */
+  readonly notify?: boolean | undefined;
   /** How often housekeeping runs (retention, expired held receipts, statistics expiry, ledger folding), ms. Default 10,000. */
   readonly maintenanceMs?: number | undefined;
   /** The clock the polling hint counts from: pass the router's clock when it is not the system clock. */
@@ -318,7 +324,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       await checkSchema();
       const fixed = fixedPart(cascade);
       const nonce = nonces();
-      const { rows } = await transaction.query(CREATE, createArgs(cascade, fixed, nonce, update, true));
+      const { rows } = await transaction.query(CREATE, createArgs(cascade, fixed, nonce, update, options.notify !== false));
       const row = rows[0] as Record<string, unknown> | undefined;
       const answer = created(cascade, fixed, nonce, row === undefined ? undefined : [row.created, row.nonce, row.fixed, row.state]);
       if (answer === undefined) throw new StoreConflictError(cascade.id, 1);
