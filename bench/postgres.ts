@@ -20,6 +20,8 @@
  * so a round trip carries many state changes: the figure is below 1. `SYNCHRONOUS_COMMIT=off` runs the routers'
  * connections with `synchronous_commit = off` (a server crash may lose the last fraction of a second of
  * acknowledged changes, as Redis with `appendfsync everysec` may): how much of the time is the WAL flush.
+ * `-- --where` runs one headline run with `track_functions = all` and prints the server's time per cascade in each
+ * store function instead.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -31,6 +33,8 @@ const { createRouter } = (await import(new URL('../dist/index.js', import.meta.u
 const { postgresStore } = (await import(new URL('../dist/postgres.js', import.meta.url).href)) as typeof PostgresEntry;
 
 const json = process.argv.includes('--json');
+/** `--where`: one headline run with the server's per-function timing (`track_functions`), instead of the benchmark. */
+const where = process.argv.includes('--where');
 const url = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CASCADES = Number(process.env.CASCADES ?? 4000);
 const IN_FLIGHT = 200;
@@ -80,7 +84,8 @@ async function newSchema(label: string): Promise<string> {
 
 /** A router on its own pool; every query the pool runs is one round trip. */
 function makeRouter(schema: string, send: Library.SendFunction, listen: boolean): { router: Library.Router; store: Library.CascadeStore; pool: pg.Pool } {
-  const pool = new pg.Pool({ connectionString: url, max: POOL, ...(process.env.SYNCHRONOUS_COMMIT === 'off' ? { options: '-c synchronous_commit=off' } : {}) });
+  const settings = [process.env.SYNCHRONOUS_COMMIT === 'off' ? '-c synchronous_commit=off' : '', where ? '-c track_functions=all' : ''].join(' ').trim();
+  const pool = new pg.Pool({ connectionString: url, max: POOL, ...(settings === '' ? {} : { options: settings }) });
   pool.on('error', () => {});
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => (roundTrips++, query(...args));
@@ -197,7 +202,35 @@ async function bytesPerOpenCascade(): Promise<number> {
   return Math.round((after - before) / CASCADES);
 }
 
+/** Server time per cascade in each store function (its own time, not the functions it calls), from `pg_stat_user_functions`. */
+async function serverTimeByFunction(): Promise<void> {
+  const result = await throughput(1, 0, 'async');
+  const schema = schemas.at(-1)!;
+  // Function statistics reach the view when the backends report them: wait until they stop growing.
+  let rows: { funcname: string; calls: number; self_time: number; total_time: number }[] = [];
+  for (let total = -1, tries = 0; tries < 20; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    rows = (await admin.query(`SELECT funcname, calls::float8 AS calls, self_time, total_time FROM pg_stat_user_functions WHERE schemaname = $1 ORDER BY self_time DESC`, [schema])).rows;
+    const now = rows.reduce((sum, row) => sum + row.self_time, 0);
+    if (now === total) break;
+    total = now;
+  }
+  const perCascade = (ms: number): number => Math.round((ms * 1000) / CASCADES);
+  const report = { cascadesPerSecond: Math.round(result.cascadesPerSecond), clientCpuUs: Math.round(result.clientCpuUs), serverCpuUs: Math.round(result.serverCpuUs), functions: rows.map((row) => ({ name: row.funcname, calls: row.calls, selfUsPerCascade: perCascade(row.self_time) })) };
+  if (json) return void console.log(JSON.stringify(report));
+  log(`one headline run: ${report.cascadesPerSecond} cascades/s, CPU ${report.clientCpuUs} µs client + ${report.serverCpuUs} µs server per cascade; server time per cascade by function (self):`);
+  for (const f of report.functions) log(`  ${f.name.padEnd(16)} ${String(f.selfUsPerCascade).padStart(5)} µs  (${f.calls} calls)`);
+}
+
 try {
+  if (where) await serverTimeByFunction();
+  else await benchmark();
+} finally {
+  for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await admin.end();
+}
+
+async function benchmark(): Promise<void> {
   const workloads = ['async', 'earlyReceipts', 'transactional'] as const;
   const runs = { one: { async: [] as Run[], earlyReceipts: [] as Run[], transactional: [] as Run[] }, two: { async: [] as Run[], transactional: [] as Run[] } };
   for (let round = 0; round < RUNS; round++) {
@@ -238,7 +271,4 @@ try {
     log(`  two instances: async ${result.twoInstances.async.cascadesPerSecond} cascades/s, transactional ${result.twoInstances.transactional.cascadesPerSecond} cascades/s`);
     log(`  bytes per open cascade: ${bytes}`);
   }
-} finally {
-  for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await admin.end();
 }
