@@ -153,6 +153,33 @@ describe.skipIf(skip)('send() inside the caller\'s PostgreSQL transaction', () =
     expect(s.calls.map((c) => c.key)).toEqual([key]);
   });
 
+  it('notifies on commit only from a store with notify on (notify: false leaves the start to the poll)', async () => {
+    const s = await setup();
+    const listener = await admin.connect();
+    const heard: string[] = [];
+    listener.on('notification', (message) => heard.push(message.channel));
+    try {
+      await listener.query(`LISTEN ${s.schema}_wake`);
+      const quiet = postgresStore({ connectionString: PG_URL, schema: s.schema, notify: false, listen: false, poolSize: 1 });
+      const loud = postgresStore({ connectionString: PG_URL, schema: s.schema, listen: false, poolSize: 1 });
+      closing.push(() => quiet.dispose(), () => loud.dispose());
+      await quiet.migrate();
+      const router = (store: PostgresStore): Router => {
+        const r = createRouter({ channels: { push: { kind: 'push', send: async () => 'id', confirm: { timeout: '1m' } } }, store, instanceId: `r-${Math.random()}` });
+        closing.push(() => r.close());
+        return r;
+      };
+      const [a, b] = [router(quiet), router(loud)];
+      await inTransaction('COMMIT', (client) => a.send(message(`quiet-${s.schema}`), recipient, { transaction: client }));
+      await inTransaction('COMMIT', (client) => b.send(message(`loud-${s.schema}`), recipient, { transaction: client }));
+      // Notifications committed before this query are delivered to the listening session before its answer.
+      await listener.query('SELECT 1');
+      expect(heard).toEqual([`${s.schema}_wake`]);
+    } finally {
+      listener.release();
+    }
+  });
+
   it('refuses a transaction with a typed error: a store that cannot write in one, and a value that is no connection', async () => {
     const router = createRouter({ channels: { push: { kind: 'push', send: async () => 'id', confirm: { timeout: '1m' } } }, store: memoryStore() });
     closing.push(() => router.close());
