@@ -324,7 +324,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       await checkSchema();
       const fixed = fixedPart(cascade);
       const nonce = nonces();
-      const { rows } = await transaction.query(CREATE, createArgs(cascade, fixed, nonce, update, options.notify !== false));
+      // Errors are the caller's transaction's: it is aborted either way, so they are only given their code.
+      const { rows } = await transaction.query(CREATE, createArgs(cascade, fixed, nonce, update, options.notify !== false)).catch((error: unknown) => {
+        throw toStoreError('createInTransaction', error, schema);
+      });
       const row = rows[0] as Record<string, unknown> | undefined;
       const answer = created(cascade, fixed, nonce, row === undefined ? undefined : [row.created, row.nonce, row.fixed, row.state]);
       if (answer === undefined) throw new StoreConflictError(cascade.id, 1);
