@@ -184,7 +184,7 @@ BEGIN
     CASE WHEN p_ended THEN clock_timestamp() END)
   ON CONFLICT DO NOTHING;
   IF FOUND THEN
-    IF p_stats IS NOT NULL THEN PERFORM cascade_router.apply_stats(p_stats); END IF;
+    IF p_stats IS NOT NULL THEN PERFORM cascade_router.apply_stats(ARRAY[p_stats]); END IF;
     IF p_ended AND p_retention = 0 THEN DELETE FROM cascade_router.cascades c WHERE c.id = p_id; END IF;
     IF p_notify THEN PERFORM pg_notify('cascade_router_wake', ''); END IF;
     RETURN QUERY SELECT true, NULL::text, NULL::text, NULL::text;
@@ -196,12 +196,13 @@ BEGIN
 END $$;
 
 /*
- * commit_cascade: compare-and-set of a cascade on its version, with everything that must change with it.
- * p_base: the version the change is based on; p_known_nonce: the nonce of the fixed part it is based on (checked
+ * commit_one (under commit_cascade and commit_many): compare-and-set of a cascade on its version, with everything
+ * that must change with it but the statistics update and the held-receipt counters, which its caller applies
+ * once, last, for the change or the batch (delta carries the counters). p_base: the version the change is based on; p_known_nonce: the nonce of the fixed part it is based on (checked
  * when p_fixed is NULL, i.e. the fixed part is not sent again); p_nonce, p_fixed: the new ones (p_fixed NULL: keep).
  * p_timer, p_owner, p_ended, p_retention: as in create_cascade. p_now: the change's time (router clock): held
  * receipts whose hold ends by then are dropped. p_providers: provider ids it indexes. p_through: the seq of the
- * last held receipt the change took in (NULL none). p_stats: the statistics update or NULL.
+ * last held receipt the change took in (NULL none).
  * Returns (0) when the stored version (or nonce) differs; (2, entries) when receipts are held for a provider id
  * the change indexes that it did not take in (a seq above p_through): every one still in its hold, as
  * 'until:seq:{"receipt":..,"receivedAt":..}', and nothing written; (1) when written: the held receipts of those
@@ -210,7 +211,7 @@ END $$;
 CREATE FUNCTION cascade_router.commit_one(
   p_id text, p_base integer, p_version integer, p_known_nonce text, p_nonce text, p_fixed text, p_state text,
   p_timer bigint, p_owner text, p_ended boolean, p_retention bigint, p_now bigint, p_providers text[],
-  p_through bigint, p_stats jsonb, INOUT delta cascade_router.held_delta, OUT ok integer, OUT held text[])
+  p_through bigint, INOUT delta cascade_router.held_delta, OUT ok integer, OUT held text[])
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -274,7 +275,6 @@ BEGIN
       ended_at = CASE WHEN p_ended THEN coalesce(c.ended_at, clock_timestamp()) END
     WHERE c.id = p_id;
   END IF;
-  IF p_stats IS NOT NULL THEN PERFORM cascade_router.apply_stats(p_stats); END IF;
   ok := 1;
 END $$;
 
@@ -290,7 +290,9 @@ DECLARE
   r record;
 BEGIN
   SELECT * INTO r FROM cascade_router.commit_one(p_id, p_base, p_version, p_known_nonce, p_nonce, p_fixed, p_state, p_timer, p_owner, p_ended,
-    p_retention, p_now, p_providers, p_through, p_stats, NULL);
+    p_retention, p_now, p_providers, p_through, NULL);
+  -- The statistics update lands with the change; counters last (the order every change takes its locks in).
+  IF r.ok = 1 AND p_stats IS NOT NULL THEN PERFORM cascade_router.apply_stats(ARRAY[p_stats]); END IF;
   PERFORM cascade_router.apply_delta(r.delta);
   RETURN QUERY SELECT r.ok, r.held;
 END $$;
@@ -449,63 +451,72 @@ $$;
 CREATE FUNCTION cascade_router.kept(p_value double precision) RETURNS double precision
 LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN p_value < 1e-100 THEN 0::float8 ELSE p_value END $$;
 
-CREATE FUNCTION cascade_router.apply_stats(p_update jsonb) RETURNS void
+/*
+ * apply_stats: the updates of one change, or of every change of a batch, in the order they were made. Rows are
+ * locked in one order whatever the changes: the channels' rows by name, then the recipients' by recipient and
+ * channel, each row's outcomes in the order of the changes. Two changes (or batches) that touch the same rows
+ * so take their locks in the same order and never deadlock.
+ */
+CREATE FUNCTION cascade_router.apply_stats(p_updates jsonb[]) RETURNS void
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-  h double precision := (p_update ->> 'h')::float8;
-  now_at double precision := (p_update ->> 'n')::float8;
-  l jsonb := p_update -> 'l';
-  o jsonb;
-  outcome text;
-  bucket integer;
+  o record;
   add double precision;
   age double precision;
   cs record;
   buckets jsonb;
-  d double precision; f double precision; t double precision; s double precision;
 BEGIN
-  IF l IS NOT NULL AND jsonb_typeof(l) = 'object' THEN
-    INSERT INTO cascade_router.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
-    VALUES ((l ->> 'messages')::bigint, (l ->> 'delivered')::bigint, (l ->> 'spendMicros')::bigint, (l ->> 'doubleSpendMicros')::bigint,
-      (l ->> 'smsOnlyMicros')::bigint, (l ->> 'withoutSms')::bigint, coalesce(l -> 'channels', '{}'::jsonb));
-  END IF;
-  IF jsonb_typeof(p_update -> 'o') IS DISTINCT FROM 'array' THEN RETURN; END IF;
-  FOR o IN SELECT x FROM jsonb_array_elements(p_update -> 'o') AS x LOOP
-    outcome := o ->> 2;
-    bucket := (o ->> 5)::integer;
-    add := (o ->> 4)::float8 * cascade_router.decay((o ->> 3)::float8, now_at, h);
-    -- Channel-wide: every field aged, then the outcome (and its latency) added.
+  INSERT INTO cascade_router.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
+  SELECT (u -> 'l' ->> 'messages')::bigint, (u -> 'l' ->> 'delivered')::bigint, (u -> 'l' ->> 'spendMicros')::bigint,
+    (u -> 'l' ->> 'doubleSpendMicros')::bigint, (u -> 'l' ->> 'smsOnlyMicros')::bigint, (u -> 'l' ->> 'withoutSms')::bigint,
+    coalesce(u -> 'l' -> 'channels', '{}'::jsonb)
+  FROM unnest(p_updates) AS u WHERE jsonb_typeof(u -> 'l') = 'object';
+  IF NOT EXISTS (SELECT 1 FROM unnest(p_updates) AS u WHERE jsonb_typeof(u -> 'o') = 'array') THEN RETURN; END IF;
+  -- Channel-wide: every field aged, then the outcome (and its latency) added.
+  FOR o IN SELECT * FROM (SELECT x ->> 0 AS channel, x ->> 1 AS recipient, x ->> 2 AS outcome, (x ->> 3)::float8 AS at, (x ->> 4)::float8 AS weight,
+      (x ->> 5)::integer AS bucket, (u ->> 'n')::float8 AS now_at, (u ->> 'h')::float8 AS h, k, j
+    FROM unnest(p_updates) WITH ORDINALITY AS us(u, k),
+      jsonb_array_elements(CASE WHEN jsonb_typeof(u -> 'o') = 'array' THEN u -> 'o' ELSE '[]'::jsonb END) WITH ORDINALITY AS xs(x, j)) AS outcomes
+    ORDER BY channel, k, j LOOP
+    add := o.weight * cascade_router.decay(o.at, o.now_at, o.h);
     INSERT INTO cascade_router.channel_stats (channel, at, delivered, failed, timeout, skipped, latency)
-    VALUES (o ->> 0, now_at, 0, 0, 0, 0, '{}') ON CONFLICT (channel) DO NOTHING;
-    SELECT * INTO cs FROM cascade_router.channel_stats c WHERE c.channel = o ->> 0 FOR UPDATE;
-    age := cascade_router.decay(cs.at, now_at, h);
+    VALUES (o.channel, o.now_at, 0, 0, 0, 0, '{}') ON CONFLICT (channel) DO NOTHING;
+    SELECT * INTO cs FROM cascade_router.channel_stats c WHERE c.channel = o.channel FOR UPDATE;
+    age := cascade_router.decay(cs.at, o.now_at, o.h);
     SELECT coalesce(jsonb_object_agg(e.key, cascade_router.kept(e.value::float8 * age)), '{}'::jsonb) INTO buckets FROM jsonb_each_text(cs.latency) AS e;
-    IF bucket >= 0 AND outcome = 'delivered' THEN
-      buckets := buckets || jsonb_build_object(bucket::text, greatest(0, coalesce((buckets ->> bucket::text)::float8, 0) + add));
+    IF o.bucket >= 0 AND o.outcome = 'delivered' THEN
+      buckets := buckets || jsonb_build_object(o.bucket::text, greatest(0, coalesce((buckets ->> o.bucket::text)::float8, 0) + add));
     END IF;
     UPDATE cascade_router.channel_stats c SET
-      at = greatest(cs.at, now_at),
-      delivered = cascade_router.kept(greatest(0, cs.delivered * age + CASE WHEN outcome = 'delivered' THEN add ELSE 0 END)),
-      failed = cascade_router.kept(greatest(0, cs.failed * age + CASE WHEN outcome = 'failed' THEN add ELSE 0 END)),
-      timeout = cascade_router.kept(greatest(0, cs.timeout * age + CASE WHEN outcome = 'timeout' THEN add ELSE 0 END)),
-      skipped = cascade_router.kept(greatest(0, cs.skipped * age + CASE WHEN outcome = 'skipped' THEN add ELSE 0 END)),
+      at = greatest(cs.at, o.now_at),
+      delivered = cascade_router.kept(greatest(0, cs.delivered * age + CASE WHEN o.outcome = 'delivered' THEN add ELSE 0 END)),
+      failed = cascade_router.kept(greatest(0, cs.failed * age + CASE WHEN o.outcome = 'failed' THEN add ELSE 0 END)),
+      timeout = cascade_router.kept(greatest(0, cs.timeout * age + CASE WHEN o.outcome = 'timeout' THEN add ELSE 0 END)),
+      skipped = cascade_router.kept(greatest(0, cs.skipped * age + CASE WHEN o.outcome = 'skipped' THEN add ELSE 0 END)),
       latency = buckets
-    WHERE c.channel = o ->> 0;
-    -- The recipient's own counts for this channel.
+    WHERE c.channel = o.channel;
+  END LOOP;
+  -- The recipients' own counts.
+  FOR o IN SELECT * FROM (SELECT x ->> 0 AS channel, x ->> 1 AS recipient, x ->> 2 AS outcome, (x ->> 3)::float8 AS at, (x ->> 4)::float8 AS weight,
+      (x ->> 5)::integer AS bucket, (u ->> 'n')::float8 AS now_at, (u ->> 'h')::float8 AS h, k, j
+    FROM unnest(p_updates) WITH ORDINALITY AS us(u, k),
+      jsonb_array_elements(CASE WHEN jsonb_typeof(u -> 'o') = 'array' THEN u -> 'o' ELSE '[]'::jsonb END) WITH ORDINALITY AS xs(x, j)) AS outcomes
+    ORDER BY recipient, channel, k, j LOOP
+    add := o.weight * cascade_router.decay(o.at, o.now_at, o.h);
     INSERT INTO cascade_router.recipient_stats (recipient_id, channel, at, delivered, failed, timeout, skipped, expires_at)
-    VALUES (o ->> 1, o ->> 0, now_at, 0, 0, 0, 0, clock_timestamp()) ON CONFLICT (recipient_id, channel) DO NOTHING;
-    SELECT * INTO cs FROM cascade_router.recipient_stats r WHERE r.recipient_id = o ->> 1 AND r.channel = o ->> 0 FOR UPDATE;
+    VALUES (o.recipient, o.channel, o.now_at, 0, 0, 0, 0, clock_timestamp()) ON CONFLICT (recipient_id, channel) DO NOTHING;
+    SELECT * INTO cs FROM cascade_router.recipient_stats r WHERE r.recipient_id = o.recipient AND r.channel = o.channel FOR UPDATE;
     -- An expired row counts as none.
-    IF cs.expires_at <= clock_timestamp() THEN age := 0; ELSE age := cascade_router.decay(cs.at, now_at, h); END IF;
+    IF cs.expires_at <= clock_timestamp() THEN age := 0; ELSE age := cascade_router.decay(cs.at, o.now_at, o.h); END IF;
     UPDATE cascade_router.recipient_stats r SET
-      at = CASE WHEN age = 0 THEN now_at ELSE greatest(cs.at, now_at) END,
-      delivered = cascade_router.kept(greatest(0, cs.delivered * age + CASE WHEN outcome = 'delivered' THEN add ELSE 0 END)),
-      failed = cascade_router.kept(greatest(0, cs.failed * age + CASE WHEN outcome = 'failed' THEN add ELSE 0 END)),
-      timeout = cascade_router.kept(greatest(0, cs.timeout * age + CASE WHEN outcome = 'timeout' THEN add ELSE 0 END)),
-      skipped = cascade_router.kept(greatest(0, cs.skipped * age + CASE WHEN outcome = 'skipped' THEN add ELSE 0 END)),
-      expires_at = clock_timestamp() + (8 * h) * interval '1 millisecond'
-    WHERE r.recipient_id = o ->> 1 AND r.channel = o ->> 0;
+      at = CASE WHEN age = 0 THEN o.now_at ELSE greatest(cs.at, o.now_at) END,
+      delivered = cascade_router.kept(greatest(0, cs.delivered * age + CASE WHEN o.outcome = 'delivered' THEN add ELSE 0 END)),
+      failed = cascade_router.kept(greatest(0, cs.failed * age + CASE WHEN o.outcome = 'failed' THEN add ELSE 0 END)),
+      timeout = cascade_router.kept(greatest(0, cs.timeout * age + CASE WHEN o.outcome = 'timeout' THEN add ELSE 0 END)),
+      skipped = cascade_router.kept(greatest(0, cs.skipped * age + CASE WHEN o.outcome = 'skipped' THEN add ELSE 0 END)),
+      expires_at = clock_timestamp() + (8 * o.h) * interval '1 millisecond'
+    WHERE r.recipient_id = o.recipient AND r.channel = o.channel;
   END LOOP;
 END $$;
 
@@ -532,11 +543,22 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   i integer;
+  r record;
+  stats jsonb[] := ARRAY[]::jsonb[];
 BEGIN
   FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) ORDER BY o.id LOOP
-    RETURN QUERY SELECT i, c.* FROM cascade_router.create_cascade(p_ids[i], p_keys[i], p_versions[i], p_nonces[i], p_fixeds[i], p_states[i],
-      p_timers[i], p_owners[i], p_endeds[i], p_retention, p_stats[i], false) AS c;
+    FOR r IN SELECT * FROM cascade_router.create_cascade(p_ids[i], p_keys[i], p_versions[i], p_nonces[i], p_fixeds[i], p_states[i],
+      p_timers[i], p_owners[i], p_endeds[i], p_retention, NULL, false) LOOP
+      IF r.created AND p_stats[i] IS NOT NULL THEN stats := stats || p_stats[i]; END IF;
+      idx := i;
+      created := r.created;
+      nonce := r.nonce;
+      fixed := r.fixed;
+      state := r.state;
+      RETURN NEXT;
+    END LOOP;
   END LOOP;
+  IF cardinality(stats) > 0 THEN PERFORM cascade_router.apply_stats(stats); END IF;
 END $$;
 
 CREATE FUNCTION cascade_router.commit_many(
@@ -553,6 +575,7 @@ DECLARE
   n integer;
   r record;
   delta cascade_router.held_delta;
+  stats jsonb[] := ARRAY[]::jsonb[];
 BEGIN
   FOREACH n IN ARRAY p_provider_counts LOOP
     starts := starts || at;
@@ -561,13 +584,15 @@ BEGIN
   FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) ORDER BY o.id, o.i LOOP
     SELECT * INTO r FROM cascade_router.commit_one(p_ids[i], p_bases[i], p_versions[i], p_known[i], p_nonces[i], p_fixeds[i],
       p_states[i], p_timers[i], p_owners[i], p_endeds[i], p_retention, p_nows[i],
-      coalesce(p_providers[starts[i]:starts[i] + p_provider_counts[i] - 1], ARRAY[]::text[]), p_throughs[i], p_stats[i], delta);
+      coalesce(p_providers[starts[i]:starts[i] + p_provider_counts[i] - 1], ARRAY[]::text[]), p_throughs[i], delta);
     delta := r.delta;
+    IF r.ok = 1 AND p_stats[i] IS NOT NULL THEN stats := stats || p_stats[i]; END IF;
     idx := i;
     ok := r.ok;
     held := r.held;
     RETURN NEXT;
   END LOOP;
+  IF cardinality(stats) > 0 THEN PERFORM cascade_router.apply_stats(stats); END IF;
   PERFORM cascade_router.apply_delta(delta);
 END $$;
 

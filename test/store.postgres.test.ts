@@ -14,6 +14,7 @@ import {
   type Recipient,
 } from 'cascade-router';
 import { postgresMigrations, postgresStore, SCHEMA_VERSION, type PostgresPool, type PostgresStore, type PostgresStoreOptions } from 'cascade-router/postgres';
+import type { Observation } from '../src/learning.js';
 import { loadPg } from '../src/postgres/connection.js';
 import { storeContract } from './store.contract.js';
 import { dropSchema, PG_URL, requirePostgres, uniqueSchema } from './postgres/helpers.js';
@@ -190,6 +191,32 @@ describe.skipIf(skip)('postgresStore: backend cases', () => {
       );
       expect(routed + refused).toBe(rounds);
       expect(await a.heldCounts()).toEqual({ held: 0, expired: 0, evicted: 0 });
+    });
+  });
+
+  describe('statistics under concurrent changes', () => {
+    it('applies every outcome of changes that touch the same channels in opposite orders, at once from two instances, without deadlock', async () => {
+      const schema = uniqueSchema('stats');
+      const [a, b] = [await make({ schema, batchSize: 4, poolSize: 6 }), await make({ schema, batchSize: 4, poolSize: 6 })];
+      const halfLifeMs = 7 * 86_400_000;
+      const outcome = (channel: string, recipientId: string): Observation => ({ channel, recipientId, outcome: 'delivered', at: T0, weight: 1 });
+      const n = 80;
+      const cascades = Array.from({ length: n }, () => cascade());
+      await Promise.all(cascades.map((c) => a.create(c)));
+      const results = await Promise.all(
+        cascades.map((c, i) => {
+          const channels = i % 2 === 0 ? ['push', 'email'] : ['email', 'push'];
+          const store = i % 3 === 0 ? b : a;
+          return Promise.resolve(store.get(c.id)).then((read) =>
+            store.commit(next(read!, { type: 'cancel', now: T0 }), [], { observations: channels.map((ch) => outcome(ch, `r${i % 5}`)), halfLifeMs }),
+          );
+        }),
+      );
+      expect(results.every((r) => r.ok)).toBe(true);
+      const learned = await a.learned('r0', ['push', 'email']);
+      // Every change was at T0 with weight 1: nothing decays, so the counts are exact.
+      expect([learned.channels.get('push')!.delivered, learned.channels.get('email')!.delivered]).toEqual([n, n]);
+      expect(learned.recipient.get('push')!.delivered).toBe(n / 5);
     });
   });
 

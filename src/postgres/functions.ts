@@ -90,7 +90,7 @@ BEGIN
     CASE WHEN p_ended THEN clock_timestamp() END)
   ON CONFLICT DO NOTHING;
   IF FOUND THEN
-    IF p_stats IS NOT NULL THEN PERFORM __S__.apply_stats(p_stats); END IF;
+    IF p_stats IS NOT NULL THEN PERFORM __S__.apply_stats(ARRAY[p_stats]); END IF;
     IF p_ended AND p_retention = 0 THEN DELETE FROM __S__.cascades c WHERE c.id = p_id; END IF;
     IF p_notify THEN PERFORM pg_notify('{{WAKE}}', ''); END IF;
     RETURN QUERY SELECT true, NULL::text, NULL::text, NULL::text;
@@ -102,12 +102,13 @@ BEGIN
 END $$;
 
 /*
- * commit_cascade: compare-and-set of a cascade on its version, with everything that must change with it.
- * p_base: the version the change is based on; p_known_nonce: the nonce of the fixed part it is based on (checked
+ * commit_one (under commit_cascade and commit_many): compare-and-set of a cascade on its version, with everything
+ * that must change with it but the statistics update and the held-receipt counters, which its caller applies
+ * once, last, for the change or the batch (delta carries the counters). p_base: the version the change is based on; p_known_nonce: the nonce of the fixed part it is based on (checked
  * when p_fixed is NULL, i.e. the fixed part is not sent again); p_nonce, p_fixed: the new ones (p_fixed NULL: keep).
  * p_timer, p_owner, p_ended, p_retention: as in create_cascade. p_now: the change's time (router clock): held
  * receipts whose hold ends by then are dropped. p_providers: provider ids it indexes. p_through: the seq of the
- * last held receipt the change took in (NULL none). p_stats: the statistics update or NULL.
+ * last held receipt the change took in (NULL none).
  * Returns (0) when the stored version (or nonce) differs; (2, entries) when receipts are held for a provider id
  * the change indexes that it did not take in (a seq above p_through): every one still in its hold, as
  * 'until:seq:{"receipt":..,"receivedAt":..}', and nothing written; (1) when written: the held receipts of those
@@ -116,7 +117,7 @@ END $$;
 CREATE FUNCTION __S__.commit_one(
   p_id text, p_base integer, p_version integer, p_known_nonce text, p_nonce text, p_fixed text, p_state text,
   p_timer bigint, p_owner text, p_ended boolean, p_retention bigint, p_now bigint, p_providers text[],
-  p_through bigint, p_stats jsonb, INOUT delta __S__.held_delta, OUT ok integer, OUT held text[])
+  p_through bigint, INOUT delta __S__.held_delta, OUT ok integer, OUT held text[])
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -180,7 +181,6 @@ BEGIN
       ended_at = CASE WHEN p_ended THEN coalesce(c.ended_at, clock_timestamp()) END
     WHERE c.id = p_id;
   END IF;
-  IF p_stats IS NOT NULL THEN PERFORM __S__.apply_stats(p_stats); END IF;
   ok := 1;
 END $$;
 
@@ -196,7 +196,9 @@ DECLARE
   r record;
 BEGIN
   SELECT * INTO r FROM __S__.commit_one(p_id, p_base, p_version, p_known_nonce, p_nonce, p_fixed, p_state, p_timer, p_owner, p_ended,
-    p_retention, p_now, p_providers, p_through, p_stats, NULL);
+    p_retention, p_now, p_providers, p_through, NULL);
+  -- The statistics update lands with the change; counters last (the order every change takes its locks in).
+  IF r.ok = 1 AND p_stats IS NOT NULL THEN PERFORM __S__.apply_stats(ARRAY[p_stats]); END IF;
   PERFORM __S__.apply_delta(r.delta);
   RETURN QUERY SELECT r.ok, r.held;
 END $$;
@@ -361,11 +363,22 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   i integer;
+  r record;
+  stats jsonb[] := ARRAY[]::jsonb[];
 BEGIN
   FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) ORDER BY o.id LOOP
-    RETURN QUERY SELECT i, c.* FROM __S__.create_cascade(p_ids[i], p_keys[i], p_versions[i], p_nonces[i], p_fixeds[i], p_states[i],
-      p_timers[i], p_owners[i], p_endeds[i], p_retention, p_stats[i], false) AS c;
+    FOR r IN SELECT * FROM __S__.create_cascade(p_ids[i], p_keys[i], p_versions[i], p_nonces[i], p_fixeds[i], p_states[i],
+      p_timers[i], p_owners[i], p_endeds[i], p_retention, NULL, false) LOOP
+      IF r.created AND p_stats[i] IS NOT NULL THEN stats := stats || p_stats[i]; END IF;
+      idx := i;
+      created := r.created;
+      nonce := r.nonce;
+      fixed := r.fixed;
+      state := r.state;
+      RETURN NEXT;
+    END LOOP;
   END LOOP;
+  IF cardinality(stats) > 0 THEN PERFORM __S__.apply_stats(stats); END IF;
 END $$;
 
 CREATE FUNCTION __S__.commit_many(
@@ -382,6 +395,7 @@ DECLARE
   n integer;
   r record;
   delta __S__.held_delta;
+  stats jsonb[] := ARRAY[]::jsonb[];
 BEGIN
   FOREACH n IN ARRAY p_provider_counts LOOP
     starts := starts || at;
@@ -390,13 +404,15 @@ BEGIN
   FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) ORDER BY o.id, o.i LOOP
     SELECT * INTO r FROM __S__.commit_one(p_ids[i], p_bases[i], p_versions[i], p_known[i], p_nonces[i], p_fixeds[i],
       p_states[i], p_timers[i], p_owners[i], p_endeds[i], p_retention, p_nows[i],
-      coalesce(p_providers[starts[i]:starts[i] + p_provider_counts[i] - 1], ARRAY[]::text[]), p_throughs[i], p_stats[i], delta);
+      coalesce(p_providers[starts[i]:starts[i] + p_provider_counts[i] - 1], ARRAY[]::text[]), p_throughs[i], delta);
     delta := r.delta;
+    IF r.ok = 1 AND p_stats[i] IS NOT NULL THEN stats := stats || p_stats[i]; END IF;
     idx := i;
     ok := r.ok;
     held := r.held;
     RETURN NEXT;
   END LOOP;
+  IF cardinality(stats) > 0 THEN PERFORM __S__.apply_stats(stats); END IF;
   PERFORM __S__.apply_delta(delta);
 END $$;
 

@@ -19,63 +19,72 @@ $$;
 CREATE FUNCTION __S__.kept(p_value double precision) RETURNS double precision
 LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN p_value < 1e-100 THEN 0::float8 ELSE p_value END $$;
 
-CREATE FUNCTION __S__.apply_stats(p_update jsonb) RETURNS void
+/*
+ * apply_stats: the updates of one change, or of every change of a batch, in the order they were made. Rows are
+ * locked in one order whatever the changes: the channels' rows by name, then the recipients' by recipient and
+ * channel, each row's outcomes in the order of the changes. Two changes (or batches) that touch the same rows
+ * so take their locks in the same order and never deadlock.
+ */
+CREATE FUNCTION __S__.apply_stats(p_updates jsonb[]) RETURNS void
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-  h double precision := (p_update ->> 'h')::float8;
-  now_at double precision := (p_update ->> 'n')::float8;
-  l jsonb := p_update -> 'l';
-  o jsonb;
-  outcome text;
-  bucket integer;
+  o record;
   add double precision;
   age double precision;
   cs record;
   buckets jsonb;
-  d double precision; f double precision; t double precision; s double precision;
 BEGIN
-  IF l IS NOT NULL AND jsonb_typeof(l) = 'object' THEN
-    INSERT INTO __S__.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
-    VALUES ((l ->> 'messages')::bigint, (l ->> 'delivered')::bigint, (l ->> 'spendMicros')::bigint, (l ->> 'doubleSpendMicros')::bigint,
-      (l ->> 'smsOnlyMicros')::bigint, (l ->> 'withoutSms')::bigint, coalesce(l -> 'channels', '{}'::jsonb));
-  END IF;
-  IF jsonb_typeof(p_update -> 'o') IS DISTINCT FROM 'array' THEN RETURN; END IF;
-  FOR o IN SELECT x FROM jsonb_array_elements(p_update -> 'o') AS x LOOP
-    outcome := o ->> 2;
-    bucket := (o ->> 5)::integer;
-    add := (o ->> 4)::float8 * __S__.decay((o ->> 3)::float8, now_at, h);
-    -- Channel-wide: every field aged, then the outcome (and its latency) added.
+  INSERT INTO __S__.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
+  SELECT (u -> 'l' ->> 'messages')::bigint, (u -> 'l' ->> 'delivered')::bigint, (u -> 'l' ->> 'spendMicros')::bigint,
+    (u -> 'l' ->> 'doubleSpendMicros')::bigint, (u -> 'l' ->> 'smsOnlyMicros')::bigint, (u -> 'l' ->> 'withoutSms')::bigint,
+    coalesce(u -> 'l' -> 'channels', '{}'::jsonb)
+  FROM unnest(p_updates) AS u WHERE jsonb_typeof(u -> 'l') = 'object';
+  IF NOT EXISTS (SELECT 1 FROM unnest(p_updates) AS u WHERE jsonb_typeof(u -> 'o') = 'array') THEN RETURN; END IF;
+  -- Channel-wide: every field aged, then the outcome (and its latency) added.
+  FOR o IN SELECT * FROM (SELECT x ->> 0 AS channel, x ->> 1 AS recipient, x ->> 2 AS outcome, (x ->> 3)::float8 AS at, (x ->> 4)::float8 AS weight,
+      (x ->> 5)::integer AS bucket, (u ->> 'n')::float8 AS now_at, (u ->> 'h')::float8 AS h, k, j
+    FROM unnest(p_updates) WITH ORDINALITY AS us(u, k),
+      jsonb_array_elements(CASE WHEN jsonb_typeof(u -> 'o') = 'array' THEN u -> 'o' ELSE '[]'::jsonb END) WITH ORDINALITY AS xs(x, j)) AS outcomes
+    ORDER BY channel, k, j LOOP
+    add := o.weight * __S__.decay(o.at, o.now_at, o.h);
     INSERT INTO __S__.channel_stats (channel, at, delivered, failed, timeout, skipped, latency)
-    VALUES (o ->> 0, now_at, 0, 0, 0, 0, '{}') ON CONFLICT (channel) DO NOTHING;
-    SELECT * INTO cs FROM __S__.channel_stats c WHERE c.channel = o ->> 0 FOR UPDATE;
-    age := __S__.decay(cs.at, now_at, h);
+    VALUES (o.channel, o.now_at, 0, 0, 0, 0, '{}') ON CONFLICT (channel) DO NOTHING;
+    SELECT * INTO cs FROM __S__.channel_stats c WHERE c.channel = o.channel FOR UPDATE;
+    age := __S__.decay(cs.at, o.now_at, o.h);
     SELECT coalesce(jsonb_object_agg(e.key, __S__.kept(e.value::float8 * age)), '{}'::jsonb) INTO buckets FROM jsonb_each_text(cs.latency) AS e;
-    IF bucket >= 0 AND outcome = 'delivered' THEN
-      buckets := buckets || jsonb_build_object(bucket::text, greatest(0, coalesce((buckets ->> bucket::text)::float8, 0) + add));
+    IF o.bucket >= 0 AND o.outcome = 'delivered' THEN
+      buckets := buckets || jsonb_build_object(o.bucket::text, greatest(0, coalesce((buckets ->> o.bucket::text)::float8, 0) + add));
     END IF;
     UPDATE __S__.channel_stats c SET
-      at = greatest(cs.at, now_at),
-      delivered = __S__.kept(greatest(0, cs.delivered * age + CASE WHEN outcome = 'delivered' THEN add ELSE 0 END)),
-      failed = __S__.kept(greatest(0, cs.failed * age + CASE WHEN outcome = 'failed' THEN add ELSE 0 END)),
-      timeout = __S__.kept(greatest(0, cs.timeout * age + CASE WHEN outcome = 'timeout' THEN add ELSE 0 END)),
-      skipped = __S__.kept(greatest(0, cs.skipped * age + CASE WHEN outcome = 'skipped' THEN add ELSE 0 END)),
+      at = greatest(cs.at, o.now_at),
+      delivered = __S__.kept(greatest(0, cs.delivered * age + CASE WHEN o.outcome = 'delivered' THEN add ELSE 0 END)),
+      failed = __S__.kept(greatest(0, cs.failed * age + CASE WHEN o.outcome = 'failed' THEN add ELSE 0 END)),
+      timeout = __S__.kept(greatest(0, cs.timeout * age + CASE WHEN o.outcome = 'timeout' THEN add ELSE 0 END)),
+      skipped = __S__.kept(greatest(0, cs.skipped * age + CASE WHEN o.outcome = 'skipped' THEN add ELSE 0 END)),
       latency = buckets
-    WHERE c.channel = o ->> 0;
-    -- The recipient's own counts for this channel.
+    WHERE c.channel = o.channel;
+  END LOOP;
+  -- The recipients' own counts.
+  FOR o IN SELECT * FROM (SELECT x ->> 0 AS channel, x ->> 1 AS recipient, x ->> 2 AS outcome, (x ->> 3)::float8 AS at, (x ->> 4)::float8 AS weight,
+      (x ->> 5)::integer AS bucket, (u ->> 'n')::float8 AS now_at, (u ->> 'h')::float8 AS h, k, j
+    FROM unnest(p_updates) WITH ORDINALITY AS us(u, k),
+      jsonb_array_elements(CASE WHEN jsonb_typeof(u -> 'o') = 'array' THEN u -> 'o' ELSE '[]'::jsonb END) WITH ORDINALITY AS xs(x, j)) AS outcomes
+    ORDER BY recipient, channel, k, j LOOP
+    add := o.weight * __S__.decay(o.at, o.now_at, o.h);
     INSERT INTO __S__.recipient_stats (recipient_id, channel, at, delivered, failed, timeout, skipped, expires_at)
-    VALUES (o ->> 1, o ->> 0, now_at, 0, 0, 0, 0, clock_timestamp()) ON CONFLICT (recipient_id, channel) DO NOTHING;
-    SELECT * INTO cs FROM __S__.recipient_stats r WHERE r.recipient_id = o ->> 1 AND r.channel = o ->> 0 FOR UPDATE;
+    VALUES (o.recipient, o.channel, o.now_at, 0, 0, 0, 0, clock_timestamp()) ON CONFLICT (recipient_id, channel) DO NOTHING;
+    SELECT * INTO cs FROM __S__.recipient_stats r WHERE r.recipient_id = o.recipient AND r.channel = o.channel FOR UPDATE;
     -- An expired row counts as none.
-    IF cs.expires_at <= clock_timestamp() THEN age := 0; ELSE age := __S__.decay(cs.at, now_at, h); END IF;
+    IF cs.expires_at <= clock_timestamp() THEN age := 0; ELSE age := __S__.decay(cs.at, o.now_at, o.h); END IF;
     UPDATE __S__.recipient_stats r SET
-      at = CASE WHEN age = 0 THEN now_at ELSE greatest(cs.at, now_at) END,
-      delivered = __S__.kept(greatest(0, cs.delivered * age + CASE WHEN outcome = 'delivered' THEN add ELSE 0 END)),
-      failed = __S__.kept(greatest(0, cs.failed * age + CASE WHEN outcome = 'failed' THEN add ELSE 0 END)),
-      timeout = __S__.kept(greatest(0, cs.timeout * age + CASE WHEN outcome = 'timeout' THEN add ELSE 0 END)),
-      skipped = __S__.kept(greatest(0, cs.skipped * age + CASE WHEN outcome = 'skipped' THEN add ELSE 0 END)),
-      expires_at = clock_timestamp() + (8 * h) * interval '1 millisecond'
-    WHERE r.recipient_id = o ->> 1 AND r.channel = o ->> 0;
+      at = CASE WHEN age = 0 THEN o.now_at ELSE greatest(cs.at, o.now_at) END,
+      delivered = __S__.kept(greatest(0, cs.delivered * age + CASE WHEN o.outcome = 'delivered' THEN add ELSE 0 END)),
+      failed = __S__.kept(greatest(0, cs.failed * age + CASE WHEN o.outcome = 'failed' THEN add ELSE 0 END)),
+      timeout = __S__.kept(greatest(0, cs.timeout * age + CASE WHEN o.outcome = 'timeout' THEN add ELSE 0 END)),
+      skipped = __S__.kept(greatest(0, cs.skipped * age + CASE WHEN o.outcome = 'skipped' THEN add ELSE 0 END)),
+      expires_at = clock_timestamp() + (8 * o.h) * interval '1 millisecond'
+    WHERE r.recipient_id = o.recipient AND r.channel = o.channel;
   END LOOP;
 END $$;
 
