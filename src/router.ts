@@ -110,6 +110,17 @@ export interface SendReceipt {
   readonly status: CascadeStatus;
 }
 
+/** How `send()` stores the cascade. */
+export interface SendOptions {
+  /**
+   * Start the cascade inside your own open transaction: pass the connection it is open on (for
+   * `postgresStore`, a node-postgres `Client`/`PoolClient`, or an adapter: docs/stores.md). The cascade is
+   * written in that transaction and nothing is sent until it commits; then whichever router listens on the
+   * store starts it. A rollback leaves no trace and sends nothing. Needs a store with `createInTransaction`.
+   */
+  readonly transaction?: unknown;
+}
+
 export type CancelResult =
   | { readonly outcome: 'cancelled'; readonly cascadeId: string; readonly status: 'cancelled' }
   | { readonly outcome: 'already-ended'; readonly cascadeId: string; readonly status: CascadeStatus }
@@ -137,6 +148,8 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Set when the store was passed in, so other instances may share it; a store the router made is its alone. */
   readonly #liveness: Liveness | undefined;
   readonly #detach: (() => void) | undefined;
+  /** Stops the store's wake-ups (`CascadeStore.listen`), when it gives them. */
+  readonly #unlisten: (() => void) | undefined;
   readonly #learnAs = (channel: string): string => this.#channels.get(channel)?.learnAs ?? channel;
   #busy = 0;
   readonly #pending: PendingWork = { enter: () => this.#busy++, leave: () => this.#busy-- };
@@ -199,6 +212,8 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#dispatcher = new Dispatcher(ctx as RouterContext, this.#changes, (at) => this.#timers.arm(at));
     this.#timers.dispatcher = this.#dispatcher;
     this.#detach = this.#clock instanceof SimulatedClock ? this.#clock.onSettle(() => this.settled()) : undefined;
+    // Work another instance (or a committed transaction) made due: look now rather than at the next poll.
+    this.#unlisten = this.#ownsStore ? undefined : this.#store.listen?.(() => this.#timers.arm(this.#clock.now()));
     // On start with a shared store: heartbeat, fire overdue timers, take over what dead instances left sending.
     if (this.#liveness) void this.#timers.wake('resume');
   }
@@ -227,12 +242,16 @@ export class Router extends EventEmitter<RouterEvents> {
     return this.#store.heldCounts();
   }
 
-  /** Validates, plans, persists and starts a cascade. The same `message.key` never starts a second one. */
-  send(message: Message, recipient: Recipient): Promise<SendReceipt> {
+  /**
+   * Validates, plans, persists and starts a cascade. The same `message.key` never starts a second one. With
+   * `options.transaction`, it is written in your transaction and starts once that commits (`status: 'scheduled'`).
+   */
+  send(message: Message, recipient: Recipient, options?: SendOptions): Promise<SendReceipt> {
     try {
       this.#admit();
       const validMessage = validateMessage(message, this.#channels);
       const validRecipient = validateRecipient(recipient);
+      if (options?.transaction !== undefined) return this.#startIn(options.transaction, validMessage, validRecipient);
       return Promise.resolve(drive(this.#start(validMessage, validRecipient), this.#pending));
     } catch (error) {
       return Promise.reject(error);
@@ -280,6 +299,7 @@ export class Router extends EventEmitter<RouterEvents> {
     this.#dispatcher.abortAll(new RouterClosedError());
     await this.settled();
     this.#detach?.();
+    this.#unlisten?.();
     // If the store cannot be reached, the heartbeat lapses on its own within instanceTtl.
     if (this.#liveness) await Promise.resolve(this.#liveness.leave()).catch(() => {});
     if (this.#ownsStore) await this.#store.dispose();
@@ -334,6 +354,27 @@ export class Router extends EventEmitter<RouterEvents> {
     }
     if (!carried) this.#after(begun);
     return { cascadeId: cascade.id, plan: cascade.plan, created: true, status: stored.status };
+  }
+
+  /**
+   * A start inside the caller's transaction: the cascade is written there, scheduled due now and claimed by
+   * nobody, so no router sees it before the commit; then the one that claims its timer begins the first step.
+   * No events here: the transaction may still roll back.
+   */
+  async #startIn(transaction: unknown, message: Message, recipient: Recipient): Promise<SendReceipt> {
+    const store = this.#store;
+    if (store.createInTransaction === undefined) {
+      throw new InvalidConfigError('`send()` with a `transaction` needs a store that can write in your transaction, such as postgresStore() from cascade-router/postgres');
+    }
+    this.#pending.enter();
+    try {
+      const plan = await drive(this.#plan(message, recipient), this.#pending);
+      const { cascade } = startCascade({ id: this.#createId(message), key: message.key, message, recipient, plan, now: plan.createdAt, defer: true });
+      const { created, cascade: stored } = await store.createInTransaction(transaction, cascade, this.#update(undefined, cascade));
+      return { cascadeId: stored.id, plan: stored.plan, created, status: stored.status };
+    } finally {
+      this.#pending.leave();
+    }
   }
 
   /** Once a transition is persisted: report it, arm its timer, carry out its effects. */

@@ -90,6 +90,12 @@ export function startCascade(init: {
   readonly now: number;
   /** The router instance that starts it: it claims the first step if that starts at once. */
   readonly by?: string | undefined;
+  /**
+   * Leave the first step to its timer even when it starts at once: the cascade is `scheduled`, due now, and
+   * whichever router fires the timer begins it (a cascade written in the caller's transaction, which no
+   * router may send before that transaction commits).
+   */
+  readonly defer?: boolean | undefined;
 }): Transition {
   const cascade: Cascade = {
     id: init.id,
@@ -110,7 +116,7 @@ export function startCascade(init: {
     version: 0,
   };
   const draft = new Draft(cascade, init.now, init.by);
-  draft.schedule(0, Math.max(init.now, init.plan.startAt));
+  draft.schedule(0, Math.max(init.now, init.plan.startAt), init.defer === true);
   return draft.finish('applied');
 }
 
@@ -522,8 +528,8 @@ class Draft {
     else this.schedule(next, this.now + this.c.plan.steps[next]!.delayMs);
   }
 
-  /** Starts `step` at `earliest`, or later if that falls in the recipient's quiet hours. */
-  schedule(step: number, earliest: number): void {
+  /** Starts `step` at `earliest`, or later if that falls in the recipient's quiet hours; `defer`: by its timer even if that is now. */
+  schedule(step: number, earliest: number, defer = false): void {
     const c = this.c;
     if (!c.plan.steps[step]) {
       this.end('exhausted');
@@ -531,7 +537,7 @@ class Draft {
     }
     const quiet = c.plan.quietHours ? c.recipient.quietHours : undefined;
     const start = quiet ? endOfQuietHours(earliest, quiet, c.recipient.timeZone) : earliest;
-    if (start <= this.now) {
+    if (start <= this.now && !defer) {
       this.begin(step);
       return;
     }

@@ -12,7 +12,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { clusterSupported, RedisCluster, RedisServer } from './faults/harness.js';
 import { summary, type Audit } from './faults/audit.js';
-import { runScenario, type ScenarioOptions, type ScenarioRun } from './faults/scenario.js';
+import { expectClean } from './faults/clean.js';
+import { redisBackend, runScenario, type ScenarioOptions, type ScenarioRun } from './faults/scenario.js';
 
 const hasRedisServer = clusterSupported();
 if (!hasRedisServer) {
@@ -24,31 +25,18 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const lines: string[] = [];
 
 /** Runs a scenario on a redis-server of its own, records its counts and checks it. */
-type ServerScenario = Omit<ScenarioOptions, 'redis' | 'fault'> & { readonly fault: (run: ScenarioRun, server: RedisServer) => Promise<void> };
+type ServerScenario = Omit<ScenarioOptions, 'backend' | 'fault'> & { readonly prefix: string; readonly fault: (run: ScenarioRun, server: RedisServer) => Promise<void> };
 
 async function onServer(label: string, server: RedisServer, options: ServerScenario): Promise<Audit> {
   await server.start();
   try {
-    const a = await runScenario({ ...options, redis: { url: server.url }, fault: (run) => options.fault(run, server) });
+    const a = await runScenario({ ...options, backend: redisBackend({ url: server.url }, options.prefix), fault: (run) => options.fault(run, server) });
     lines.push(summary(label, a));
     expectClean(a);
     return a;
   } finally {
     await server.remove();
   }
-}
-
-/** What every scenario must show: nothing lost, nothing extra, nothing silently dropped, exact money. */
-function expectClean(a: Audit): void {
-  expect(a.lost, 'lost').toEqual([]);
-  expect(a.endedTwice, 'ended twice').toEqual([]);
-  expect(a.extraAfterDelivery, 'messages after a delivery was accepted').toEqual([]);
-  expect(a.neverSent, 'steps never sent').toEqual([]);
-  expect(a.sentAfterEnd, 'sends after their step ended').toEqual([]);
-  expect(a.resendsWhileAlive, 're-sends while the sender lived').toEqual([]);
-  expect(a.spendMismatches, 'spend').toEqual([]);
-  expect(a.ledgerMatches, 'ledger').toBe(true);
-  expect(a.cascades).toBeGreaterThan(20);
 }
 
 /** Routers are taken for dead after 8 s without a heartbeat: longer than any outage here, so none is. */
@@ -127,8 +115,7 @@ describe.skipIf(!hasRedisServer)('fault suite: what the customer receives under 
       const a = await runScenario({
         name: 'failover',
         seed: 1205,
-        redis: { cluster: cluster.seeds },
-        prefix,
+        backend: redisBackend({ cluster: cluster.seeds }, prefix),
         routers: 3,
         env: OUTAGE_ENV,
         loadMs: 10_000,

@@ -47,6 +47,7 @@ interface ConsumerReport {
   triesBeforeBackoff?: number;
   attempts?: { channel: string; outcome: string; costMicros: number }[];
   receiptsExports: string[] | null;
+  postgres: { exports: string[]; missing: string | null; migrations: number[] } | null;
 }
 
 const esmConsumer = `
@@ -79,6 +80,18 @@ const cascade = await router.get(cascadeId);
 await router.close();
 
 const receiptsExports = process.env.CHECK_RECEIPTS === '1' ? Object.keys(await import('cascade-router/receipts')) : null;
+// cascade-router/postgres without pg installed: it imports, and a store made from a connection string says how to install pg.
+let postgres = null;
+if (process.env.CHECK_POSTGRES === '1') {
+  const entry = await import('cascade-router/postgres');
+  let missing = null;
+  try {
+    entry.postgresStore({ connectionString: 'postgres://127.0.0.1:1/none' });
+  } catch (error) {
+    missing = error.code + (/npm install pg/.test(error.message) ? ' with install hint' : '');
+  }
+  postgres = { exports: Object.keys(entry).sort(), missing, migrations: entry.postgresMigrations().map((m) => m.version) };
+}
 console.log(JSON.stringify({
   outcome: cascade.status,
   spend: formatMicros(cascade.spendMicros),
@@ -88,6 +101,7 @@ console.log(JSON.stringify({
   receipt: receipt.outcome,
   errors,
   receiptsExports,
+  postgres,
 }));
 `;
 
@@ -147,6 +161,17 @@ async function main() {
   await router.close();
 
   const receiptsExports = process.env.CHECK_RECEIPTS === '1' ? Object.keys(require('cascade-router/receipts')) : null;
+  let postgres = null;
+  if (process.env.CHECK_POSTGRES === '1') {
+    const entry = require('cascade-router/postgres');
+    let missing = null;
+    try {
+      entry.postgresStore({ connectionString: 'postgres://127.0.0.1:1/none' });
+    } catch (error) {
+      missing = error.code + (/npm install pg/.test(error.message) ? ' with install hint' : '');
+    }
+    postgres = { exports: Object.keys(entry).sort(), missing, migrations: entry.postgresMigrations().map((m) => m.version) };
+  }
   console.log(JSON.stringify({
     outcome: cascade.status,
     spend: formatMicros(cascade.spendMicros),
@@ -159,6 +184,7 @@ async function main() {
     triesBeforeBackoff,
     attempts: cascade.attempts.map((a) => ({ channel: a.channel, outcome: a.outcome, costMicros: a.costMicros })),
     receiptsExports,
+    postgres,
   }));
 }
 
@@ -169,11 +195,12 @@ main().catch((error) => {
 `;
 
 /** Type-checks against the installed declarations: a wrong or \`any\` type fails the \`@ts-expect-error\` lines. */
-function typesConsumer(withReceipts: boolean): string {
+function typesConsumer(withReceipts: boolean, withPostgres: boolean): string {
   return `
 import { createRouter, SimulatedClock, SendError, isCascadeRouterError } from 'cascade-router';
 import type { Cascade, ChannelConfig, DeliveredEvent, Receipt, ReceiptResult, SendRequest } from 'cascade-router';
 ${withReceipts ? "import * as receipts from 'cascade-router/receipts';" : ''}
+${withPostgres ? "import { postgresStore, type PostgresStore, type PostgresTransaction } from 'cascade-router/postgres';" : ''}
 
 const sms: ChannelConfig = {
   kind: 'sms',
@@ -198,6 +225,10 @@ export const pigeon: ChannelConfig = { kind: 'pigeon', send: async () => 'id' };
 // @ts-expect-error an unknown event name is rejected
 router.on('teleported', () => {});
 ${withReceipts ? 'export const receiptNames: string[] = Object.keys(receipts);' : ''}
+${withPostgres ? `export const makeStore = (): PostgresStore => postgresStore({ connectionString: 'postgres://localhost/app', schema: 'shop' });
+export const inTransaction = (tx: PostgresTransaction) => router.send({ key: 'k', category: 'transactional', content: { text: 'Hi' } }, { id: 'c', addresses: {} }, { transaction: tx });
+// @ts-expect-error the schema is a string
+postgresStore({ connectionString: 'postgres://localhost/app', schema: 42 });` : ''}
 `;
 }
 
@@ -217,11 +248,19 @@ const tsconfig = (module: 'esm' | 'cjs') => ({
   files: [module === 'esm' ? 'check.ts' : 'check.cts'],
 });
 
+/** What either consumer sees of cascade-router/postgres with pg not installed (an optional peer dependency). */
+const POSTGRES_WITHOUT_PG = {
+  exports: ['SCHEMA_VERSION', 'StoreUnavailableError', 'postgresMigrations', 'postgresStore'],
+  missing: 'INVALID_CONFIG with install hint',
+  migrations: [1],
+};
+
 describe('the packed tarball', () => {
   let work: string;
   let tarball: string;
   let packedFiles: string[];
   let hasReceipts: boolean;
+  let hasPostgres: boolean;
   const esm = () => join(work, 'esm-consumer');
   const cjs = () => join(work, 'cjs-consumer');
 
@@ -248,10 +287,12 @@ describe('the packed tarball', () => {
     };
     hasReceipts = './receipts' in installed.exports;
     env.CHECK_RECEIPTS = hasReceipts ? '1' : '0';
+    hasPostgres = './postgres' in installed.exports;
+    env.CHECK_POSTGRES = hasPostgres ? '1' : '0';
     writeFileSync(join(esm(), 'main.js'), esmConsumer);
     writeFileSync(join(cjs(), 'main.js'), cjsConsumer);
-    writeFileSync(join(esm(), 'check.ts'), typesConsumer(hasReceipts));
-    writeFileSync(join(cjs(), 'check.cts'), typesConsumer(hasReceipts));
+    writeFileSync(join(esm(), 'check.ts'), typesConsumer(hasReceipts, hasPostgres));
+    writeFileSync(join(cjs(), 'check.cts'), typesConsumer(hasReceipts, hasPostgres));
     writeFileSync(join(esm(), 'tsconfig.json'), JSON.stringify(tsconfig('esm')));
     writeFileSync(join(cjs(), 'tsconfig.json'), JSON.stringify(tsconfig('cjs')));
   }, 600_000);
@@ -268,6 +309,9 @@ describe('the packed tarball', () => {
       for (const file of ['dist/receipts.js', 'dist/receipts.cjs', 'dist/receipts.d.ts', 'dist/receipts.d.cts']) {
         expect(packedFiles).toContain(file);
       }
+    }
+    if (hasPostgres) {
+      for (const file of ['dist/postgres.js', 'dist/postgres.cjs', 'dist/postgres.d.ts', 'dist/postgres.d.cts']) expect(packedFiles).toContain(file);
     }
     expect(packedFiles.filter((file) => /^(src|test|bench)\//.test(file) || file.endsWith('.tgz'))).toEqual([]);
   });
@@ -290,6 +334,7 @@ describe('the packed tarball', () => {
     expect(report.errors).toEqual([]);
     // Every export of the source reaches the published build (the new providers, webhookRejection, UnknownStatusError…).
     if (hasReceipts) expect([...(report.receiptsExports ?? [])].sort()).toEqual(Object.keys(await import('cascade-router/receipts')).sort());
+    if (hasPostgres) expect(report.postgres).toEqual(POSTGRES_WITHOUT_PG);
   }, 60_000);
 
   it('a CJS consumer runs a cascade through a transient send error, retried after its backoff in simulated time', async () => {
@@ -309,6 +354,7 @@ describe('the packed tarball', () => {
     expect(report.errors).toEqual([]);
     // Every export of the source reaches the published build (the new providers, webhookRejection, UnknownStatusError…).
     if (hasReceipts) expect([...(report.receiptsExports ?? [])].sort()).toEqual(Object.keys(await import('cascade-router/receipts')).sort());
+    if (hasPostgres) expect(report.postgres).toEqual(POSTGRES_WITHOUT_PG);
   }, 60_000);
 
   it('type-checks a TypeScript consumer under moduleResolution node16, as ESM and as CJS', async () => {

@@ -8,6 +8,7 @@ export default defineConfig({
     alias: {
       'cascade-router/receipts': src('receipts/index.ts'),
       'cascade-router/redis': src('redis/index.ts'),
+      'cascade-router/postgres': src('postgres/index.ts'),
       'cascade-router': src('index.ts'),
     },
   },

@@ -188,4 +188,16 @@ export interface CascadeStore {
    */
   admit?(request: AdmitRequest): MaybePromise<boolean>;
   dispose(): Promise<void>;
+  /**
+   * Optional: writes a new cascade inside the caller's open transaction (`transaction`, of the store's kind: for
+   * the PostgreSQL store a connection with a transaction open on it), as `create` does, and makes it due for
+   * a router once that transaction commits. Nothing is visible, claimed or sent before the commit; a rollback
+   * leaves no trace. A store without it cannot start a cascade in a transaction (`send(..., { transaction })`).
+   */
+  createInTransaction?(transaction: unknown, cascade: Cascade, update?: StatsUpdate): Promise<{ readonly created: boolean; readonly cascade: Cascade }>;
+  /**
+   * Optional: calls `wake` whenever another instance (or a committed transaction) made work due sooner than
+   * `nextDueAt()` said, so a router need not wait for its next poll. Returns a function that stops it.
+   */
+  listen?(wake: () => void): () => void;
 }

@@ -1,8 +1,9 @@
 /**
- * One router in its own process for the fault suite (test/faults.redis.test.ts), on a Redis store: a single
- * server (`REDIS_URL`) or a Cluster (`REDIS_CLUSTER`, comma-separated host:port seeds). Its adapters call
- * the provider simulator over HTTP (`PROVIDER_URL`), which logs every call outside the routers: what the
- * customer receives survives whatever is killed here.
+ * One router in its own process for the fault suite (test/faults.redis.test.ts, test/faults.postgres.test.ts),
+ * on the store the environment names: Redis, a single server (`REDIS_URL`) or a Cluster (`REDIS_CLUSTER`,
+ * comma-separated host:port seeds), or PostgreSQL (`PG_URL` and `PG_SCHEMA`; its connections are named
+ * `APP_NAME` so a test can kill them). Its adapters call the provider simulator over HTTP (`PROVIDER_URL`),
+ * which logs every call outside the routers: what the customer receives survives whatever is killed here.
  *
  * stdin, one JSON request a line: `{ id, op: 'send', key }`, `{ id, op: 'receipt', receipt }`, `{ id, op: 'close' }`.
  * stdout, one JSON line each: `{ ready }`, replies `{ id, ok, result | error: { code, message } }`, and events
@@ -11,28 +12,50 @@
  */
 import { createInterface } from 'node:readline';
 import { Cluster, Redis } from 'ioredis';
-import { createRouter, SendError, type Receipt, type RouterEvents, type SendRequest } from 'cascade-router';
+import { createRouter, SendError, type CascadeStore, type Receipt, type RouterEvents, type SendRequest } from 'cascade-router';
+import { postgresStore } from 'cascade-router/postgres';
 import { redisStore } from 'cascade-router/redis';
 
 const instance = process.env.INSTANCE!;
 const commandTimeout = Number(process.env.COMMAND_TIMEOUT_MS ?? 1000);
 const providerUrl = process.env.PROVIDER_URL!;
 const timeout = Number(process.env.TIMEOUT_MS ?? 4000);
+const pollMs = Number(process.env.POLL_MS ?? 200);
+const claimLeaseMs = Number(process.env.LEASE_MS ?? 2000);
 
-const client = process.env.REDIS_CLUSTER
-  ? new Cluster(
-      process.env.REDIS_CLUSTER.split(',').map((seed) => ({ host: seed.split(':')[0]!, port: Number(seed.split(':')[1]) })),
-      {
-        enableOfflineQueue: false,
-        clusterRetryStrategy: () => 100,
-        redisOptions: { commandTimeout, connectTimeout: commandTimeout, maxRetriesPerRequest: 1 },
-        slotsRefreshTimeout: commandTimeout,
-      },
-    )
-  : new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout, connectTimeout: commandTimeout, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
-client.on('error', () => {});
+/** The store, and what ends its connection on close. */
+function openStore(): { store: CascadeStore; ready: () => boolean; disconnect: () => void } {
+  if (process.env.PG_URL) {
+    const store = postgresStore({
+      connectionString: process.env.PG_URL,
+      schema: process.env.PG_SCHEMA!,
+      commandTimeoutMs: commandTimeout,
+      poolSize: 6,
+      poolOptions: { application_name: process.env.APP_NAME ?? 'cascade-router' },
+      pollMs,
+      claimLeaseMs,
+    });
+    let up = false;
+    void Promise.resolve(store.nextDueAt()).then(() => (up = true), () => (up = true));
+    return { store, ready: () => up, disconnect: () => {} };
+  }
+  const client = process.env.REDIS_CLUSTER
+    ? new Cluster(
+        process.env.REDIS_CLUSTER.split(',').map((seed) => ({ host: seed.split(':')[0]!, port: Number(seed.split(':')[1]) })),
+        {
+          enableOfflineQueue: false,
+          clusterRetryStrategy: () => 100,
+          redisOptions: { commandTimeout, connectTimeout: commandTimeout, maxRetriesPerRequest: 1 },
+          slotsRefreshTimeout: commandTimeout,
+        },
+      )
+    : new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout, connectTimeout: commandTimeout, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+  client.on('error', () => {});
+  const store = redisStore({ client, prefix: process.env.PREFIX!, pollMs, claimLeaseMs });
+  return { store, ready: () => client.status === 'ready', disconnect: () => client.disconnect() };
+}
 
-const store = redisStore({ client, prefix: process.env.PREFIX!, pollMs: Number(process.env.POLL_MS ?? 200), claimLeaseMs: Number(process.env.LEASE_MS ?? 2000) });
+const { store, ready, disconnect } = openStore();
 
 async function send(request: SendRequest): Promise<string> {
   const response = await fetch(`${providerUrl}/send`, {
@@ -83,7 +106,7 @@ const handle = async (request: Request): Promise<unknown> => {
     case 'close':
       await router.close();
       await store.dispose();
-      client.disconnect();
+      disconnect();
       setImmediate(() => process.exit(0));
       return 'closed';
   }
@@ -98,6 +121,5 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   );
 });
 // Ready once connected: the parent starts the load then.
-const connected = (): boolean => client.status === 'ready';
-const announce = (): void => (connected() ? write({ ready: instance }) : void setTimeout(announce, 20));
+const announce = (): void => (ready() ? write({ ready: instance }) : void setTimeout(announce, 20));
 announce();

@@ -1,11 +1,12 @@
 /**
- * Runs one fault scenario: starts routers on a Redis the suite owns, sends a stream of messages through
+ * Runs one fault scenario: starts routers on a store the suite owns (Redis or PostgreSQL, see `Backend`), sends a stream of messages through
  * random routers (a refused send is tried again, as a caller would), lets the provider simulator post
  * receipts to random routers, injects the fault, waits (bounded) until every accepted message has ended
  * and every receipt was accepted, then audits what the customer received.
  */
 import { Cluster, Redis } from 'ioredis';
-import type { Cascade } from 'cascade-router';
+import type { Cascade, CascadeStore } from 'cascade-router';
+import { postgresStore } from 'cascade-router/postgres';
 import { redisStore } from 'cascade-router/redis';
 import { waitFor } from '../redis/helpers.js';
 import { audit, type Audit, type Refusal } from './audit.js';
@@ -14,9 +15,8 @@ import { prng, ProviderSimulator, RouterProcess, type RouterEventLine } from './
 export interface ScenarioOptions {
   readonly name: string;
   readonly seed: number;
-  /** Where the routers connect: a single server's URL, or a cluster's seeds (`host:port,...`). */
-  readonly redis: { readonly url: string } | { readonly cluster: string };
-  readonly prefix: string;
+  /** Where the routers keep their cascades. */
+  readonly backend: Backend;
   readonly routers: number;
   readonly env: Readonly<Record<string, string>>;
   /** How long messages keep coming, and how many a second. */
@@ -26,6 +26,37 @@ export interface ScenarioOptions {
   readonly fault: (run: ScenarioRun) => Promise<void>;
   /** Longest wait for every message to end after the load (default 90 s). */
   readonly drainMs?: number;
+}
+
+/** A store the routers share: the environment a router process opens it from, and how the suite reads it back. */
+export interface Backend {
+  readonly env: Readonly<Record<string, string>>;
+  /** A store on the same data for the audit (opened after the load), and what closes it. */
+  reader(): { readonly store: CascadeStore; close(): Promise<void> };
+}
+
+/** Redis: a single server's URL, or a cluster's seeds (`host:port,...`), under `prefix`. */
+export function redisBackend(redis: { readonly url: string } | { readonly cluster: string }, prefix: string): Backend {
+  return {
+    env: { ...('url' in redis ? { REDIS_URL: redis.url } : { REDIS_CLUSTER: redis.cluster }), PREFIX: prefix },
+    reader() {
+      const client = 'url' in redis ? new Redis(redis.url) : new Cluster(redis.cluster.split(',').map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) })));
+      client.on('error', () => {});
+      const store = redisStore({ client, prefix, pollMs: 0, cacheSize: 0 });
+      return { store, close: async () => (await store.dispose(), client.disconnect()) };
+    },
+  };
+}
+
+/** PostgreSQL at `url`, in `schema` (migrated before the routers start); router connections named `appName`. */
+export function postgresBackend(url: string, schema: string, appName: string): Backend {
+  return {
+    env: { PG_URL: url, PG_SCHEMA: schema, APP_NAME: appName },
+    reader() {
+      const store = postgresStore({ connectionString: url, schema, pollMs: 0, cacheSize: 0, listen: false, poolSize: 2, commandTimeoutMs: 10_000 });
+      return { store, close: () => store.dispose() };
+    },
+  };
 }
 
 export interface ScenarioRun {
@@ -44,10 +75,9 @@ export async function runScenario(options: ScenarioOptions): Promise<Audit> {
   const everyRouter: RouterProcess[] = [];
   const provider = new ProviderSimulator(options.seed + 1, () => routers);
   await provider.start();
-  const redisEnv = 'url' in options.redis ? { REDIS_URL: options.redis.url } : { REDIS_CLUSTER: options.redis.cluster };
   let started = 0;
   const start = async (): Promise<RouterProcess> => {
-    const router = new RouterProcess(`${options.name}-r${started++}`, { ...redisEnv, ...options.env, PREFIX: options.prefix, PROVIDER_URL: provider.url }, events);
+    const router = new RouterProcess(`${options.name}-r${started++}`, { ...options.backend.env, ...options.env, PROVIDER_URL: provider.url }, events);
     everyRouter.push(router);
     await router.ready;
     routers.push(router);
@@ -96,9 +126,7 @@ export async function runScenario(options: ScenarioOptions): Promise<Audit> {
     await fault;
     await Promise.all(sends);
 
-    const reader = 'url' in options.redis ? new Redis(options.redis.url) : new Cluster(options.redis.cluster.split(',').map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) })));
-    reader.on('error', () => {});
-    const store = redisStore({ client: reader, prefix: options.prefix, pollMs: 0, cacheSize: 0 });
+    const { store, close } = options.backend.reader();
     const cascades = new Map<string, Cascade | undefined>();
     try {
       const ended = (c: Cascade | undefined): boolean => c !== undefined && ['delivered', 'exhausted', 'cancelled', 'expired'].includes(c.status);
@@ -115,8 +143,7 @@ export async function runScenario(options: ScenarioOptions): Promise<Audit> {
       const ledger = await store.ledger();
       return audit({ accepted, cascades, calls: provider.calls, receipts: provider.accepted, events, killed, ledgerSpendMicros: ledger.spendMicros, refusals });
     } finally {
-      await store.dispose();
-      reader.disconnect();
+      await close();
     }
   } finally {
     loading = false;

@@ -1,0 +1,40 @@
+/**
+ * The PostgreSQL store's side of the spend ledger and the learned statistics: how an update travels to the SQL
+ * in stats-sql.ts, and how the rows read back. Kept apart from the store so a change of `StatsUpdate` or
+ * `Learned` touches only this file and stats-sql.ts.
+ */
+import { latencyBucket, type ChannelStats, type Learned, type OutcomeCounts } from '../learning.js';
+import type { ChannelLedger, Ledger } from '../ledger.js';
+import type { StatsUpdate } from '../store/types.js';
+
+/** The update as the functions' one jsonb argument (null for none). */
+export function statsArg(update: StatsUpdate | undefined, now: number): string | null {
+  if (update === undefined) return null;
+  const o = update.observations?.map((x) => [x.channel, x.recipientId, x.outcome, x.at, x.weight, x.latencyMs === undefined ? -1 : latencyBucket(x.latencyMs)]);
+  return JSON.stringify({ h: update.halfLifeMs, n: now, l: update.ledger, o });
+}
+
+/** The ledger from `LEDGER_SQL`'s one row (array mode). */
+export function parseLedger(row: readonly unknown[]): Ledger {
+  const n = (i: number): number => Number(row[i] ?? 0);
+  const channels = JSON.parse(String(row[6] ?? '{}')) as Record<string, ChannelLedger>;
+  for (const c of Object.values(channels)) Object.assign(c, { sent: Number(c.sent), delivered: Number(c.delivered), spendMicros: Number(c.spendMicros) });
+  return { messages: n(0), delivered: n(1), spendMicros: n(2), doubleSpendMicros: n(3), smsOnlyMicros: n(4), withoutSms: n(5), channels };
+}
+
+/** What `LEARNED_SQL` answered (array mode): channel-wide rows and the recipient's own. */
+export function parseLearned(rows: readonly (readonly unknown[])[]): Learned {
+  const channels = new Map<string, ChannelStats>();
+  const recipient = new Map<string, OutcomeCounts>();
+  for (const [kind, channel, at, delivered, failed, timeout, skipped, latency] of rows) {
+    const counts: OutcomeCounts = { at: Number(at), delivered: Number(delivered), failed: Number(failed), timeout: Number(timeout), skipped: Number(skipped) };
+    if (kind === 'r') {
+      recipient.set(String(channel), counts);
+      continue;
+    }
+    const buckets: Record<number, number> = {};
+    for (const [bucket, weight] of Object.entries(JSON.parse(String(latency)) as Record<string, number>)) buckets[Number(bucket)] = Number(weight);
+    channels.set(String(channel), { ...counts, latency: buckets });
+  }
+  return { channels, recipient };
+}
