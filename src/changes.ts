@@ -65,8 +65,9 @@ export class Changes {
     if (answer.created) return answer;
     const recovered = this.#recognise(answer.cascade);
     if (recovered === undefined) return answer;
-    if (!this.#claimedDue(recovered)) return { created: true, cascade: answer.cascade, recovered };
-    // Stored so late that its first step's timer has passed: never sent, so sent now with a fresh wait.
+    if (!this.#claims(recovered)) return { created: true, cascade: answer.cascade, recovered };
+    // Its first step was claimed but never sent: claimed again by compare-and-set (a change that came since
+    // wins) and sent with a fresh wait (its timer may have passed while the write was lost).
     this.#ctx.reporter.report(recovered);
     yield* this.#sendUnsent(cascade.id, answer.cascade);
     return { created: true, cascade: answer.cascade, recovered, carried: true };
@@ -93,9 +94,10 @@ export class Changes {
       if (!before) return undefined;
       if (!assumed && this.#lost.size > 0) {
         const recovered = this.#recognise(before);
-        if (recovered && this.#claimedDue(recovered)) {
-          // Its claimed step's timer passed while the write was lost: it was never sent, so it goes out now
-          // with a fresh wait rather than timing out unsent.
+        if (recovered && this.#claims(recovered)) {
+          // It claimed a step that was never sent. Claimed again by compare-and-set, so a change that came
+          // since this read (a receipt ending the cascade) wins, and sent with a fresh wait: its timer may
+          // have passed while the write was lost, and nobody received it.
           this.#ctx.reporter.report(recovered);
           yield* this.#sendUnsent(cascadeId, before);
           base = undefined;
@@ -168,10 +170,9 @@ export class Changes {
     return sameChange(stored, lost.cascade) ? lost : undefined;
   }
 
-  /** Whether `done` claimed a step whose timer is already due. */
-  #claimedDue(done: Transition): boolean {
-    const timerAt = done.cascade.timerAt;
-    return timerAt !== undefined && timerAt <= this.#ctx.clock.now() && done.effects.some((effect) => effect.type === 'send');
+  /** Whether `done` claimed a step (to be sent by this router). */
+  #claims(done: Transition): boolean {
+    return done.effects.some((effect) => effect.type === 'send');
   }
 
   /** A transition that claims a step in this instance's name is stored only while its heartbeat is fresh. */
