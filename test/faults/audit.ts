@@ -31,6 +31,8 @@ export interface AuditInput {
   readonly killed: ReadonlyMap<string, number>;
   readonly ledgerSpendMicros: number;
   readonly refusals: readonly Refusal[];
+  /** Messages whose caller was still refused when it gave up, a minute after the load and the fault ended. */
+  readonly unaccepted: readonly string[];
 }
 
 export interface Audit {
@@ -57,6 +59,8 @@ export interface Audit {
   readonly ledgerMatches: boolean;
   readonly refusals: Record<string, number>;
   readonly slowestRefusalMs: number;
+  /** Messages no router accepted within a minute after the fault ended: the store never came back for them. */
+  readonly unaccepted: string[];
 }
 
 export function audit(input: AuditInput): Audit {
@@ -76,6 +80,7 @@ export function audit(input: AuditInput): Audit {
     ledgerMatches: true,
     refusals: {},
     slowestRefusalMs: 0,
+    unaccepted: [...input.unaccepted],
   };
   const callsByKey = new Map<string, ProviderCall[]>();
   for (const call of input.calls) callsByKey.set(call.key, [...(callsByKey.get(call.key) ?? []), call]);
@@ -157,5 +162,6 @@ export function summary(name: string, a: Audit): string {
     `re-sends after a kill ${a.resends.length}${a.resends.length > 0 ? ` [${a.resends.slice(0, 3).join('; ')}${a.resends.length > 3 ? '; …' : ''}]` : ''}`,
     `re-sends while alive ${a.resendsWhileAlive.length}`,
     `refusals ${JSON.stringify(a.refusals)} (slowest ${a.slowestRefusalMs} ms)`,
+    ...(a.unaccepted.length > 0 ? [`never accepted ${a.unaccepted.length}`] : []),
   ].join(' · ');
 }

@@ -11,5 +11,6 @@ export function expectClean(a: Audit): void {
   expect(a.resendsWhileAlive, 're-sends while the sender lived').toEqual([]);
   expect(a.spendMismatches, 'spend').toEqual([]);
   expect(a.ledgerMatches, 'ledger').toBe(true);
+  expect(a.unaccepted, 'messages still refused a minute after the fault ended').toEqual([]);
   expect(a.cascades).toBeGreaterThan(20);
 }

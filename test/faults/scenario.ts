@@ -40,7 +40,12 @@ export function redisBackend(redis: { readonly url: string } | { readonly cluste
   return {
     env: { ...('url' in redis ? { REDIS_URL: redis.url } : { REDIS_CLUSTER: redis.cluster }), PREFIX: prefix },
     reader() {
-      const client = 'url' in redis ? new Redis(redis.url) : new Cluster(redis.cluster.split(',').map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) })));
+      // Bounded: a read that cannot be answered fails after five seconds and is tried again, never hangs the suite.
+      const redisOptions = { commandTimeout: 5000, connectTimeout: 5000, maxRetriesPerRequest: 2 };
+      const client =
+        'url' in redis
+          ? new Redis(redis.url, redisOptions)
+          : new Cluster(redis.cluster.split(',').map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) })), { redisOptions, slotsRefreshTimeout: 5000 });
       client.on('error', () => {});
       const store = redisStore({ client, prefix, pollMs: 0, cacheSize: 0 });
       return { store, close: async () => (await store.dispose(), client.disconnect()) };
@@ -101,8 +106,11 @@ export async function runScenario(options: ScenarioOptions): Promise<Audit> {
   try {
     await Promise.all(Array.from({ length: options.routers }, start));
     const sends: Promise<void>[] = [];
+    const unaccepted: string[] = [];
+    let giveUpAt = Infinity; // set when the load and the fault are over: a minute more for the store to come back
     const sendUntilAccepted = async (key: string): Promise<void> => {
       for (;;) {
+        if (Date.now() > giveUpAt) return void unaccepted.push(key);
         const live = routers.filter((r) => r.alive);
         const router = live[Math.floor(random() * live.length)];
         const at = Date.now();
@@ -124,6 +132,7 @@ export async function runScenario(options: ScenarioOptions): Promise<Audit> {
     }
     loading = false;
     await fault;
+    giveUpAt = Date.now() + 60_000;
     await Promise.all(sends);
 
     const { store, close } = options.backend.reader();
@@ -139,9 +148,15 @@ export async function runScenario(options: ScenarioOptions): Promise<Audit> {
         options.drainMs ?? 90_000,
         250,
       ).catch((error: unknown) => void (error as Error));
-      for (const key of accepted) cascades.set(key, await store.get(key));
-      const ledger = await store.ledger();
-      return audit({ accepted, cascades, calls: provider.calls, receipts: provider.accepted, events, killed, ledgerSpendMicros: ledger.spendMicros, refusals });
+      const read = async <T>(what: string, query: () => Promise<T>): Promise<T> => {
+        let value: T | undefined;
+        const answered = async (): Promise<boolean> => query().then((v) => ((value = v), true), () => false);
+        await waitFor(what, answered, 30_000, 250);
+        return value as T;
+      };
+      for (const key of accepted) cascades.set(key, await read(`cascade ${key}`, async () => store.get(key)));
+      const ledger = await read('the ledger', async () => store.ledger());
+      return audit({ accepted, cascades, calls: provider.calls, receipts: provider.accepted, events, killed, ledgerSpendMicros: ledger.spendMicros, refusals, unaccepted });
     } finally {
       await close();
     }

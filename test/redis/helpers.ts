@@ -50,8 +50,17 @@ export async function dropPrefix(admin: Redis, prefix: string): Promise<void> {
 /** Polls `check` until it returns true or `timeoutMs` passes (then throws with `what`). */
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 20): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+  const timedOut = (): Error => new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+  for (;;) {
+    // A check that never answers (a client stuck on a dead server) ends at the deadline too, not never.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut()), Math.max(0, until - Date.now()))));
+    try {
+      if (await Promise.race([Promise.resolve().then(check), deadline])) return;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (Date.now() > until) throw timedOut();
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
