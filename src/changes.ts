@@ -122,7 +122,7 @@ export class Changes {
         const update = this.#ctx.update(before, done.cascade);
         const result = (yield* this.#write(cascadeId, done, () => this.#ctx.store.commit(done.cascade, providerIds, update, heldThrough))) as CommitResult;
         if (result.ok) {
-          this.#ctx.after(done);
+          this.#ctx.after(done, before);
           return done;
         }
         if (result.held.length === 0) break;

@@ -2,6 +2,7 @@ import { toMs } from './duration.js';
 import { toMicros, type Micros } from './money.js';
 import { own } from './own.js';
 import { InvalidConfigError } from './errors.js';
+import { checkPhone, isCountry, type PhoneCheck } from './phone.js';
 import { channelSchema, errorFor, parse } from './schema.js';
 import type { Billing, ChannelConfig, ChannelKind, CostModel, Recipient, SendFunction, SuccessLevel } from './types.js';
 
@@ -49,14 +50,38 @@ export interface ResolvedChannel {
   readonly address: (recipient: Recipient) => string | undefined;
   /** The name its learned statistics are kept under. */
   readonly learnAs: string;
+  /** For channels addressed by phone number: the address checked and written as E.164, or why it is invalid. */
+  readonly checkAddress: ((address: string, recipient: Recipient) => PhoneCheck) | undefined;
   /** Declaration order, the last tie-breaker. */
   readonly order: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
+/** How the router reads phone numbers (`RouterOptions.phoneNumbers`). */
+export interface PhoneNumberOptions {
+  /** The country (ISO 3166-1 alpha-2, `UA`) national numbers are read in when the recipient has no `country`. */
+  readonly defaultCountry?: string | undefined;
+}
+
+/** Options that apply to every channel. */
+export interface ChannelDefaults {
+  /** Check SMS channels' numbers (true, or with a default country); channels may say otherwise with their own `phoneNumbers`. */
+  readonly phoneNumbers?: PhoneNumberOptions | boolean | undefined;
+}
+
 /** Validates channel declarations and applies defaults. */
-export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>>): ReadonlyMap<string, ResolvedChannel> {
+export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>>, defaults: ChannelDefaults = {}): ReadonlyMap<string, ResolvedChannel> {
+  const phone = defaults.phoneNumbers;
+  if (phone !== undefined && typeof phone !== 'boolean' && (typeof phone !== 'object' || phone === null)) {
+    throw new InvalidConfigError(`Expected \`phoneNumbers\` to be true, false or { defaultCountry }, got ${JSON.stringify(phone)}`);
+  }
+  const defaultCountry = typeof phone === 'object' ? phone.defaultCountry : undefined;
+  if (defaultCountry !== undefined && !isCountry(defaultCountry)) {
+    throw new InvalidConfigError(`Expected \`phoneNumbers.defaultCountry\` to be an ISO 3166-1 alpha-2 country code such as "UA", got ${JSON.stringify(defaultCountry)}`);
+  }
+  const smsNumbers = phone !== undefined && phone !== false;
+  const checkNumber = (address: string, recipient: Recipient): PhoneCheck => checkPhone(address, recipient.country ?? defaultCountry);
   if (typeof channels !== 'object' || channels === null || Object.keys(channels).length === 0) {
     throw new InvalidConfigError('Expected `channels` to declare at least one channel, got none');
   }
@@ -88,6 +113,7 @@ export function resolveChannels(channels: Readonly<Record<string, ChannelConfig>
       success,
       address: config.address ?? ((recipient) => own(recipient.addresses, name)),
       learnAs: config.learnAs ?? name,
+      checkAddress: (config.phoneNumbers ?? (smsNumbers && config.kind === 'sms')) ? checkNumber : undefined,
       order: resolved.size,
     });
   }

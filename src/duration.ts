@@ -1,4 +1,4 @@
-import { InvalidInputError, type CascadeRouterError } from './errors.js';
+import { InvalidConfigError, InvalidInputError, type CascadeRouterError } from './errors.js';
 
 /** A duration: milliseconds as a number, or a string such as `'500ms'`, `'30s'`, `'2m'`, `'1h30m'`, `'1d'`. */
 export type Duration = number | string;
@@ -28,4 +28,30 @@ export function toMs(value: Duration, field = 'duration', error: new (message: s
   }
   if (consumed !== text.length) fail();
   return Math.round(total);
+}
+
+/**
+ * A store option given as a duration (`'30s'`, or milliseconds) under its own name, or in milliseconds under
+ * its older `…Ms` name; both at once is a configuration error. `Infinity` is kept where `infinite` allows it.
+ */
+export function durationOption(
+  options: object,
+  name: string,
+  fallbackMs: number,
+  { infinite = false }: { readonly infinite?: boolean } = {},
+): number {
+  const record = options as Record<string, unknown>;
+  const given = record[name];
+  const legacy = record[`${name}Ms`];
+  if (given !== undefined && legacy !== undefined) {
+    throw new InvalidConfigError(`Expected one of \`${name}\` or \`${name}Ms\`, got both`);
+  }
+  const value = given ?? legacy;
+  const field = given === undefined && legacy !== undefined ? `${name}Ms` : name;
+  if (value === undefined) return fallbackMs;
+  if (infinite && value === Infinity) return Infinity;
+  if (typeof value !== 'number' && typeof value !== 'string') {
+    throw new InvalidConfigError(`Expected \`${field}\` to be a duration (milliseconds, or a string like "30s"), got ${typeof value}`);
+  }
+  return toMs(value, field, InvalidConfigError);
 }

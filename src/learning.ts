@@ -91,7 +91,7 @@ export function decay(from: number, to: number, halfLifeMs: number): number {
 export function resolveLearning(options: boolean | LearningOptions | undefined): ResolvedLearning | undefined {
   if (options === undefined || options === false) return undefined;
   const o: LearningOptions = options === true ? {} : options;
-  const halfLifeMs = toMs(o.halfLife ?? '7d', 'learning.halfLife');
+  const halfLifeMs = toMs(o.halfLife ?? '7d', 'learning.halfLife', InvalidConfigError);
   const check = (value: number, field: string, min: number, max: number): number => {
     if (typeof value !== 'number' || !(value >= min && value <= max)) {
       throw new InvalidConfigError(`Expected \`learning.${field}\` to be a number from ${min} to ${max}, got ${String(value)}`);

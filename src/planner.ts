@@ -1,4 +1,4 @@
-import { resolveChannels, type ResolvedChannel, type ResolvedProvider } from './channels.js';
+import { resolveChannels, type PhoneNumberOptions, type ResolvedChannel, type ResolvedProvider } from './channels.js';
 import { projectCost } from './cost.js';
 import { toMs } from './duration.js';
 import { keyOf, stepCost } from './expected-cost.js';
@@ -186,8 +186,10 @@ export function planCascade(input: {
   readonly minProbability?: number | undefined;
   /** What a second of waiting is worth when the message's policy does not say. Default 0. */
   readonly valueOfTime?: Amount | undefined;
+  /** Check phone numbers (as `RouterOptions.phoneNumbers`). */
+  readonly phoneNumbers?: PhoneNumberOptions | boolean | undefined;
 }): Plan {
-  const channels = resolveChannels(input.channels);
+  const channels = resolveChannels(input.channels, { phoneNumbers: input.phoneNumbers });
   const message = validateMessage(input.message, channels);
   const recipient = validateRecipient(input.recipient);
   const consentRequired = new Set(input.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
@@ -222,11 +224,18 @@ function eligible(
     } else if (message.content.text === '' && contentFor(message, channel).text === '') {
       skipped.push({ channel: name, reason: 'no-content', detail: 'the message has no text for this channel' });
     } else {
-      const address = channel.address(recipient);
-      if (address === undefined || address === '') {
+      const given = channel.address(recipient);
+      if (given === undefined || given === '') {
         skipped.push({ channel: name, reason: 'no-address', detail: 'the recipient has no address for this channel' });
         continue;
       }
+      // Phone numbers are checked before anything is priced or sent, and sent as E.164.
+      const number = channel.checkAddress?.(given, recipient);
+      if (number?.ok === false) {
+        skipped.push({ channel: name, reason: 'invalid-address', detail: number.detail });
+        continue;
+      }
+      const address = number?.number ?? given;
       const estimate = estimates?.get(name);
       if (estimate !== undefined && estimate.probability < minProbability) {
         skipped.push({ channel: name, reason: 'unlikely', detail: `its estimated probability ${estimate.probability} is below minProbability ${minProbability}` });

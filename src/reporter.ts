@@ -1,16 +1,22 @@
 import type { EventEmitter } from 'eventemitter3';
 import { isCascadeRouterError } from './errors.js';
 import { eventFor, type ErrorStage, type RouterEvents } from './events.js';
+import type { Observer } from './observe/observer.js';
 import type { Transition } from './transition.js';
+import type { Cascade } from './types.js';
 
 /**
- * Where the router writes what needs a human: errors it cannot hand to a caller (a store outage during a
- * timer, an adapter bug) and warnings (a receipt posted to the wrong provider's endpoint, a store refusing
- * work). Any object with `warn` and `error` taking an object first, such as a pino or bunyan logger.
+ * Where the router writes what happens, pino-style (an object of fields first, then the message): errors it
+ * cannot hand to a caller (a store outage during a timer, an adapter bug) and warnings (a receipt posted to
+ * the wrong provider's endpoint, a store refusing work); with `info`, each cascade planned and how it ended
+ * (spend, late receipts and their double spend); with `debug`, every attempt, send, receipt, fallback and
+ * skipped channel. A pino or bunyan logger fits as it is.
  */
 export interface Logger {
   error(fields: Record<string, unknown>, message?: string): void;
   warn(fields: Record<string, unknown>, message?: string): void;
+  info?(fields: Record<string, unknown>, message?: string): void;
+  debug?(fields: Record<string, unknown>, message?: string): void;
 }
 
 /**
@@ -22,18 +28,45 @@ export class Reporter {
   readonly #emitter: EventEmitter<RouterEvents>;
   readonly #logger: Logger | undefined;
   readonly #written = new Set<string>();
+  readonly #observers: readonly Observer[];
 
-  constructor(emitter: EventEmitter<RouterEvents>, logger: Logger | undefined) {
+  constructor(emitter: EventEmitter<RouterEvents>, logger: Logger | undefined, observers: readonly Observer[] = []) {
     this.#emitter = emitter;
     this.#logger = logger;
+    this.#observers = observers;
+  }
+
+  /** What the observers (OpenTelemetry) capture of the caller's context at `send()`. */
+  context(): unknown {
+    for (const observer of this.#observers) if (observer.context) return observer.context();
+    return undefined;
+  }
+
+  /** A cascade this router just created. */
+  started(cascade: Cascade, context: unknown): void {
+    for (const observer of this.#observers) this.#guard(() => observer.started?.(cascade, context), cascade.id);
+  }
+
+  close(): void {
+    for (const observer of this.#observers) this.#guard(() => observer.close?.(), undefined);
+  }
+
+  /** An observer's failure (a broken exporter) is reported like a listener's, never thrown into the router. */
+  #guard(run: () => void, cascadeId: string | undefined): void {
+    try {
+      run();
+    } catch (error) {
+      this.fail(error, cascadeId, 'listener');
+    }
   }
 
   listening(name: keyof RouterEvents): boolean {
     return this.#emitter.listenerCount(name) > 0;
   }
 
-  /** The events of a persisted transition, for the notes someone listens to. */
-  report(done: Transition): void {
+  /** The events of a persisted transition, for the notes someone listens to; `before` for the observers. */
+  report(done: Transition, before?: Cascade | 'new'): void {
+    for (const observer of this.#observers) this.#guard(() => observer.changed(done, before), done.cascade.id);
     for (const note of done.notes) {
       if (this.listening(note.type)) this.emit(note.type, eventFor(note, done.cascade) as never);
     }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { Changes } from './changes.js';
-import { resolveChannels, type ResolvedChannel } from './channels.js';
+import { resolveChannels, type PhoneNumberOptions, type ResolvedChannel } from './channels.js';
 import { SimulatedClock, systemClock, type Clock } from './clock.js';
 import type { RouterContext } from './context.js';
 import { Dispatcher } from './dispatch.js';
@@ -18,6 +18,9 @@ import { spendReport, type SpendReport } from './ledger.js';
 import { Liveness } from './liveness.js';
 import { toMicrosPerMs, type Amount, type Micros } from './money.js';
 import { buildPlan, DEFAULT_CONSENT_REQUIRED, type PlanContext } from './planner.js';
+import { logObserver } from './observe/log.js';
+import type { Observer } from './observe/observer.js';
+import { telemetryObserver, type TelemetryOptions } from './observe/telemetry.js';
 import { Reporter, type Logger } from './reporter.js';
 import { estimatesFor, smsOnlyCost, statKeysFor, statsUpdate } from './router-stats.js';
 import { parse, receiptSchema } from './schema.js';
@@ -70,10 +73,16 @@ export interface RouterOptions {
   /**
    * Errors no caller can be given (a store outage during a timer, an adapter bug) and warnings (a receipt
    * posted to another provider's endpoint) are written here: any object with `error` and `warn` taking an
-   * object first, such as a pino logger. Without a logger or an `error` listener, each kind of error is
-   * written once to `console.error`.
+   * object first, such as a pino logger; with `info` and `debug` too, each cascade's course (docs/observability.md).
+   * Without a logger or an `error` listener, each kind of error is written once to `console.error`.
    */
   readonly logger?: Logger | undefined;
+  /**
+   * OpenTelemetry spans (a cascade span under the caller's active context at `send()`, a span per attempt)
+   * and metrics. On by default when `@opentelemetry/api` is installed (it records through the global
+   * providers, no-ops until an SDK registers them); pass providers to use others, or `false` for none.
+   */
+  readonly telemetry?: TelemetryOptions | boolean | undefined;
   /**
    * Most operations (sends, receipts, cancels) in progress at once; beyond it `send()` and `handleReceipt()`
    * refuse with `OverloadedError` (`OVERLOADED`) instead of queueing: answer a webhook with 503 and the
@@ -95,6 +104,13 @@ export interface RouterOptions {
    * Counted by the store, over every router on it.
    */
   readonly frequencyCaps?: Readonly<Record<string, { readonly max: number; readonly per: Duration }>> | undefined;
+  /**
+   * Check the phone numbers of SMS channels (and of channels declaring `phoneNumbers: true`) with
+   * libphonenumber-js before planning: each is sent as E.164, and an invalid one skips its channel
+   * (`invalid-address`) before anything is sent or paid. `defaultCountry` (ISO 3166-1 alpha-2, `UA`) reads
+   * numbers written nationally (`050 123 4567`, `00380…`) when the recipient has no `country`. Off by default.
+   */
+  readonly phoneNumbers?: PhoneNumberOptions | boolean | undefined;
 }
 
 /** What `send()` resolves with. */
@@ -168,7 +184,7 @@ export class Router extends EventEmitter<RouterEvents> {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidConfigError(`Expected router options with \`channels\`, got ${options === null ? 'null' : typeof options}`);
     }
-    this.#channels = resolveChannels(options.channels);
+    this.#channels = resolveChannels(options.channels, { phoneNumbers: options.phoneNumbers });
     this.#store = options.store ?? memoryStore();
     this.#ownsStore = options.store === undefined;
     this.#clock = options.clock ?? systemClock;
@@ -189,7 +205,11 @@ export class Router extends EventEmitter<RouterEvents> {
     const ttlMs = toMs(options.instanceTtl ?? '30s', 'instanceTtl', InvalidConfigError);
     if (ttlMs === 0) throw new InvalidConfigError('Expected `instanceTtl` to be a positive duration, got 0');
     this.#liveness = this.#ownsStore ? undefined : new Liveness(instanceId, this.#store, this.#clock, ttlMs);
-    this.#reporter = new Reporter(this, options.logger);
+    const observers = [
+      options.logger === undefined ? undefined : logObserver(options.logger),
+      telemetryObserver(options.telemetry, this.#channels, () => this.#clock.now()),
+    ].filter((observer): observer is Observer => observer !== undefined);
+    this.#reporter = new Reporter(this, options.logger, observers);
     const ctx: Omit<RouterContext, 'health' | 'pacing'> & { health?: Health; pacing?: Pacing } = {
       store: this.#store,
       clock: this.#clock,
@@ -200,7 +220,7 @@ export class Router extends EventEmitter<RouterEvents> {
       reporter: this.#reporter,
       closed: () => this.#closed,
       update: (before, after) => this.#update(before, after),
-      after: (done) => this.#after(done),
+      after: (done, before) => this.#after(done, before),
     };
     this.#health = ctx.health = new Health(ctx as RouterContext, options.health === false ? undefined : resolveHealth(options.health));
     this.#pacing = ctx.pacing = new Pacing(this.#store, this.#clock, options.pacing, this.#channels, this.#reporter);
@@ -252,7 +272,9 @@ export class Router extends EventEmitter<RouterEvents> {
       const validMessage = validateMessage(message, this.#channels);
       const validRecipient = validateRecipient(recipient);
       if (options?.transaction !== undefined) return this.#startIn(options.transaction, validMessage, validRecipient);
-      return Promise.resolve(drive(this.#start(validMessage, validRecipient), this.#pending));
+      // The caller's trace context, taken now: the cascade's span is its child.
+      const context = this.#reporter.context();
+      return Promise.resolve(drive(this.#start(validMessage, validRecipient, context), this.#pending));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -300,6 +322,7 @@ export class Router extends EventEmitter<RouterEvents> {
     await this.settled();
     this.#detach?.();
     this.#unlisten?.();
+    this.#reporter.close();
     // If the store cannot be reached, the heartbeat lapses on its own within instanceTtl.
     if (this.#liveness) await Promise.resolve(this.#liveness.leave()).catch(() => {});
     if (this.#ownsStore) await this.#store.dispose();
@@ -335,7 +358,7 @@ export class Router extends EventEmitter<RouterEvents> {
     return statsUpdate(before, after, this.#learning, this.#learnAs, smsOnly);
   }
 
-  *#start(message: Message, recipient: Recipient): Operation<SendReceipt> {
+  *#start(message: Message, recipient: Recipient, context: unknown): Operation<SendReceipt> {
     const cap = this.#caps.get(message.category);
     let capped: string | undefined;
     if (cap !== undefined && this.#store.admit !== undefined) {
@@ -348,11 +371,12 @@ export class Router extends EventEmitter<RouterEvents> {
     if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
     const begun = recovered ?? started;
     const cascade = begun.cascade;
+    this.#reporter.started(cascade, context);
     if (this.listenerCount('planned') > 0) this.#reporter.emit('planned', { ...eventBase(cascade, cascade.createdAt), plan: cascade.plan });
     if (this.listenerCount('skipped') > 0) {
       for (const skip of cascade.plan.skipped) this.#reporter.emit('skipped', { ...eventBase(cascade, cascade.createdAt), ...skip });
     }
-    if (!carried) this.#after(begun);
+    if (!carried) this.#after(begun, 'new');
     return { cascadeId: cascade.id, plan: cascade.plan, created: true, status: stored.status };
   }
 
@@ -378,9 +402,9 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   /** Once a transition is persisted: report it, arm its timer, carry out its effects. */
-  #after(done: Transition): void {
+  #after(done: Transition, before?: Cascade | 'new'): void {
     const { cascade } = done;
-    this.#reporter.report(done);
+    this.#reporter.report(done, before);
     this.#health.after(done);
     if (cascade.timerAt !== undefined) this.#timers.arm(cascade.timerAt);
     for (const effect of done.effects) {

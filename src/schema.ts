@@ -47,6 +47,7 @@ export const recipientSchema = z.object({
   consent: dictionary(z.union([z.boolean(), z.array(z.string())])).optional(),
   timeZone: z.string().optional(),
   quietHours: z.object({ start: z.string(), end: z.string() }).optional(),
+  country: z.string().optional(),
 });
 
 // Bounded work per receipt: a receipt is held and stored (in Redis too), so nothing in it may be unbounded.
@@ -106,6 +107,7 @@ export const channelSchema = z.object({
   learnAs: z.string().min(1).optional(),
   provider: name.optional(),
   rate,
+  phoneNumbers: z.boolean().optional(),
 });
 
 type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error;

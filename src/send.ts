@@ -211,7 +211,10 @@ function readPrice(price: unknown): Micros | undefined {
 /** What a failed send records: the error's message and code, and whose fault it is. */
 function describe(error: unknown): AttemptError {
   const { fault } = classifySendError(error);
-  if (error instanceof SendError) return { message: error.message, code: error.providerCode, fault };
+  // A SendError from another copy of the package (cascade-router/testing's CJS build has its own) too.
+  if (error instanceof SendError || (isCascadeRouterError(error) && 'providerCode' in error)) {
+    return { message: error.message, code: (error as SendError).providerCode, fault };
+  }
   if (typeof error === 'object' && error !== null) {
     const { message, code } = error as { message?: unknown; code?: unknown };
     return {

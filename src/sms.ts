@@ -18,8 +18,13 @@ export interface SmsSegments {
 }
 
 /**
- * How many billed parts an SMS takes: GSM-7 fits 160 septets in one part (153 per part when split),
- * UCS-2 (any character outside GSM-7, such as Cyrillic or emoji) 70 code units (67 per part).
+ * How many billed parts an SMS takes: GSM-7 fits 160 septets in one part, UCS-2 (any character outside
+ * GSM-7, such as Cyrillic or emoji) 70 UTF-16 code units. A longer text is split into parts of 153 septets or
+ * 67 code units, never inside a character: an escaped GSM-7 character (`€`, `[`…, two septets) or an emoji
+ * (a surrogate pair, two code units) that would straddle a boundary starts the next part, which is how
+ * providers split (66×"я" + "😀" + 66×"я" is 3 parts, not 2). Only the default GSM alphabet and its
+ * extension table are used: national language shift tables (Turkish, Spanish, Portuguese, Indian
+ * languages) are not, so such text counts as UCS-2.
  */
 export function smsSegments(text: string): SmsSegments {
   let septets = 0;
@@ -28,14 +33,24 @@ export function smsSegments(text: string): SmsSegments {
     else if (EXTENDED.has(char)) septets += 2;
     else return ucs2(text);
   }
-  return { encoding: 'GSM-7', units: septets, segments: split(septets, 160, 153) };
+  return { encoding: 'GSM-7', units: septets, segments: septets <= 160 ? 1 : parts(text, 153, (char) => (BASIC.has(char) ? 1 : 2)) };
 }
 
 function ucs2(text: string): SmsSegments {
-  return { encoding: 'UCS-2', units: text.length, segments: split(text.length, 70, 67) };
+  return { encoding: 'UCS-2', units: text.length, segments: text.length <= 70 ? 1 : parts(text, 67, (char) => char.length) };
 }
 
-function split(units: number, single: number, perPart: number): number {
-  if (units <= single) return 1;
-  return Math.ceil(units / perPart);
+/** Parts of at most `size` units, filled in order, each character whole in one part. */
+function parts(text: string, size: number, unitsOf: (char: string) => number): number {
+  let count = 1;
+  let used = 0;
+  for (const char of text) {
+    const units = unitsOf(char);
+    if (used + units > size) {
+      count++;
+      used = 0;
+    }
+    used += units;
+  }
+  return count;
 }

@@ -125,6 +125,11 @@ export interface Recipient {
   /** IANA time zone for quiet hours, e.g. `Europe/Kyiv`. Default `UTC`. */
   readonly timeZone?: string | undefined;
   readonly quietHours?: QuietHours | undefined;
+  /**
+   * ISO 3166-1 alpha-2 country (`UA`) for reading the recipient's phone numbers written nationally
+   * (`050 123 4567`). Default: the router's `defaultCountry`.
+   */
+  readonly country?: string | undefined;
 }
 
 /** What a channel's cost function is told. */
@@ -250,6 +255,13 @@ export interface ChannelConfig {
    * no provider apply (receipts you build yourself).
    */
   readonly provider?: string | undefined;
+  /**
+   * Whether the address is a phone number, parsed and checked with libphonenumber-js before planning: sent
+   * as E.164, and an invalid number skips the channel (`invalid-address`) before anything is sent or paid.
+   * Default: true for `kind: 'sms'` when the router has `phoneNumbers` on, false otherwise (set it on a
+   * WhatsApp or Viber channel addressed by number, or `false` on an SMS channel addressed otherwise).
+   */
+  readonly phoneNumbers?: boolean | undefined;
 }
 
 /** What the router expects of a channel for one recipient (learned; see docs/cost-model.md). */
@@ -285,6 +297,7 @@ export type SkipReason =
   | 'opted-out'
   | 'no-consent'
   | 'no-address'
+  | 'invalid-address'
   | 'no-content'
   | 'provider-unhealthy'
   | 'frequency-capped'

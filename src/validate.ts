@@ -3,6 +3,7 @@ import { toMs } from './duration.js';
 import { InvalidInputError } from './errors.js';
 import { toMicros, toMicrosPerMs } from './money.js';
 import { assertTimeZone, parseClockTime } from './quiet-hours.js';
+import { isCountry } from './phone.js';
 import { messageSchema, parse, recipientSchema } from './schema.js';
 import type { ChannelEstimate, Message, Recipient } from './types.js';
 
@@ -47,6 +48,9 @@ function hasOverrideText(message: Message): boolean {
 export function validateRecipient(value: unknown): Recipient {
   const recipient = parse(recipientSchema, value, 'recipient') as Recipient;
   if (recipient.timeZone !== undefined) assertTimeZone(recipient.timeZone);
+  if (recipient.country !== undefined && !isCountry(recipient.country)) {
+    throw new InvalidInputError(`Expected \`country\` to be an ISO 3166-1 alpha-2 country code such as "UA", got ${JSON.stringify(recipient.country)}`);
+  }
   if (recipient.quietHours) {
     parseClockTime(recipient.quietHours.start, 'quietHours.start');
     parseClockTime(recipient.quietHours.end, 'quietHours.end');

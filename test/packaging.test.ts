@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryStore } from 'cascade-router';
 
 // The published shape, tested as a user meets it: build, pack, install the tarball into scratch
 // ESM and CJS projects outside this repository, and run real cascades from each.
@@ -48,6 +49,10 @@ interface ConsumerReport {
   attempts?: { channel: string; outcome: string; costMicros: number }[];
   receiptsExports: string[] | null;
   postgres: { exports: string[]; missing: string | null; migrations: number[] } | null;
+  testingExports?: string[];
+  redisError?: string | null;
+  contract?: { passed: number; failed: string[] };
+  otelLoaded?: boolean;
 }
 
 const esmConsumer = `
@@ -92,7 +97,22 @@ if (process.env.CHECK_POSTGRES === '1') {
   }
   postgres = { exports: Object.keys(entry).sort(), missing, migrations: entry.postgresMigrations().map((m) => m.version) };
 }
+
+// cascade-router/testing from the tarball: a signed Twilio callback the receipts verifier accepts.
+const testing = await import('cascade-router/testing');
+const { verifyTwilioSignature } = await import('cascade-router/receipts');
+const signed = testing.signTwilioWebhook({ url: 'https://example.com/twilio', authToken: 'tok', params: { MessageSid: 'SM1', MessageStatus: 'delivered' } });
+verifyTwilioSignature(signed, { authToken: 'tok' });
+// ioredis is not installed here: the store refuses when it is made, naming the package.
+let redisError = null;
+try {
+  (await import('cascade-router/redis')).redisStore({ url: 'redis://127.0.0.1:1' });
+} catch (error) {
+  redisError = error.code + ': ' + error.message;
+}
 console.log(JSON.stringify({
+  testingExports: Object.keys(testing),
+  redisError,
   outcome: cascade.status,
   spend: formatMicros(cascade.spendMicros),
   plan: plan.steps.map((step) => step.channel),
@@ -172,7 +192,23 @@ async function main() {
     }
     postgres = { exports: Object.keys(entry).sort(), missing, migrations: entry.postgresMigrations().map((m) => m.version) };
   }
+
+  // The store contract suite from the CJS build of cascade-router/testing, against the memory store.
+  const { storeContractCases } = require('cascade-router/testing');
+  const { memoryStore } = require('cascade-router');
+  const contract = { passed: 0, failed: [] };
+  for (const c of storeContractCases({ make: () => memoryStore() })) {
+    try {
+      await c.run();
+      contract.passed++;
+    } catch (error) {
+      contract.failed.push(c.name + ': ' + error.message);
+    }
+  }
   console.log(JSON.stringify({
+    contract,
+    // @opentelemetry/api is not installed here: nothing of it was loaded.
+    otelLoaded: Object.keys(require.cache).some((path) => path.includes('@opentelemetry')),
     outcome: cascade.status,
     spend: formatMicros(cascade.spendMicros),
     plan: plan.steps.map((step) => step.channel),
@@ -201,6 +237,15 @@ import { createRouter, SimulatedClock, SendError, isCascadeRouterError } from 'c
 import type { Cascade, ChannelConfig, DeliveredEvent, Receipt, ReceiptResult, SendRequest } from 'cascade-router';
 ${withReceipts ? "import * as receipts from 'cascade-router/receipts';" : ''}
 ${withPostgres ? "import { postgresStore, type PostgresStore, type PostgresTransaction } from 'cascade-router/postgres';" : ''}
+import { memoryStore } from 'cascade-router';
+import { fakeProvider, signTwilioWebhook, storeContract, type SignedWebhook } from 'cascade-router/testing';
+
+// A store author's suite, registered with any runner's describe/it.
+storeContract('memory', { make: () => memoryStore() }, { describe: (_name: string, body: () => void) => body(), it: (_name: string, _body: () => Promise<void>) => undefined });
+export const signed: SignedWebhook = signTwilioWebhook({ url: 'https://example.com', authToken: 't', params: { a: '1' } });
+export const provider = fakeProvider({ deliver: () => undefined });
+// @ts-expect-error a fake outcome's status is one of a union
+fakeProvider({ deliver: () => undefined, outcome: { status: 'teleported' } });
 
 const sms: ChannelConfig = {
   kind: 'sms',
@@ -267,7 +312,8 @@ describe('the packed tarball', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'cascade-router-pack-'));
     await run(npm, ['run', 'build'], root, 180_000);
-    const packed = JSON.parse(await run(npm, ['pack', '--json', '--pack-destination', work], root, 60_000)) as {
+    // The build just ran: --ignore-scripts skips prepack's second build.
+    const packed = JSON.parse(await run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', work], root, 60_000)) as {
       filename: string;
       files: { path: string }[];
     }[];
@@ -313,8 +359,31 @@ describe('the packed tarball', () => {
     if (hasPostgres) {
       for (const file of ['dist/postgres.js', 'dist/postgres.cjs', 'dist/postgres.d.ts', 'dist/postgres.d.cts']) expect(packedFiles).toContain(file);
     }
+    for (const file of ['dist/testing.js', 'dist/testing.cjs', 'dist/testing.d.ts', 'dist/testing.d.cts', 'dist/cli.js']) expect(packedFiles).toContain(file);
     expect(packedFiles.filter((file) => /^(src|test|bench)\//.test(file) || file.endsWith('.tgz'))).toEqual([]);
   });
+
+  it('keeps zod\'s types out of the published declarations', () => {
+    const dir = join(esm(), 'node_modules/cascade-router/dist');
+    const declarations = readdirSync(dir).filter((file) => /\.d\.c?ts$/.test(file));
+    expect(declarations.length).toBeGreaterThan(4);
+    expect(declarations.filter((file) => /from ['"]zod['"]|import\(['"]zod['"]\)/.test(readFileSync(join(dir, file), 'utf8')))).toEqual([]);
+  });
+
+  it('installs the cascade-router command: its usage, and simulate on a small history', async () => {
+    const bin = join(esm(), 'node_modules/.bin/cascade-router');
+    expect(await run(bin, ['--help'], esm(), 30_000)).toMatch(/cascade-router simulate <history\.csv\|\.jsonl>/);
+    const history = join(esm(), 'history.csv');
+    writeFileSync(
+      history,
+      'message_key,recipient,category,channel,sent_at,outcome,receipt_at,price\n' +
+        'm1,r1,transactional,push,2026-01-08T10:00:00Z,none,,0\n' +
+        'm1,r1,transactional,sms,2026-01-08T10:02:00Z,delivered,2026-01-08T10:02:05Z,0.05\n' +
+        'm2,r1,transactional,push,2026-01-09T10:00:00Z,delivered,2026-01-09T10:00:02Z,0\n',
+    );
+    const out = await run(bin, ['simulate', history, '--html', join(esm(), 'r.html')], esm(), 60_000);
+    expect(out).toMatch(/your current order\s+100\.0%\s+0\.05\b/);
+  }, 90_000);
 
   it('the CJS build carries its own copy of the ESM-only p-retry instead of require()-ing it', () => {
     const cjsBuild = readFileSync(join(cjs(), 'node_modules/cascade-router/dist/index.cjs'), 'utf8');
@@ -323,8 +392,10 @@ describe('the packed tarball', () => {
     expect(cjsBuild.match(/require\(["']eventemitter3["']\)/)?.[0]).toBe('require("eventemitter3")');
   });
 
-  it('an ESM consumer runs a cascade: email times out, SMS is delivered, both billed', async () => {
+  it('an ESM consumer runs a cascade: email times out, SMS is delivered, both billed; imports cascade-router/testing; a store without ioredis refuses when made', async () => {
     const report = await runConsumer(esm());
+    expect([...(report.testingExports ?? [])].sort()).toEqual(Object.keys(await import('cascade-router/testing')).sort());
+    expect(report.redisError).toMatch(/^INVALID_CONFIG: .*`ioredis`.*npm install ioredis/);
     expect(report.outcome).toBe('delivered');
     expect(report.spend).toBe('0.0079');
     expect(report.plan).toEqual(['email', 'sms']);
@@ -341,6 +412,9 @@ describe('the packed tarball', () => {
     // Node >= 20.19 can require() ESM; turning that off proves the CJS build works on every Node 20.
     const flags = process.allowedNodeEnvironmentFlags.has('--experimental-require-module') ? ['--no-experimental-require-module'] : [];
     const report = await runConsumer(cjs(), flags);
+    expect(report.contract?.failed).toEqual([]);
+    expect(report.contract?.passed).toBe((await import('cascade-router/testing')).storeContractCases({ make: () => memoryStore() }).length);
+    expect(report.otelLoaded).toBe(false);
     expect(report.outcome).toBe('delivered');
     expect(report.spend).toBe('0.0075');
     expect(report.tries).toEqual([

@@ -9,6 +9,7 @@ export default defineConfig({
       'cascade-router/receipts': src('receipts/index.ts'),
       'cascade-router/redis': src('redis/index.ts'),
       'cascade-router/postgres': src('postgres/index.ts'),
+      'cascade-router/testing': src('testing/index.ts'),
       'cascade-router': src('index.ts'),
     },
   },

@@ -61,7 +61,25 @@ const SendGridEvent = z.looseObject({
 });
 
 /** One event of a SendGrid Event Webhook batch, as validated. Custom args stay as extra keys. */
-export type SendGridEvent = z.infer<typeof SendGridEvent>;
+export interface SendGridEvent {
+  readonly event: string;
+  readonly sg_message_id?: string | undefined;
+  readonly 'smtp-id'?: string | undefined;
+  readonly timestamp?: number | undefined;
+  readonly type?: string | undefined;
+  readonly status?: string | undefined;
+  readonly reason?: string | undefined;
+  readonly response?: string | undefined;
+  readonly bounce_classification?: string | undefined;
+  readonly sg_machine_open?: boolean | undefined;
+  readonly [customArg: string]: unknown;
+}
+
+// The published type is written out, so zod's types stay out of the declarations; this keeps the two in step.
+type Known<T> = { [K in keyof T as string extends K ? never : K]-?: Exclude<T[K], undefined> };
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _inStep: Same<Known<SendGridEvent>, Known<z.infer<typeof SendGridEvent>>> = true;
+void _inStep;
 
 export interface SendGridReceiptOptions extends ReceiptOptions {
   /**

@@ -1,11 +1,14 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { durationOption, type Duration } from '../duration.js';
 
 /** An ioredis client: a single server (`Redis`) or a Cluster. */
 export type RedisClient = Redis | Cluster;
 
 /** Options for the connection the store opens itself from a `url`. */
 export interface ConnectionOptions {
-  /** A command not answered within this long fails (ms). Default 2000. */
+  /** A command not answered within this long fails: `'2s'`, or milliseconds. Default 2 seconds. */
+  readonly commandTimeout?: Duration | undefined;
+  /** @deprecated The same as `commandTimeout`, in milliseconds. */
   readonly commandTimeoutMs?: number | undefined;
   /** Passed to ioredis as is, over the store's defaults. */
   readonly redisOptions?: RedisOptions | undefined;
@@ -17,13 +20,14 @@ export interface ConnectionOptions {
  * ioredis is imported here, on first use, so the main entry never loads it.
  */
 export async function connect(url: string, options: ConnectionOptions): Promise<Redis> {
+  const timeoutMs = durationOption(options, 'commandTimeout', 2000);
   const { Redis } = await import('ioredis');
   const client = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    commandTimeout: options.commandTimeoutMs ?? 2000,
-    connectTimeout: options.commandTimeoutMs ?? 2000,
+    commandTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
     ...options.redisOptions,
   });
   // Errors reach the callers as StoreUnavailableError; without a listener ioredis would also log each one.

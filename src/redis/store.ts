@@ -1,10 +1,12 @@
 import { systemClock, type Clock } from '../clock.js';
+import { durationOption, type Duration } from '../duration.js';
 import { InvalidConfigError, StoreConflictError } from '../errors.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { connect, ready, writeBatcher, type ConnectionOptions, type RedisClient } from './connection.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from './codec.js';
 import { toStoreError } from './errors.js';
+import { requirePeer } from '../peer.js';
 import { hasHashTag, keysFor } from './keys.js';
 import { claimDueScript } from './scripts/claim-due.js';
 import { commitScript } from './scripts/commit.js';
@@ -25,20 +27,26 @@ export interface RedisStoreOptions extends ConnectionOptions {
   readonly url?: string | undefined;
   /** Put before every key. Default `cascade-router:`. On Redis Cluster it must hold a hash tag, e.g. `{cascade-router}:`. */
   readonly prefix?: string | undefined;
-  /** How long finished cascades stay readable (ms), as a Redis TTL. Default 24 hours. `Infinity` keeps them. */
+  /** How long finished cascades stay readable, as a Redis TTL: `'24h'`, or milliseconds. Default 24 hours. `Infinity` keeps them. */
+  readonly retention?: Duration | undefined;
+  /** @deprecated The same as `retention`, in milliseconds. */
   readonly retentionMs?: number | undefined;
   /** Most receipts held per unknown provider id; its oldest go first. Default 32. */
   readonly maxHeldPerId?: number | undefined;
   /** Most receipts held for unknown provider ids in all; the oldest go first. Default 100,000. */
   readonly maxHeldReceipts?: number | undefined;
-  /** How long a claimed timer is reserved for the instance that claimed it; if it dies, another fires it after this (ms). Default 30,000. */
+  /** How long a claimed timer is reserved for the instance that claimed it; if it dies, another fires it after this. Default `'30s'`. */
+  readonly claimLease?: Duration | undefined;
+  /** @deprecated The same as `claimLease`, in milliseconds. */
   readonly claimLeaseMs?: number | undefined;
   /**
    * Timers set by other instances are only seen when a router asks the store: `nextDueAt()` answers at
    * most this far ahead, so every router looks again this often (ms); on those wake-ups it also heartbeats and
-   * looks for sends left by dead instances (at most once a third of its `instanceTtl`). Default 1000; 0 reports
+   * looks for sends left by dead instances (at most once a third of its `instanceTtl`). Default `'1s'`; 0 reports
    * only real timers.
    */
+  readonly poll?: Duration | undefined;
+  /** @deprecated The same as `poll`, in milliseconds. */
   readonly pollMs?: number | undefined;
   /** The clock the polling hint counts from: pass the router's clock when it is not the system clock. */
   readonly clock?: Clock | undefined;
@@ -77,20 +85,22 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   if ((options.client === undefined) === (options.url === undefined)) {
     throw new InvalidConfigError('Expected exactly one of `client` or `url` in redisStore() options');
   }
+  if (options.url !== undefined) requirePeer('ioredis', 'redisStore({ url })');
+  durationOption(options, 'commandTimeout', 2000);
   const prefix = options.prefix ?? 'cascade-router:';
   if (options.client?.isCluster === true && !hasHashTag(prefix)) {
     throw new InvalidConfigError(`Expected \`prefix\` to hold a hash tag on Redis Cluster (e.g. "{${prefix.replace(/:$/, '')}}:"), got "${prefix}"`);
   }
-  const retentionMs = options.retentionMs ?? 86_400_000;
-  if (!(retentionMs >= 0)) throw new InvalidConfigError(`Expected \`retentionMs\` to be 0 or more, got ${retentionMs}`);
+  const retentionMs = durationOption(options, 'retention', 86_400_000, { infinite: true });
   const retention = retentionMs === Infinity ? '-1' : String(Math.round(retentionMs));
   const maxHeld = options.maxHeldPerId ?? 32;
   const maxHeldTotal = options.maxHeldReceipts ?? 100_000;
   for (const [name, value] of [['maxHeldPerId', maxHeld], ['maxHeldReceipts', maxHeldTotal]] as const) {
     if (!Number.isInteger(value) || value < 1) throw new InvalidConfigError(`Expected \`${name}\` to be a positive integer, got ${value}`);
   }
-  const leaseMs = options.claimLeaseMs ?? 30_000;
-  const pollMs = options.pollMs ?? 1000;
+  const leaseMs = durationOption(options, 'claimLease', 30_000);
+  if (leaseMs <= 0) throw new InvalidConfigError('Expected `claimLease` to be a positive duration, got 0');
+  const pollMs = durationOption(options, 'poll', 1000);
   const clock = options.clock ?? systemClock;
   const cacheSize = options.cacheSize ?? 10_000;
   if (!(cacheSize >= 0)) throw new InvalidConfigError(`Expected \`cacheSize\` to be 0 or more, got ${cacheSize}`);

@@ -1,3 +1,5 @@
+import { durationOption, type Duration } from '../duration.js';
+import { InvalidConfigError } from '../errors.js';
 import { addToChannel, addToCounts, type ChannelStats, type OutcomeCounts } from '../learning.js';
 import { LedgerTotals } from '../ledger.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
@@ -5,7 +7,9 @@ import { TimerHeap } from './timer-heap.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type HeldReceipt, type PaceAnswer, type SharedHealth, type StatsUpdate } from './types.js';
 
 export interface MemoryStoreOptions {
-  /** How long finished cascades stay readable (ms). Default 24 hours. `Infinity` keeps them. */
+  /** How long finished cascades stay readable: `'24h'`, or milliseconds. Default 24 hours. `Infinity` keeps them. */
+  readonly retention?: Duration | undefined;
+  /** @deprecated The same as `retention`, in milliseconds. */
   readonly retentionMs?: number | undefined;
   /** Most receipts held for unknown provider ids at once; the oldest go first. Default 100,000. */
   readonly maxHeldReceipts?: number | undefined;
@@ -16,6 +20,15 @@ export interface MemoryStoreOptions {
    * back to the channel-wide figures). Default 100,000; each keeps five numbers per channel used.
    */
   readonly maxRecipients?: number | undefined;
+}
+
+/** A positive whole number option, or its default. */
+function countOption(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidConfigError(`Expected \`${name}\` to be a positive integer, got ${String(value)}`);
+  }
+  return value;
 }
 
 const NO_COUNTS: ReadonlyMap<string, OutcomeCounts> = new Map();
@@ -33,10 +46,11 @@ const CONFLICT: CommitResult = Object.freeze({ ok: false, held: EMPTY });
  * leaves (closes): there is no crash to detect, and no heartbeat lapses.
  */
 export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
-  const retentionMs = options.retentionMs ?? 86_400_000;
-  const maxHeld = options.maxHeldReceipts ?? 100_000;
-  const maxHeldPerId = options.maxHeldPerId ?? 32;
-  const maxRecipients = options.maxRecipients ?? 100_000;
+  if (typeof options !== 'object' || options === null) throw new InvalidConfigError(`Expected memoryStore() options to be an object, got ${String(options)}`);
+  const retentionMs = durationOption(options, 'retention', 86_400_000, { infinite: true });
+  const maxHeld = countOption(options.maxHeldReceipts, 'maxHeldReceipts', 100_000);
+  const maxHeldPerId = countOption(options.maxHeldPerId, 'maxHeldPerId', 32);
+  const maxRecipients = countOption(options.maxRecipients, 'maxRecipients', 100_000);
   const cascades = new Map<string, Cascade>();
   const byKey = new Map<string, string>();
   const byProviderId = new Map<string, string>();
