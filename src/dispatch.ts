@@ -16,6 +16,13 @@ interface InFlight {
   readonly timerAt: number | undefined;
 }
 
+/**
+ * A claim older than this when its send starts is asked about again first: the store or this router's event
+ * loop lagged (a backlog after a Redis pause), and another router may have ended the step meanwhile (a late
+ * delivered receipt of an earlier step, a cancel). A fresh claim is sent at once, without the round trip.
+ */
+const STALE_CLAIM_MS = 100;
+
 /** How long the first retry of a send's result that could not be stored waits, and the longest wait. */
 const RECORD_RETRY_MS = 100;
 const RECORD_RETRY_MAX_MS = 2000;
@@ -121,6 +128,11 @@ export class Dispatcher {
         return this.#defer(cascade, step, index, until);
       }
     }
+    if (ctx.clock.now() - cascade.updatedAt > STALE_CLAIM_MS && !(await this.#stillOursOrUnknown(cascade.id, step, index))) {
+      // Ended or taken over since the claim: whoever ended it recorded why; nothing to send or record here.
+      if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
+      return;
+    }
     const target = { channel, provider, index };
     const outcome = await runSend(target, cascade, step, entry.abort, ctx.clock, () => this.#stillOurs(cascade.id, step, index));
     if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
@@ -143,6 +155,15 @@ export class Dispatcher {
     };
     const read = this.#ctx.store.get(cascadeId);
     return isPromise(read) ? read.then(check) : check(read);
+  }
+
+  /** `#stillOurs`, true when the store cannot answer now: sending beats losing the message (its idempotency key guards a repeat). */
+  async #stillOursOrUnknown(cascadeId: string, step: number, index: number): Promise<boolean> {
+    try {
+      return await this.#stillOurs(cascadeId, step, index);
+    } catch {
+      return true;
+    }
   }
 
   /** Stores a send's result, retrying while the store is away; then fires the step's timer if it came due meanwhile. */

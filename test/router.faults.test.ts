@@ -357,3 +357,57 @@ describe('a receipt held for a step whose timeout comes due around the moment it
     });
   }
 });
+
+describe('a claim whose answer reaches its router late (a store or event loop that lagged)', () => {
+  /**
+   * Router A times push out and claims sms; the store applies the claim but its answer reaches A only after
+   * `lagMs` of simulated time, and meanwhile router B applies push's late delivered receipt (which supersedes
+   * sms). A sees time through a view of the clock that the clock does not wait for (a held answer would
+   * otherwise stop `advance`); `a.settled()` then waits for what A started.
+   */
+  const run = async (lagMs: number, receipt: boolean) => {
+    const clock = new SimulatedClock(T0);
+    const provider = new Provider(clock);
+    const inner = memoryStore();
+    let claimed!: () => void;
+    const claim = new Promise<void>((resolve) => (claimed = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = true;
+    // A's view of the store: the commit that claims sms is applied, then its answer waits for `release`.
+    const lagging: CascadeStore = {
+      ...inner,
+      async commit(...args: Parameters<CascadeStore['commit']>) {
+        const answer = await inner.commit(...args);
+        if (holding && args[0].attempts[1]?.state === 'sending') {
+          holding = false;
+          claimed();
+          await held;
+        }
+        return answer;
+      },
+    };
+    const view = { now: () => clock.now(), setTimer: clock.setTimer.bind(clock), clearTimer: clock.clearTimer.bind(clock) };
+    const a = createRouter({ channels: pushThenSms((channel) => provider.adapter('A', channel)), store: lagging, clock: view, instanceId: 'A' });
+    routers.push(a);
+    const { cascadeId } = await a.send(message('k10'), RECIPIENT);
+    await a.settled();
+    await clock.advance(2 * MINUTE); // push times out on A, which claims sms; the answer is held
+    await claim;
+    const { router: b } = makeRouter(provider, inner, 'B', pushThenSms);
+    if (receipt) expect(await b.handleReceipt({ providerMessageId: `push:${cascadeId}:0`, status: 'delivered' })).toMatchObject({ outcome: 'applied', late: true });
+    await clock.advance(lagMs);
+    release();
+    await a.settled();
+    return { channels: provider.channels(), status: (await b.get(cascadeId))!.status };
+  };
+
+  it('is asked about again before it is sent when it is more than 100 ms old: a late delivered receipt applied meanwhile wins', async () => {
+    expect(await run(101, true)).toEqual({ channels: ['push'], status: 'delivered' });
+  });
+
+  it('is sent at once when it is 100 ms old or less (no round trip), and after any lag when nothing ended its step', async () => {
+    expect(await run(100, true)).toEqual({ channels: ['push', 'sms'], status: 'delivered' });
+    expect(await run(5 * SECOND, false)).toEqual({ channels: ['push', 'sms'], status: 'active' });
+  });
+});

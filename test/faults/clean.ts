@@ -3,6 +3,7 @@ import type { Audit } from './audit.js';
 
 /** What every scenario must show: nothing lost, nothing extra, nothing silently dropped, exact money. */
 export function expectClean(a: Audit): void {
+  if (a.trails.length > 0) console.log(`\nWhat happened to the cascades that broke an invariant:\n${a.trails.join('\n')}\n`);
   expect(a.lost, 'lost').toEqual([]);
   expect(a.endedTwice, 'ended twice').toEqual([]);
   expect(a.extraAfterDelivery, 'messages after a delivery was accepted').toEqual([]);

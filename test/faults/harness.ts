@@ -43,6 +43,8 @@ export interface Reply {
   readonly result?: unknown;
   readonly error?: { readonly code?: string; readonly message: string };
   readonly ms: number;
+  /** When the router answered (its clock: the machine's). */
+  readonly at?: number;
 }
 
 export interface RouterEventLine {
@@ -134,6 +136,8 @@ export interface ProviderCall {
   readonly try: number;
   readonly cascadeId: string;
   readonly at: number;
+  /** When the router called its adapter (the machine's clock): `at` adds the HTTP hop and this process's own lag. */
+  readonly calledAt?: number;
   /** Whether this call sent a message to the customer (the first accepted call of its key). */
   sent?: boolean;
 }
@@ -249,7 +253,7 @@ export class ProviderSimulator {
       }
       if (!reply?.ok) return void setTimeout(post, 200 + Math.floor(this.#random() * 400));
       const outcome = (reply.result as { outcome: string }).outcome;
-      this.accepted.push({ providerMessageId, cascadeId, step, status: fate.status!, outcome, at: Date.now(), router: router!.name });
+      this.accepted.push({ providerMessageId, cascadeId, step, status: fate.status!, outcome, at: reply.at ?? Date.now(), router: router!.name });
       if (duplicate && !this.accepted.some((a) => a.providerMessageId === providerMessageId && a !== this.accepted[this.accepted.length - 1])) {
         this.pending++;
         setTimeout(post, 100);

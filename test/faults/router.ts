@@ -61,7 +61,7 @@ async function send(request: SendRequest): Promise<string> {
   const response = await fetch(`${providerUrl}/send`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ router: instance, channel: request.channel, key: request.idempotencyKey, try: request.try, cascadeId: request.cascadeId }),
+    body: JSON.stringify({ router: instance, channel: request.channel, key: request.idempotencyKey, try: request.try, cascadeId: request.cascadeId, calledAt: Date.now() }),
   });
   const answer = (await response.json()) as { id?: string; error?: string; permanent?: boolean };
   if (answer.id === undefined) throw new SendError(answer.error ?? 'provider error', { permanent: answer.permanent === true });
@@ -116,7 +116,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const request = JSON.parse(line) as Request;
   const started = Date.now();
   handle(request).then(
-    (result) => write({ id: request.id, ok: true, result, ms: Date.now() - started }),
+    (result) => write({ id: request.id, ok: true, result, ms: Date.now() - started, at: Date.now() }),
     (error: Error & { code?: string }) => write({ id: request.id, ok: false, error: { code: error.code, message: error.message }, ms: Date.now() - started }),
   );
 });
