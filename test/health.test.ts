@@ -231,11 +231,14 @@ describe('a router routing around an unhealthy provider', () => {
     for (let i = 0; i < 60; i++) await message(); // meta delivers: the usual receipt rate is learned
     behaviour.meta = 'silent';
     let silentMessages = 0;
-    while (router.health().find((h) => h.provider === 'meta')?.state !== 'open' && silentMessages < 200) {
+    const down = (): boolean => events.some(([name]) => name === 'provider-down');
+    while (!down() && silentMessages < 200) {
       await message();
-      await clock.advance(MINUTE); // each silent wa step waits out its minute, then sms
       silentMessages++;
+      if (down()) break;
+      await clock.advance(MINUTE); // each silent wa step waits out its minute, then sms
     }
+    expect(router.health().find((h) => h.provider === 'meta')?.state).toBe('open');
     expect(events.map(([name, e]) => [name, (e as { reason?: string }).reason])).toEqual([['provider-down', 'silence']]);
     expect(silentMessages).toBeLessThanOrEqual(40);
     calls.length = 0;
@@ -245,6 +248,32 @@ describe('a router routing around an unhealthy provider', () => {
     await clock.advance(2 * MINUTE);
     for (let i = 0; i < 3; i++) await message();
     expect(events.map(([name]) => name)).toEqual(['provider-down', 'provider-up']);
+  });
+
+  it('reports each time a silent provider\'s unanswered probes open its breaker again, with the doubled cool-down, and shares it', async () => {
+    const store = memoryStore();
+    const { behaviour, message, router, events, clock } = setUp({ store, health: { silence: { minSends: 10, ratio: 0.25, learnFrom: 30 } } });
+    for (let i = 0; i < 60; i++) await message();
+    behaviour.meta = 'silent';
+    for (let i = 0; i < 200 && router.health().find((h) => h.provider === 'meta')?.state !== 'open'; i++) {
+      await message();
+      await clock.advance(MINUTE);
+    }
+    const first = events.find(([name]) => name === 'provider-down')![1] as { at: number; until: number };
+    expect(first.until - first.at).toBe(30 * SECOND);
+    // Past the cool-down: the next messages probe meta (silent still), and are only planned, not answered.
+    await clock.advanceTo(first.until);
+    for (let i = 0; i < 3; i++) await message();
+    // Long after the probes should have had their receipts, a plan (not a send through meta) finds it silent.
+    await clock.advance(10 * MINUTE);
+    await router.plan({ key: 'dry', category: 'transactional', content: { text: 'Hi' }, channels: ['wa', 'sms'] }, RECIPIENT);
+    const downs = events.filter(([name]) => name === 'provider-down').map(([, e]) => e as { at: number; until: number; reason: string });
+    expect(downs).toHaveLength(2);
+    expect(downs[1]!.reason).toBe('silence');
+    expect(downs[1]!.until - downs[1]!.at).toBe(60 * SECOND);
+    // Every router on the store sees the second opening, not only the first.
+    const shared = (await store.health!()).find((h) => h.provider === 'meta')!;
+    expect(shared).toMatchObject({ state: 'open', until: downs[1]!.until });
   });
 
   it('shares an open breaker with the other routers on the store, which route around it from their next wake-up', async () => {
