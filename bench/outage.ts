@@ -108,18 +108,21 @@ function targets(runs: OutageBench['runs'], blast: OutageBench['blast']): Target
   return list;
 }
 
+const breaker = (f: RunFigures): string =>
+  f.providerDown === 0 ? '–' : `${f.providerDown}×, ${f.noticedMs === null ? '–' : minutes(f.noticedMs)}, ${f.recoveredMs === null ? '–' : minutes(f.recoveredMs)}`;
+
 /** The figures as markdown tables: the targets, then each run's window, then the blast. */
 export function outageMarkdown(bench: OutageBench): string {
   const lines = ['| target | | before | after | met |', '|---|---|---|---|---|'];
   for (const t of bench.targets) lines.push(`| ${t.name} | ${t.target} | ${t.before} | ${t.after} | ${t.met ? 'yes' : '**no**'} |`);
-  lines.push('', '| WhatsApp providers | outage | mode | spend per message | double spend | failed deliveries | p50 | p95 | breaker opened | calls to wa-a / wa-b / sms |', '|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('', '| WhatsApp providers | outage | mode | spend per message | double spend | no positive receipt | p50 | p95 | wa-a breaker: opened, first after, closed after the end | calls to wa-a / wa-b / sms |', '|---|---|---|---|---|---|---|---|---|---|');
   for (const providers of ['one', 'two'] as const) {
     for (const outage of OUTAGES) {
       for (const mode of MODES) {
         const f = bench.runs[providers][mode][outage];
         const w = f.window;
         const calls = ['wa-a', 'wa-b', 'sms'].map((p) => (f.calls[p] ?? 0).toLocaleString('en')).join(' / ');
-        lines.push(`| ${providers} | ${outage} | ${mode} | ${w.spendPerMessage} | ${w.doubleSpend} (${percent(w.doubleSpendShare).slice(1)}) | ${w.undelivered} of ${w.messages.toLocaleString('en')} | ${minutes(w.p50Ms)} | ${minutes(w.p95Ms)} | ${f.providerDown} | ${calls} |`);
+        lines.push(`| ${providers} | ${outage} | ${mode} | ${w.spendPerMessage} | ${w.doubleSpend} (${percent(w.doubleSpendShare).slice(1)}) | ${w.undelivered} of ${w.messages.toLocaleString('en')} | ${minutes(w.p50Ms)} | ${minutes(w.p95Ms)} | ${breaker(f)} | ${calls} |`);
       }
     }
   }

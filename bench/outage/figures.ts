@@ -29,8 +29,12 @@ export interface RunFigures {
   readonly day: SliceFigures;
   readonly calls: Readonly<Record<string, number>>;
   readonly accepted: Readonly<Record<string, number>>;
+  readonly deliveredReceipts: Readonly<Record<string, number>>;
   readonly providerDown: number;
   readonly failovers: number;
+  /** From the outage's start to wa-a's breaker first opening, and from its end to the breaker closing (null: never). */
+  readonly noticedMs: number | null;
+  readonly recoveredMs: number | null;
 }
 
 /** The nearest-rank quantile of sorted values. */
@@ -72,7 +76,15 @@ export function runFigures(lib: Library, run: RunResult): RunFigures {
     day: slice(lib, run.messages),
     calls: run.calls,
     accepted: run.accepted,
+    deliveredReceipts: run.deliveredReceipts,
     providerDown: run.providerDown,
     failovers: run.failovers,
+    noticedMs: after(run, 'down', OUTAGE_FROM),
+    recoveredMs: after(run, 'up', OUTAGE_UNTIL),
   };
+}
+
+function after(run: RunResult, event: 'down' | 'up', from: number): number | null {
+  const change = run.health.find((h) => h.provider === 'wa-a' && h.event === event && h.at >= from);
+  return change === undefined ? null : change.at - from;
 }

@@ -53,6 +53,8 @@ export interface RunResult {
   /** Send calls each provider received, and how many it accepted. */
   readonly calls: Readonly<Record<string, number>>;
   readonly accepted: Readonly<Record<string, number>>;
+  /** Delivery receipts each provider posted (what a provider billing on delivery invoices). */
+  readonly deliveredReceipts: Readonly<Record<string, number>>;
   readonly providerDown: number;
   readonly failovers: number;
   /** The breakers' `provider-down` and `provider-up` events, in order. */
@@ -101,6 +103,7 @@ export async function runOutage(options: RunOptions, spec: RunSpec): Promise<Run
   const truths: Truth[] = times.map((arrival, index) => truthOf(seed, index, arrival));
   const calls: Record<string, number> = {};
   const accepted: Record<string, number> = {};
+  const deliveredReceipts: Record<string, number> = {};
   let serial = 0;
 
   const provider = (name: string, channel: 'whatsapp' | 'sms') => async (request: SendRequest): Promise<string> => {
@@ -126,7 +129,10 @@ export async function runOutage(options: RunOptions, spec: RunSpec): Promise<Run
     // A silent provider holds every receipt due during its outage and posts them in a burst when it recovers.
     if (name === 'wa-a' && spec.outage === 'silent' && inOutage(at)) at = OUTAGE_UNTIL + Math.floor(new Random(seed, index, 3).next() * BURST_MS);
     const posted = { providerMessageId: id, provider: name, at, ...receipt };
-    clock.setTimer(at, () => track(router.handleReceipt(posted)));
+    clock.setTimer(at, () => {
+      if (posted.status === 'delivered') deliveredReceipts[name] = (deliveredReceipts[name] ?? 0) + 1;
+      track(router.handleReceipt(posted));
+    });
     return id;
   };
 
@@ -185,7 +191,7 @@ export async function runOutage(options: RunOptions, spec: RunSpec): Promise<Run
   for (const record of records) record.cascade = await router.get(`m${record.index}`);
   await router.close();
   if (errors.length > 0) throw new Error(`${describe(spec)}: ${errors.length} router error events, the first: ${errors[0]!.message}`, { cause: errors[0] });
-  return { spec, messages: records, calls, accepted, providerDown, failovers, health };
+  return { spec, messages: records, calls, accepted, deliveredReceipts, providerDown, failovers, health };
 }
 
 export const describe = (spec: RunSpec): string => `${spec.outage} outage, ${spec.providers} WhatsApp provider${spec.providers === 2 ? 's' : ''}, ${spec.mode}`;
