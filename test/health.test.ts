@@ -82,6 +82,42 @@ describe('the breaker', () => {
     expect(b.state).toBe('closed');
   });
 
+  it('opens on a run of missing receipts as unlikely as one in a million under the learned rate, and never on fewer than 5', () => {
+    /** Sends 10 s apart (each judged at the next, past the 5 s floor); `hit` says which get a receipt a second later. */
+    const feed = (b: Breaker, from: number, count: number, hit: (i: number) => boolean): number => {
+      for (let i = 0; i < count; i++) {
+        const t = T0 + (from + i) * 10 * SECOND;
+        b.sent(t, `k${from + i}`, true, false, false);
+        if (hit(from + i)) b.received(t + SECOND, `k${from + i}`);
+      }
+      return from + count;
+    };
+    /** Silent sends one at a time: how many misses had been judged when it opened. */
+    const missesToOpen = (b: Breaker, from: number): number => {
+      let n = from;
+      while (b.state === 'closed' && n < from + 40) n = feed(b, n, 1, () => false);
+      // The send that opened it judged the one before: misses judged = silent sends - 1.
+      return n - from - 1;
+    };
+    const options = { silence: { minSends: 20, ratio: 0.25, learnFrom: 50 } };
+    // Oracle: the usual rate is the running share of judged sends with a receipt (misses included), so after
+    // m misses it is hits / (judged + m); the run opens at the first m with (1 - that)^m <= 1e-6.
+    const firstRun = (hits: number, judged: number): number => {
+      let m = 1;
+      while ((1 - hits / (judged + m)) ** m > 1e-6) m++;
+      return m;
+    };
+    // 90 of the first 100 with a receipt: 8 misses (the 20-send rule would need 16).
+    const nine = breaker(options);
+    expect(firstRun(90, 100)).toBe(8);
+    expect(missesToOpen(nine, feed(nine, 0, 100, (i) => i % 10 !== 0))).toBe(8);
+    expect(nine.reason).toBe('silence');
+    // 200 of 200: 4 misses would be unlikely enough, but 5 are the least that opens it.
+    const perfect = breaker(options);
+    expect(firstRun(200, 200)).toBe(4);
+    expect(missesToOpen(perfect, feed(perfect, 0, 200, () => true))).toBe(5);
+  });
+
   it('never judges silence before it has learned the usual rate, nor for a provider that seldom sends receipts', () => {
     const quiet = breaker();
     for (let i = 0; i < 300; i++) quiet.sent(T0 + i * SECOND, `k${i}`, true, false, false); // never a receipt
