@@ -66,8 +66,18 @@ export function heapClock(lib: Library, start: number): SimulatedClock {
       await this.settle();
     }
 
+    /** Fires timers until none is left within `maxMs`, leaving the time at the last one fired. */
     override async runAll(maxMs = 366 * 86_400_000): Promise<void> {
-      await this.advanceTo(this.#now + maxMs);
+      const limit = this.#now + maxMs;
+      for (let next = this.#peek(limit); next; next = this.#peek(limit)) await this.advanceTo(next.at);
+      await this.settle();
+    }
+
+    #peek(limit: number): HeapTimer | undefined {
+      const heap = this.#heap;
+      while (heap.length > 0 && heap[0]!.cancelled) this.#pop();
+      const top = heap[0];
+      return top !== undefined && top.at <= limit ? top : undefined;
     }
 
     /** Takes the earliest live timer due by `limit` off the heap (dropping cancelled ones on the way). */
