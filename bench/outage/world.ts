@@ -190,8 +190,8 @@ export async function runOutage(options: RunOptions, spec: RunSpec): Promise<Run
   await clock.advanceTo(START + RUN_MS + 2 * 24 * HOUR);
   for (const record of records) record.cascade = await router.get(`m${record.index}`);
   await router.close();
-  if (errors.length > 0) throw new Error(`${describe(spec)}: ${errors.length} router error events, the first: ${errors[0]!.message}`, { cause: errors[0] });
+  if (errors.length > 0) throw new Error(`${runName(spec)}: ${errors.length} router error events, the first: ${errors[0]!.message}`, { cause: errors[0] });
   return { spec, messages: records, calls, accepted, deliveredReceipts, providerDown, failovers, health };
 }
 
-export const describe = (spec: RunSpec): string => `${spec.outage} outage, ${spec.providers} WhatsApp provider${spec.providers === 2 ? 's' : ''}, ${spec.mode}`;
+export const runName = (spec: RunSpec): string => `${spec.outage} outage, ${spec.providers} WhatsApp provider${spec.providers === 2 ? 's' : ''}, ${spec.mode}`;
