@@ -1,5 +1,6 @@
 import { LazyAbort } from './abort.js';
 import { isUnavailable, type Changes } from './changes.js';
+import type { ResolvedProvider } from './channels.js';
 import { sleep } from './clock.js';
 import type { RouterContext } from './context.js';
 import { drive } from './drive.js';
@@ -134,7 +135,8 @@ export class Dispatcher {
       return;
     }
     const target = { channel, provider, index };
-    const outcome = await runSend(target, cascade, step, entry.abort, ctx.clock, () => this.#stillOurs(cascade.id, step, index));
+    const beforeRetry = provider.rate === undefined ? () => this.#stillOurs(cascade.id, step, index) : () => this.#retrySlot(cascade, step, index, provider, entry.abort);
+    const outcome = await runSend(target, cascade, step, entry.abort, ctx.clock, beforeRetry);
     if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
     if (outcome.ok === false && (outcome.ended || ctx.closed())) return;
     ctx.health.sent(provider.name, key, outcome.ok, !outcome.ok && outcome.error.fault === 'provider', admission === 'probe');
@@ -163,6 +165,33 @@ export class Dispatcher {
       return await this.#stillOurs(cascadeId, step, index);
     } catch {
       return true;
+    }
+  }
+
+  /**
+   * Before a retry through a provider with a rate: the step is still ours, and the retry has a slot of the
+   * rate (it waits for one, within the step's abort signal). False when the step ended meanwhile.
+   */
+  async #retrySlot(cascade: Cascade, step: number, index: number, provider: ResolvedProvider, abort: LazyAbort): Promise<boolean> {
+    const ctx = this.#ctx;
+    for (;;) {
+      const ours = this.#stillOurs(cascade.id, step, index);
+      if (!(isPromise(ours) ? await ours : ours)) return false;
+      let until: number | undefined;
+      try {
+        const taking = ctx.pacing.take(provider, cascade.message, true);
+        until = isPromise(taking) ? await taking : taking;
+      } catch (error) {
+        // The store cannot count the rate now: sending beats losing the message, as for the first try.
+        ctx.reporter.fail(error, cascade.id, 'send');
+        return true;
+      }
+      if (until === undefined) return true;
+      try {
+        await sleep(ctx.clock, Math.max(0, until - ctx.clock.now()), abort.signal);
+      } catch {
+        return false;
+      }
     }
   }
 

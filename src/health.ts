@@ -22,7 +22,9 @@ export interface HealthOptions {
   /**
    * Silence: opens when, among at least `minSends` accepted sends old enough to have had their receipt,
    * the share that got one falls below `ratio` times the provider's usual share (learned from at least
-   * `learnFrom` sends). `false` turns it off. Default `{ minSends: 20, ratio: 0.25, learnFrom: 50 }`.
+   * `learnFrom` sends), or when the last judged sends (at least 5) all missed their receipt and the usual
+   * share makes such a run less likely than one in a million. `false` turns it off. Default
+   * `{ minSends: 20, ratio: 0.25, learnFrom: 50 }`.
    */
   readonly silence?: { readonly minSends?: number; readonly ratio?: number; readonly learnFrom?: number } | false | undefined;
 }
@@ -93,6 +95,11 @@ interface Pending {
 
 /** How fast the usual receipt rate follows new outcomes (an average over about this many sends). */
 const USUAL_OVER = 500;
+
+/** Silence also opens on a run of at least this many judged sends without a receipt... */
+const SILENT_RUN_MIN = 5;
+/** ...when the usual rate makes such a run this unlikely. */
+const SILENT_RUN_CHANCE = 1e-6;
 
 const LATENCIES = 64;
 /** Silence is judged on sends older than this many times the provider's usual receipt latency (p90)... */
@@ -225,7 +232,13 @@ export class Breaker {
       if (this.#recent.length > silence.minSends) this.#recent.shift();
     }
     const usual = this.#judged >= silence.learnFrom ? this.#receiptRate : undefined;
-    if (usual === undefined || usual < 0.1 || this.#recent.length < silence.minSends) return;
+    if (usual === undefined || usual < 0.1) return;
+    // A run of misses as unlikely as this under the usual rate is silence, however few sends it took: a
+    // provider sending a few messages a minute is noticed after a handful, not after `minSends`.
+    let run = 0;
+    for (let i = this.#recent.length - 1; i >= 0 && !this.#recent[i]; i--) run++;
+    if (run >= SILENT_RUN_MIN && (1 - usual) ** run <= SILENT_RUN_CHANCE) return this.#open(now, 'silence', false);
+    if (this.#recent.length < silence.minSends) return;
     let got = 0;
     for (const hit of this.#recent) if (hit) got++;
     if (got / this.#recent.length < silence.ratio * usual) this.#open(now, 'silence', false);

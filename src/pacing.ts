@@ -42,21 +42,26 @@ export class Pacing {
     return message.deadline !== undefined || this.#urgent.has(message.category);
   }
 
-  /** Takes a slot of `provider`'s rate: undefined to send now, or when to try again. */
-  take(provider: ResolvedProvider, message: Message): MaybePromise<number | undefined> {
+  /**
+   * Takes a slot of `provider`'s rate: undefined to send now, or when to try again. A `retry` of a send that
+   * met a transient error counts against the rate like any call, and goes as urgent: it is a send already
+   * under way, which the back of a blast's queue would hold past its step's wait.
+   */
+  take(provider: ResolvedProvider, message: Message, retry = false): MaybePromise<number | undefined> {
     const rate = provider.rate;
     if (rate === undefined || this.#store.pace === undefined) return undefined;
     const now = this.#clock.now();
     const reserve = Math.min(rate.limit - 1, Math.floor(rate.limit * this.#reserve));
+    const urgent = retry || this.isUrgent(message);
     const read = (answer: PaceAnswer): number | undefined => {
       if (answer.go) {
-        this.#waits.delete(provider.name);
+        if (!retry) this.#waits.delete(provider.name);
         return undefined;
       }
-      if (!this.isUrgent(message)) this.#waits.set(provider.name, answer.retryAt - now);
+      if (!urgent) this.#waits.set(provider.name, answer.retryAt - now);
       return answer.retryAt;
     };
-    const answer = this.#store.pace({ provider: provider.name, limit: rate.limit, windowMs: rate.windowMs, reserve, urgent: this.isUrgent(message), now });
+    const answer = this.#store.pace({ provider: provider.name, limit: rate.limit, windowMs: rate.windowMs, reserve, urgent, now });
     return isPromise(answer) ? answer.then(read) : read(answer);
   }
 

@@ -70,15 +70,21 @@ export class Health {
   unhealthy(): ReadonlySet<string> | undefined {
     this.#refresh();
     if (this.#breakers.size === 0) return undefined;
-    const now = this.#ctx.clock.now();
     let open: Set<string> | undefined;
-    for (const [provider, breaker] of this.#breakers) if (breaker.view(now).state === 'open') (open ??= new Set()).add(provider);
+    for (const provider of this.#breakers.keys()) if (this.#look(provider).state === 'open') (open ??= new Set()).add(provider);
     return open;
   }
 
   view(): ProviderHealth[] {
-    const now = this.#ctx.clock.now();
-    return [...this.#breakers.values()].map((breaker) => breaker.view(now)).sort((a, b) => a.provider.localeCompare(b.provider));
+    return [...this.#breakers.keys()].map((provider) => this.#look(provider)).sort((a, b) => a.provider.localeCompare(b.provider));
+  }
+
+  /**
+   * A breaker's state now. Looking moves it on in time (open → half-open after the cool-down, half-open →
+   * open when its probes went unanswered): through `#watch`, so a change seen here is reported and shared too.
+   */
+  #look(provider: string): ProviderHealth {
+    return this.#watch(provider, (breaker, now) => breaker.view(now))!;
   }
 
   /** Adopts what other routers reported through the store (a no-op for a store that does not share it). */

@@ -82,6 +82,42 @@ describe('the breaker', () => {
     expect(b.state).toBe('closed');
   });
 
+  it('opens on a run of missing receipts as unlikely as one in a million under the learned rate, and never on fewer than 5', () => {
+    /** Sends 10 s apart (each judged at the next, past the 5 s floor); `hit` says which get a receipt a second later. */
+    const feed = (b: Breaker, from: number, count: number, hit: (i: number) => boolean): number => {
+      for (let i = 0; i < count; i++) {
+        const t = T0 + (from + i) * 10 * SECOND;
+        b.sent(t, `k${from + i}`, true, false, false);
+        if (hit(from + i)) b.received(t + SECOND, `k${from + i}`);
+      }
+      return from + count;
+    };
+    /** Silent sends one at a time: how many misses had been judged when it opened. */
+    const missesToOpen = (b: Breaker, from: number): number => {
+      let n = from;
+      while (b.state === 'closed' && n < from + 40) n = feed(b, n, 1, () => false);
+      // The send that opened it judged the one before: misses judged = silent sends - 1.
+      return n - from - 1;
+    };
+    const options = { silence: { minSends: 20, ratio: 0.25, learnFrom: 50 } };
+    // Oracle: the usual rate is the running share of judged sends with a receipt (misses included), so after
+    // m misses it is hits / (judged + m); the run opens at the first m with (1 - that)^m <= 1e-6.
+    const firstRun = (hits: number, judged: number): number => {
+      let m = 1;
+      while ((1 - hits / (judged + m)) ** m > 1e-6) m++;
+      return m;
+    };
+    // 90 of the first 100 with a receipt: 8 misses (the 20-send rule would need 16).
+    const nine = breaker(options);
+    expect(firstRun(90, 100)).toBe(8);
+    expect(missesToOpen(nine, feed(nine, 0, 100, (i) => i % 10 !== 0))).toBe(8);
+    expect(nine.reason).toBe('silence');
+    // 200 of 200: 4 misses would be unlikely enough, but 5 are the least that opens it.
+    const perfect = breaker(options);
+    expect(firstRun(200, 200)).toBe(4);
+    expect(missesToOpen(perfect, feed(perfect, 0, 200, () => true))).toBe(5);
+  });
+
   it('never judges silence before it has learned the usual rate, nor for a provider that seldom sends receipts', () => {
     const quiet = breaker();
     for (let i = 0; i < 300; i++) quiet.sent(T0 + i * SECOND, `k${i}`, true, false, false); // never a receipt
@@ -231,11 +267,14 @@ describe('a router routing around an unhealthy provider', () => {
     for (let i = 0; i < 60; i++) await message(); // meta delivers: the usual receipt rate is learned
     behaviour.meta = 'silent';
     let silentMessages = 0;
-    while (router.health().find((h) => h.provider === 'meta')?.state !== 'open' && silentMessages < 200) {
+    const down = (): boolean => events.some(([name]) => name === 'provider-down');
+    while (!down() && silentMessages < 200) {
       await message();
-      await clock.advance(MINUTE); // each silent wa step waits out its minute, then sms
       silentMessages++;
+      if (down()) break;
+      await clock.advance(MINUTE); // each silent wa step waits out its minute, then sms
     }
+    expect(router.health().find((h) => h.provider === 'meta')?.state).toBe('open');
     expect(events.map(([name, e]) => [name, (e as { reason?: string }).reason])).toEqual([['provider-down', 'silence']]);
     expect(silentMessages).toBeLessThanOrEqual(40);
     calls.length = 0;
@@ -245,6 +284,32 @@ describe('a router routing around an unhealthy provider', () => {
     await clock.advance(2 * MINUTE);
     for (let i = 0; i < 3; i++) await message();
     expect(events.map(([name]) => name)).toEqual(['provider-down', 'provider-up']);
+  });
+
+  it('reports each time a silent provider\'s unanswered probes open its breaker again, with the doubled cool-down, and shares it', async () => {
+    const store = memoryStore();
+    const { behaviour, message, router, events, clock } = setUp({ store, health: { silence: { minSends: 10, ratio: 0.25, learnFrom: 30 } } });
+    for (let i = 0; i < 60; i++) await message();
+    behaviour.meta = 'silent';
+    for (let i = 0; i < 200 && router.health().find((h) => h.provider === 'meta')?.state !== 'open'; i++) {
+      await message();
+      await clock.advance(MINUTE);
+    }
+    const first = events.find(([name]) => name === 'provider-down')![1] as { at: number; until: number };
+    expect(first.until - first.at).toBe(30 * SECOND);
+    // Past the cool-down: the next messages probe meta (silent still), and are only planned, not answered.
+    await clock.advanceTo(first.until);
+    for (let i = 0; i < 3; i++) await message();
+    // Long after the probes should have had their receipts, a plan (not a send through meta) finds it silent.
+    await clock.advance(10 * MINUTE);
+    await router.plan({ key: 'dry', category: 'transactional', content: { text: 'Hi' }, channels: ['wa', 'sms'] }, RECIPIENT);
+    const downs = events.filter(([name]) => name === 'provider-down').map(([, e]) => e as { at: number; until: number; reason: string });
+    expect(downs).toHaveLength(2);
+    expect(downs[1]!.reason).toBe('silence');
+    expect(downs[1]!.until - downs[1]!.at).toBe(60 * SECOND);
+    // Every router on the store sees the second opening, not only the first.
+    const shared = (await store.health!()).find((h) => h.provider === 'meta')!;
+    expect(shared).toMatchObject({ state: 'open', until: downs[1]!.until });
   });
 
   it('shares an open breaker with the other routers on the store, which route around it from their next wake-up', async () => {

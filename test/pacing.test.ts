@@ -100,6 +100,40 @@ describe('a provider rate limit', () => {
   });
 });
 
+describe('a provider rate limit with retries', () => {
+  it('counts each retry of a transient error against the rate too: no window of the provider log holds more than the limit', async () => {
+    const clock = new SimulatedClock(T0);
+    const calls: number[] = [];
+    const router = createRouter({
+      clock,
+      channels: {
+        sms: {
+          kind: 'sms',
+          cost: '0.05',
+          retry: { retries: 3, minDelay: '1s' },
+          confirm: { by: 'acceptance', timeout: '1h' },
+          rate: { limit: 10 },
+          send: async (request: SendRequest) => {
+            calls.push(clock.now());
+            // Every third message's first try meets a 503: its retry comes a second later, into the next slots.
+            if (request.try === 1 && Number(request.message.key.slice(1)) % 3 === 0) throw Object.assign(new Error('503 Service Unavailable'), { status: 503 });
+            return `sms:${request.idempotencyKey}`;
+          },
+        },
+      },
+    });
+    routers.push(router);
+    const delivered: string[] = [];
+    router.on('delivered', (e) => void delivered.push(e.key));
+    // Urgent messages may take the whole rate, so nothing but the retries themselves can exceed it.
+    await Promise.all(Array.from({ length: 60 }, (_, i) => router.send({ key: `m${i}`, category: 'otp', content: { text: 'Your code is 4821' } }, { ...RECIPIENT, id: `r${i}` })));
+    await clock.advance(5 * MINUTE);
+    expect(delivered).toHaveLength(60);
+    expect(calls).toHaveLength(80);
+    expect(busiestWindow(calls, SECOND)).toBeLessThanOrEqual(10);
+  });
+});
+
 describe('a frequency cap', () => {
   it('lets at most max messages of a category through per recipient and window; a repeat of one counts once', async () => {
     const { clock, router, sends, message } = setUp({ limit: 100, caps: { marketing: { max: 2, per: '1d' } } });
