@@ -465,7 +465,7 @@ export interface Cascade {
   readonly timerAt?: number | undefined;
   /** Sum of billed attempts (micro-units). */
   readonly spendMicros: Micros;
-  /** Spend on attempts after the one that turned out delivered (late receipts). */
+  /** Spend on attempts that reached the customer after the first delivery by receipt time (docs/cost-model.md#double-spend). */
   readonly doubleSpendMicros: Micros;
   /** Index into `attempts` of the attempt that delivered, even late. */
   readonly deliveredBy?: number | undefined;
