@@ -326,8 +326,15 @@ export interface PlanStep {
   readonly billing: Billing;
   /** Projected cost in micro-units (1e-6 of the currency unit). */
   readonly costMicros: Micros;
-  /** The learned probability of success the order used; undefined when the channel had no estimate. */
+  /**
+   * The learned probability of success within the step's planned wait (under a deadline, within its share of
+   * it); undefined when the channel had no estimate.
+   */
   readonly probability?: number | undefined;
+  /** With an estimate: the mean latency of those successes (ms), so `expectedCost(plan.steps)` counts time. */
+  readonly latencyMs?: number | undefined;
+  /** With an estimate: the chance the step fails at once (a failure receipt, a permanent send error). */
+  readonly failure?: number | undefined;
   /** When the step would start if every step before it ran to its timeout (ms since epoch). */
   readonly startAt: number;
   /**
