@@ -101,7 +101,8 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
   };
   // Under a deadline, the last resort: the last step in the order that could still deliver before the deadline
   // were it tried first. It always stays in the plan; the steps before it share the time that leaves it room.
-  const reserve = deadlineAt === undefined ? undefined : lastResort(ordered, startAt, deadlineAt, maxCost, startOf, microsPerMs);
+  const skipLong = message.policy?.deadline === 'skip';
+  const reserve = deadlineAt === undefined ? undefined : lastResort(ordered, startAt, deadlineAt, maxCost, startOf, microsPerMs, skipLong);
   for (let i = 0; i < ordered.length; i++) {
     const { channel, address, costMicros, providers } = ordered[i]!;
     let estimate = ordered[i]!.estimate;
@@ -135,7 +136,7 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
       }
     } else if (deadlineAt !== undefined && start + waitMs > deadlineAt) {
       const left = deadlineAt - start;
-      if ((message.policy?.deadline === 'skip' && (reserve === undefined || i !== reserve.index)) || left < MIN_WAIT_MS) {
+      if (skipLong || left < MIN_WAIT_MS) {
         skipped.push({ channel: channel.name, reason: 'deadline', detail: `its ${timeoutMs} ms wait does not fit the ${Math.max(0, left)} ms left before the deadline` });
         continue;
       }
@@ -192,7 +193,8 @@ interface Reserve {
 
 /**
  * The last resort under a deadline: of the steps that could still deliver before it were they tried first (a
- * second of wait at least, within `maxCost` on their own), the likeliest to deliver within the time its
+ * second of wait at least, or their whole wait if shorter or with `policy.deadline: 'skip'`; within `maxCost` on
+ * their own), the likeliest to deliver within the time its
  * receipts need (on a tie, as without estimates, the dearest, then the latest in the order). And the room it needs: the wait within which its learned
  * receipts mostly come (95% of its deliveries within its wait), or, with no latency known, half the time it would have.
  */
@@ -203,6 +205,7 @@ function lastResort(
   maxCost: number,
   startOf: (channel: ResolvedChannel, providers: readonly PlanProvider[] | undefined, from: number) => { start: number },
   microsPerMs: number,
+  skipLong: boolean,
 ): Reserve | undefined {
   let best: Reserve | undefined;
   let bestP = -1;
@@ -210,9 +213,11 @@ function lastResort(
     const c = ordered[i]!;
     const { start } = startOf(c.channel, c.providers, startAt);
     const left = deadlineAt - start;
-    if (c.costMicros > maxCost || left < MIN_WAIT_MS) continue;
-    const wait = Math.min(c.estimate?.waitMs ?? c.channel.timeoutMs, left);
-    const needMs = Math.max(MIN_WAIT_MS, Math.min(wait, receiptsNeedMs(c.estimate, left)));
+    const full = c.estimate?.waitMs ?? c.channel.timeoutMs;
+    // With `policy.deadline: 'skip'` a step is never shortened: it needs its whole wait.
+    if (c.costMicros > maxCost || left < Math.min(MIN_WAIT_MS, full) || (skipLong && full > left)) continue;
+    const wait = Math.min(full, left);
+    const needMs = skipLong ? full : Math.max(Math.min(MIN_WAIT_MS, full), Math.min(wait, receiptsNeedMs(c.estimate, left)));
     const e = c.estimate === undefined ? undefined : within(c.estimate, needMs);
     const p = e?.probability ?? 1;
     if (p < bestP || (p === bestP && c.costMicros <= best!.costMicros)) continue;

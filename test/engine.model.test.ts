@@ -154,8 +154,6 @@ interface Call {
 interface Inflight {
   readonly status: ReceiptStatus;
   readonly priceMicros: number | undefined;
-  /** The receipt's own time, if it gives one. */
-  readonly at: number | undefined;
 }
 
 /** The model of one attempt that got a provider id from its adapter. */
@@ -165,8 +163,6 @@ class ModelAttempt {
   priceMicros: number | undefined;
   billed = false;
   indexed = false;
-  /** When the attempt first reached its success level (the handling time: the model's receipts carry no time of their own). */
-  positiveAt: number | undefined;
 
   constructor(
     readonly id: string,
@@ -465,7 +461,7 @@ class World {
       const index = list.findIndex((x) => x.status === e.status);
       if (index === -1) return this.violate(INV.receipts, `a ${e.status} receipt was applied to ${m.id}, but none was handed in`);
       const [entry] = list.splice(index, 1);
-      this.applyModel(m, e.status, entry!.priceMicros, e, seq, entry!.at);
+      this.applyModel(m, e.status, entry!.priceMicros, e, seq);
     });
     const ended = (type: string) => (e: { cascadeId: string; late?: boolean }) => {
       this.events++;
@@ -484,7 +480,7 @@ class World {
   }
 
   /** Applies one status the router reports as applied, checking that it moves forward. */
-  private applyModel(m: ModelAttempt, status: ReceiptStatus, priceMicros: number | undefined, e: StepEvent, seq: number, at?: number): void {
+  private applyModel(m: ModelAttempt, status: ReceiptStatus, priceMicros: number | undefined, e: StepEvent, seq: number): void {
     if (e.cascadeId !== m.cascadeId || e.step !== m.step) this.violate(INV.oneAttempt, `${m.id} belongs to ${m.cascadeId} step ${m.step}, event says ${e.cascadeId} step ${e.step}`);
     if (!forward(m.status, status)) this.violate(INV.forward, `${m.id}: ${status} applied after ${m.status ?? 'nothing'}`);
     m.statuses.push(status);
@@ -492,7 +488,6 @@ class World {
     if (priceMicros !== undefined) m.priceMicros = priceMicros;
     if (!m.billed && status !== 'failed' && (m.billing === 'sent' || RANK[status] >= RANK.delivered)) m.billed = true;
     if (positive(status, m.success)) {
-      m.positiveAt ??= at ?? e.at;
       if (!this.positiveSeq.has(m.cascadeId)) this.positiveSeq.set(m.cascadeId, seq);
       if (!this.terminalSeq.has(m.cascadeId) && e.cascade.status !== 'delivered') {
         this.violate(INV.receipts, `positive ${status} for ${m.id} (success level ${m.success}) left ${m.cascadeId} ${e.cascade.status}`);
@@ -511,15 +506,14 @@ class World {
     return `ghost-${this.ghosts++}`;
   }
 
-  /** Records a receipt about to be handed in; in bursts, equal (id, status) pairs share one price and time so the match is unambiguous. */
-  register(receipt: Receipt, priceMicros: number | undefined, burst: boolean): { priceMicros: number | undefined; at: number | undefined } {
+  /** Records a receipt about to be handed in; in bursts, equal (id, status) pairs share one price so the match is unambiguous. */
+  register(receipt: Receipt, priceMicros: number | undefined, burst: boolean): number | undefined {
     const list = this.inflight.get(receipt.providerMessageId) ?? [];
     const same = list.find((x) => x.status === receipt.status);
     const price = burst && same ? same.priceMicros : priceMicros;
-    const at = burst && same ? same.at : receipt.at;
-    list.push({ status: receipt.status, priceMicros: price, at });
+    list.push({ status: receipt.status, priceMicros: price });
     this.inflight.set(receipt.providerMessageId, list);
-    return { priceMicros: price, at };
+    return price;
   }
 
   async snapshot(): Promise<Map<string, Cascade | undefined>> {
@@ -665,8 +659,8 @@ class World {
   private checkSpend(c: Cascade): void {
     let billed = 0;
     let model = 0;
-    // Double spend as the customer counts it: every attempt that reached them after the first one did
-    // (by delivery time; at the same instant, the earlier step is the first).
+    // Double spend as the customer counts it: every attempt that reached them after the first one did, by the
+    // time its positive receipt carries, as the attempt recorded it (at the same instant, the earlier step first).
     const deliveries: { at: number; step: number; cost: number }[] = [];
     for (const a of c.attempts) {
       const m = a.providerMessageId === undefined ? undefined : this.byProvider.get(a.providerMessageId);
@@ -678,12 +672,13 @@ class World {
       if (!a.billed && a.costMicros !== 0) fail(INV.spend, `${c.id} step ${a.step}: unbilled attempt costs ${a.costMicros}`);
       if (a.billed) billed += a.costMicros;
       model += wantCost;
-      if (m?.positiveAt !== undefined) deliveries.push({ at: m.positiveAt, step: a.step, cost: wantCost });
+      const reached = a.history.find((h) => positive(h.status, c.plan.steps[a.step]!.success));
+      if (reached !== undefined) deliveries.push({ at: reached.at, step: a.step, cost: wantCost });
     }
     if (c.spendMicros !== billed || c.spendMicros !== model) fail(INV.spend, `${c.id}: spendMicros ${c.spendMicros}, billed attempts ${billed}, model ${model}`);
     deliveries.sort((x, y) => x.at - y.at || x.step - y.step);
     const double = deliveries.slice(1).reduce((sum, d) => sum + d.cost, 0);
-    if (c.doubleSpendMicros !== double) fail(INV.spend, `${c.id}: doubleSpendMicros ${c.doubleSpendMicros}, expected ${double} from ${JSON.stringify(deliveries)}; attempts ${JSON.stringify(c.attempts.map((a) => [a.step, a.channel, a.costMicros, a.history]))}`);
+    if (c.doubleSpendMicros !== double) fail(INV.spend, `${c.id}: doubleSpendMicros ${c.doubleSpendMicros}, expected ${double}`);
   }
 
   private checkCalls(c: Cascade): void {
@@ -1129,9 +1124,8 @@ class BurstCommand extends Step {
       if (op.kind === 'receipt') {
         const id = w.pickIssued(op.r.pick) ?? w.ghost();
         const receipt0 = buildReceipt(w, id, op.r, op.r.priceMicros);
-        const shared = w.register(receipt0, op.r.priceMicros, true);
-        const built = buildReceipt(w, id, op.r, shared.priceMicros);
-        const receipt: Receipt = shared.at === undefined ? built : { ...built, at: shared.at };
+        const priceMicros = w.register(receipt0, op.r.priceMicros, true);
+        const receipt = buildReceipt(w, id, op.r, priceMicros);
         w.sentReceipts.push(receipt);
         const result = await w.router.handleReceipt(receipt);
         outcomes[i] = `${id} ${receipt.status} → ${result.outcome}`;
