@@ -1,7 +1,7 @@
 import { resolveChannels, type PhoneNumberOptions, type ResolvedChannel, type ResolvedProvider } from './channels.js';
 import { projectCost } from './cost.js';
 import { toMs } from './duration.js';
-import { keyOf, stepCost } from './expected-cost.js';
+import { keyOf, stepCost, stepTime } from './expected-cost.js';
 import { toMicros, toMicrosPerMs, type Amount, type Micros } from './money.js';
 import { own } from './own.js';
 import { endOfQuietHours } from './quiet-hours.js';
@@ -80,7 +80,7 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
   const microsPerMs = valueOfTime === undefined ? 0 : microsPerMsOf(valueOfTime);
   const candidates = eligible(context, message, recipient, skipped, estimates, microsPerMs);
   const ordered = order(candidates, message, recipient);
-  if (microsPerMs > 0) chooseWaits(ordered, microsPerMs);
+  if (estimates !== undefined) chooseWaits(ordered, microsPerMs);
 
   const startAt = Math.max(context.now, message.sendAt === undefined ? context.now : +message.sendAt);
   const deadlineAt = message.deadline === undefined ? undefined : startAt + toMs(message.deadline, 'deadline');
@@ -367,8 +367,11 @@ function eligible(
         providers?.[0]!.costMicros ??
         channel.fixedCostMicros ??
         projectCost(channel.cost, { channel: name, message, recipient, address, content: contentFor(message, channel) });
+      // Without a value of time, a channel the recipient has no history on keeps its price as its key (the
+      // default plan's order): channel-wide averages mix the customers a channel reaches with those it never
+      // does, and ordering a new customer's channels by them can cost more than not learning.
       const key =
-        estimate === undefined
+        estimate === undefined || (microsPerMs === 0 && estimate.personal === false)
           ? costMicros
           : keyOf(costMicros, channel.billing, estimate.probability, estimate.latencyMs, estimate.waitMs ?? channel.timeoutMs, microsPerMs, estimate.failure ?? 0);
       candidates.push({ channel, address, costMicros, providers, estimate, key });
@@ -422,9 +425,14 @@ function chooseWaits(ordered: Candidate[], microsPerMs: number): void {
     if (i < ordered.length - 1 && arrival !== undefined && arrival.length > 1) {
       let best = Infinity;
       let pick = arrival[arrival.length - 1]!;
+      // A channel billed on delivery is billed for a late delivery too: whatever the wait, it pays for every
+      // message that eventually arrives (at least those within its longest wait), and a shorter wait only
+      // adds the fallback's cost.
+      const billedP = arrival[arrival.length - 1]![1];
       for (const point of arrival) {
         const [w, p, latency] = point;
-        const cost = stepCost(costMicros, channel.billing, p, latency, w, microsPerMs, failure) + (1 - p) * rest;
+        const spend = channel.billing === 'delivered' ? billedP * costMicros : costMicros;
+        const cost = spend + microsPerMs * stepTime(p, latency, w, failure) + (1 - p) * rest;
         if (cost < best) {
           best = cost;
           pick = point;

@@ -284,6 +284,12 @@ export interface ChannelEstimate {
    * costs (see docs/cost-model.md). Undefined: the step waits `waitMs`.
    */
   readonly arrival?: readonly (readonly [waitMs: number, probability: number, latencyMs: number])[] | undefined;
+  /**
+   * False when the estimate comes from channel-wide figures alone (the recipient has no history on the
+   * channel): without a value of time, the planner then orders the channel by its price, as the default plan
+   * does, so a new customer never costs more than without learning. Undefined counts as the recipient's own.
+   */
+  readonly personal?: boolean | undefined;
 }
 
 /**

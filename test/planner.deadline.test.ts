@@ -315,3 +315,26 @@ describe('expected cost against a Monte Carlo run of the plan', () => {
     );
   });
 });
+
+describe('planner: cold start', () => {
+  it('without a value of time, a channel the recipient has no history on keeps its price as its key (the default order)', () => {
+    const channels = {
+      email: { kind: 'email', cost: 0.001, send },
+      sms: { kind: 'sms', cost: 0.05, send },
+    } satisfies Record<string, ChannelConfig>;
+    const order = (personal: boolean | undefined, valueOfTime?: string): string[] =>
+      planCascade({
+        channels,
+        message: { key: 'k', category: 'transactional', content: { text: 'x' } },
+        recipient: { id: 'r', addresses: { email: 'e@x', sms: '+1' } },
+        now: NOW,
+        valueOfTime,
+        estimates: new Map([['email', { probability: 0.01, latencyMs: SECOND, personal }]]),
+      }).steps.map((s) => s.channel);
+    // 0.001 / 0.01 = 0.1 > 0.05: by expected cost SMS first, but only on the recipient's own evidence.
+    expect(order(true)).toEqual(['sms', 'email']);
+    expect(order(undefined)).toEqual(['sms', 'email']);
+    expect(order(false)).toEqual(['email', 'sms']);
+    expect(order(false, '0.0001')).toEqual(['sms', 'email']);
+  });
+});
