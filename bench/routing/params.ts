@@ -152,7 +152,7 @@ export function drawParams(seed: number): Params {
     ageShare: { young, older, middle: round(Math.max(0, 1 - young - older)) },
     appUser: { young: scale(d.appUser.young, 0.5, 1.5), middle: scale(d.appUser.middle, 0.5, 1.5), older: scale(d.appUser.older, 0.5, 1.5) }, // F3
     android: { UA: u(0.7, 0.85), DE: u(0.6, 0.8), GB: u(0.45, 0.55), US: u(0.4, 0.47) }, // F4
-    pushOptIn: { android: u(0.8, 0.95), ios: u(0.4, 0.6) }, // F5
+    pushOptIn: { android: u(0.55, 0.95), ios: u(0.3, 0.6) }, // F5
     staleToken: u(0.05, 0.15), // F6
     pushOpen: u(0.03, 0.12),
     hasEmail: { young: scale(d.hasEmail.young, 0.8, 1.1), middle: scale(d.hasEmail.middle, 0.8, 1.1), older: scale(d.hasEmail.older, 0.8, 1.3) },
