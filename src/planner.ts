@@ -80,7 +80,7 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
   const microsPerMs = valueOfTime === undefined ? 0 : microsPerMsOf(valueOfTime);
   const candidates = eligible(context, message, recipient, skipped, estimates, microsPerMs);
   const ordered = order(candidates, message, recipient);
-  if (estimates !== undefined) chooseWaits(ordered, microsPerMs);
+  if (microsPerMs > 0) chooseWaits(ordered, microsPerMs);
 
   const startAt = Math.max(context.now, message.sendAt === undefined ? context.now : +message.sendAt);
   const deadlineAt = message.deadline === undefined ? undefined : startAt + toMs(message.deadline, 'deadline');
