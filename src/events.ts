@@ -68,7 +68,10 @@ export interface DeliveredEvent extends StepEvent {
 }
 export interface LateReceiptEvent extends StepEvent {
   readonly status: ReceiptStatus;
-  /** Spend on attempts after this one: paid for nothing, since this one delivered. */
+  /**
+   * The cascade's double spend once this receipt is counted: what was paid for attempts that reached the
+   * customer after the first delivery by receipt time (docs/cost-model.md#double-spend).
+   */
   readonly doubleSpend: string;
 }
 export type EndedEvent = CascadeEventBase;
@@ -166,13 +169,6 @@ export function eventFor(note: Note, cascade: Cascade): Parameters<RouterEvents[
     case 'delivered':
       return { ...step, late: attempt.late === true };
     case 'late-receipt':
-      return { ...step, status: attempt.status!, doubleSpend: formatMicros(spendAfter(cascade, note.step)) };
+      return { ...step, status: attempt.status!, doubleSpend: formatMicros(cascade.doubleSpendMicros) };
   }
-}
-
-/** What was billed for the attempts after `step`: paid for nothing once `step` turned out delivered. */
-function spendAfter(cascade: Cascade, step: number): Micros {
-  let total = 0;
-  for (const attempt of cascade.attempts) if (attempt.step > step) total += attempt.costMicros;
-  return total;
 }

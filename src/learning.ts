@@ -15,7 +15,11 @@ export interface LearningOptions {
   readonly priorWeight?: number | undefined;
   /** A channel whose learned probability for a recipient is below this is skipped (`unlikely`). Default 0.05. */
   readonly minProbability?: number | undefined;
-  /** The share of deliveries an adaptive wait covers: a step waits this quantile of the observed latency. Default 0.95. */
+  /**
+   * The share of deliveries an adaptive wait covers at most: a step waits up to this quantile of the observed
+   * latency. Default 1: up to the latest receipt seen within the bounds, so that no wait is shorter than money
+   * alone justifies (the planner then stops earlier only where waiting on would cost more than falling back).
+   */
   readonly quantile?: number | undefined;
   /** Deliveries observed on a channel before its wait adapts; until then it waits its configured timeout. Default 20. */
   readonly minSamples?: number | undefined;
@@ -68,6 +72,9 @@ export interface Learned {
 
 export const NOTHING_LEARNED: Learned = Object.freeze({ channels: new Map(), recipient: new Map() });
 
+/** How many silent misses one hard failure counts as in a recipient's own estimate. */
+export const HARD_FAILURE_WEIGHT = 3;
+
 /** Four buckets per doubling of latency: a bucket's bounds are within 19% of each other. */
 const BUCKETS_PER_OCTAVE = 4;
 const MAX_BUCKET = 160; // 2^40 ms, ~35 years
@@ -103,7 +110,7 @@ export function resolveLearning(options: boolean | LearningOptions | undefined):
     halfLifeMs,
     priorWeight: check(o.priorWeight ?? 1, 'priorWeight', 0, 1e6),
     minProbability: check(o.minProbability ?? 0.05, 'minProbability', 0, 1),
-    quantile: check(o.quantile ?? 0.95, 'quantile', 0.5, 1),
+    quantile: check(o.quantile ?? 1, 'quantile', 0.5, 1),
     minSamples: check(o.minSamples ?? 20, 'minSamples', 1, 1e9),
   };
 }
@@ -168,9 +175,13 @@ export function estimateChannel(
   let failure = wideFailure;
   if (recipient) {
     const age = decay(recipient.at, now, halfLifeMs);
-    const own = (recipient.delivered + recipient.failed + recipient.timeout) * age;
+    // A hard failure (a failure receipt, a permanent send error: a bounce, an unregistered token, not on the
+    // messenger) says more about this recipient than silence, which may be a phone offline this once: in the
+    // recipient's posterior it counts as `HARD_FAILURE_WEIGHT` misses.
+    const own = (recipient.delivered + HARD_FAILURE_WEIGHT * recipient.failed + recipient.timeout) * age;
+    const seen = (recipient.delivered + recipient.failed + recipient.timeout) * age;
     eventual = (recipient.delivered * age + priorWeight * wide) / (own + priorWeight);
-    failure = (recipient.failed * age + priorWeight * wideFailure) / (own + priorWeight);
+    failure = (recipient.failed * age + priorWeight * wideFailure) / (seen + priorWeight);
   }
 
   // Ageing scales every bucket alike, so quantiles and shares need only the stored weights; only the
@@ -212,6 +223,7 @@ export function estimateChannel(
     waitMs: adapts ? waitMs : undefined,
     failure: clamp01(failure),
     arrival: arrival && arrival.length > 1 ? arrival : undefined,
+    personal: recipient !== undefined && recipient.delivered + recipient.failed + recipient.timeout > 0,
   };
 }
 

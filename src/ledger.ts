@@ -30,7 +30,7 @@ export interface Ledger {
   /** Cascades whose message reached the customer (late receipts too). */
   readonly delivered: number;
   readonly spendMicros: Micros;
-  /** Spend on attempts after the one that turned out to deliver. */
+  /** Spend on attempts that reached the customer after the first delivery by receipt time (docs/cost-model.md#double-spend). */
   readonly doubleSpendMicros: Micros;
   /** What the messages that had an SMS address would have cost sent by SMS only. */
   readonly smsOnlyMicros: Micros;

@@ -1,7 +1,7 @@
 import { resolveChannels, type PhoneNumberOptions, type ResolvedChannel, type ResolvedProvider } from './channels.js';
 import { projectCost } from './cost.js';
 import { toMs } from './duration.js';
-import { keyOf, stepCost } from './expected-cost.js';
+import { keyOf, stepCost, stepTime } from './expected-cost.js';
 import { toMicros, toMicrosPerMs, type Amount, type Micros } from './money.js';
 import { own } from './own.js';
 import { endOfQuietHours } from './quiet-hours.js';
@@ -92,20 +92,56 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
   // Every step billed, and with several providers, every provider a step may try.
   let worst = 0;
   let t = startAt;
-  for (const { channel, address, costMicros, providers, estimate } of ordered) {
+  const startOf = (channel: ResolvedChannel, providers: readonly PlanProvider[] | undefined, from: number): { start: number; delayMs: number } => {
     const delay = own(message.delays, channel.name);
     const delayMs = delay === undefined ? 0 : toMs(delay, `delays.${channel.name}`);
     const paceMs = context.paceWaits?.get(providers?.[0]?.name ?? channel.providers[0]!.name) ?? 0;
-    const start = respectQuiet ? endOfQuietHours(t + delayMs + paceMs, recipient.quietHours!, recipient.timeZone) : t + delayMs + paceMs;
+    const start = respectQuiet ? endOfQuietHours(from + delayMs + paceMs, recipient.quietHours!, recipient.timeZone) : from + delayMs + paceMs;
+    return { start, delayMs };
+  };
+  // Under a deadline, the last resort: the last step in the order that could still deliver before the deadline
+  // were it tried first. It always stays in the plan; the steps before it share the time that leaves it room.
+  const skipLong = message.policy?.deadline === 'skip';
+  const reserve = deadlineAt === undefined ? undefined : lastResort(ordered, startAt, deadlineAt, maxCost, startOf, microsPerMs, skipLong);
+  for (let i = 0; i < ordered.length; i++) {
+    const { channel, address, costMicros, providers } = ordered[i]!;
+    let estimate = ordered[i]!.estimate;
+    const { start, delayMs } = startOf(channel, providers, t);
     const timeoutMs = estimate?.waitMs ?? channel.timeoutMs;
     let waitMs = timeoutMs;
-    if (deadlineAt !== undefined && start + waitMs > deadlineAt) {
+    if (deadlineAt !== undefined && reserve !== undefined && i < reserve.index) {
+      // An earlier step: it may wait only as long as leaves the last resort its room (its delay and the time
+      // its receipts need) before the deadline.
+      const share = deadlineAt - reserve.roomMs - start;
+      if (message.policy?.deadline === 'skip' ? start + waitMs > deadlineAt - reserve.roomMs : share < MIN_WAIT_MS) {
+        skipped.push({ channel: channel.name, reason: 'deadline', detail: `its ${timeoutMs} ms wait does not fit the ${Math.max(0, share)} ms its share of the deadline leaves (the last resort, ${reserve.channel}, needs ${reserve.roomMs} ms)` });
+        continue;
+      }
+      if (waitMs > share) {
+        waitMs = share;
+        if (estimate !== undefined) estimate = within(estimate, waitMs);
+      }
+      if (spend + costMicros + reserve.costMicros > maxCost) {
+        skipped.push({ channel: channel.name, reason: 'over-budget', detail: `it could take spend to ${spend + costMicros + reserve.costMicros} micro-units with the last resort, past maxCost ${maxCost}` });
+        continue;
+      }
+      // Worth its share only if what it costs is less than what it is expected to save on the last resort.
+      if (estimate !== undefined) {
+        const p = estimate.probability;
+        const own = stepCost(costMicros, channel.billing, p, estimate.latencyMs, waitMs, microsPerMs, estimate.failure ?? 0);
+        if (own > p * reserve.costOfTryMicros) {
+          skipped.push({ channel: channel.name, reason: 'deadline', detail: `not worth its share of the deadline: it costs ${Math.round(own)} micro-units and saves ${Math.round(p * reserve.costOfTryMicros)} on the last resort` });
+          continue;
+        }
+      }
+    } else if (deadlineAt !== undefined && start + waitMs > deadlineAt) {
       const left = deadlineAt - start;
-      if (message.policy?.deadline === 'skip' || left < MIN_WAIT_MS) {
+      if (skipLong || left < MIN_WAIT_MS) {
         skipped.push({ channel: channel.name, reason: 'deadline', detail: `its ${timeoutMs} ms wait does not fit the ${Math.max(0, left)} ms left before the deadline` });
         continue;
       }
       waitMs = left;
+      if (estimate !== undefined) estimate = within(estimate, waitMs);
     }
     if (spend + costMicros > maxCost) {
       skipped.push({ channel: channel.name, reason: 'over-budget', detail: `it could take spend to ${spend + costMicros} micro-units, past maxCost ${maxCost}` });
@@ -126,6 +162,7 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
       billing: channel.billing,
       costMicros,
       probability: estimate?.probability,
+      ...(estimate === undefined ? {} : { latencyMs: estimate.latencyMs, failure: estimate.failure ?? 0 }),
       startAt: start,
       ...(affordable === undefined ? {} : { providers: affordable }),
     });
@@ -141,6 +178,84 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
     bestSpendMicros: steps[0]?.costMicros ?? 0,
     quietHours: respectQuiet,
   };
+}
+
+/** The last resort under a deadline and what it needs: see `buildPlan`. */
+interface Reserve {
+  readonly index: number;
+  readonly channel: string;
+  /** Time to leave before the deadline for it: its delay (and pacing) and the time its receipts need. */
+  readonly roomMs: number;
+  readonly costMicros: Micros;
+  /** What trying it costs in expectation (e + λ·τ): what an earlier step that delivers saves. */
+  readonly costOfTryMicros: number;
+}
+
+/**
+ * The last resort under a deadline: of the steps that could still deliver before it were they tried first (a
+ * second of wait at least, or their whole wait if shorter or with `policy.deadline: 'skip'`; within `maxCost` on
+ * their own), the likeliest to deliver within the time its
+ * receipts need (on a tie, as without estimates, the dearest, then the latest in the order). And the room it needs: the wait within which its learned
+ * receipts mostly come (95% of its deliveries within its wait), or, with no latency known, half the time it would have.
+ */
+function lastResort(
+  ordered: readonly Candidate[],
+  startAt: number,
+  deadlineAt: number,
+  maxCost: number,
+  startOf: (channel: ResolvedChannel, providers: readonly PlanProvider[] | undefined, from: number) => { start: number },
+  microsPerMs: number,
+  skipLong: boolean,
+): Reserve | undefined {
+  let best: Reserve | undefined;
+  let bestP = -1;
+  for (let i = ordered.length - 1; i >= 0; i--) {
+    const c = ordered[i]!;
+    const { start } = startOf(c.channel, c.providers, startAt);
+    const left = deadlineAt - start;
+    const full = c.estimate?.waitMs ?? c.channel.timeoutMs;
+    // With `policy.deadline: 'skip'` a step is never shortened: it needs its whole wait.
+    if (c.costMicros > maxCost || left < Math.min(MIN_WAIT_MS, full) || (skipLong && full > left)) continue;
+    const wait = Math.min(full, left);
+    const needMs = skipLong ? full : Math.max(Math.min(MIN_WAIT_MS, full), Math.min(wait, receiptsNeedMs(c.estimate, left)));
+    const e = c.estimate === undefined ? undefined : within(c.estimate, needMs);
+    const p = e?.probability ?? 1;
+    if (p < bestP || (p === bestP && c.costMicros <= best!.costMicros)) continue;
+    bestP = p;
+    best = {
+      index: i,
+      channel: c.channel.name,
+      roomMs: start - startAt + needMs,
+      costMicros: c.costMicros,
+      costOfTryMicros: stepCost(c.costMicros, c.channel.billing, p, e?.latencyMs ?? 0, needMs, microsPerMs, e?.failure ?? 0),
+    };
+  }
+  return best;
+}
+
+/** How long a channel's receipts need: 95% of its learned deliveries within its wait; 3× the mean latency; else half of `leftMs`. */
+function receiptsNeedMs(estimate: ChannelEstimate | undefined, leftMs: number): number {
+  const arrival = estimate?.arrival;
+  if (arrival !== undefined && arrival.length > 0) {
+    const full = arrival[arrival.length - 1]![1];
+    for (const [w, p] of arrival) if (p >= 0.95 * full) return w;
+  }
+  if (estimate !== undefined && estimate.latencyMs > 0) return 3 * estimate.latencyMs;
+  return Math.floor(leftMs / 2);
+}
+
+/**
+ * An estimate for a wait shortened to `waitMs`: the chance of success within it and the mean latency of those
+ * successes, from the learned arrival curve (the longest offered wait that fits; below the shortest, that point
+ * scaled by the share of its wait). Without a curve the estimate stands as it is.
+ */
+export function within(estimate: ChannelEstimate, waitMs: number): ChannelEstimate {
+  const arrival = estimate.arrival;
+  if (arrival === undefined || arrival.length === 0 || waitMs >= (estimate.waitMs ?? Infinity)) return estimate;
+  let pick: readonly [number, number, number] | undefined;
+  for (const point of arrival) if (point[0] <= waitMs) pick = point;
+  const [w, p, latency] = pick ?? [waitMs, arrival[0]![1] * Math.min(1, waitMs / arrival[0]![0]), Math.min(arrival[0]![2], waitMs)];
+  return { ...estimate, probability: p, latencyMs: latency, waitMs: w };
 }
 
 /**
@@ -252,8 +367,11 @@ function eligible(
         providers?.[0]!.costMicros ??
         channel.fixedCostMicros ??
         projectCost(channel.cost, { channel: name, message, recipient, address, content: contentFor(message, channel) });
+      // Without a value of time, a channel the recipient has no history on keeps its price as its key (the
+      // default plan's order): channel-wide averages mix the customers a channel reaches with those it never
+      // does, and ordering a new customer's channels by them can cost more than not learning.
       const key =
-        estimate === undefined
+        estimate === undefined || (microsPerMs === 0 && estimate.personal === false)
           ? costMicros
           : keyOf(costMicros, channel.billing, estimate.probability, estimate.latencyMs, estimate.waitMs ?? channel.timeoutMs, microsPerMs, estimate.failure ?? 0);
       candidates.push({ channel, address, costMicros, providers, estimate, key });
@@ -307,9 +425,14 @@ function chooseWaits(ordered: Candidate[], microsPerMs: number): void {
     if (i < ordered.length - 1 && arrival !== undefined && arrival.length > 1) {
       let best = Infinity;
       let pick = arrival[arrival.length - 1]!;
+      // A channel billed on delivery is billed for a late delivery too: whatever the wait, it pays for every
+      // message that eventually arrives (at least those within its longest wait), and a shorter wait only
+      // adds the fallback's cost.
+      const billedP = arrival[arrival.length - 1]![1];
       for (const point of arrival) {
         const [w, p, latency] = point;
-        const cost = stepCost(costMicros, channel.billing, p, latency, w, microsPerMs, failure) + (1 - p) * rest;
+        const spend = channel.billing === 'delivered' ? billedP * costMicros : costMicros;
+        const cost = spend + microsPerMs * stepTime(p, latency, w, failure) + (1 - p) * rest;
         if (cost < best) {
           best = cost;
           pick = point;

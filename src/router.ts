@@ -247,7 +247,7 @@ export class Router extends EventEmitter<RouterEvents> {
     }
   }
 
-  /** Spend per channel, double spend from late receipts and the SMS-only counterfactual, as the store has them. */
+  /** Spend per channel, double spend (by receipt times, docs/cost-model.md) and the SMS-only counterfactual, as the store has them. */
   async report(): Promise<SpendReport> {
     return spendReport(await this.#store.ledger());
   }

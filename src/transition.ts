@@ -1,3 +1,4 @@
+import { doubleSpendOf } from './double-spend.js';
 import type { Micros } from './money.js';
 import { endOfQuietHours } from './quiet-hours.js';
 import {
@@ -261,14 +262,9 @@ class Draft {
     const c = this.c;
     if (this.attempts) c.attempts = this.attempts;
     let spend = 0;
-    let double = 0;
-    for (let i = 0; i < c.attempts.length; i++) {
-      const cost = c.attempts[i]!.costMicros;
-      spend += cost;
-      if (c.deliveredBy !== undefined && i > c.deliveredBy) double += cost;
-    }
+    for (const a of c.attempts) spend += a.costMicros;
     c.spendMicros = spend;
-    c.doubleSpendMicros = double;
+    c.doubleSpendMicros = doubleSpendOf(c.attempts, c.plan.steps);
     c.updatedAt = this.now;
     c.version = this.original.version + 1;
     return { cascade: c, effects: this.effects.length > 1 ? withoutCancelled(this.effects) : this.effects, notes: this.notes, verdict };

@@ -284,6 +284,12 @@ export interface ChannelEstimate {
    * costs (see docs/cost-model.md). Undefined: the step waits `waitMs`.
    */
   readonly arrival?: readonly (readonly [waitMs: number, probability: number, latencyMs: number])[] | undefined;
+  /**
+   * False when the estimate comes from channel-wide figures alone (the recipient has no history on the
+   * channel): without a value of time, the planner then orders the channel by its price, as the default plan
+   * does, so a new customer never costs more than without learning. Undefined counts as the recipient's own.
+   */
+  readonly personal?: boolean | undefined;
 }
 
 /**
@@ -326,8 +332,15 @@ export interface PlanStep {
   readonly billing: Billing;
   /** Projected cost in micro-units (1e-6 of the currency unit). */
   readonly costMicros: Micros;
-  /** The learned probability of success the order used; undefined when the channel had no estimate. */
+  /**
+   * The learned probability of success within the step's planned wait (under a deadline, within its share of
+   * it); undefined when the channel had no estimate.
+   */
   readonly probability?: number | undefined;
+  /** With an estimate: the mean latency of those successes (ms), so `expectedCost(plan.steps)` counts time. */
+  readonly latencyMs?: number | undefined;
+  /** With an estimate: the chance the step fails at once (a failure receipt, a permanent send error). */
+  readonly failure?: number | undefined;
   /** When the step would start if every step before it ran to its timeout (ms since epoch). */
   readonly startAt: number;
   /**
@@ -465,7 +478,7 @@ export interface Cascade {
   readonly timerAt?: number | undefined;
   /** Sum of billed attempts (micro-units). */
   readonly spendMicros: Micros;
-  /** Spend on attempts after the one that turned out delivered (late receipts). */
+  /** Spend on attempts that reached the customer after the first delivery by receipt time (docs/cost-model.md#double-spend). */
   readonly doubleSpendMicros: Micros;
   /** Index into `attempts` of the attempt that delivered, even late. */
   readonly deliveredBy?: number | undefined;

@@ -4,6 +4,8 @@ import { replaceSection } from '../bench/routing/docs.js';
 import { jsonSummary } from '../bench/routing/report.js';
 import { simulate, type Simulation } from '../bench/routing/simulate.js';
 import { STRATEGIES } from '../bench/routing/strategies.js';
+import { runFamily, STRESS_CASES } from '../bench/routing/family.js';
+import { DEFAULT_PARAMS, drawParams } from '../bench/routing/params.js';
 
 // The routing-cost simulator (bench/routing/) on a tiny workload, through the sources.
 const MESSAGES = 2000;
@@ -64,5 +66,36 @@ describe('routing-cost benchmark', () => {
   it('writes only between the routing markers of docs/benchmarks.md', () => {
     const doc = '# Benchmarks\n\nkept\n\n<!-- routing:start -->\nold\n<!-- routing:end -->\ntail\n';
     expect(replaceSection(doc, 'new table')).toBe('# Benchmarks\n\nkept\n\n<!-- routing:start -->\nnew table\n<!-- routing:end -->\ntail\n');
+  });
+
+  it('the family in its small size: test seeds apart from training seeds, the spread per strategy, every stress case', async () => {
+    const { family, stress } = await runFamily({ lib, messages: 400, trainSeeds: [101], testSeeds: [201, 202], stressSeeds: [301] });
+    expect(family.testSeeds.some((s) => family.trainSeeds.includes(s))).toBe(false);
+    expect(Object.keys(family.populations)).toEqual(['201', '202']);
+    expect(Object.keys(family.strategies)).toEqual(['smsOnly', 'costAware', 'learnedDefault', 'learned', 'reachOracle', 'clairvoyant']);
+    for (const pop of Object.values(family.populations)) {
+      for (const [key, f] of Object.entries(pop)) {
+        expect(f.costRatio, key).toBeGreaterThanOrEqual(1);
+        expect(f.deliveryRate, key).toBeLessThanOrEqual(pop['clairvoyant']!.deliveryRate);
+      }
+      expect(pop['smsOnly']!.doubleSpendShare).toBe(0);
+    }
+    for (const s of Object.values(family.strategies)) expect(s.costRatio.worst!).toBeGreaterThanOrEqual(s.costRatio.median!);
+    expect(Object.keys(stress)).toEqual(Object.keys(STRESS_CASES));
+    expect(stress['loseChannel']!.strategies['costAware']!.lostHandled.median).not.toBeNull();
+    expect(stress['otpOnly']!.strategies['smsOnly']!.otpInTime.median).not.toBeNull();
+  }, 120_000);
+
+  it('draws different bases from different seeds, the same from the same, within the ranges', () => {
+    expect(drawParams(5)).toEqual(drawParams(5));
+    expect(drawParams(5)).not.toEqual(drawParams(6));
+    for (let seed = 1; seed < 50; seed++) {
+      const p = drawParams(seed);
+      expect(p.emailBounce).toBeGreaterThanOrEqual(0.002);
+      expect(p.emailBounce).toBeLessThanOrEqual(0.02);
+      expect(p.pushOptIn.ios).toBeLessThanOrEqual(0.6);
+      expect(Object.values(p.countryShare).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+    }
+    expect(DEFAULT_PARAMS.smsPerSegment.UA).toBe('0.1747');
   });
 });

@@ -659,7 +659,9 @@ class World {
   private checkSpend(c: Cascade): void {
     let billed = 0;
     let model = 0;
-    const costs: number[] = [];
+    // Double spend as the customer counts it: every attempt that reached them after the first one did, by the
+    // time its positive receipt carries, as the attempt recorded it (at the same instant, the earlier step first).
+    const deliveries: { at: number; step: number; cost: number }[] = [];
     for (const a of c.attempts) {
       const m = a.providerMessageId === undefined ? undefined : this.byProvider.get(a.providerMessageId);
       const wantBilled = m?.billed ?? false;
@@ -670,10 +672,12 @@ class World {
       if (!a.billed && a.costMicros !== 0) fail(INV.spend, `${c.id} step ${a.step}: unbilled attempt costs ${a.costMicros}`);
       if (a.billed) billed += a.costMicros;
       model += wantCost;
-      costs.push(wantCost);
+      const reached = a.history.find((h) => positive(h.status, c.plan.steps[a.step]!.success));
+      if (reached !== undefined) deliveries.push({ at: reached.at, step: a.step, cost: wantCost });
     }
     if (c.spendMicros !== billed || c.spendMicros !== model) fail(INV.spend, `${c.id}: spendMicros ${c.spendMicros}, billed attempts ${billed}, model ${model}`);
-    const double = c.deliveredBy === undefined ? 0 : costs.slice(c.deliveredBy + 1).reduce((x, y) => x + y, 0);
+    deliveries.sort((x, y) => x.at - y.at || x.step - y.step);
+    const double = deliveries.slice(1).reduce((sum, d) => sum + d.cost, 0);
     if (c.doubleSpendMicros !== double) fail(INV.spend, `${c.id}: doubleSpendMicros ${c.doubleSpendMicros}, expected ${double}`);
   }
 

@@ -81,7 +81,7 @@ describe('decay', () => {
 
 describe('estimateChannel', () => {
   it('expects a channel nobody has tried to work, and keeps its configured timeout', () => {
-    expect(estimateChannel(undefined, undefined, WAIT, LEARNING, NOW)).toEqual({ probability: 1, latencyMs: 0, waitMs: undefined, failure: 0, arrival: undefined });
+    expect(estimateChannel(undefined, undefined, WAIT, LEARNING, NOW)).toEqual({ probability: 1, latencyMs: 0, waitMs: undefined, failure: 0, arrival: undefined, personal: false });
   });
 
   it('uses the channel-wide figure for a recipient without history', () => {
@@ -110,9 +110,13 @@ describe('estimateChannel', () => {
     const fast = Array.from({ length: 100 }, (_, i) => obs('delivered', NOW, { latencyMs: 1000 + 20 * i }));
     const stats = channelOf(fast);
     const estimate = estimateChannel(stats, undefined, WAIT, LEARNING, NOW);
-    // The 95th of 1,000, 1,020, … 2,980 ms is 2,880 ms; the bucket bound is within 19% above it.
-    expect(estimate.waitMs).toBeGreaterThanOrEqual(2880);
-    expect(estimate.waitMs).toBeLessThanOrEqual(2880 * 1.19);
+    // By default the wait covers every observed latency: the last, 2,980 ms; the bucket bound is within 19% above it.
+    expect(estimate.waitMs).toBeGreaterThanOrEqual(2980);
+    expect(estimate.waitMs).toBeLessThanOrEqual(2980 * 1.19);
+    // With quantile 0.95: the 95th of 1,000, 1,020, … 2,980 ms is 2,880 ms.
+    const q95 = estimateChannel(stats, undefined, WAIT, { ...LEARNING, quantile: 0.95 }, NOW).waitMs!;
+    expect(q95).toBeGreaterThanOrEqual(2880);
+    expect(q95).toBeLessThanOrEqual(2880 * 1.19);
     expect(estimate.latencyMs).toBeGreaterThan(1000);
     expect(estimate.latencyMs).toBeLessThan(3000);
     expect(estimateChannel(stats, undefined, { ...WAIT, minMs: 10 * SECOND }, LEARNING, NOW).waitMs).toBe(10 * SECOND);
@@ -225,5 +229,20 @@ describe('observe', () => {
     const b = transition(a, { type: 'sent', now: NOW, step: 0, providerMessageId: 'p1' }).cascade;
     const c = transition(b, { type: 'tick', now: NOW + 2 * MINUTE }).cascade;
     expect(observe(b, c).map((o) => o.channel)).toEqual(['push:read']);
+  });
+});
+
+describe('the recipient posterior: hard failures and cold start', () => {
+  const LEARN = resolveLearning(true)!;
+  const WAIT2 = { timeoutMs: 2 * MINUTE, minMs: SECOND, maxMs: 2 * MINUTE };
+  it('a hard failure counts as three silent misses in the recipient estimate; a recipient with no history is not personal', () => {
+    // Channel-wide: 9 delivered of 19 tried, with the optimistic pseudo-outcome (9 + 1) / (19 + 1) = 0.5.
+    const wide = channelOf([...Array(9).fill(obs('delivered', NOW, { latencyMs: 2 * SECOND })), ...Array(10).fill(obs('timeout'))]);
+    const silent = estimateChannel(wide, countsOf([obs('timeout')]), WAIT2, LEARN, NOW);
+    const hard = estimateChannel(wide, countsOf([obs('failed')]), WAIT2, LEARN, NOW);
+    // By hand: (0 + 1 · 0.5) / (1 + 1) for a silent miss, (0 + 1 · 0.5) / (3 + 1) for a failure.
+    expect(silent.probability).toBeCloseTo(0.25, 10);
+    expect(hard.probability).toBeCloseTo(0.125, 10);
+    expect([silent.personal, hard.personal, estimateChannel(wide, undefined, WAIT2, LEARN, NOW).personal]).toEqual([true, true, false]);
   });
 });

@@ -262,14 +262,16 @@ describe('planCascade: deadline', () => {
   } satisfies Record<string, ChannelConfig>;
   const otp = (message: Partial<Message>): Plan => plan({ category: 'otp', deadline: '2m', ...message }, {}, { channels: otpChannels });
 
-  it('shortens a step that does not fit (the default) and skips the ones with no time left', () => {
+  it('keeps the last resort and shortens the steps before it to leave it room (half the time, its latency unknown)', () => {
     const p = otp({});
     expect(p.deadlineAt).toBe(NOW + 2 * MINUTE);
+    // SMS, the last resort, needs half of the 2 minutes: email gets the 30 s that push leaves of the rest.
     expect(p.steps.map((s) => [s.channel, s.startAt - NOW, s.waitMs, s.timeoutMs])).toEqual([
       ['push', 0, 30 * SECOND, 30 * SECOND],
-      ['email', 30 * SECOND, 90 * SECOND, 30 * MINUTE],
+      ['email', 30 * SECOND, 30 * SECOND, 30 * MINUTE],
+      ['sms', MINUTE, MINUTE, MINUTE],
     ]);
-    expect(p.skipped).toEqual([{ channel: 'sms', reason: 'deadline', detail: 'its 60000 ms wait does not fit the 0 ms left before the deadline' }]);
+    expect(p.skipped).toEqual([]);
   });
 
   it("skips every step that does not fit with policy.deadline 'skip'", () => {
@@ -278,22 +280,22 @@ describe('planCascade: deadline', () => {
       ['push', 0, 30 * SECOND],
       ['sms', 30 * SECOND, MINUTE],
     ]);
-    expect(p.skipped).toEqual([{ channel: 'email', reason: 'deadline', detail: 'its 1800000 ms wait does not fit the 90000 ms left before the deadline' }]);
+    expect(p.skipped).toEqual([{ channel: 'email', reason: 'deadline', detail: 'its 1800000 ms wait does not fit the 30000 ms its share of the deadline leaves (the last resort, sms, needs 60000 ms)' }]);
   });
 
   it('skips rather than shortens to less than a second', () => {
     const p = otp({ deadline: 30_500 });
-    expect(channelsOf(p)).toEqual(['push']);
-    expect(skipsOf(p)).toEqual([
-      ['email', 'deadline'],
-      ['sms', 'deadline'],
+    expect(p.steps.map((s) => [s.channel, s.startAt - NOW, s.waitMs])).toEqual([
+      ['push', 0, 15_250],
+      ['sms', 15_250, 15_250],
     ]);
+    expect(skipsOf(p)).toEqual([['email', 'deadline']]);
   });
 
   it('counts the deadline from the send time', () => {
     const p = otp({ sendAt: NOW + HOUR });
     expect(p.deadlineAt).toBe(NOW + HOUR + 2 * MINUTE);
-    expect(channelsOf(p)).toEqual(['push', 'email']);
+    expect(channelsOf(p)).toEqual(['push', 'email', 'sms']);
   });
 });
 
@@ -532,7 +534,7 @@ describe('planCascade: expected-cost order with learned estimates', () => {
     expect(channelsOf(learned({}, { estimates: new Map([['sms', { probability: 0, latencyMs: 0 }]]) }))).toEqual(['push', 'viber', 'whatsapp', 'sms']);
   });
 
-  it('chooses the order first, then the deadline shortens or skips steps as without estimates', () => {
+  it('chooses the order first, then keeps the likeliest last resort and shortens or skips the rest around it', () => {
     const otpChannels = {
       push: { kind: 'push', send, confirm: { timeout: '30s' } },
       email: { kind: 'email', cost: 0.001, send, confirm: { timeout: '30m' } },
@@ -555,7 +557,8 @@ describe('planCascade: expected-cost order with learned estimates', () => {
     ]);
     expect(timing(otp({}, new Map()))).toEqual([
       ['push', 0, 30 * SECOND, 30 * SECOND],
-      ['email', 30 * SECOND, 90 * SECOND, 30 * MINUTE],
+      ['email', 30 * SECOND, 30 * SECOND, 30 * MINUTE],
+      ['sms', MINUTE, MINUTE, MINUTE],
     ]);
     const short = otp({ deadline: '1m' });
     expect(timing(short)).toEqual([
@@ -564,6 +567,11 @@ describe('planCascade: expected-cost order with learned estimates', () => {
     ]);
     expect(short.skipped).toEqual([{ channel: 'email', reason: 'deadline', detail: 'its 1800000 ms wait does not fit the 0 ms left before the deadline' }]);
     expect(skipsOf(otp({ policy: { deadline: 'skip' } }))).toEqual([['email', 'deadline']]);
+    // SMS's receipts need 3 × 8 s: with a 40 s deadline push gets the 16 s before that, SMS the rest.
+    expect(timing(otp({ deadline: '40s' }))).toEqual([
+      ['push', 0, 16 * SECOND, 30 * SECOND],
+      ['sms', 16 * SECOND, 24 * SECOND, MINUTE],
+    ]);
     // A learned wait that fits is not cut.
     const quickEmail = new Map([...otpEstimates, ['email', { probability: 0.01, latencyMs: MINUTE, waitMs: 20 * SECOND }]]);
     expect(timing(otp({}, quickEmail))[2]).toEqual(['email', 90 * SECOND, 20 * SECOND, 20 * SECOND]);

@@ -612,7 +612,7 @@ describe('Viber REST Bot API', () => {
     expect(h.providers['sms']!.requests).toHaveLength(1);
   });
 
-  it('records a delivered that comes after the timeout fell back to SMS as late, with the double spend it caused', async () => {
+  it('records a delivered that comes after the timeout fell back to SMS as late; the SMS, not delivered, is not double spend', async () => {
     const h = setup({ viber: messenger([DELIVERED]), sms: sms(['SM1']) }, 'viber');
     const id = await h.start('viber-late', ['viber', 'sms']);
     await h.clock.advance(10 * MINUTE);
@@ -623,13 +623,13 @@ describe('Viber REST Bot API', () => {
       ['viber', DELIVERED, 'timeout', ['accepted/send', 'delivered/receipt']],
       ['sms', 'SM1', 'superseded', ['accepted/send']],
     ]);
-    expect([cascade?.status, cascade?.deliveredBy, cascade?.spendMicros, cascade?.doubleSpendMicros]).toEqual(['delivered', 0, 41_000, 32_000]);
+    expect([cascade?.status, cascade?.deliveredBy, cascade?.spendMicros, cascade?.doubleSpendMicros]).toEqual(['delivered', 0, 41_000, 0]);
     expect(h.log).toEqual([
       'sent viber',
       'fallback viber timeout → sms',
       'sent sms',
       'receipt viber delivered',
-      'late-receipt viber delivered double spend 0.032',
+      'late-receipt viber delivered double spend 0.00',
       'delivered viber (late)',
     ]);
   });

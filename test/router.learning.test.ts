@@ -176,26 +176,32 @@ describe('learning: adaptive waits', () => {
 });
 
 describe('report()', () => {
-  it('adds up spend per channel, double spend from late receipts and the SMS-only counterfactual, exactly', async () => {
+  it('adds up spend per channel, double spend by receipt times and the SMS-only counterfactual, exactly', async () => {
     const w = new World({ learning: false });
-    w.behaviour.set('push/late', { deliverAfter: 10 * MINUTE }); // after the 2-minute push wait: SMS is paid twice
+    // After the 2-minute push wait, SMS goes out; the push reaches the phone at 10 minutes, after the SMS
+    // did: the customer was reached by the SMS, and the late push (free) is the redundant one.
+    w.behaviour.set('push/late', { deliverAfter: 10 * MINUTE });
+    // Here the SMS reaches the phone at 22 minutes, after the push (10 minutes): that SMS was paid twice.
+    w.behaviour.set('push/slow', { deliverAfter: 10 * MINUTE });
+    w.behaviour.set('sms/slow', { deliverAfter: 20 * MINUTE });
     w.behaviour.set('push/none', 'silent');
     await w.deliver(person('fine'));
     await w.deliver(person('none'));
     await w.deliver(person('late'));
-    for (let i = 0; i < 15; i++) await w.clock.advance(MINUTE); // the late push receipt
+    await w.deliver(person('slow'));
+    for (let i = 0; i < 30; i++) await w.clock.advance(MINUTE); // the late receipts
     await w.deliver({ id: 'nophone', addresses: { push: 'tok' } });
     const report = await w.router.report();
     expect(report).toEqual({
-      messages: 4,
-      delivered: 4,
-      spend: '0.10',
+      messages: 5,
+      delivered: 5,
+      spend: '0.15',
       doubleSpend: '0.05',
-      smsOnly: '0.15',
+      smsOnly: '0.20',
       saving: '0.05',
       withoutSms: 1,
-      channels: { push: { sent: 4, delivered: 3, spend: '0.00' }, sms: { sent: 2, delivered: 2, spend: '0.10' } },
-      micros: expect.objectContaining({ spendMicros: 100_000, doubleSpendMicros: 50_000, smsOnlyMicros: 150_000 }),
+      channels: { push: { sent: 5, delivered: 4, spend: '0.00' }, sms: { sent: 3, delivered: 3, spend: '0.15' } },
+      micros: expect.objectContaining({ spendMicros: 150_000, doubleSpendMicros: 50_000, smsOnlyMicros: 200_000 }),
     });
   });
 });

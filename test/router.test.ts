@@ -215,11 +215,12 @@ describe('a positive receipt ends the cascade', () => {
   it('expires at the deadline and sends nothing after it', async () => {
     const h = new Harness();
     const { cascadeId, plan } = await h.send({ channels: ['email', 'sms'], deadline: '2m', policy: { order: 'message' } });
-    expect(plan.steps.map((s) => [s.channel, s.waitMs])).toEqual([['email', 2 * MINUTE]]);
+    // SMS, the last resort, keeps half the deadline (its receipts' latency unknown); email waits the rest.
+    expect(plan.steps.map((s) => [s.channel, s.waitMs])).toEqual([['email', MINUTE], ['sms', MINUTE]]);
     await h.clock.advance(DAY);
-    expect(h.channelsCalled()).toEqual(['email']);
+    expect(h.channelsCalled()).toEqual(['email', 'sms']);
     const c = await h.cascade(cascadeId);
-    expect([c.status, c.endedAt, c.attempts[0]!.outcome]).toEqual(['expired', T0 + 2 * MINUTE, 'timeout']);
+    expect([c.status, c.endedAt, c.attempts.map((a) => a.outcome)]).toEqual(['expired', T0 + 2 * MINUTE, ['timeout', 'timeout']]);
     expect(h.eventsOf('expired').map((e) => [e.cascadeId, e.at])).toEqual([[cascadeId, T0 + 2 * MINUTE]]);
   });
 
@@ -393,16 +394,22 @@ describe('a late positive receipt', () => {
 
     expect(await h.receipt('push-1', 'delivered')).toEqual({ outcome: 'applied', cascadeId, channel: 'push', status: 'delivered', late: true });
     const [late] = h.eventsOf('late-receipt');
-    expect(late).toMatchObject({ cascadeId, step: 0, channel: 'push', status: 'delivered', doubleSpend: '0.051', spend: '0.051', at: T0 + 3 * MINUTE });
+    // The email bounced and the SMS has not reached the phone: nothing paid twice yet.
+    expect(late).toMatchObject({ cascadeId, step: 0, channel: 'push', status: 'delivered', doubleSpend: '0.00', spend: '0.051', at: T0 + 3 * MINUTE });
     expect(h.eventsOf('late-receipt').length).toBe(1);
     expect(h.eventsOf('delivered').map((e) => [e.channel, e.late])).toEqual([['push', true]]);
     const c = await h.cascade(cascadeId);
-    expect([c.status, c.deliveredBy, c.spendMicros, c.doubleSpendMicros]).toEqual(['delivered', 0, 51_000, 51_000]);
+    expect([c.status, c.deliveredBy, c.spendMicros, c.doubleSpendMicros]).toEqual(['delivered', 0, 51_000, 0]);
     expect(c.attempts.map((a) => [a.channel, a.outcome, a.late])).toEqual([
       ['push', 'timeout', true],
       ['email', 'failed', undefined],
       ['sms', 'superseded', undefined],
     ]);
+    // The SMS reaches the phone after the push did: that SMS was paid for nothing.
+    await h.clock.advance(10_000);
+    await h.receipt('sms-1', 'delivered');
+    expect(h.eventsOf('late-receipt').map((e) => [e.channel, e.doubleSpend])).toEqual([['push', '0.00'], ['sms', '0.05']]);
+    expect((await h.cascade(cascadeId)).doubleSpendMicros).toBe(50_000);
     await h.clock.advance(DAY);
     expect(h.channelsCalled()).toEqual(['push', 'email', 'sms']);
   });
@@ -413,10 +420,11 @@ describe('a late positive receipt', () => {
     await h.clock.advance(2 * MINUTE + 5 * MINUTE);
     expect((await h.cascade(cascadeId)).status).toBe('exhausted');
     expect(await h.receipt('push-1', 'delivered')).toEqual({ outcome: 'applied', cascadeId, channel: 'push', status: 'exhausted', late: true });
-    expect(h.eventsOf('late-receipt').map((e) => [e.channel, e.doubleSpend])).toEqual([['push', '0.05']]);
+    // The SMS never reached the phone: it was wasted, but not paid twice.
+    expect(h.eventsOf('late-receipt').map((e) => [e.channel, e.doubleSpend])).toEqual([['push', '0.00']]);
     expect(h.eventsOf('delivered')).toEqual([]);
     const c = await h.cascade(cascadeId);
-    expect([c.status, c.deliveredBy, c.doubleSpendMicros]).toEqual(['exhausted', 0, 50_000]);
+    expect([c.status, c.deliveredBy, c.doubleSpendMicros]).toEqual(['exhausted', 0, 0]);
   });
 });
 
@@ -605,7 +613,9 @@ describe('send timing against the step', () => {
     await h.clock.settle();
     expect((await h.cascade(cascadeId)).attempts[0]!.providerMessageId).toBe('push-slow');
     expect(await h.receipt('push-slow', 'delivered')).toEqual({ outcome: 'applied', cascadeId, channel: 'push', status: 'delivered', late: true });
-    expect(h.eventsOf('late-receipt').map((e) => e.doubleSpend)).toEqual(['0.05']);
+    expect(h.eventsOf('late-receipt').map((e) => e.doubleSpend)).toEqual(['0.00']);
+    await h.receipt('sms-1', 'delivered'); // the SMS reached the phone after the push: paid twice
+    expect(h.eventsOf('late-receipt').map((e) => e.doubleSpend)).toEqual(['0.00', '0.05']);
   });
 
   it("bills the provider's reported price, from send() or from the receipt", async () => {

@@ -291,12 +291,17 @@ describe('transition: late receipts', () => {
       { type: 'delivered', step: 0 },
     ]);
     const d = t.cascade;
-    expect([d.status, d.deliveredBy, d.spendMicros, d.doubleSpendMicros, d.timerAt, d.endedAt]).toEqual(['delivered', 0, 51_000, 51_000, undefined, NOW + 4 * MINUTE]);
+    // The email bounced and the SMS has not reached anyone: nothing was paid twice (yet).
+    expect([d.status, d.deliveredBy, d.spendMicros, d.doubleSpendMicros, d.timerAt, d.endedAt]).toEqual(['delivered', 0, 51_000, 0, undefined, NOW + 4 * MINUTE]);
     expect(d.attempts.map((a) => [a.channel, a.outcome, a.late])).toEqual([
       ['push', 'timeout', true],
       ['email', 'failed', undefined],
       ['sms', 'superseded', undefined],
     ]);
+    // The SMS, already sent, reaches the phone after the push did: it was paid for nothing.
+    expect(receipt(d, 2, 'delivered', NOW + 5 * MINUTE).cascade.doubleSpendMicros).toBe(50_000);
+    // Had it reached the phone first (its receipt stamped before the push's), the push would be the redundant one (free).
+    expect(receipt(d, 2, 'delivered', NOW + 5 * MINUTE, { at: NOW + 3 * MINUTE + 30 * SECOND }).cascade.doubleSpendMicros).toBe(0);
   });
 
   it('counts only the spend after the late step, and aborts a send still in flight', () => {
@@ -319,13 +324,15 @@ describe('transition: late receipts', () => {
     c = tick(c, NOW + 32 * MINUTE).cascade;
     c = sent(c, 2, 'p-sms', NOW + 32 * MINUTE + 1).cascade;
     c = receipt(c, 1, 'delivered', NOW + 33 * MINUTE).cascade;
-    expect([c.status, c.deliveredBy, c.doubleSpendMicros]).toEqual(['delivered', 1, 50_000]);
+    expect([c.status, c.deliveredBy, c.doubleSpendMicros]).toEqual(['delivered', 1, 0]);
     const t = receipt(c, 0, 'delivered', NOW + 34 * MINUTE);
     expect(t.notes).toEqual([
       { type: 'receipt', step: 0, status: 'delivered' },
       { type: 'late-receipt', step: 0 },
     ]);
-    expect([t.cascade.status, t.cascade.deliveredBy, t.cascade.doubleSpendMicros, t.cascade.endedAt]).toEqual(['delivered', 0, 51_000, NOW + 33 * MINUTE]);
+    // The push came after the email (free, so nothing more paid twice); the SMS reaching the phone last is.
+    expect([t.cascade.status, t.cascade.deliveredBy, t.cascade.doubleSpendMicros, t.cascade.endedAt]).toEqual(['delivered', 0, 0, NOW + 33 * MINUTE]);
+    expect(receipt(t.cascade, 2, 'delivered', NOW + 35 * MINUTE).cascade.doubleSpendMicros).toBe(50_000);
   });
 
   it('records deliveredBy on an exhausted cascade and keeps its status', () => {
@@ -342,7 +349,7 @@ describe('transition: late receipts', () => {
       { type: 'late-receipt', step: 0 },
     ]);
     expect([t.cascade.status, t.cascade.deliveredBy, t.cascade.doubleSpendMicros, t.cascade.endedAt, t.cascade.attempts[0]!.late]).toEqual([
-      'exhausted', 0, 1_000, NOW + 32 * MINUTE, true,
+      'exhausted', 0, 0, NOW + 32 * MINUTE, true,
     ]);
   });
 
@@ -450,14 +457,17 @@ describe('transition: cancel and deadline', () => {
     c = sent(c, 1, 'p-sms', c.updatedAt + 1).cascade;
     c = receipt(c, 1, 'delivered', c.updatedAt + 5 * SECOND).cascade;
     expect([c.status, c.deliveredBy, c.spendMicros]).toEqual(['delivered', 1, 50_000]);
-    // Viber reaches the phone an hour later: billed (on delivery), late, but the SMS was not paid twice.
+    // Viber reaches the phone an hour later: billed (on delivery), late, and paid for nothing (the SMS was first).
     const late = receipt(c, 0, 'delivered', NOW + HOUR);
     expect(late.notes).toEqual([{ type: 'receipt', step: 0, status: 'delivered' }, { type: 'late-receipt', step: 0 }]);
-    expect([late.cascade.status, late.cascade.deliveredBy, late.cascade.spendMicros, late.cascade.doubleSpendMicros]).toEqual(['delivered', 1, 70_000, 0]);
+    expect([late.cascade.status, late.cascade.deliveredBy, late.cascade.spendMicros, late.cascade.doubleSpendMicros]).toEqual(['delivered', 1, 70_000, 20_000]);
     expect(late.cascade.attempts[0]!.late).toBe(true);
-    // Within the deadline the same receipt would have delivered it, and made the SMS double spend.
+    // Within the deadline the same receipt delivers it (deliveredBy), but the SMS still came first: Viber is the double spend.
     const inTime = receipt(c, 0, 'delivered', NOW + HOUR, { at: NOW + 12 * MINUTE });
-    expect([inTime.cascade.deliveredBy, inTime.cascade.doubleSpendMicros]).toEqual([0, 50_000]);
+    expect([inTime.cascade.deliveredBy, inTime.cascade.doubleSpendMicros]).toEqual([0, 20_000]);
+    // Stamped before the SMS's delivery, it is the SMS that was paid twice.
+    const first = receipt(c, 0, 'delivered', NOW + HOUR, { at: NOW + 10 * MINUTE });
+    expect([first.cascade.deliveredBy, first.cascade.doubleSpendMicros]).toEqual([0, 50_000]);
   });
 });
 

@@ -28,36 +28,32 @@ const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 
-/** Per channel: online latency, offline share and latency, receipt loss, transient error rate (A16–A21, R7, R11, R12). */
-const RECEIPTS = {
-  push: { median: 1.5 * SEC, offline: 0.15, offlineMedian: 45 * MIN, lost: 0.03, transient: 0.02, readMedian: 48 * MIN },
-  email: { median: 4 * SEC, offline: 0, offlineMedian: 0, lost: 0.01, transient: 0.02, readMedian: 3 * HOUR },
-  viber: { median: 2 * SEC, offline: 0.15, offlineMedian: 1 * HOUR, lost: 0.01, transient: 0.02, readMedian: 30 * MIN },
-  whatsapp: { median: 2 * SEC, offline: 0.15, offlineMedian: 1 * HOUR, lost: 0.01, transient: 0.02, readMedian: 30 * MIN },
-  telegram: { median: 0, offline: 0, offlineMedian: 0, lost: 0, transient: 0.02, readMedian: 30 * MIN },
-  sms: { median: 11 * SEC, offline: 0.05, offlineMedian: 30 * MIN, lost: 0.02, transient: 0.03, readMedian: 3 * MIN },
-} as const;
-const MESSENGER_READ = 0.63; // R10
+// Per channel: online latency, offline share and latency, receipt loss, transient error rate: the customer's
+// base (params.ts: A16–A21, R7, R11, R12 for the default base; F10–F13 for the family).
 
 export function truth(seed: number, job: Job, channel: Channel): Truth {
   const r = Random.stream(seed, 3, job.index, CHANNELS.indexOf(channel));
-  const figures = RECEIPTS[channel];
+  const figures = job.customer.params.receipts[channel];
   const transient = r.chance(figures.transient) ? (r.chance(0.1) ? 2 : 1) : 0;
   const c = job.customer;
+  // A stress case: the customer lost this channel (app uninstalled: the push service still accepts, nothing
+  // shows; mailbox closed: it bounces; Viber removed: "not a Viber user").
+  const gone = c.lost !== undefined && c.lost.channel === channel && job.start >= c.lost.atMs;
   const wantsRead = job.success?.[channel] === 'read';
   const failed = (median: number, error: string): Truth => ({ kind: 'accepted', transient, receipts: [['failed', r.logNormal(median, 0.8), error]], reachedAfter: undefined });
   const silent: Truth = { kind: 'accepted', transient, receipts: [], reachedAfter: undefined };
 
   switch (channel) {
     case 'push':
+      if (gone) return { kind: 'accepted', transient, receipts: [], reachedAfter: undefined };
       if (c.push === 'stale') return { kind: 'rejected', error: 'unregistered device token', transient };
       if (c.push !== 'ok') return silent; // notifications off: FCM accepts, the app never shows it
       break;
     case 'email':
-      if (c.email === 'bounce') return failed(20 * SEC, '550 mailbox unavailable');
+      if (c.email === 'bounce' || gone) return failed(20 * SEC, '550 mailbox unavailable');
       break;
     case 'viber':
-      if (!c.viber) return failed(3 * SEC, 'not a Viber user');
+      if (!c.viber || gone) return failed(3 * SEC, 'not a Viber user');
       break;
     case 'whatsapp':
       if (!c.whatsapp) return failed(3 * SEC, '131026 recipient is not a WhatsApp user');
@@ -73,7 +69,7 @@ export function truth(seed: number, job: Job, channel: Channel): Truth {
   }
 
   const delivered = r.chance(figures.offline) ? r.logNormal(figures.offlineMedian, 1.2) : r.logNormal(figures.median, 0.8);
-  const readRate = channel === 'push' ? c.pushOpenRate : channel === 'email' ? c.emailOpenRate : channel === 'sms' ? 0 : MESSENGER_READ;
+  const readRate = channel === 'push' ? c.pushOpenRate : channel === 'email' ? c.emailOpenRate : channel === 'sms' ? 0 : c.params.messengerRead;
   const read = r.chance(readRate) ? delivered + r.logNormal(figures.readMedian, 1.2) : undefined;
   // A lost receipt: the message arrived, the provider's callback never did.
   const lostDelivered = r.chance(figures.lost);

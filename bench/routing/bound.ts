@@ -11,7 +11,7 @@ import type { Library, Micros } from './library.js';
 import type { Job } from './workload.js';
 
 export function clairvoyant(lib: Library, seed: number, jobs: readonly Job[]): Outcome {
-  const models = costModels(lib);
+  const models = costModels(lib, jobs[0]?.customer.params);
   const outcome = emptyOutcome(jobs.length);
   for (const job of jobs) {
     if (job.purchaseAt !== undefined && job.purchaseAt <= job.start) {

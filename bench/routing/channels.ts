@@ -9,6 +9,7 @@ import { CHANNELS, truth, type Channel, type Truth } from './behaviour.js';
 import { costModels } from './prices.js';
 import type { ChannelConfig, Library, SendFunction } from './library.js';
 import type { Job } from './workload.js';
+import type { Params, Stress } from './params.js';
 
 export type Profile = 'general' | 'otp';
 
@@ -54,10 +55,14 @@ export interface ProviderWorld {
   now(): number;
   /** Schedules a provider callback (a receipt). */
   receipt(at: number, providerMessageId: string, status: 'delivered' | 'read' | 'failed', error: string | undefined): void;
+  /** The base's prices. */
+  readonly params: Params;
+  /** A stress case: this provider fails every send in the window. */
+  readonly outage?: Stress['outage'];
 }
 
 export function declareChannels(lib: Library, world: ProviderWorld): Record<string, ChannelConfig> {
-  const models = costModels(lib);
+  const models = costModels(lib, world.params);
   const channels: Record<string, ChannelConfig> = {};
   for (const profile of ['general', 'otp'] as const) {
     for (const channel of CHANNELS) {
@@ -80,6 +85,10 @@ function fakeProvider(lib: Library, channel: Channel, profile: Profile, world: P
   const prefix = `${profile === 'otp' ? 'o' : 'g'}-${channel}-`;
   return async (request) => {
     const job = world.jobs[Number(request.message.metadata?.['job'])]!;
+    const outage = world.outage;
+    if (outage !== undefined && outage.channel === channel && world.now() >= outage.fromMs && world.now() < outage.toMs) {
+      throw new lib.SendError('503 Service Unavailable', { retryAfterMs: 1000 });
+    }
     const t: Truth = truth(world.seed, job, channel);
     if (request.try <= t.transient) {
       throw new lib.SendError(channel === 'sms' ? '429 Too Many Requests' : '503 Service Unavailable', { retryAfterMs: 1000 });

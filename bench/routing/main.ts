@@ -1,16 +1,23 @@
 /**
  * Routing cost: `npm run bench:routing` (options after `--`: `--messages N`, `--seed S`, `--json`,
- * `--no-docs`, `--only key,key`). Runs every strategy over the same simulated customers and messages, prints the table
- * (progress on stderr), and writes it with the chart into docs/benchmarks.md; `--json` prints one JSON
- * object keyed by strategy instead. See bench/README.md for the model and where its figures come from.
+ * `--no-docs`, `--only key,key`, `--no-family`, `--small`, `--family-messages N`, `--test-seeds N`). Runs every
+ * strategy over the same simulated customers and messages, then the population family and the stress cases
+ * (family.ts), prints the tables (progress on stderr), and writes them with the charts into
+ * docs/benchmarks.md; `--json` prints one JSON object keyed by strategy, plus `family` and `stress`,
+ * instead. See bench/README.md for the model and where its figures come from.
+ *
+ * Each part is one step below (`parts`): a later module (an outage benchmark) adds its own entry.
  */
 import type { Library } from './library.js';
 import { svgChart } from './chart.js';
 import { writeDocs } from './docs.js';
 import { jsonSummary, markdownTables } from './report.js';
 import { DEFAULT_MESSAGES, DEFAULT_SEED, simulate } from './simulate.js';
+import { runFamily } from './family.js';
+import { familyChart, familyTables } from './family-report.js';
 import { STRATEGIES } from './strategies.js';
 
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 // Measure the build users get (dist/), not the sources as tsx transpiles them on the fly.
@@ -37,14 +44,29 @@ process.stderr.write(`routing cost: ${messages.toLocaleString('en')} messages, s
 // The router strategies are independent runs over the same world: one worker thread per core.
 const parallel = flag('parallel', Math.min(4, availableParallelism()));
 const sim = await simulate({ lib, libUrl, parallel, messages, seed, strategies, onProgress: (line) => process.stderr.write(`${line}\n`) });
+// The family and the stress cases: `--small` is the size CI's test uses (a few small populations).
+const small = args.includes('--small');
+const family = args.includes('--no-family') || only !== undefined
+  ? undefined
+  : await runFamily({
+      lib,
+      libUrl,
+      parallel,
+      messages: flag('family-messages', small ? 800 : 3000),
+      trainSeeds: small ? [101] : [101, 102, 103],
+      testSeeds: Array.from({ length: flag('test-seeds', small ? 3 : 20) }, (_, i) => 201 + i),
+      stressSeeds: small ? [301] : [301, 302, 303, 304, 305],
+      onProgress: (line) => process.stderr.write(`${line}\n`),
+    });
 const seconds = (performance.now() - started) / 1000;
 
 if (json) {
-  console.log(JSON.stringify(jsonSummary(sim.figures)));
+  console.log(JSON.stringify({ ...jsonSummary(sim.figures), ...(family ? { family: family.family, stress: family.stress } : {}) }));
 } else {
   const tables = markdownTables(sim.figures);
-  console.log(`\n${tables}\n\n${sim.messages.toLocaleString('en')} messages to ${sim.customers.toLocaleString('en')} customers, seed ${seed}, ${seconds.toFixed(1)} s`);
-  if (!args.includes('--no-docs') && only === undefined) {
+  const spread = family ? familyTables(family.family, family.stress) : '';
+  console.log(`\n${tables}\n\n${spread}\n\n${sim.messages.toLocaleString('en')} messages to ${sim.customers.toLocaleString('en')} customers, seed ${seed}, ${seconds.toFixed(1)} s`);
+  if (!args.includes('--no-docs') && only === undefined && family !== undefined && !small) {
     const section = [
       `## Routing cost (\`npm run bench:routing\`)`,
       '',
@@ -58,8 +80,13 @@ if (json) {
       tables,
       '',
       '![cost per delivered message against p95 time to delivery](routing-chart.svg)',
+      '',
+      spread,
+      '',
+      '![cost per delivered message over the bound, median and worst over the test populations](routing-family.svg)',
     ].join('\n');
     await writeDocs(new URL('../../', import.meta.url), section, svgChart(sim.figures, `Routing cost, ${sim.messages.toLocaleString('en')} messages`));
-    console.log('written: docs/benchmarks.md (routing section), docs/routing-chart.svg');
+    writeFileSync(new URL('../../docs/routing-family.svg', import.meta.url), familyChart(family.family, family.stress));
+    console.log('written: docs/benchmarks.md (routing section), docs/routing-chart.svg, docs/routing-family.svg');
   }
 }

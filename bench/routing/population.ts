@@ -6,6 +6,7 @@
  */
 import { COUNTRIES, DIAL, type Country } from './prices.js';
 import { Random } from './prng.js';
+import { DEFAULT_PARAMS, type Params, type Stress } from './params.js';
 import type { Recipient } from './library.js';
 
 export type Age = 'young' | 'middle' | 'older';
@@ -24,41 +25,40 @@ export interface Customer {
   readonly viber: boolean;
   readonly whatsapp: boolean;
   readonly telegram: 'ok' | 'blocked' | 'none';
+  /** Their texts go out in Cyrillic (UCS-2 SMS); otherwise Latin. */
+  readonly cyrillic: boolean;
+  /** The base they belong to: receipts and prices follow it. */
+  readonly params: Params;
+  /** A stress case: from this time on, this channel no longer reaches them. */
+  readonly lost?: { readonly channel: 'push' | 'email' | 'viber'; readonly atMs: number } | undefined;
 }
 
-const COUNTRY_SHARE: Readonly<Record<Country, number>> = { UA: 0.55, DE: 0.2, GB: 0.15, US: 0.1 }; // A3
-const AGE_SHARE: Readonly<Record<Age, number>> = { young: 0.35, middle: 0.4, older: 0.25 }; // A4
-const APP_USER: Readonly<Record<Age, number>> = { young: 0.6, middle: 0.45, older: 0.2 }; // A5
-const ANDROID: Readonly<Record<Country, number>> = { UA: 0.8, DE: 0.8, GB: 0.481, US: 0.42 }; // R1 (UA), R8 (DE, GB, US)
-const PUSH_OPT_IN = { android: 0.911, ios: 0.439 }; // R2
-const STALE_TOKEN = 0.1; // R14
-const PUSH_OPEN = 0.087; // R3
-const HAS_EMAIL: Readonly<Record<Age, number>> = { young: 0.85, middle: 0.85, older: 0.6 }; // A7
-const EMAIL_BOUNCE = 0.007; // R4
-const EMAIL_OPEN = 0.178; // R4
-const HAS_PHONE: Readonly<Record<Age, number>> = { young: 0.95, middle: 0.96, older: 0.99 }; // A8
-const SMS_INVALID = 0.01; // A9
-const SMS_UNREACHABLE = 0.02; // A9
-const MESSENGER: Readonly<Record<Country, { viber: number; telegram: number; whatsapp: number }>> = {
-  UA: { viber: 0.736, telegram: 0.316, whatsapp: 0.253 }, // R6
-  DE: { viber: 0.1, telegram: 0.08, whatsapp: 0.8 }, // R9 WhatsApp and Telegram, A10 Viber
-  GB: { viber: 0.1, telegram: 0.1, whatsapp: 0.7 }, // R9 WhatsApp, A10 Viber and Telegram
-  US: { viber: 0.05, telegram: 0.05, whatsapp: 0.32 }, // R9 WhatsApp, A10 Viber and Telegram
-};
-const MESSENGER_BY_AGE: Readonly<Record<Age, number>> = { young: 1.1, middle: 1, older: 0.7 }; // A10
-const TELEGRAM_CONNECTED = 0.3; // A11: share of Telegram users who started the shop's bot
-const TELEGRAM_BLOCKED = 0.05; // A11
 const TIME_ZONE: Readonly<Record<Country, string>> = { UA: 'Europe/Kyiv', DE: 'Europe/Berlin', GB: 'Europe/London', US: 'America/New_York' };
 export const QUIET_HOURS = { start: '22:00', end: '08:00' } as const; // A13
 
-export function createPopulation(seed: number, size: number): Customer[] {
+export function createPopulation(seed: number, size: number, params: Params = DEFAULT_PARAMS, stress?: Stress): Customer[] {
   const customers: Customer[] = [];
-  for (let index = 0; index < size; index++) customers.push(customer(seed, index));
+  for (let index = 0; index < size; index++) customers.push(customer(seed, index, params, stress));
   return customers;
 }
 
-function customer(seed: number, index: number): Customer {
+function customer(seed: number, index: number, P: Params, stress: Stress | undefined): Customer {
   const r = Random.stream(seed, 1, index);
+  const COUNTRY_SHARE = P.countryShare;
+  const AGE_SHARE = P.ageShare;
+  const APP_USER = P.appUser;
+  const ANDROID = P.android;
+  const PUSH_OPT_IN = P.pushOptIn;
+  const STALE_TOKEN = P.staleToken;
+  const HAS_EMAIL = P.hasEmail;
+  const EMAIL_BOUNCE = P.emailBounce;
+  const HAS_PHONE = P.hasPhone;
+  const SMS_INVALID = P.smsInvalid;
+  const SMS_UNREACHABLE = P.smsUnreachable;
+  const MESSENGER = P.messenger;
+  const MESSENGER_BY_AGE = P.messengerByAge;
+  const TELEGRAM_CONNECTED = P.telegramConnected;
+  const TELEGRAM_BLOCKED = P.telegramBlocked;
   const country = r.weighted(COUNTRIES, (c) => COUNTRY_SHARE[c]);
   const age = r.weighted(['young', 'middle', 'older'] as const, (a) => AGE_SHARE[a]);
   const appUser = r.chance(APP_USER[age]);
@@ -73,6 +73,12 @@ function customer(seed: number, index: number): Customer {
   const whatsapp = hasPhone && r.chance(reach.whatsapp * factor);
   const telegram = !r.chance(reach.telegram * factor * TELEGRAM_CONNECTED) ? 'none' : r.chance(TELEGRAM_BLOCKED) ? 'blocked' : 'ok';
   const phone = `${DIAL[country]}${String(500_000_000 + index)}`;
+  // Drawn after everything above, so the default base's customers are the same as before the family existed.
+  const cyrillic = country === 'UA' && (P.cyrillic >= 1 || r.chance(P.cyrillic));
+  // Stress: a share of customers lose the channel that reaches them best for free or nearly (the app, the
+  // mailbox, Viber) halfway through.
+  const losable = push === 'ok' ? ('push' as const) : email === 'ok' ? ('email' as const) : viber ? ('viber' as const) : undefined;
+  const lost = stress?.lose && losable && r.chance(stress.lose.share) ? { channel: losable, atMs: stress.lose.atMs } : undefined;
   const recipient: Recipient = {
     id: `c${index}`,
     addresses: {
@@ -94,12 +100,15 @@ function customer(seed: number, index: number): Customer {
     age,
     recipient,
     push,
-    pushOpenRate: r.next() * 2 * PUSH_OPEN,
+    pushOpenRate: r.next() * 2 * P.pushOpen,
     email,
-    emailOpenRate: r.next() * 2 * EMAIL_OPEN,
+    emailOpenRate: r.next() * 2 * P.emailOpen,
     sms,
     viber,
     whatsapp,
     telegram,
+    cyrillic,
+    params: P,
+    lost,
   };
 }

@@ -4,6 +4,7 @@
  * EUR price (WhatsApp to Germany) is taken at par.
  */
 import type { Amount, ChannelConfig, CostContext, Library } from './library.js';
+import { DEFAULT_PARAMS, type Params } from './params.js';
 
 export type Country = 'UA' | 'DE' | 'GB' | 'US';
 
@@ -41,17 +42,17 @@ function whatsappCategory(category: string): WhatsAppCategory {
 }
 
 /** The cost model and billing of every channel, for the router's channel declarations. */
-export function costModels(lib: Library): Record<string, Pick<ChannelConfig, 'cost' | 'billing'>> {
-  const prefixes = Object.fromEntries(COUNTRIES.map((c) => [DIAL[c], SMS_PER_SEGMENT[c]]));
+export function costModels(lib: Library, params: Params = DEFAULT_PARAMS): Record<string, Pick<ChannelConfig, 'cost' | 'billing'>> {
+  const prefixes = Object.fromEntries(COUNTRIES.map((c) => [DIAL[c], params.smsPerSegment[c]]));
   return {
     push: { cost: 0 }, // P7 Firebase Cloud Messaging: no cost
-    email: { cost: EMAIL_PRICE },
-    viber: { cost: (ctx: CostContext): Amount => VIBER_PRICE[countryOf(ctx.address)], billing: 'delivered' },
+    email: { cost: params.emailPrice },
+    viber: { cost: (ctx: CostContext): Amount => params.viberPrice[countryOf(ctx.address)], billing: 'delivered' },
     telegram: { cost: 0 }, // P8 Telegram Bot API: no per-message price
     whatsapp: {
-      cost: (ctx: CostContext): Amount => WHATSAPP_PRICE[countryOf(ctx.address)][whatsappCategory(ctx.message.category)],
+      cost: (ctx: CostContext): Amount => params.whatsappPrice[countryOf(ctx.address)][whatsappCategory(ctx.message.category)],
       billing: 'delivered',
     },
-    sms: { cost: lib.smsPerSegment({ default: SMS_PER_SEGMENT.US, prefixes }) },
+    sms: { cost: lib.smsPerSegment({ default: params.smsPerSegment.US, prefixes }) },
   };
 }

@@ -21,11 +21,18 @@ export interface Outcome {
   doubleSpendMicros: Micros;
   /** Time to delivery of each delivered message, ms, from when it could first go out. */
   readonly times: number[];
+  /** OTP messages (2-minute deadline), those delivered within it, and what they cost. */
+  otp: number;
+  otpInTime: number;
+  otpSpendMicros: Micros;
+  /** Customers who lost a channel (stress): of their third message after the loss, how many planned it last or not at all. */
+  lostChecked: number;
+  lostHandled: number;
   readonly channels: Record<string, ChannelFigures>;
 }
 
 export function emptyOutcome(messages: number): Outcome {
-  return { messages, delivered: 0, cancelled: 0, lateReceipts: 0, spendMicros: 0, doubleSpendMicros: 0, times: [], channels: {} };
+  return { messages, delivered: 0, cancelled: 0, lateReceipts: 0, spendMicros: 0, doubleSpendMicros: 0, times: [], channels: {}, otp: 0, otpInTime: 0, otpSpendMicros: 0, lostChecked: 0, lostHandled: 0 };
 }
 
 export function channelFigures(outcome: Outcome, channel: string): ChannelFigures {
@@ -51,8 +58,15 @@ export class Recorder {
    */
   readonly #grouped: { readonly spend: Float64Array; readonly delivering: Float64Array } | undefined;
 
-  constructor(starts: Float64Array, grouped: boolean) {
+  /** Per job: 1 for an OTP. */
+  readonly #otp: Uint8Array;
+  /** Per job: the channel to check the plan for (a customer's third message after losing it), or undefined. */
+  readonly #lostCheck: readonly (string | undefined)[];
+
+  constructor(starts: Float64Array, grouped: boolean, otp: Uint8Array = new Uint8Array(starts.length), lostCheck: readonly (string | undefined)[] = []) {
     const n = starts.length;
+    this.#otp = otp;
+    this.#lostCheck = lostCheck;
     this.outcome = emptyOutcome(n);
     this.#starts = starts;
     this.#deliveredAt = new Float64Array(n).fill(NaN);
@@ -63,6 +77,14 @@ export class Recorder {
   /** Listens to the router; `ended` is told each cascade that ended (to drop it once the store has). */
   attach(router: Router, ended: (cascadeId: string, at: number) => void): void {
     const track = (e: { readonly cascade: Cascade }): void => this.#bill(e.cascade);
+    router.on('planned', (e) => {
+      const channel = this.#lostCheck[jobOf(e.cascade)];
+      if (channel === undefined) return;
+      const steps = e.cascade.plan.steps.map((s) => baseChannel(s.channel));
+      const at = steps.indexOf(channel);
+      this.outcome.lostChecked++;
+      if (at === -1 || at === steps.length - 1) this.outcome.lostHandled++;
+    });
     router.on('sent', (e) => {
       channelFigures(this.outcome, baseChannel(e.channel)).sent++;
       track(e);
@@ -94,6 +116,7 @@ export class Recorder {
 
   finish(): Outcome {
     const o = this.outcome;
+    for (let job = 0; job < this.#otp.length; job++) o.otp += this.#otp[job]!;
     for (let job = 0; job < this.#deliveredAt.length; job++) {
       const at = this.#deliveredAt[job]!;
       if (Number.isNaN(at)) {
@@ -102,6 +125,7 @@ export class Recorder {
       }
       o.delivered++;
       o.times.push(Math.max(0, at - this.#starts[job]!));
+      if (this.#otp[job]) o.otpInTime++;
       if (this.#grouped) o.doubleSpendMicros += this.#grouped.spend[job]! - this.#grouped.delivering[job]!;
     }
     return o;
@@ -115,6 +139,7 @@ export class Recorder {
       if (!attempt.billed || seen.billed & bit) continue;
       seen.billed |= bit;
       this.outcome.spendMicros += attempt.costMicros;
+      if (this.#otp[jobOf(cascade)]) this.outcome.otpSpendMicros += attempt.costMicros;
       channelFigures(this.outcome, baseChannel(attempt.channel)).spendMicros += attempt.costMicros;
       if (this.#grouped) this.#grouped.spend[jobOf(cascade)]! += attempt.costMicros;
     }

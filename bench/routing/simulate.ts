@@ -7,8 +7,9 @@
 import { Worker } from 'node:worker_threads';
 import type { Library } from './library.js';
 import { createPopulation } from './population.js';
+import { DEFAULT_PARAMS, type Scenario } from './params.js';
 import { figures, type Figures, type StrategyResult } from './report.js';
-import { STRATEGIES, type RouterStrategy, type Strategy } from './strategies.js';
+import { STRATEGIES, strategyByKey, type RouterStrategy, type Strategy } from './strategies.js';
 import { runRouterStrategy } from './world.js';
 import { createWorkload, type Job } from './workload.js';
 
@@ -24,6 +25,8 @@ export interface SimulateOptions {
   readonly retentionMs?: number | undefined;
   readonly strategies?: readonly Strategy[] | undefined;
   readonly onProgress?: ((line: string) => void) | undefined;
+  /** The customer base and its disturbance (default: the project's own base, undisturbed). */
+  readonly scenario?: Scenario | undefined;
 }
 
 export interface Simulation {
@@ -45,21 +48,24 @@ export interface WorkerTask {
   readonly messages: number;
   readonly retentionMs: number;
   readonly keys: readonly string[];
+  readonly scenario?: Scenario | undefined;
 }
 
-/** About four messages per customer over the week. */
-const customersFor = (messages: number): number => Math.max(200, Math.round(messages / 4));
+/** About four messages per customer over the week, unless a stress case says otherwise. */
+const customersFor = (messages: number, scenario?: Scenario): number =>
+  Math.max(scenario?.stress?.messagesPerCustomer === undefined ? 200 : 20, Math.round(messages / (scenario?.stress?.messagesPerCustomer ?? 4)));
 
-function world(lib: Library, seed: number, messages: number): Job[] {
-  return createWorkload(lib, seed, createPopulation(seed, customersFor(messages)), messages);
+function world(lib: Library, seed: number, messages: number, scenario?: Scenario): Job[] {
+  const customers = createPopulation(seed, customersFor(messages, scenario), scenario?.params ?? DEFAULT_PARAMS, scenario?.stress);
+  return createWorkload(lib, seed, customers, messages, scenario?.stress?.otpOnly === true);
 }
 
 /** Runs the named strategies in this thread, in order. */
 export async function runStrategies(lib: Library, task: Omit<WorkerTask, 'libUrl'>, progress: (line: string) => void, strategies: readonly Strategy[] = STRATEGIES): Promise<StrategyResult[]> {
-  const jobs = world(lib, task.seed, task.messages);
+  const jobs = world(lib, task.seed, task.messages, task.scenario);
   const results: StrategyResult[] = [];
   for (const key of task.keys) {
-    const strategy = strategies.find((s) => s.key === key)!;
+    const strategy = strategies.find((s) => s.key === key) ?? strategyByKey(key)!;
     const started = performance.now();
     const outcome =
       strategy.kind === 'bound'
@@ -70,6 +76,7 @@ export async function runStrategies(lib: Library, task: Omit<WorkerTask, 'libUrl
               seed: task.seed,
               jobs,
               retentionMs: task.retentionMs,
+              stress: task.scenario?.stress,
               onProgress: (n) => progress(`  ${strategy.key}: ${n.toLocaleString('en')} / ${task.messages.toLocaleString('en')} messages`),
             },
             strategy,
@@ -115,11 +122,11 @@ export async function simulate(options: SimulateOptions): Promise<Simulation> {
   const retentionMs = options.retentionMs ?? DAY;
   const strategies = options.strategies ?? STRATEGIES;
   const progress = options.onProgress ?? (() => {});
-  const task = { seed, messages, retentionMs };
+  const task = { seed, messages, retentionMs, scenario: options.scenario };
   const parallel = options.libUrl === undefined ? 1 : Math.max(1, options.parallel ?? 1);
   let results: StrategyResult[];
   // Worker threads find strategies by key in STRATEGIES: a subset of them can run in parallel too.
-  if (parallel > 1 && strategies.every((s) => STRATEGIES.includes(s))) {
+  if (parallel > 1 && strategies.every((s) => strategyByKey(s.key) !== undefined)) {
     const routed = strategies.filter((s): s is RouterStrategy => s.kind === 'router');
     const groups = share(routed, parallel);
     const parts = await Promise.all(groups.map((keys) => inWorker({ ...task, libUrl: options.libUrl!, keys }, progress)));
@@ -129,5 +136,5 @@ export async function simulate(options: SimulateOptions): Promise<Simulation> {
   } else {
     results = await runStrategies(lib, { ...task, keys: strategies.map((s) => s.key) }, progress, strategies);
   }
-  return { seed, messages, customers: customersFor(messages), results, figures: figures(lib, results) };
+  return { seed, messages, customers: customersFor(messages, options.scenario), results, figures: figures(lib, results) };
 }

@@ -136,3 +136,33 @@ export const STRATEGIES: readonly Strategy[] = [
     compute: clairvoyant,
   },
 ];
+
+/** The learned strategy with another value of time: `learned@0.000001` (settings chosen on training seeds). */
+function learnedWith(valueOfTime: string): RouterStrategy {
+  return {
+    kind: 'router',
+    key: `learned@${valueOfTime}`,
+    label: `learned, value of time ${valueOfTime}/s`,
+    weight: 1.6,
+    messages: (job) => [{ ...job.message, key: key(job), channels: channelsFor(job), policy: { ...job.message.policy, valueOfTime } }],
+    router: { learning: { quantile: LEARNED_QUANTILE } },
+    channel: longWaits,
+  };
+}
+
+/** `learning: true` with every default and nothing else: the invariant's strategy (never costs more than the default plan). */
+export const LEARNED_DEFAULT: RouterStrategy = {
+  kind: 'router',
+  key: 'learnedDefault',
+  label: 'learning: true, defaults',
+  weight: 1.6,
+  messages: (job) => [{ ...job.message, key: key(job), channels: channelsFor(job) }],
+  router: { learning: true },
+};
+
+/** Any strategy by its key, including the family's (worker threads find theirs this way). */
+export function strategyByKey(k: string): Strategy | undefined {
+  if (k === LEARNED_DEFAULT.key) return LEARNED_DEFAULT;
+  if (k.startsWith('learned@')) return learnedWith(k.slice('learned@'.length));
+  return STRATEGIES.find((s) => s.key === k);
+}

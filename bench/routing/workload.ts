@@ -44,11 +44,11 @@ const DAY = 24 * HOUR;
 /** Monday 5 January 2026, 00:00 UTC: the simulated week starts. */
 export const WEEK_START = Date.UTC(2026, 0, 5);
 
-export function createWorkload(lib: Library, seed: number, customers: readonly Customer[], count: number): Job[] {
+export function createWorkload(lib: Library, seed: number, customers: readonly Customer[], count: number, otpOnly = false): Job[] {
   const jobs: Job[] = [];
   for (let index = 0; index < count; index++) {
     const r = Random.stream(seed, 2, index);
-    const story = r.weighted(STORIES, (s) => MIX[s]);
+    const story = otpOnly ? 'otp' : r.weighted(STORIES, (s) => MIX[s]);
     const customer = customers[r.int(0, customers.length - 1)]!;
     jobs.push(job(lib, r, index, story, customer));
   }
@@ -56,7 +56,7 @@ export function createWorkload(lib: Library, seed: number, customers: readonly C
 }
 
 function job(lib: Library, r: Random, index: number, story: Story, customer: Customer): Job {
-  const ua = customer.country === 'UA';
+  const ua = customer.cyrillic;
   const day = WEEK_START + r.int(0, 6) * DAY;
   const jitter = (hours: number): number => Math.floor(r.next() * hours * HOUR);
   let arrival: number;

@@ -10,6 +10,7 @@ import { Recorder, type Outcome } from './recorder.js';
 import type { Library } from './library.js';
 import type { RouterStrategy } from './strategies.js';
 import { WEEK_START, type Job } from './workload.js';
+import type { Stress } from './params.js';
 
 const DAY = 86_400_000;
 
@@ -27,6 +28,8 @@ export interface RunOptions {
   /** How long the stores keep finished cascades, for late receipts. */
   readonly retentionMs: number;
   readonly onProgress?: ((sent: number) => void) | undefined;
+  /** A stress case's disturbance (a provider's outage). */
+  readonly stress?: Stress | undefined;
 }
 
 export async function runRouterStrategy(options: RunOptions, strategy: RouterStrategy): Promise<Outcome> {
@@ -38,13 +41,17 @@ export async function runRouterStrategy(options: RunOptions, strategy: RouterStr
     starts[job.index] = job.start;
   }
   const clock = new lib.SimulatedClock(WEEK_START);
-  const recorder = new Recorder(starts, strategy.grouped === true);
+  const otp = new Uint8Array(jobs.length);
+  for (const job of jobs) if (job.deadlineMs !== undefined) otp[job.index] = 1;
+  const recorder = new Recorder(starts, strategy.grouped === true, otp, lostChecks(jobs));
   const errors: Error[] = [];
   const providers: ProviderWorld = {
     seed,
     jobs: byIndex,
     now: () => clock.now(),
     receipt: (at, id, status, error) => queue.push(at, { kind: 'receipt', id, status, error }),
+    params: jobs[0]!.customer.params,
+    outage: options.stress?.outage,
   };
   const queue = new EventQueue<SimEvent>(clock, handle);
   const declared = declareChannels(lib, providers);
@@ -96,4 +103,18 @@ export async function runRouterStrategy(options: RunOptions, strategy: RouterStr
   await router.close();
   if (errors.length > 0) throw new Error(`${strategy.key}: ${errors.length} router error events, the first: ${errors[0]!.message}`, { cause: errors[0] });
   return recorder.finish();
+}
+
+/** Per job: the channel its customer lost, when it is their third message after the loss (jobs sorted by arrival). */
+function lostChecks(jobs: readonly Job[]): (string | undefined)[] {
+  const out: (string | undefined)[] = [];
+  const after = new Map<number, number>();
+  for (const job of jobs) {
+    const lost = job.customer.lost;
+    if (lost === undefined || job.start < lost.atMs) continue;
+    const n = (after.get(job.customer.index) ?? 0) + 1;
+    after.set(job.customer.index, n);
+    if (n === 3) out[job.index] = lost.channel;
+  }
+  return out;
 }

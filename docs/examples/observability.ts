@@ -50,7 +50,7 @@ export async function observabilityTour(): Promise<string[]> {
   await clock.advance(4_000);
   await router.handleReceipt({ providerMessageId: 'sms-1', status: 'delivered', provider: 'twilio' });
   await clock.advance(60 * 60_000);
-  // The push arrives an hour late: the SMS was double spend.
+  // The push arrives an hour late: the SMS reached the phone first, so the push (free) is the redundant one.
   await router.handleReceipt({ providerMessageId: 'push-1', status: 'delivered', provider: 'fcm' });
   await router.settled();
   await router.close();

@@ -87,7 +87,7 @@ export function telemetryObserver(
   const cascades = meter.createCounter('cascade_router.cascades', { description: 'Cascades ended, by outcome' });
   // Up-down: a price a receipt reports can lower what a send was billed.
   const spend = meter.createUpDownCounter('cascade_router.spend', { description: 'Spend per channel', unit: '{micro-unit}' });
-  const doubleSpend = meter.createUpDownCounter('cascade_router.double_spend', { description: 'Spend on attempts after the one that delivered', unit: '{micro-unit}' });
+  const doubleSpend = meter.createUpDownCounter('cascade_router.double_spend', { description: 'Spend on attempts that reached the customer after the first delivery, by receipt time', unit: '{micro-unit}' });
   const latency = meter.createHistogram('cascade_router.receipt.latency', { description: 'From the provider accepting a send to its success receipt', unit: 'ms' });
   const open = new Map<string, OpenCascade>();
   const provider = (channel: string) => channels.get(channel)?.providers[0]?.name;

@@ -183,10 +183,13 @@ export function historyResult(world: World): StrategyResult {
   let spend = 0;
   let double = 0;
   for (const message of world.messages) {
-    // As the router counts them: the first attempt sent that delivered (even late) delivered the message, and
-    // what was sent after it is double spend; the customer had it at the earliest success receipt.
+    // As the router counts them: the first attempt sent that delivered (even late) delivered the message; the
+    // customer had it at the earliest success receipt, and every other attempt that reached them is double
+    // spend (docs/cost-model.md#double-spend; equal receipt times: the one sent first is first).
     let first: (typeof message.attempts)[number] | undefined;
     let at: number | undefined;
+    let deliveredSpend = 0;
+    let firstInTime: (typeof message.attempts)[number] | undefined;
     for (const row of message.attempts) {
       spend += row.priceMicros;
       const c = (channels[row.channel] ??= { sent: 0, delivered: 0, spendMicros: 0 });
@@ -194,12 +197,16 @@ export function historyResult(world: World): StrategyResult {
       c.spendMicros += row.priceMicros;
       if (row.outcome !== 'delivered' && row.outcome !== 'read') continue;
       first ??= row;
-      if (at === undefined || row.receiptAt! < at) at = row.receiptAt!;
+      deliveredSpend += row.priceMicros;
+      if (at === undefined || row.receiptAt! < at || (row.receiptAt === at && row.sentAt < firstInTime!.sentAt)) {
+        at = row.receiptAt!;
+        firstInTime = row;
+      }
     }
     if (first === undefined || at === undefined) continue;
     channels[first.channel]!.delivered++;
     times.push(at - message.firstSentAt);
-    for (const row of message.attempts) if (row.sentAt > first.sentAt) double += row.priceMicros;
+    double += deliveredSpend - firstInTime!.priceMicros;
   }
   times.sort((a, b) => a - b);
   return { strategy: 'history', label: 'as it happened', messages: world.messages.length, delivered: times.length, spendMicros: spend, doubleSpendMicros: double, p50Ms: percentile(times, 0.5), p95Ms: percentile(times, 0.95), channels, times };
