@@ -1,12 +1,13 @@
 /**
  * Routing cost: `npm run bench:routing` (options after `--`: `--messages N`, `--seed S`, `--json`,
- * `--no-docs`, `--only key,key`, `--no-family`, `--small`, `--family-messages N`, `--test-seeds N`). Runs every
- * strategy over the same simulated customers and messages, then the population family and the stress cases
- * (family.ts), prints the tables (progress on stderr), and writes them with the charts into
+ * `--no-docs`, `--only key,key`, `--no-family`, `--small`, `--family-messages N`, `--test-seeds N`, `--no-outage`).
+ * Runs every strategy over the same simulated customers and messages, then the population family and the stress
+ * cases (family.ts), then the provider outages and the blast (../outage.ts, also alone as `npm run bench:outage`),
+ * prints the tables (progress on stderr), and writes them with the charts into
  * docs/benchmarks.md; `--json` prints one JSON object keyed by strategy, plus `family` and `stress`,
  * instead. See bench/README.md for the model and where its figures come from.
  *
- * Each part is one step below (`parts`): a later module (an outage benchmark) adds its own entry.
+ * Each part is one step below.
  */
 import type { Library } from './library.js';
 import { svgChart } from './chart.js';
@@ -16,6 +17,7 @@ import { DEFAULT_MESSAGES, DEFAULT_SEED, simulate } from './simulate.js';
 import { runFamily } from './family.js';
 import { familyChart, familyTables } from './family-report.js';
 import { STRATEGIES } from './strategies.js';
+import { OUTAGE_DEFAULTS, outageBench, outageMarkdown } from '../outage.js';
 
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -58,14 +60,25 @@ const family = args.includes('--no-family') || only !== undefined
       stressSeeds: small ? [301] : [301, 302, 303, 304, 305],
       onProgress: (line) => process.stderr.write(`${line}\n`),
     });
+// Provider outages (issue #15): a provider failing or silent for four hours, one and two providers, and a blast.
+const outage = args.includes('--no-outage') || only !== undefined
+  ? undefined
+  : await outageBench({
+      lib,
+      seed: OUTAGE_DEFAULTS.seed,
+      messages: small ? 1500 : OUTAGE_DEFAULTS.messages,
+      blast: small ? 3000 : OUTAGE_DEFAULTS.blast,
+      onProgress: (line) => process.stderr.write(`outage: ${line}\n`),
+    });
 const seconds = (performance.now() - started) / 1000;
 
 if (json) {
-  console.log(JSON.stringify({ ...jsonSummary(sim.figures), ...(family ? { family: family.family, stress: family.stress } : {}) }));
+  console.log(JSON.stringify({ ...jsonSummary(sim.figures), ...(family ? { family: family.family, stress: family.stress } : {}), ...(outage ? { outage } : {}) }));
 } else {
   const tables = markdownTables(sim.figures);
   const spread = family ? familyTables(family.family, family.stress) : '';
-  console.log(`\n${tables}\n\n${spread}\n\n${sim.messages.toLocaleString('en')} messages to ${sim.customers.toLocaleString('en')} customers, seed ${seed}, ${seconds.toFixed(1)} s`);
+  const outages = outage ? `\n\n${outageMarkdown(outage)}` : '';
+  console.log(`\n${tables}\n\n${spread}${outages}\n\n${sim.messages.toLocaleString('en')} messages to ${sim.customers.toLocaleString('en')} customers, seed ${seed}, ${seconds.toFixed(1)} s`);
   if (!args.includes('--no-docs') && only === undefined && family !== undefined && !small) {
     const section = [
       `## Routing cost (\`npm run bench:routing\`)`,
