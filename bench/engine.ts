@@ -41,7 +41,7 @@ const flag = (name: string, fallback: number): number => {
   return index === -1 ? fallback : Number(args[index + 1]);
 };
 const count = flag('cascades', 50_000);
-const openCount = flag('open', 1_000_000);
+const openCount = flag('open', args.includes('--only') ? 0 : 1_000_000);
 const rounds = flag('rounds', 5);
 const concurrency = flag('concurrency', 100);
 const log = (line: string): void => {
@@ -228,7 +228,9 @@ const workloads = {
   learningOn: (n: number) => single(n, { listeners: true, learning: true }),
 };
 type Workload = keyof typeof workloads;
-const names = Object.keys(workloads) as Workload[];
+// `--only single,cascade3`: those workloads (with the floor) and no memory figure unless `--open` is given; for profiling.
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : undefined;
+const names = (Object.keys(workloads) as Workload[]).filter((name) => only === undefined || name === 'floor' || only.includes(name));
 
 if (!(globalThis as { gc?: unknown }).gc) log('note: run with node --expose-gc (npm run bench:engine does): GC is forced between runs');
 log(`${rounds} rounds of ${count.toLocaleString('en')} cascades per workload, ${concurrency} in flight, order rotated each round, GC forced between runs`);
@@ -244,22 +246,26 @@ for (let r = 0; r < rounds; r++) {
 }
 const perRound = (name: Workload, over: Workload = 'floor'): number => median(rates[name].map((rate, r) => rate / rates[over][r]!));
 const round2 = (x: number): number => Math.round(x * 1000) / 1000;
+const figure = (name: Workload): { perSecond: number; ofFloor: number } =>
+  (rates[name]?.length ?? 0) === 0 ? { perSecond: 0, ofFloor: 0 } : { perSecond: Math.round(median(rates[name])), ofFloor: round2(perRound(name)) };
 const result = {
   floorPerSecond: Math.round(median(rates.floor)),
-  single: { perSecond: Math.round(median(rates.single)), ofFloor: round2(perRound('single')) },
-  singleListened: { perSecond: Math.round(median(rates.singleListened)), ofFloor: round2(perRound('singleListened')) },
-  cascade3: { perSecond: Math.round(median(rates.cascade3)), ofFloor: round2(perRound('cascade3')) },
+  single: figure('single'),
+  singleListened: figure('singleListened'),
+  cascade3: figure('cascade3'),
   learning: {
-    onPerSecond: Math.round(median(rates.learningOn)),
-    offPerSecond: Math.round(median(rates.learningOff)),
-    onOfFloor: round2(perRound('learningOn')),
-    onVsOff: round2(perRound('learningOn', 'learningOff')),
+    onPerSecond: figure('learningOn').perSecond,
+    offPerSecond: figure('learningOff').perSecond,
+    onOfFloor: figure('learningOn').ofFloor,
+    onVsOff: !rates.learningOn?.length || !rates.learningOff?.length ? 0 : round2(perRound('learningOn', 'learningOff')),
   },
   bytesPerOpenCascade: 0,
 };
-log(`memory: ${openCount.toLocaleString('en')} cascades waiting for receipts`);
-gc();
-result.bytesPerOpenCascade = Math.round(await memory(openCount));
+if (openCount > 0) {
+  log(`memory: ${openCount.toLocaleString('en')} cascades waiting for receipts`);
+  gc();
+  result.bytesPerOpenCascade = Math.round(await memory(openCount));
+}
 
 if (json) console.log(JSON.stringify(result));
 else {
