@@ -110,8 +110,11 @@ export class Breaker {
   #probesLeft = 0;
   /** Probes sent while half-open, by key, and whether each succeeded (accepted; with silence, its receipt came). */
   readonly #probes = new Map<string, boolean>();
-  /** Outcomes of sends in the window, oldest first from `#head`: time and whether it failed for the provider's sake. */
-  readonly #outcomes: { at: number; failed: boolean }[] = [];
+  /**
+   * Outcomes of sends in the window, oldest first from `#head`: the send's time `t`, or `-t - 1` when it
+   * failed for the provider's sake. Plain numbers: 8 bytes a send instead of an object each.
+   */
+  readonly #outcomes: number[] = [];
   #head = 0;
   /** Of those, how many failed: kept as they come and go, so judging a send never walks the window. */
   #failures = 0;
@@ -149,7 +152,7 @@ export class Breaker {
   sent(now: number, key: string, accepted: boolean, providerFault: boolean, probe: boolean): void {
     this.#tick(now);
     const failed = !accepted && providerFault;
-    this.#outcomes.push({ at: now, failed });
+    this.#outcomes.push(failed ? -now - 1 : now);
     if (failed) this.#failures++;
     if (accepted) {
       const pending: Pending = { key, at: now, received: false };
@@ -209,7 +212,7 @@ export class Breaker {
     }
     const from = now - this.options.windowMs;
     const outcomes = this.#outcomes;
-    while (this.#head < outcomes.length && outcomes[this.#head]!.at < from) if (outcomes[this.#head++]!.failed) this.#failures--;
+    for (let o = outcomes[this.#head]; o !== undefined && (o < 0 ? -o - 1 : o) < from; o = outcomes[++this.#head]) if (o < 0) this.#failures--;
     if (this.#head > 1024 && this.#head * 2 > outcomes.length) outcomes.splice(0, this.#head), (this.#head = 0);
   }
 
