@@ -247,7 +247,7 @@ for (let r = 0; r < rounds; r++) {
   log(`  round ${r + 1}: ${names.map((name) => `${name} ${Math.round(rates[name][r]!).toLocaleString('en')}/s`).join(' · ')}`);
 }
 const perRound = (name: Workload, over: Workload = 'floor'): number => median(rates[name].map((rate, r) => rate / rates[over][r]!));
-const round2 = (x: number): number => Math.round(x * 1000) / 1000;
+const round2 = (x: number): number => Math.round(x * 10000) / 10000;
 const figure = (name: Workload): { perSecond: number; ofFloor: number } =>
   (rates[name]?.length ?? 0) === 0 ? { perSecond: 0, ofFloor: 0 } : { perSecond: Math.round(median(rates[name])), ofFloor: round2(perRound(name)) };
 const result = {
@@ -272,7 +272,7 @@ if (openCount > 0) {
 if (json) console.log(JSON.stringify(result));
 else {
   const row = (what: string, perSecond: number, ratio: number, target: string): void =>
-    console.log(`  ${what.padEnd(58)} ${perSecond.toLocaleString('en').padStart(9)}/s  ${ratio.toFixed(3)}× floor  ${target}`);
+    console.log(`  ${what.padEnd(58)} ${perSecond.toLocaleString('en').padStart(9)}/s  ${ratio.toFixed(4)}× floor  ${target}`);
   console.log('median over rounds of each round\'s ratio:');
   console.log(`  ${'floor (Map insert + lookup + one event per step)'.padEnd(58)} ${result.floorPerSecond.toLocaleString('en').padStart(9)}/s`);
   row('single step, no listeners', result.single.perSecond, result.single.ofFloor, '');
