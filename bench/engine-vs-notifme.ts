@@ -1,16 +1,28 @@
 /**
  * Engine throughput side by side with notifme-sdk: `npm run bench:engine -- --vs notifme`
- * (options: `--messages N` per round, `--rounds R`, `--concurrency C`).
- * The same workload through both, in one process, alternating round by round: the first channel's send
+ * (options: `--messages N` per round, `--rounds R`, `--concurrency C`, `--json`).
+ * The same workload through both, in one process: one channel with two providers, the first one's send
  * throws, the second one's succeeds. notifme-sdk's `fallback` strategy only moves on when a provider's
  * send throws (it has no receipts or timeouts), so this is the only workload where the two do the same
- * work. Both use silent fake providers that answer at once; the router confirms by acceptance.
+ * work. The router is configured as a user would for it: an SMS channel with two providers (issue #15's
+ * failover), the first failing with an account error (HTTP 401: the provider's fault, not retried), the
+ * second accepting; confirmed by acceptance. Its provider breaker is off (`health: false`) so that, as in
+ * notifme, every message calls the failing provider first (with it on, the breaker opens after ten
+ * failures and the router stops calling that provider: less work, not the same work).
+ * Fairness: each round runs both, the order alternating from round to round, with a forced GC before
+ * each run (`--expose-gc`), so neither absorbs the other's garbage; the figure is the median of the
+ * per-round ratios.
  */
 import { createRequire } from 'node:module';
 import type * as Library from 'cascade-router';
 
+/** `--dist <dir>`: another build to measure (an earlier commit's, for before/after on one machine). */
+function distIndex(): string {
+  const at = process.argv.indexOf('--dist');
+  return at === -1 ? new URL('../dist/index.js', import.meta.url).href : new URL(`file://${process.argv[at + 1]!.replace(/\/$/, '')}/index.js`).href;
+}
 // Measure the build users get (dist/), as bench/engine.ts does.
-const { createRouter, memoryStore, SendError, SimulatedClock } = (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof Library;
+const { createRouter, memoryStore, SimulatedClock } = (await import(distIndex())) as typeof Library;
 
 interface NotifmeResult {
   readonly status: 'success' | 'error';
@@ -32,6 +44,13 @@ const count = flag('messages', 100_000);
 const rounds = flag('rounds', 5);
 const concurrency = flag('concurrency', 100);
 const TEXT = 'Your order has shipped';
+const json = args.includes('--json');
+const log = (line: string): void => {
+  if (!json) console.log(line);
+};
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+/** What an SMS provider's SDK throws for a suspended account: an HTTP 401 (the provider's fault, not retried). */
+const accountSuspended = (): Error => Object.assign(new Error('account suspended'), { status: 401 });
 
 async function throughRouter(n: number): Promise<number> {
   let seq = 0;
@@ -39,24 +58,33 @@ async function throughRouter(n: number): Promise<number> {
   const router = createRouter({
     clock: new SimulatedClock(),
     store: memoryStore({ retentionMs: 0 }),
+    health: false,
     channels: {
-      push: { kind: 'push', send: async () => { throw new SendError('unregistered device token', { permanent: true }); }, confirm: { by: 'acceptance' } },
-      sms: { kind: 'sms', cost: '0.05', send: async () => `sms-${seq++}`, confirm: { by: 'acceptance' } },
+      sms: {
+        kind: 'sms',
+        confirm: { by: 'acceptance' },
+        providers: [
+          { name: 'first', cost: '0.05', send: async () => { throw accountSuspended(); } },
+          { name: 'second', cost: '0.06', send: async () => `sms-${seq++}` },
+        ],
+      },
     },
   });
+  let failovers = 0;
+  router.on('failover', () => void failovers++);
   router.on('delivered', () => void delivered++);
   const started = performance.now();
   for (let i = 0; i < n; i += concurrency) {
     const sends: Promise<unknown>[] = [];
     for (let j = i; j < i + concurrency && j < n; j++) {
-      sends.push(router.send({ key: `k${j}`, category: 'transactional', content: { text: TEXT } }, { id: `r${j}`, addresses: { push: `tok-${j}`, sms: '+380501234567' } }));
+      sends.push(router.send({ key: `k${j}`, category: 'transactional', content: { text: TEXT } }, { id: `r${j}`, addresses: { sms: '+380501234567' } }));
     }
     await Promise.all(sends);
     await router.settled();
   }
   const seconds = (performance.now() - started) / 1000;
   await router.close();
-  if (delivered !== n || seq !== n) throw new Error(`router: expected ${n} delivered by the second channel, got ${delivered} (${seq} sends)`);
+  if (delivered !== n || seq !== n || failovers !== n) throw new Error(`router: expected ${n} delivered by the second provider after ${n} failovers, got ${delivered} (${seq} sends, ${failovers} failovers)`);
   return n / seconds;
 }
 
@@ -68,7 +96,7 @@ async function throughNotifme(n: number): Promise<number> {
       sms: {
         multiProviderStrategy: 'fallback',
         providers: [
-          { type: 'custom', id: 'first', send: async () => { throw new Error('unregistered device token'); } },
+          { type: 'custom', id: 'first', send: async () => { throw accountSuspended(); } },
           { type: 'custom', id: 'second', send: async () => `sms-${seq++}` },
         ],
       },
@@ -91,21 +119,32 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-console.log('engine vs notifme-sdk: the first channel\'s send throws, the second one\'s succeeds.');
-console.log('notifme-sdk falls back only on a thrown send error (no delivery receipts, no timeouts), so this is the only');
-console.log('workload where both do the same work; the router\'s receipt- and timeout-driven fallbacks have no notifme equivalent.');
-console.log(`${rounds} rounds of ${count.toLocaleString('en')} messages each, ${concurrency} in flight, alternating, one process, silent fake providers`);
+log('engine vs notifme-sdk: one channel, two providers; the first one\'s send throws, the second one\'s succeeds.');
+log('notifme-sdk falls back only on a thrown send error (no delivery receipts, no timeouts), so this is the only');
+log('workload where both do the same work; the router\'s receipt- and timeout-driven fallbacks have no notifme equivalent.');
+log(`${rounds} rounds of ${count.toLocaleString('en')} messages each, ${concurrency} in flight, order alternated, GC forced before each run`);
+if (!(globalThis as { gc?: unknown }).gc) log('note: run with node --expose-gc (npm run bench:engine does): GC is forced between runs');
 await throughRouter(Math.min(10_000, count)); // warm-up both
 await throughNotifme(Math.min(10_000, count));
 const router: number[] = [];
 const notifme: number[] = [];
+const ratios: number[] = [];
 for (let r = 0; r < rounds; r++) {
-  router.push(await throughRouter(count));
-  notifme.push(await throughNotifme(count));
-  console.log(`  round ${r + 1}: cascade-router ${Math.round(router[r]!).toLocaleString('en')}/s · notifme-sdk ${Math.round(notifme[r]!).toLocaleString('en')}/s`);
+  const runRouter = async (): Promise<void> => (gc(), void router.push(await throughRouter(count)));
+  const runNotifme = async (): Promise<void> => (gc(), void notifme.push(await throughNotifme(count)));
+  if (r % 2 === 0) await runRouter(), await runNotifme();
+  else await runNotifme(), await runRouter();
+  ratios.push(router[r]! / notifme[r]!);
+  log(`  round ${r + 1} (${r % 2 === 0 ? 'router first' : 'notifme first'}): cascade-router ${Math.round(router[r]!).toLocaleString('en')}/s · notifme-sdk ${Math.round(notifme[r]!).toLocaleString('en')}/s · ratio ${ratios[r]!.toFixed(2)}`);
 }
-const ours = median(router);
-const theirs = median(notifme);
-console.log(`cascade-router (median): ${Math.round(ours).toLocaleString('en')} messages/s`);
-console.log(`notifme-sdk    (median): ${Math.round(theirs).toLocaleString('en')} messages/s`);
-console.log(`ratio: cascade-router / notifme-sdk = ${(ours / theirs).toFixed(2)}`);
+const result = {
+  routerPerSecond: Math.round(median(router)),
+  notifmePerSecond: Math.round(median(notifme)),
+  ratio: Math.round(median(ratios) * 100) / 100,
+};
+if (json) console.log(JSON.stringify(result));
+else {
+  console.log(`cascade-router (median): ${result.routerPerSecond.toLocaleString('en')} messages/s`);
+  console.log(`notifme-sdk    (median): ${result.notifmePerSecond.toLocaleString('en')} messages/s`);
+  console.log(`ratio: cascade-router / notifme-sdk, median of the per-round ratios = ${result.ratio.toFixed(2)}   target ≥ 3`);
+}

@@ -24,8 +24,12 @@ import { Redis } from 'ioredis';
 import type * as Library from 'cascade-router';
 import type * as RedisEntry from 'cascade-router/redis';
 
-const { createRouter } = (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof Library;
-const { redisStore } = (await import(new URL('../dist/redis.js', import.meta.url).href)) as typeof RedisEntry;
+/** `--dist <dir>`: another build to measure (an earlier commit's, for before/after on one machine). */
+const distAt = process.argv.indexOf('--dist');
+const dist = (file: string): string =>
+  distAt === -1 ? new URL(`../dist/${file}`, import.meta.url).href : new URL(`file://${process.argv[distAt + 1]!.replace(/\/$/, '')}/${file}`).href;
+const { createRouter } = (await import(dist('index.js'))) as typeof Library;
+const { redisStore } = (await import(dist('redis.js'))) as typeof RedisEntry;
 
 const json = process.argv.includes('--json');
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -170,6 +174,8 @@ try {
     oneInstance: { ...one('async'), earlyReceipts: one('earlyReceipts'), instantProvider: one('instantProvider') },
     twoInstances: { cascadesPerSecond: rate(runs.two.async), instantProvider: { cascadesPerSecond: rate(runs.two.instantProvider) } },
     roundTripsPerCascade: roundTrips.async,
+    /** Each cascade here is three state changes (create, send recorded, delivered). */
+    roundTripsPerStateChange: Math.round((roundTrips.async / 3) * 100) / 100,
     redisBytesPerOpenCascade: Math.round(redisBytesPerOpenCascade),
   };
   if (json) console.log(JSON.stringify(result));
@@ -180,7 +186,8 @@ try {
     log(`  one instance:   ${o.cascadesPerSecond} | ${o.earlyReceipts.cascadesPerSecond} | ${o.instantProvider.cascadesPerSecond} cascades/s`);
     log(`    client CPU:   ${o.clientCpuUsPerCascade} | ${o.earlyReceipts.clientCpuUsPerCascade} | ${o.instantProvider.clientCpuUsPerCascade} µs per cascade`);
     log(`    Redis CPU:    ${o.redisCpuUsPerCascade} | ${o.earlyReceipts.redisCpuUsPerCascade} | ${o.instantProvider.redisCpuUsPerCascade} µs per cascade`);
-    log(`    round trips:  ${o.roundTripsPerCascade} | ${o.earlyReceipts.roundTripsPerCascade} | ${o.instantProvider.roundTripsPerCascade} per cascade (3 state changes)`);
+    log(`    round trips:  ${o.roundTripsPerCascade} | ${o.earlyReceipts.roundTripsPerCascade} | ${o.instantProvider.roundTripsPerCascade} per cascade (3 state changes: ${result.roundTripsPerStateChange} per change, target ≤ 1.33)`);
+    log(`  CPU per cascade, provider answering a later turn: client ${o.clientCpuUsPerCascade} µs (target ≤ 50) + Redis ${o.redisCpuUsPerCascade} µs (target ≤ 35)`);
     log(`  two instances:  ${t.cascadesPerSecond} | - | ${t.instantProvider.cascadesPerSecond} cascades/s`);
     log(`  Redis memory:   ${result.redisBytesPerOpenCascade} bytes per open cascade`);
   }

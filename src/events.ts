@@ -143,32 +143,44 @@ export function eventBase(cascade: Cascade, at: number): CascadeEventBase {
   };
 }
 
-/** The event that reports a note of a persisted transition. */
+/**
+ * The event that reports a note of a persisted transition. Each type is one object literal with its fields
+ * in one fixed order (one hidden class per type, no spreads): built only when someone listens.
+ */
 export function eventFor(note: Note, cascade: Cascade): Parameters<RouterEvents[Note['type']]>[0] {
-  const base = eventBase(cascade, cascade.updatedAt);
-  if (note.type === 'exhausted' || note.type === 'cancelled' || note.type === 'expired') return base;
-  const attempt = cascade.attempts[note.step]!;
-  const step = { ...base, step: note.step, channel: attempt.channel, provider: attempt.provider };
+  const cascadeId = cascade.id;
+  const key = cascade.key;
+  const recipientId = cascade.recipient.id;
+  const at = cascade.updatedAt;
+  const spend = formatMicros(cascade.spendMicros);
+  const projectedSpend = formatMicros(projectedSpendMicros(cascade));
+  if (note.type === 'exhausted' || note.type === 'cancelled' || note.type === 'expired') return { cascadeId, key, recipientId, at, cascade, spend, projectedSpend };
+  const step = note.step;
+  const attempt = cascade.attempts[step]!;
+  const channel = attempt.channel;
+  const provider = attempt.provider;
   switch (note.type) {
     case 'attempt':
-      return { ...step, projectedCost: formatMicros(cascade.plan.steps[note.step]!.costMicros) };
+      return { cascadeId, key, recipientId, at, cascade, spend, projectedSpend, step, channel, provider, projectedCost: formatMicros(cascade.plan.steps[step]!.costMicros) };
     case 'resumed':
-      return { ...step, previousOwner: note.previousOwner, owner: attempt.owner! };
+      return { cascadeId, key, recipientId, at, cascade, spend, projectedSpend, step, channel, provider, previousOwner: note.previousOwner, owner: attempt.owner! };
     case 'sent':
-      return { ...step, providerMessageId: attempt.providerMessageId! };
+      return { cascadeId, key, recipientId, at, cascade, spend, projectedSpend, step, channel, provider, providerMessageId: attempt.providerMessageId! };
     case 'receipt':
-      return { ...step, providerMessageId: attempt.providerMessageId!, status: note.status };
+      return { cascadeId, key, recipientId, at, cascade, spend, projectedSpend, step, channel, provider, providerMessageId: attempt.providerMessageId!, status: note.status };
     case 'paced':
-      return { ...step, until: note.until };
+      return { cascadeId, key, recipientId, at, cascade, spend, projectedSpend, step, channel, provider, until: note.until };
     case 'failover': {
       const tried = attempt.failovers!.findLast((t) => t.provider === note.from);
-      return { ...step, from: note.from, to: note.to, reason: note.reason, error: tried?.error };
+      return { cascadeId, key, recipientId, at, cascade, spend, projectedSpend, step, channel, provider, from: note.from, to: note.to, reason: note.reason, error: tried?.error };
     }
-    case 'fallback':
-      return { ...step, reason: note.reason, next: note.next === undefined ? undefined : cascade.plan.steps[note.next]!.channel };
+    case 'fallback': {
+      const next = note.next === undefined ? undefined : cascade.plan.steps[note.next]!.channel;
+      return { cascadeId, key, recipientId, at, cascade, spend, projectedSpend, step, channel, provider, reason: note.reason, next };
+    }
     case 'delivered':
-      return { ...step, late: attempt.late === true };
+      return { cascadeId, key, recipientId, at, cascade, spend, projectedSpend, step, channel, provider, late: attempt.late === true };
     case 'late-receipt':
-      return { ...step, status: attempt.status!, doubleSpend: formatMicros(cascade.doubleSpendMicros) };
+      return { cascadeId, key, recipientId, at, cascade, spend, projectedSpend, step, channel, provider, status: attempt.status!, doubleSpend: formatMicros(cascade.doubleSpendMicros) };
   }
 }

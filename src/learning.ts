@@ -137,7 +137,12 @@ export function addToChannel(stats: ChannelStats | undefined, o: Observation, no
   const counts = addToCounts(stats, o, now, halfLifeMs);
   const age = stats === undefined ? 1 : decay(stats.at, now, halfLifeMs);
   const latency: Record<number, number> = {};
-  if (stats) for (const [bucket, weight] of Object.entries(stats.latency)) latency[Number(bucket)] = weight * age;
+  // Integer keys: for-in walks them in order without the entry arrays and Number() parsing of Object.entries.
+  if (stats) {
+    const from = stats.latency as Record<string, number>;
+    if (age === 1) for (const bucket in from) (latency as Record<string, number>)[bucket] = from[bucket]!;
+    else for (const bucket in from) (latency as Record<string, number>)[bucket] = from[bucket]! * age;
+  }
   if (o.latencyMs !== undefined && o.outcome === 'delivered') {
     const bucket = latencyBucket(o.latencyMs);
     latency[bucket] = Math.max(0, (latency[bucket] ?? 0) + o.weight * decay(o.at, now, halfLifeMs));

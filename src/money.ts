@@ -51,6 +51,8 @@ export function toMicrosPerMs(value: Amount, field = 'valueOfTime', error: new (
 
 /** Formats micro-units as a decimal string with at least two decimals: 7500 → "0.0075". */
 export function formatMicros(micros: Micros): string {
+  // Every free step and every event before a billed send: skip the string work.
+  if (micros === 0) return '0.00';
   const sign = micros < 0 ? '-' : '';
   const abs = Math.abs(micros);
   const whole = Math.floor(abs / SCALE);

@@ -71,7 +71,8 @@ export class Health {
     this.#refresh();
     if (this.#breakers.size === 0) return undefined;
     let open: Set<string> | undefined;
-    for (const provider of this.#breakers.keys()) if (this.#look(provider).state === 'open') (open ??= new Set()).add(provider);
+    // Through `#watch`, so a breaker that moves on when looked at (cool-down over, probes unanswered) is reported.
+    for (const provider of this.#breakers.keys()) if (this.#watch(provider, (breaker, now) => breaker.isOpen(now))) (open ??= new Set()).add(provider);
     return open;
   }
 

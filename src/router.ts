@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
+import { fastReceipt } from './fast-parse.js';
 import { Changes } from './changes.js';
 import { resolveChannels, type PhoneNumberOptions, type ResolvedChannel } from './channels.js';
 import { SimulatedClock, systemClock, type Clock } from './clock.js';
@@ -284,7 +285,7 @@ export class Router extends EventEmitter<RouterEvents> {
   handleReceipt(input: Receipt): Promise<ReceiptResult> {
     try {
       this.#admit();
-      return Promise.resolve(this.#inbox.handle(parse(receiptSchema, input, 'receipt', InvalidReceiptError) as Receipt));
+      return Promise.resolve(this.#inbox.handle(fastReceipt(input) ?? (parse(receiptSchema, input, 'receipt', InvalidReceiptError) as Receipt)));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -4,12 +4,13 @@ import { InvalidInputError } from './errors.js';
 import { toMicros, toMicrosPerMs } from './money.js';
 import { assertTimeZone, parseClockTime } from './quiet-hours.js';
 import { isCountry } from './phone.js';
+import { fastMessage, fastRecipient } from './fast-parse.js';
 import { messageSchema, parse, recipientSchema } from './schema.js';
 import type { ChannelEstimate, Message, Recipient } from './types.js';
 
 /** Validates a message at the public edge: shape, channel names, durations, amounts. */
 export function validateMessage(value: unknown, channels: ReadonlyMap<string, ResolvedChannel>): Message {
-  const message = parse(messageSchema, value, 'message') as Message;
+  const message = fastMessage(value) ?? (parse(messageSchema, value, 'message') as Message);
   const known = (names: Iterable<string>, field: string): void => {
     for (const name of names) {
       if (!channels.has(name)) {
@@ -46,7 +47,7 @@ function hasOverrideText(message: Message): boolean {
 
 /** Validates a recipient at the public edge, including its time zone and quiet hours. */
 export function validateRecipient(value: unknown): Recipient {
-  const recipient = parse(recipientSchema, value, 'recipient') as Recipient;
+  const recipient = fastRecipient(value) ?? (parse(recipientSchema, value, 'recipient') as Recipient);
   if (recipient.timeZone !== undefined) assertTimeZone(recipient.timeZone);
   if (recipient.country !== undefined && !isCountry(recipient.country)) {
     throw new InvalidInputError(`Expected \`country\` to be an ISO 3166-1 alpha-2 country code such as "UA", got ${JSON.stringify(recipient.country)}`);

@@ -28,8 +28,10 @@ interface Meter {
   createHistogram(name: string, options?: { description?: string; unit?: string }): Histogram;
 }
 interface OtelApi {
-  trace: { getTracer(name: string, version?: string): Tracer; setSpan(context: unknown, span: Span): unknown };
+  trace: { getTracer(name: string, version?: string): Tracer; setSpan(context: unknown, span: Span): unknown; getTracerProvider?(): { getDelegate?(): unknown } };
   metrics: { getMeter(name: string, version?: string): Meter };
+  ProxyTracerProvider?: new () => { getDelegate(): unknown };
+  createNoopMeter?: () => unknown;
   context: { active(): unknown };
   ROOT_CONTEXT: unknown;
   SpanStatusCode: { UNSET: number; OK: number; ERROR: number };
@@ -91,6 +93,11 @@ export function telemetryObserver(
   const latency = meter.createHistogram('cascade_router.receipt.latency', { description: 'From the provider accepting a send to its success receipt', unit: 'ms' });
   const open = new Map<string, OpenCascade>();
   const provider = (channel: string) => channels.get(channel)?.providers[0]?.name;
+  // With no SDK registered, the global providers are no-ops: spans that record nothing are not started
+  // (asked again on every change, so an SDK registered later is picked up), and no-op counters not fed.
+  const noopTracing = given.tracerProvider === undefined && api.ProxyTracerProvider !== undefined ? new api.ProxyTracerProvider().getDelegate() : undefined;
+  const tracing = (): boolean => noopTracing === undefined || api.trace.getTracerProvider?.().getDelegate?.() !== noopTracing;
+  const metering = given.meterProvider !== undefined || api.createNoopMeter === undefined || meter !== api.createNoopMeter();
 
   const endAttempt = (span: Span, attempt: Attempt): void => {
     span.setAttributes(attemptAttributes(attempt, provider(attempt.channel)));
@@ -130,6 +137,7 @@ export function telemetryObserver(
     context: () => api.context.active(),
 
     started(cascade, context) {
+      if (!tracing()) return;
       const span = tracer.startSpan(
         'cascade-router.cascade',
         {
@@ -151,13 +159,14 @@ export function telemetryObserver(
     changed(done: Transition, before: Cascade | 'new' | undefined) {
       const cascade = done.cascade;
       const previous = before === 'new' ? undefined : before;
+      const traced = tracing();
       let state = open.get(cascade.id);
-      if (state === undefined && !TERMINAL.has(cascade.status)) {
+      if (state === undefined && traced && !TERMINAL.has(cascade.status)) {
         state = { span: undefined, context: api.ROOT_CONTEXT, attempts: new Map() };
         open.set(cascade.id, state);
         bound();
       }
-      cascade.attempts.forEach((attempt, index) => {
+      if (traced || state !== undefined) cascade.attempts.forEach((attempt, index) => {
         if (before !== undefined && previous?.attempts[index] === attempt) return;
         let span = state?.attempts.get(index);
         if (span === undefined && previous?.attempts[index]?.state !== 'ended') {
@@ -177,7 +186,7 @@ export function telemetryObserver(
           state?.attempts.delete(index);
         }
       });
-      for (const note of done.notes) {
+      if (metering) for (const note of done.notes) {
         if (note.type === 'exhausted' || note.type === 'cancelled' || note.type === 'expired') continue;
         const attempt = cascade.attempts[note.step]!;
         const labels = { 'cascade_router.channel': attempt.channel };
@@ -191,7 +200,7 @@ export function telemetryObserver(
           if (accepted !== undefined && reached !== undefined) latency.record(Math.max(0, reached - accepted), labels);
         }
       }
-      if (before !== undefined) {
+      if (metering && before !== undefined) {
         const delta = ledgerDelta(previous, cascade);
         if (delta !== undefined) {
           for (const [channel, c] of Object.entries(delta.channels)) if (c.spendMicros !== 0) spend.add(c.spendMicros, { 'cascade_router.channel': channel });
@@ -199,7 +208,7 @@ export function telemetryObserver(
         }
       }
       if (TERMINAL.has(cascade.status) && !(previous !== undefined && TERMINAL.has(previous.status))) {
-        cascades.add(1, { 'cascade_router.status': cascade.status });
+        if (metering) cascades.add(1, { 'cascade_router.status': cascade.status });
         if (state !== undefined) endCascade(cascade.id, state, cascade, false);
       }
     },
