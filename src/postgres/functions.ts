@@ -302,51 +302,7 @@ BEGIN
   RETURN previous IS NOT NULL AND previous > now_db;
 END $$;
 
-/*
- * maintain: the housekeeping no single change does, in batches, by one instance at a time (others skip):
- * finished cascades past their retention deleted with their provider ids (p_retention ms, database time; -1
- * never), held receipts past their hold (p_now, router clock) and the rows left for them, recipients'
- * statistics past their expiry, and the ledger folded into one row once it has many. Returns rows removed.
- */
-CREATE FUNCTION __S__.maintain(p_retention bigint, p_now bigint) RETURNS integer
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-  removed integer := 0;
-  n integer;
-  shards integer[];
-BEGIN
-  IF NOT pg_try_advisory_xact_lock(hashtext('__S__.maintain')) THEN RETURN 0; END IF;
-  IF p_retention >= 0 THEN
-    WITH gone AS (
-      DELETE FROM __S__.cascades c WHERE c.id IN (
-        SELECT x.id FROM __S__.cascades x WHERE x.ended_at < clock_timestamp() - p_retention * interval '1 millisecond'
-        ORDER BY x.ended_at LIMIT 1000 FOR UPDATE SKIP LOCKED)
-      RETURNING c.state),
-    ids AS (DELETE FROM __S__.provider_ids p WHERE p.provider_id IN (
-      SELECT a ->> 'providerMessageId' FROM gone g, jsonb_array_elements(g.state::jsonb -> 'attempts') AS a) RETURNING 1)
-    SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM ids) INTO n;
-    removed := removed + n;
-  END IF;
-  shards := __S__.drop_held(ARRAY(SELECT h.seq FROM __S__.held h WHERE h.until <= p_now ORDER BY h.until LIMIT 1000));
-  PERFORM __S__.apply_delta(__S__.add_delta(NULL, shards, -1, 1, 0));
-  removed := removed + cardinality(shards);
-  WITH gone AS (
-    DELETE FROM __S__.provider_ids p WHERE p.provider_id IN (
-      SELECT x.provider_id FROM __S__.provider_ids x
-      WHERE x.cascade_id IS NULL AND NOT EXISTS (SELECT 1 FROM __S__.held h WHERE h.provider_id = x.provider_id)
-      LIMIT 1000 FOR UPDATE SKIP LOCKED)
-    RETURNING 1)
-  SELECT count(*) INTO n FROM gone;
-  removed := removed + n;
-  DELETE FROM __S__.recipient_stats r WHERE (r.recipient_id, r.channel) IN (
-    SELECT x.recipient_id, x.channel FROM __S__.recipient_stats x WHERE x.expires_at <= clock_timestamp() LIMIT 1000 FOR UPDATE SKIP LOCKED);
-  GET DIAGNOSTICS n = ROW_COUNT;
-  removed := removed + n;
-  IF (SELECT count(*) FROM (SELECT 1 FROM __S__.ledger LIMIT 1001) AS x) > 1000 THEN PERFORM __S__.fold_ledger(); END IF;
-  RETURN removed;
-END $$;
-`;
+${maintainSql('CREATE')}`;
 
 /**
  * The batched forms: the store sends every create, commit and route of one turn of its event loop as one call,
@@ -441,3 +397,55 @@ BEGIN
   PERFORM __S__.apply_delta(delta);
 END $$;
 `;
+
+/**
+ * maintain's text: migration 1 creates it, a later migration replaces it with more steps (`extra`, statements
+ * before its answer that may add to `removed` and use `n`).
+ */
+export function maintainSql(create: 'CREATE' | 'CREATE OR REPLACE', extra = ''): string {
+  return `/*
+ * maintain: the housekeeping no single change does, in batches, by one instance at a time (others skip):
+ * finished cascades past their retention deleted with their provider ids (p_retention ms, database time; -1
+ * never), held receipts past their hold (p_now, router clock) and the rows left for them, recipients'
+ * statistics past their expiry, and the ledger folded into one row once it has many. Returns rows removed.
+ */
+${create} FUNCTION __S__.maintain(p_retention bigint, p_now bigint) RETURNS integer
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  removed integer := 0;
+  n integer;
+  shards integer[];
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(hashtext('__S__.maintain')) THEN RETURN 0; END IF;
+  IF p_retention >= 0 THEN
+    WITH gone AS (
+      DELETE FROM __S__.cascades c WHERE c.id IN (
+        SELECT x.id FROM __S__.cascades x WHERE x.ended_at < clock_timestamp() - p_retention * interval '1 millisecond'
+        ORDER BY x.ended_at LIMIT 1000 FOR UPDATE SKIP LOCKED)
+      RETURNING c.state),
+    ids AS (DELETE FROM __S__.provider_ids p WHERE p.provider_id IN (
+      SELECT a ->> 'providerMessageId' FROM gone g, jsonb_array_elements(g.state::jsonb -> 'attempts') AS a) RETURNING 1)
+    SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM ids) INTO n;
+    removed := removed + n;
+  END IF;
+  shards := __S__.drop_held(ARRAY(SELECT h.seq FROM __S__.held h WHERE h.until <= p_now ORDER BY h.until LIMIT 1000));
+  PERFORM __S__.apply_delta(__S__.add_delta(NULL, shards, -1, 1, 0));
+  removed := removed + cardinality(shards);
+  WITH gone AS (
+    DELETE FROM __S__.provider_ids p WHERE p.provider_id IN (
+      SELECT x.provider_id FROM __S__.provider_ids x
+      WHERE x.cascade_id IS NULL AND NOT EXISTS (SELECT 1 FROM __S__.held h WHERE h.provider_id = x.provider_id)
+      LIMIT 1000 FOR UPDATE SKIP LOCKED)
+    RETURNING 1)
+  SELECT count(*) INTO n FROM gone;
+  removed := removed + n;
+  DELETE FROM __S__.recipient_stats r WHERE (r.recipient_id, r.channel) IN (
+    SELECT x.recipient_id, x.channel FROM __S__.recipient_stats x WHERE x.expires_at <= clock_timestamp() LIMIT 1000 FOR UPDATE SKIP LOCKED);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  removed := removed + n;
+  IF (SELECT count(*) FROM (SELECT 1 FROM __S__.ledger LIMIT 1001) AS x) > 1000 THEN PERFORM __S__.fold_ledger(); END IF;
+${extra}  RETURN removed;
+END $$;
+`;
+}

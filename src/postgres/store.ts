@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { InvalidConfigError, InvalidInputError, StoreConflictError } from '../errors.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from '../redis/codec.js';
-import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type StatsUpdate } from '../store/types.js';
+import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth, type StatsUpdate } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { openPool, toStoreError, type PostgresConnectionOptions, type PostgresPool, type PostgresQuery } from './connection.js';
 import { Batch, column } from './batch.js';
@@ -490,6 +490,30 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         if (rows.length < PAGE) return;
         after = rows[rows.length - 1]![0] as string;
       }
+    },
+
+    async health() {
+      const rows = await query('health', { name: `${s}_health`, text: `SELECT report FROM ${s}.provider_health` });
+      return rows.map(([report]) => {
+        const kept = JSON.parse(report as string) as SharedHealth;
+        const shared: SharedHealth = { provider: kept.provider, state: kept.state, reason: kept.reason ?? undefined, until: kept.until ?? undefined, at: kept.at };
+        return shared;
+      });
+    },
+
+    async reportHealth(state) {
+      await query('reportHealth', { name: `${s}_report_health`, text: `SELECT ${s}.report_health($1, $2, $3)`, values: [state.provider, state.at, JSON.stringify(state)] });
+    },
+
+    async pace({ provider, limit, windowMs, reserve, urgent, now }) {
+      const rows = await query('pace', { name: `${s}_pace`, text: `SELECT ${s}.pace($1, $2, $3, $4, $5, $6)::float8`, values: [provider, limit, windowMs, reserve, urgent, now] });
+      const retryAt = rows[0]![0] as number | null;
+      return retryAt === null ? { go: true } : { go: false, retryAt };
+    },
+
+    async admit({ recipientId, category, key, max, windowMs, now }) {
+      const rows = await query('admit', { name: `${s}_admit`, text: `SELECT ${s}.admit($1, $2, $3, $4, $5, $6)`, values: [recipientId, category, key, max, windowMs, now] });
+      return rows[0]![0] === true;
     },
 
     listen(wake) {
