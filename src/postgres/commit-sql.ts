@@ -20,4 +20,97 @@ const FAST_PATH = `  IF cardinality(p_providers) = 0 AND NOT (p_ended AND p_rete
   END IF;
 `;
 
-export const COMMIT_FUNCTIONS = commitOneSql('CREATE OR REPLACE', FAST_PATH);
+/*
+ * commit_many, set-based: every cascade row of the batch is locked first, in id order (one statement), so two
+ * batches never wait for each other in a cycle; then the changes that keep their row, one per cascade in the
+ * batch, and index no provider id or only new ones, are written by one UPDATE (each still its own compare-and-set
+ * on its version), their new ids by one INSERT; the others (receipts held for an id they index, several changes
+ * of one cascade) go through commit_one one by one, in id order, as in version 1. Statistics and counters last.
+ */
+const COMMIT_MANY = `
+CREATE OR REPLACE FUNCTION __S__.commit_many(
+  p_ids text[], p_bases integer[], p_versions integer[], p_known text[], p_nonces text[], p_fixeds text[], p_states text[],
+  p_timers bigint[], p_owners text[], p_endeds boolean[], p_nows bigint[], p_providers text[], p_provider_counts integer[],
+  p_throughs bigint[], p_stats jsonb[], p_retention bigint)
+RETURNS TABLE (idx integer, ok integer, held text[])
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  i integer;
+  starts integer[] := ARRAY[]::integer[];
+  at integer := 1;
+  n integer;
+  r record;
+  delta __S__.held_delta;
+  simple integer[];
+  quick integer[];
+  indexed text[];
+  raced integer[];
+  written integer[];
+  stats jsonb[];
+BEGIN
+  FOREACH n IN ARRAY p_provider_counts LOOP
+    starts := starts || at;
+    at := at + n;
+  END LOOP;
+  PERFORM 1 FROM __S__.cascades c WHERE c.id = ANY (p_ids) ORDER BY c.id FOR UPDATE;
+  SELECT coalesce(array_agg(o.i) FILTER (WHERE o.n = 0), ARRAY[]::integer[]),
+    coalesce(array_agg(o.i) FILTER (WHERE o.n > 0), ARRAY[]::integer[])
+  INTO simple, quick FROM (
+    SELECT u.i, u.n, u.ended, count(*) OVER (PARTITION BY u.id) AS same
+    FROM unnest(p_ids, p_provider_counts, p_endeds) WITH ORDINALITY AS u(id, n, ended, i)) o
+  WHERE NOT (o.ended AND p_retention = 0) AND o.same = 1;
+  -- Of those that index provider ids: the ones based on the stored version (their rows are locked: it stays so) whose
+  -- ids are all new, with no receipt held for them. Their ids are indexed by one INSERT; one another transaction
+  -- made meanwhile (a route holding a receipt) sends its change through commit_one after all, its own ids taken back.
+  SELECT coalesce(array_agg(q.i), ARRAY[]::integer[]) INTO quick FROM unnest(quick) AS q(i)
+  JOIN __S__.cascades c ON c.id = p_ids[q.i] AND c.version = p_bases[q.i] AND (p_fixeds[q.i] IS NOT NULL OR c.nonce = p_known[q.i])
+  WHERE NOT EXISTS (SELECT 1 FROM __S__.provider_ids p WHERE p.provider_id = ANY (p_providers[starts[q.i]:starts[q.i] + p_provider_counts[q.i] - 1]));
+  IF cardinality(quick) > 0 THEN
+    WITH wanted AS (
+      SELECT x.provider_id, q.i FROM unnest(quick) AS q(i), unnest(p_providers[starts[q.i]:starts[q.i] + p_provider_counts[q.i] - 1]) AS x(provider_id)),
+    added AS (
+      INSERT INTO __S__.provider_ids (provider_id, cascade_id)
+      SELECT w.provider_id, p_ids[w.i] FROM wanted w ORDER BY w.provider_id
+      ON CONFLICT (provider_id) DO NOTHING RETURNING provider_id, cascade_id)
+    SELECT coalesce(array_agg(a.provider_id), ARRAY[]::text[]) INTO indexed FROM added a;
+    SELECT coalesce(array_agg(DISTINCT q.i), ARRAY[]::integer[]) INTO raced FROM unnest(quick) AS q(i),
+      unnest(p_providers[starts[q.i]:starts[q.i] + p_provider_counts[q.i] - 1]) AS x(provider_id)
+    WHERE NOT (x.provider_id = ANY (indexed));
+    IF cardinality(raced) > 0 THEN
+      DELETE FROM __S__.provider_ids p WHERE p.provider_id = ANY (indexed) AND p.provider_id IN (
+        SELECT x.provider_id FROM unnest(raced) AS r(i), unnest(p_providers[starts[r.i]:starts[r.i] + p_provider_counts[r.i] - 1]) AS x(provider_id));
+      quick := ARRAY(SELECT q FROM unnest(quick) AS q WHERE NOT (q = ANY (raced)));
+    END IF;
+    simple := simple || quick;
+  END IF;
+  WITH changed AS (
+    UPDATE __S__.cascades c SET
+      version = p_versions[u.i], nonce = p_nonces[u.i], fixed = coalesce(p_fixeds[u.i], c.fixed), state = p_states[u.i],
+      timer_at = CASE WHEN p_endeds[u.i] THEN NULL ELSE p_timers[u.i] END,
+      lease_until = CASE WHEN NOT p_endeds[u.i] AND p_timers[u.i] IS NOT DISTINCT FROM c.timer_at THEN c.lease_until END,
+      owner = CASE WHEN p_endeds[u.i] THEN NULL ELSE p_owners[u.i] END,
+      ended_at = CASE WHEN p_endeds[u.i] THEN coalesce(c.ended_at, clock_timestamp()) END
+    FROM unnest(simple) AS u(i)
+    WHERE c.id = p_ids[u.i] AND c.version = p_bases[u.i] AND (p_fixeds[u.i] IS NOT NULL OR c.nonce = p_known[u.i])
+    RETURNING u.i)
+  SELECT coalesce(array_agg(changed.i), ARRAY[]::integer[]) INTO written FROM changed;
+  RETURN QUERY SELECT s.i::integer, CASE WHEN s.i = ANY (written) THEN 1 ELSE 0 END, NULL::text[] FROM unnest(simple) AS s(i);
+  SELECT coalesce(array_agg(p_stats[w.i]) FILTER (WHERE p_stats[w.i] IS NOT NULL), ARRAY[]::jsonb[]) INTO stats FROM unnest(written) AS w(i);
+  FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) WHERE NOT (o.i = ANY (simple)) ORDER BY o.id, o.i LOOP
+    SELECT * INTO r FROM __S__.commit_one(p_ids[i], p_bases[i], p_versions[i], p_known[i], p_nonces[i], p_fixeds[i],
+      p_states[i], p_timers[i], p_owners[i], p_endeds[i], p_retention, p_nows[i],
+      coalesce(p_providers[starts[i]:starts[i] + p_provider_counts[i] - 1], ARRAY[]::text[]), p_throughs[i], delta);
+    delta := r.delta;
+    IF r.ok = 1 AND p_stats[i] IS NOT NULL THEN stats := stats || p_stats[i]; END IF;
+    idx := i;
+    ok := r.ok;
+    held := r.held;
+    RETURN NEXT;
+  END LOOP;
+  IF cardinality(stats) > 0 THEN PERFORM __S__.apply_stats(stats); END IF;
+  PERFORM __S__.apply_delta(delta);
+END $$;
+`;
+
+export const COMMIT_FUNCTIONS = `${commitOneSql('CREATE OR REPLACE', FAST_PATH)}\n${COMMIT_MANY}`;
