@@ -113,4 +113,61 @@ BEGIN
 END $$;
 `;
 
-export const COMMIT_FUNCTIONS = `${commitOneSql('CREATE OR REPLACE', FAST_PATH)}\n${COMMIT_MANY}`;
+/*
+ * create_many, set-based: one INSERT for the batch, in id order, then the owner of each key that was taken read by
+ * one SELECT. A cascade that ends at once with retention 0 (deleted as it is written) goes through create_cascade.
+ */
+const CREATE_MANY = `
+CREATE OR REPLACE FUNCTION __S__.create_many(
+  p_ids text[], p_keys text[], p_versions integer[], p_nonces text[], p_fixeds text[], p_states text[], p_timers bigint[],
+  p_owners text[], p_endeds boolean[], p_stats jsonb[], p_retention bigint)
+RETURNS TABLE (idx integer, created boolean, nonce text, fixed text, state text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  i integer;
+  r record;
+  plain integer[];
+  inserted text[];
+  made integer[];
+  stats jsonb[];
+BEGIN
+  SELECT coalesce(array_agg(o.i ORDER BY o.id, o.i), ARRAY[]::integer[]) INTO plain
+  FROM unnest(p_ids, p_endeds) WITH ORDINALITY AS o(id, ended, i) WHERE NOT (o.ended AND p_retention = 0);
+  WITH added AS (
+    INSERT INTO __S__.cascades AS c (id, key, version, nonce, fixed, state, timer_at, owner, ended_at)
+    SELECT p_ids[u.i], p_keys[u.i], p_versions[u.i], p_nonces[u.i], p_fixeds[u.i], p_states[u.i],
+      CASE WHEN p_endeds[u.i] THEN NULL ELSE p_timers[u.i] END, CASE WHEN p_endeds[u.i] THEN NULL ELSE p_owners[u.i] END,
+      CASE WHEN p_endeds[u.i] THEN clock_timestamp() END
+    FROM unnest(plain) WITH ORDINALITY AS u(i, ord) ORDER BY u.ord
+    ON CONFLICT DO NOTHING RETURNING c.id)
+  SELECT coalesce(array_agg(a.id), ARRAY[]::text[]) INTO inserted FROM added a;
+  -- An id given twice: the first one in the batch was inserted.
+  SELECT coalesce(array_agg(f.i), ARRAY[]::integer[]) INTO made FROM (
+    SELECT DISTINCT ON (p_ids[u.i]) u.i FROM unnest(plain) WITH ORDINALITY AS u(i, ord) ORDER BY p_ids[u.i], u.ord) f
+  WHERE p_ids[f.i] = ANY (inserted);
+  RETURN QUERY SELECT m.i::integer, true, NULL::text, NULL::text, NULL::text FROM unnest(made) AS m(i);
+  -- The others: the cascade that owns the key, or else the id (none when it was deleted meanwhile: try again).
+  RETURN QUERY SELECT DISTINCT ON (o.i) o.i::integer, false, c.nonce, c.fixed, c.state
+    FROM unnest(plain) AS o(i)
+    JOIN __S__.cascades c ON coalesce(c.key, c.id) = coalesce(p_keys[o.i], p_ids[o.i]) OR c.id = p_ids[o.i]
+    WHERE NOT (o.i = ANY (made))
+    ORDER BY o.i, (coalesce(c.key, c.id) = coalesce(p_keys[o.i], p_ids[o.i])) DESC;
+  SELECT coalesce(array_agg(p_stats[m.i]) FILTER (WHERE p_stats[m.i] IS NOT NULL), ARRAY[]::jsonb[]) INTO stats FROM unnest(made) AS m(i);
+  FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) WHERE NOT (o.i = ANY (plain)) ORDER BY o.id, o.i LOOP
+    FOR r IN SELECT * FROM __S__.create_cascade(p_ids[i], p_keys[i], p_versions[i], p_nonces[i], p_fixeds[i], p_states[i],
+      p_timers[i], p_owners[i], p_endeds[i], p_retention, NULL, false) LOOP
+      IF r.created AND p_stats[i] IS NOT NULL THEN stats := stats || p_stats[i]; END IF;
+      idx := i;
+      created := r.created;
+      nonce := r.nonce;
+      fixed := r.fixed;
+      state := r.state;
+      RETURN NEXT;
+    END LOOP;
+  END LOOP;
+  IF cardinality(stats) > 0 THEN PERFORM __S__.apply_stats(stats); END IF;
+END $$;
+`;
+
+export const COMMIT_FUNCTIONS = `${commitOneSql('CREATE OR REPLACE', FAST_PATH)}\n${COMMIT_MANY}\n${CREATE_MANY}`;
