@@ -72,6 +72,13 @@ export interface PostgresTransaction {
 }
 
 const PAGE = 200;
+
+/**
+ * A column of JSON texts (or nulls) as one text: JSON.stringify escapes every control character, so the record
+ * separator U+001E never occurs in one, and no JSON text is empty (null).
+ */
+const joined = (calls: readonly (readonly unknown[])[], j: number): string => calls.map((call) => (call[j] as string | null) ?? '').join('\u001e');
+const JOINED = (param: string): string => `string_to_array(${param}, E'\\x1e', '')`;
 const COMMITTED: CommitResult = Object.freeze({ ok: true, held: Object.freeze([]) });
 const CONFLICT: CommitResult = Object.freeze({ ok: false, held: Object.freeze([]) });
 
@@ -253,20 +260,24 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       for (const [idx, ...row] of await query(operation, many(calls))) results[(idx as number) - 1] = row;
       return results;
     }, batchSize);
+  // JSON columns go as one text each, split by the server (`JOINED`): node-postgres would escape every quote in them.
   const creates = batched('create', CREATE, (calls) => ({
     name: `${s}_create_many`,
-    text: `SELECT * FROM ${s}.create_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb[], $11)`,
-    values: [...[0, 1, 2, 3, 4, 5, 6, 7, 8, 10].map((j) => column(calls, j)), retention],
+    text: `SELECT * FROM ${s}.create_many($1, $2, $3, $4, ${JOINED('$5')}, ${JOINED('$6')}, $7, $8, $9, ${JOINED('$10')}::jsonb[], $11)`,
+    values: [...[0, 1, 2, 3].map((j) => column(calls, j)), joined(calls, 4), joined(calls, 5), ...[6, 7, 8].map((j) => column(calls, j)), joined(calls, 10), retention],
   }));
   const commits = batched('commit', `SELECT * FROM ${s}.commit_cascade($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, (calls) => ({
     name: `${s}_commit_many`,
-    text: `SELECT * FROM ${s}.commit_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb[], $16)`,
+    text: `SELECT * FROM ${s}.commit_many($1, $2, $3, $4, $5, ${JOINED('$6')}, ${JOINED('$7')}, $8, $9, $10, $11, $12, $13, $14, ${JOINED('$15')}::jsonb[], $16)`,
     values: [
-      ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11].map((j) => column(calls, j)),
+      ...[0, 1, 2, 3, 4].map((j) => column(calls, j)),
+      joined(calls, 5),
+      joined(calls, 6),
+      ...[7, 8, 9, 11].map((j) => column(calls, j)),
       calls.flatMap((call) => call[12] as string[]),
       calls.map((call) => (call[12] as string[]).length),
       column(calls, 13),
-      column(calls, 14),
+      joined(calls, 14),
       retention,
     ],
   }));
