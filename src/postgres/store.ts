@@ -45,7 +45,7 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   readonly clock?: Clock | undefined;
   /**
    * Most creates, commits or routes sent in one call (those made in one turn of the event loop go together:
-   * one round trip, one commit). Larger batches share more but run on one connection one after another. Default 32; 1 sends each alone.
+   * one round trip, one commit). Larger batches share more but run on one connection one after another. Default 256; 1 sends each alone.
    */
   readonly batchSize?: number | undefined;
   /** Cascades whose parsed form this instance keeps, so a read of one it holds gets back a few bytes. Default 10,000; 0 keeps none. */
@@ -109,7 +109,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const maxHeld = options.maxHeldReceipts ?? 100_000;
   positive('maxHeldPerId', maxHeldPerId);
   positive('maxHeldReceipts', maxHeld);
-  const batchSize = options.batchSize ?? 32;
+  const batchSize = options.batchSize ?? 256;
   positive('batchSize', batchSize);
   const leaseMs = options.claimLeaseMs ?? 30_000;
   const pollMs = options.pollMs ?? 1000;
