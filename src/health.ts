@@ -110,12 +110,17 @@ export class Breaker {
   #probesLeft = 0;
   /** Probes sent while half-open, by key, and whether each succeeded (accepted; with silence, its receipt came). */
   readonly #probes = new Map<string, boolean>();
-  /** Outcomes of sends in the window: time and whether it failed for the provider's sake. */
+  /** Outcomes of sends in the window from `#head` on: time and whether it failed for the provider's sake. */
   readonly #outcomes: { at: number; failed: boolean }[] = [];
+  #head = 0;
+  /** How many of those failed. */
+  #failures = 0;
   /** Accepted sends not yet old enough to judge, oldest first. */
   readonly #pending: Pending[] = [];
   readonly #byKey = new Map<string, Pending>();
   readonly #latencies: number[] = [];
+  /** `#judgeAfter()` as of the latencies now (undefined: to work out again). */
+  #judgeAfterMs: number | undefined;
   /** The last `silence.minSends` judged sends: whether each had its receipt in time. */
   readonly #recent: boolean[] = [];
   #receiptRate: number | undefined;
@@ -142,7 +147,9 @@ export class Breaker {
   /** A send's answer: accepted, or failed (`providerFault`: the provider's fault, it counts against it). */
   sent(now: number, key: string, accepted: boolean, providerFault: boolean, probe: boolean): void {
     this.#tick(now);
-    this.#outcomes.push({ at: now, failed: !accepted && providerFault });
+    const failed = !accepted && providerFault;
+    this.#outcomes.push({ at: now, failed });
+    if (failed) this.#failures++;
     if (accepted) {
       const pending: Pending = { key, at: now, received: false };
       this.#pending.push(pending);
@@ -167,6 +174,7 @@ export class Breaker {
       pending.received = true;
       this.#latencies.push(now - pending.at);
       if (this.#latencies.length > LATENCIES) this.#latencies.shift();
+      this.#judgeAfterMs = undefined;
     }
     if (this.state === 'half-open' && this.#probes.has(key)) this.#close(now);
   }
@@ -199,18 +207,30 @@ export class Breaker {
       }
     }
     const from = now - this.options.windowMs;
-    while (this.#outcomes.length > 0 && this.#outcomes[0]!.at < from) this.#outcomes.shift();
+    const outcomes = this.#outcomes;
+    while (this.#head < outcomes.length && outcomes[this.#head]!.at < from) if (outcomes[this.#head++]!.failed) this.#failures--;
+    if (this.#head > 1024 && this.#head * 2 > outcomes.length) outcomes.splice(0, this.#head), (this.#head = 0);
+  }
+
+  /** Whether it is open now (not half-open): the planner routes around it. */
+  isOpen(now: number): boolean {
+    this.#tick(now);
+    return this.state === 'open';
+  }
+
+  /** Forgets the outcomes in the window. */
+  #clearOutcomes(): void {
+    this.#outcomes.length = 0;
+    this.#head = 0;
+    this.#failures = 0;
   }
 
   /** Checks the window's error rate and the silence of sends old enough to have had their receipt. */
   #judge(now: number): void {
     if (this.state !== 'closed') return;
     const { minSends, errorRate } = this.options;
-    if (this.#outcomes.length >= minSends) {
-      let failed = 0;
-      for (const o of this.#outcomes) if (o.failed) failed++;
-      if (failed / this.#outcomes.length >= errorRate) return this.#open(now, 'errors', false);
-    }
+    const sends = this.#outcomes.length - this.#head;
+    if (sends >= minSends && this.#failures / sends >= errorRate) return this.#open(now, 'errors', false);
     const silence = this.options.silence;
     if (silence === undefined) return;
     // Accepted sends old enough to have had their receipt are judged: the last few against the usual rate.
@@ -233,10 +253,11 @@ export class Breaker {
 
   /** How old an accepted send must be before a missing receipt counts: a multiple of the usual latency. */
   #judgeAfter(): number {
-    if (this.#latencies.length === 0) return MIN_JUDGE_AFTER_MS * LATENCY_MARGIN;
+    if (this.#judgeAfterMs !== undefined) return this.#judgeAfterMs;
+    if (this.#latencies.length === 0) return (this.#judgeAfterMs = MIN_JUDGE_AFTER_MS * LATENCY_MARGIN);
     const sorted = [...this.#latencies].sort((a, b) => a - b);
     const p90 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))]!;
-    return Math.max(MIN_JUDGE_AFTER_MS, LATENCY_MARGIN * p90);
+    return (this.#judgeAfterMs = Math.max(MIN_JUDGE_AFTER_MS, LATENCY_MARGIN * p90));
   }
 
   #open(now: number, reason: 'errors' | 'silence', again: boolean): void {
@@ -247,7 +268,7 @@ export class Breaker {
     this.until = now + this.options.coolDownMs * this.#backoff;
     this.#probes.clear();
     // What happened before it opened says nothing of what comes after it closes.
-    this.#outcomes.length = 0;
+    this.#clearOutcomes();
     this.#pending.length = 0;
     this.#byKey.clear();
     this.#recent.length = 0;
@@ -259,21 +280,19 @@ export class Breaker {
     this.until = undefined;
     this.#backoff = 1;
     this.#probes.clear();
-    this.#outcomes.length = 0;
+    this.#clearOutcomes();
   }
 
   view(now: number): ProviderHealth {
     this.#tick(now);
-    let failures = 0;
-    for (const o of this.#outcomes) if (o.failed) failures++;
     return {
       provider: this.provider,
       state: this.state,
       reason: this.reason,
       since: this.since,
       until: this.until,
-      sends: this.#outcomes.length,
-      failures,
+      sends: this.#outcomes.length - this.#head,
+      failures: this.#failures,
       receiptRate: this.#judged >= (this.options.silence?.learnFrom ?? Infinity) ? this.#receiptRate : undefined,
     };
   }

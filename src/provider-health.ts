@@ -72,7 +72,7 @@ export class Health {
     if (this.#breakers.size === 0) return undefined;
     const now = this.#ctx.clock.now();
     let open: Set<string> | undefined;
-    for (const [provider, breaker] of this.#breakers) if (breaker.view(now).state === 'open') (open ??= new Set()).add(provider);
+    for (const [provider, breaker] of this.#breakers) if (breaker.isOpen(now)) (open ??= new Set()).add(provider);
     return open;
   }
 
