@@ -265,6 +265,7 @@ async function benchmark(): Promise<void> {
     cascadesPerSecond: Math.round(median(list.map((r) => r.cascadesPerSecond))),
     clientCpuUs: Math.round(median(list.map((r) => r.clientCpuUs))),
     serverCpuUs: Math.round(median(list.map((r) => r.serverCpuUs))),
+    backendCpuUs: Math.round(median(list.map((r) => r.backendCpuUs))),
     ...(list[0]?.startMs ? { startMs: { median: Math.round(median(list.map((r) => r.startMs!.median)) * 10) / 10, p99: Math.round(median(list.map((r) => r.startMs!.p99)) * 10) / 10 } } : {}),
   });
   const result = {
@@ -285,7 +286,7 @@ async function benchmark(): Promise<void> {
     for (const workload of workloads) {
       const one = result.oneInstance[workload];
       const start = 'startMs' in one && one.startMs ? `; first step ${one.startMs.median} ms after COMMIT (p99 ${one.startMs.p99} ms)` : '';
-      log(`  ${workload.padEnd(14)} one instance ${String(one.cascadesPerSecond).padStart(6)} cascades/s, CPU ${one.clientCpuUs} µs client + ${one.serverCpuUs} µs server per cascade, ${trips[workload]} round trips per state change${start}`);
+      log(`  ${workload.padEnd(14)} one instance ${String(one.cascadesPerSecond).padStart(6)} cascades/s, CPU ${one.clientCpuUs} µs client + ${one.serverCpuUs} µs server (${one.backendCpuUs} µs in its backends) per cascade, ${trips[workload]} round trips per state change${start}`);
     }
     log(`  two instances: async ${result.twoInstances.async.cascadesPerSecond} cascades/s, transactional ${result.twoInstances.transactional.cascadesPerSecond} cascades/s`);
     log(`  bytes per open cascade: ${bytes}`);
