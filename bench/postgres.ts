@@ -40,6 +40,10 @@ const CASCADES = Number(process.env.CASCADES ?? 4000);
 const IN_FLIGHT = 200;
 const RUNS = Number(process.env.RUNS ?? 3);
 const POOL = Number(process.env.POOL ?? 10);
+/** The store's `batchSize` (its default when unset). */
+const BATCH = process.env.BATCH === undefined ? undefined : Number(process.env.BATCH);
+/** `WORKLOADS=async` runs only those (comma-separated), and skips round trips and size: for quick comparisons. */
+const ONLY = process.env.WORKLOADS?.split(',');
 const admin = new pg.Pool({ connectionString: url, max: 4 });
 const run = randomUUID().replaceAll('-', '').slice(0, 8);
 const schemas: string[] = [];
@@ -54,10 +58,10 @@ const TICKS = 100; // clock ticks per second for /proc/<pid>/stat
 type Workload = 'async' | 'earlyReceipts' | 'transactional';
 const answerLater: Library.SendFunction = ({ cascadeId }) => new Promise((resolve) => setImmediate(() => resolve(`p:${cascadeId}`)));
 
-/** CPU seconds of every postgres process on this machine. */
-function serverCpuSeconds(): number {
+/** CPU seconds of every postgres process on this machine, or of the given ones. */
+function serverCpuSeconds(pids?: readonly number[]): number {
   let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
+  for (const pid of pids?.map(String) ?? readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -85,11 +89,11 @@ async function newSchema(label: string): Promise<string> {
 /** A router on its own pool; every query the pool runs is one round trip. */
 function makeRouter(schema: string, send: Library.SendFunction, listen: boolean): { router: Library.Router; store: Library.CascadeStore; pool: pg.Pool } {
   const settings = [process.env.SYNCHRONOUS_COMMIT === 'off' ? '-c synchronous_commit=off' : '', where ? '-c track_functions=all' : ''].join(' ').trim();
-  const pool = new pg.Pool({ connectionString: url, max: POOL, ...(settings === '' ? {} : { options: settings }) });
+  const pool = new pg.Pool({ connectionString: url, max: POOL, application_name: `crbench_${schema}`, ...(settings === '' ? {} : { options: settings }) });
   pool.on('error', () => {});
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => (roundTrips++, query(...args));
-  const store = postgresStore({ pool: pool as unknown as PostgresEntry.PostgresPool, schema, pollMs: 1000, listen });
+  const store = postgresStore({ pool: pool as unknown as PostgresEntry.PostgresPool, schema, pollMs: 1000, listen, ...(BATCH === undefined ? {} : { batchSize: BATCH }) });
   const router = createRouter({ store, channels: { push: { kind: 'push', send, confirm: { timeout: '10m' } } } });
   return { router, store, pool };
 }
@@ -99,6 +103,8 @@ interface Run {
   /** CPU time of this process and of the PostgreSQL server per cascade, in microseconds. */
   readonly clientCpuUs: number;
   readonly serverCpuUs: number;
+  /** CPU time of the routers' own backends per cascade, in microseconds (not the WAL writer, checkpointer, …). */
+  readonly backendCpuUs: number;
   /** transactional: ms from the COMMIT's answer to the adapter's call, median and 99th percentile. */
   readonly startMs?: { readonly median: number; readonly p99: number };
 }
@@ -159,12 +165,16 @@ async function throughput(instances: number, round: number, workload: Workload):
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const serverCpu = serverCpuSeconds() - serverBefore;
+  // The routers' own backends (opened for this run): their CPU alone, whatever else the server does meanwhile.
+  const backends = (await admin.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`crbench_${schema}`])).rows.map((row: { pid: number }) => row.pid);
+  const backendCpu = serverCpuSeconds(backends);
   for (const { router, store, pool } of routers) await router.close(), await store.dispose(), await pool.end();
   await callers?.end();
   return {
     cascadesPerSecond: CASCADES / seconds,
     clientCpuUs: (cpu.user + cpu.system) / CASCADES,
     serverCpuUs: (serverCpu * 1e6) / CASCADES,
+    backendCpuUs: (backendCpu * 1e6) / CASCADES,
     ...(startMs.length > 0 ? { startMs: { median: quantile(startMs, 0.5), p99: quantile(startMs, 0.99) } } : {}),
   };
 }
@@ -231,7 +241,16 @@ try {
 }
 
 async function benchmark(): Promise<void> {
-  const workloads = ['async', 'earlyReceipts', 'transactional'] as const;
+  const workloads = (['async', 'earlyReceipts', 'transactional'] as const).filter((w) => ONLY === undefined || ONLY.includes(w));
+  if (ONLY !== undefined) {
+    for (let round = 0; round < RUNS; round++) {
+      for (const workload of workloads) {
+        const one = await throughput(1, round, workload);
+        log(`  round ${round + 1}/${RUNS} ${workload}: ${Math.round(one.cascadesPerSecond)} cascades/s one instance, CPU ${Math.round(one.clientCpuUs)} µs client + ${Math.round(one.serverCpuUs)} µs server (${Math.round(one.backendCpuUs)} µs in its backends) per cascade`);
+      }
+    }
+    return;
+  }
   const runs = { one: { async: [] as Run[], earlyReceipts: [] as Run[], transactional: [] as Run[] }, two: { async: [] as Run[], transactional: [] as Run[] } };
   for (let round = 0; round < RUNS; round++) {
     for (const workload of workloads) {
@@ -246,6 +265,7 @@ async function benchmark(): Promise<void> {
     cascadesPerSecond: Math.round(median(list.map((r) => r.cascadesPerSecond))),
     clientCpuUs: Math.round(median(list.map((r) => r.clientCpuUs))),
     serverCpuUs: Math.round(median(list.map((r) => r.serverCpuUs))),
+    backendCpuUs: Math.round(median(list.map((r) => r.backendCpuUs))),
     ...(list[0]?.startMs ? { startMs: { median: Math.round(median(list.map((r) => r.startMs!.median)) * 10) / 10, p99: Math.round(median(list.map((r) => r.startMs!.p99)) * 10) / 10 } } : {}),
   });
   const result = {
@@ -266,7 +286,7 @@ async function benchmark(): Promise<void> {
     for (const workload of workloads) {
       const one = result.oneInstance[workload];
       const start = 'startMs' in one && one.startMs ? `; first step ${one.startMs.median} ms after COMMIT (p99 ${one.startMs.p99} ms)` : '';
-      log(`  ${workload.padEnd(14)} one instance ${String(one.cascadesPerSecond).padStart(6)} cascades/s, CPU ${one.clientCpuUs} µs client + ${one.serverCpuUs} µs server per cascade, ${trips[workload]} round trips per state change${start}`);
+      log(`  ${workload.padEnd(14)} one instance ${String(one.cascadesPerSecond).padStart(6)} cascades/s, CPU ${one.clientCpuUs} µs client + ${one.serverCpuUs} µs server (${one.backendCpuUs} µs in its backends) per cascade, ${trips[workload]} round trips per state change${start}`);
     }
     log(`  two instances: async ${result.twoInstances.async.cascadesPerSecond} cascades/s, transactional ${result.twoInstances.transactional.cascadesPerSecond} cascades/s`);
     log(`  bytes per open cascade: ${bytes}`);

@@ -621,3 +621,397 @@ BEGIN
   PERFORM cascade_router.apply_delta(delta);
 END $$;
 INSERT INTO cascade_router.migrations (version, description) VALUES (1, 'cascades, provider ids, held receipts, timers, instances, ledger, statistics');
+
+-- Migration 2: provider health, provider rates and frequency caps shared between routers
+-- provider health shared between routers: per provider, the latest report (router clock, ms)
+CREATE TABLE cascade_router.provider_health (
+  provider text PRIMARY KEY,
+  at bigint NOT NULL,
+  -- JSON {provider, state, reason, until, at}
+  report text NOT NULL
+);
+
+-- provider rates: per provider, when each send in the last window went (router clock, ms), and when the last
+-- send told to wait retries (NULL: none yet)
+CREATE TABLE cascade_router.provider_pace (
+  provider text PRIMARY KEY,
+  sends bigint[] NOT NULL,
+  tail double precision
+);
+
+-- frequency caps: per recipient and category, the messages let through in the last window (keys[i] at ats[i],
+-- router clock, ms); maintain() drops a row once its last message left the window (until)
+CREATE TABLE cascade_router.frequency_caps (
+  recipient_id text NOT NULL,
+  category text NOT NULL,
+  keys text[] NOT NULL,
+  ats bigint[] NOT NULL,
+  until bigint NOT NULL,
+  PRIMARY KEY (recipient_id, category)
+);
+CREATE INDEX frequency_caps_until ON cascade_router.frequency_caps (until);
+
+
+/* report_health: keeps a provider's state unless a later one (p_at) is kept already. True when kept. */
+CREATE FUNCTION cascade_router.report_health(p_provider text, p_at bigint, p_report text) RETURNS boolean
+LANGUAGE sql AS $$
+  INSERT INTO cascade_router.provider_health AS h (provider, at, report) VALUES (p_provider, p_at, p_report)
+  ON CONFLICT (provider) DO UPDATE SET at = EXCLUDED.at, report = EXCLUDED.report WHERE h.at <= EXCLUDED.at
+  RETURNING true
+$$;
+
+/*
+ * pace: takes a slot of a provider's rate (CascadeStore.pace). A send goes when fewer than p_limit (not urgent:
+ * p_limit - p_reserve) sends went in the last p_window ms, that is after p_now - p_window; it is then logged.
+ * Returns NULL when it goes, else when to try again: an urgent send (or one with no share) when the send that
+ * frees its slot leaves the window; the others one after another, p_window / their share apart, after the
+ * last one told to wait.
+ */
+CREATE FUNCTION cascade_router.pace(p_provider text, p_limit integer, p_window bigint, p_reserve integer, p_urgent boolean, p_now bigint)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  capacity integer := CASE WHEN p_urgent THEN p_limit ELSE p_limit - p_reserve END;
+  kept bigint[];
+  last_tail double precision;
+  n integer;
+BEGIN
+  INSERT INTO cascade_router.provider_pace (provider, sends) VALUES (p_provider, ARRAY[]::bigint[]) ON CONFLICT (provider) DO NOTHING;
+  SELECT p.sends, p.tail INTO kept, last_tail FROM cascade_router.provider_pace p WHERE p.provider = p_provider FOR UPDATE;
+  kept := ARRAY(SELECT x FROM unnest(kept) AS x WHERE x > p_now - p_window ORDER BY x);
+  n := cardinality(kept);
+  IF n < capacity THEN
+    UPDATE cascade_router.provider_pace p SET sends = kept || p_now WHERE p.provider = p_provider;
+    RETURN NULL;
+  END IF;
+  IF p_urgent OR capacity <= 0 THEN
+    UPDATE cascade_router.provider_pace p SET sends = kept WHERE p.provider = p_provider;
+    RETURN coalesce(kept[n - capacity + 1], kept[1], p_now) + p_window;
+  END IF;
+  last_tail := greatest(p_now::double precision, coalesce(last_tail, p_now::double precision)) + p_window::double precision / capacity;
+  UPDATE cascade_router.provider_pace p SET sends = kept, tail = last_tail WHERE p.provider = p_provider;
+  RETURN ceil(last_tail)::bigint;
+END $$;
+
+/*
+ * admit: lets a message (p_key) through a recipient's frequency cap for a category (CascadeStore.admit): true
+ * when it was let through within the last p_window ms already (counted once), or fewer than p_max were (it is
+ * then counted); false when the cap is reached.
+ */
+CREATE FUNCTION cascade_router.admit(p_recipient text, p_category text, p_key text, p_max integer, p_window bigint, p_now bigint)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  old_keys text[];
+  old_ats bigint[];
+  kept_keys text[];
+  kept_ats bigint[];
+  admitted boolean;
+BEGIN
+  LOOP
+    INSERT INTO cascade_router.frequency_caps (recipient_id, category, keys, ats, until)
+    VALUES (p_recipient, p_category, ARRAY[]::text[], ARRAY[]::bigint[], p_now) ON CONFLICT DO NOTHING;
+    SELECT f.keys, f.ats INTO old_keys, old_ats FROM cascade_router.frequency_caps f
+    WHERE f.recipient_id = p_recipient AND f.category = p_category FOR UPDATE;
+    -- maintain() may drop the row between the two: make it again
+    EXIT WHEN FOUND;
+  END LOOP;
+  SELECT coalesce(array_agg(u.k ORDER BY u.a, u.k), ARRAY[]::text[]), coalesce(array_agg(u.a ORDER BY u.a, u.k), ARRAY[]::bigint[])
+  INTO kept_keys, kept_ats FROM unnest(old_keys, old_ats) AS u(k, a) WHERE u.a > p_now - p_window;
+  admitted := p_key = ANY (kept_keys);
+  IF NOT admitted AND cardinality(kept_keys) < p_max THEN
+    kept_keys := kept_keys || p_key;
+    kept_ats := kept_ats || p_now;
+    admitted := true;
+  END IF;
+  UPDATE cascade_router.frequency_caps f SET keys = kept_keys, ats = kept_ats,
+    until = coalesce((SELECT max(a) FROM unnest(kept_ats) AS a) + p_window, p_now)
+  WHERE f.recipient_id = p_recipient AND f.category = p_category;
+  RETURN admitted;
+END $$;
+
+/*
+ * maintain: the housekeeping no single change does, in batches, by one instance at a time (others skip):
+ * finished cascades past their retention deleted with their provider ids (p_retention ms, database time; -1
+ * never), held receipts past their hold (p_now, router clock) and the rows left for them, recipients'
+ * statistics past their expiry, and the ledger folded into one row once it has many. Returns rows removed.
+ */
+CREATE OR REPLACE FUNCTION cascade_router.maintain(p_retention bigint, p_now bigint) RETURNS integer
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  removed integer := 0;
+  n integer;
+  shards integer[];
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(hashtext('cascade_router.maintain')) THEN RETURN 0; END IF;
+  IF p_retention >= 0 THEN
+    WITH gone AS (
+      DELETE FROM cascade_router.cascades c WHERE c.id IN (
+        SELECT x.id FROM cascade_router.cascades x WHERE x.ended_at < clock_timestamp() - p_retention * interval '1 millisecond'
+        ORDER BY x.ended_at LIMIT 1000 FOR UPDATE SKIP LOCKED)
+      RETURNING c.state),
+    ids AS (DELETE FROM cascade_router.provider_ids p WHERE p.provider_id IN (
+      SELECT a ->> 'providerMessageId' FROM gone g, jsonb_array_elements(g.state::jsonb -> 'attempts') AS a) RETURNING 1)
+    SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM ids) INTO n;
+    removed := removed + n;
+  END IF;
+  shards := cascade_router.drop_held(ARRAY(SELECT h.seq FROM cascade_router.held h WHERE h.until <= p_now ORDER BY h.until LIMIT 1000));
+  PERFORM cascade_router.apply_delta(cascade_router.add_delta(NULL, shards, -1, 1, 0));
+  removed := removed + cardinality(shards);
+  WITH gone AS (
+    DELETE FROM cascade_router.provider_ids p WHERE p.provider_id IN (
+      SELECT x.provider_id FROM cascade_router.provider_ids x
+      WHERE x.cascade_id IS NULL AND NOT EXISTS (SELECT 1 FROM cascade_router.held h WHERE h.provider_id = x.provider_id)
+      LIMIT 1000 FOR UPDATE SKIP LOCKED)
+    RETURNING 1)
+  SELECT count(*) INTO n FROM gone;
+  removed := removed + n;
+  DELETE FROM cascade_router.recipient_stats r WHERE (r.recipient_id, r.channel) IN (
+    SELECT x.recipient_id, x.channel FROM cascade_router.recipient_stats x WHERE x.expires_at <= clock_timestamp() LIMIT 1000 FOR UPDATE SKIP LOCKED);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  removed := removed + n;
+  IF (SELECT count(*) FROM (SELECT 1 FROM cascade_router.ledger LIMIT 1001) AS x) > 1000 THEN PERFORM cascade_router.fold_ledger(); END IF;
+  -- frequency caps whose last message left its window (router clock)
+  DELETE FROM cascade_router.frequency_caps f WHERE (f.recipient_id, f.category) IN (
+    SELECT x.recipient_id, x.category FROM cascade_router.frequency_caps x WHERE x.until <= p_now LIMIT 1000 FOR UPDATE SKIP LOCKED);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  removed := removed + n;
+  RETURN removed;
+END $$;
+INSERT INTO cascade_router.migrations (version, description) VALUES (2, 'provider health, provider rates and frequency caps shared between routers');
+
+-- Migration 3: cheaper commits
+/*
+ * commit_one (under commit_cascade and commit_many): compare-and-set of a cascade on its version, with everything
+ * that must change with it but the statistics update and the held-receipt counters, which its caller applies
+ * once, last, for the change or the batch (delta carries the counters). p_base: the version the change is based on; p_known_nonce: the nonce of the fixed part it is based on (checked
+ * when p_fixed is NULL, i.e. the fixed part is not sent again); p_nonce, p_fixed: the new ones (p_fixed NULL: keep).
+ * p_timer, p_owner, p_ended, p_retention: as in create_cascade. p_now: the change's time (router clock): held
+ * receipts whose hold ends by then are dropped. p_providers: provider ids it indexes. p_through: the seq of the
+ * last held receipt the change took in (NULL none).
+ * Returns (0) when the stored version (or nonce) differs; (2, entries) when receipts are held for a provider id
+ * the change indexes that it did not take in (a seq above p_through): every one still in its hold, as
+ * 'until:seq:{"receipt":..,"receivedAt":..}', and nothing written; (1) when written: the held receipts of those
+ * ids removed (counted expired when their hold had ended), a moved or cleared timer's claim ended.
+ */
+CREATE OR REPLACE FUNCTION cascade_router.commit_one(
+  p_id text, p_base integer, p_version integer, p_known_nonce text, p_nonce text, p_fixed text, p_state text,
+  p_timer bigint, p_owner text, p_ended boolean, p_retention bigint, p_now bigint, p_providers text[],
+  p_through bigint, INOUT delta cascade_router.held_delta, OUT ok integer, OUT held text[])
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  stored record;
+  fresh text[];
+  waiting text[];
+  live text[];
+  unseen boolean;
+  shards integer[];
+  taken boolean[];
+BEGIN
+  IF cardinality(p_providers) = 0 AND NOT (p_ended AND p_retention = 0) THEN
+    UPDATE cascade_router.cascades c SET
+      version = p_version, nonce = p_nonce, fixed = coalesce(p_fixed, c.fixed), state = p_state,
+      timer_at = CASE WHEN p_ended THEN NULL ELSE p_timer END,
+      lease_until = CASE WHEN NOT p_ended AND p_timer IS NOT DISTINCT FROM c.timer_at THEN c.lease_until END,
+      owner = CASE WHEN p_ended THEN NULL ELSE p_owner END,
+      ended_at = CASE WHEN p_ended THEN coalesce(c.ended_at, clock_timestamp()) END
+    WHERE c.id = p_id AND c.version = p_base AND (p_fixed IS NOT NULL OR c.nonce = p_known_nonce);
+    ok := CASE WHEN FOUND THEN 1 ELSE 0 END;
+    RETURN;
+  END IF;
+  SELECT c.version, c.nonce, c.timer_at, c.ended_at INTO stored FROM cascade_router.cascades c WHERE c.id = p_id FOR UPDATE;
+  IF NOT FOUND OR stored.version <> p_base OR (p_fixed IS NULL AND stored.nonce IS DISTINCT FROM p_known_nonce) THEN
+    ok := 0;
+    RETURN;
+  END IF;
+  IF cardinality(p_providers) > 0 THEN
+    WITH inserted AS (
+      INSERT INTO cascade_router.provider_ids (provider_id, cascade_id) SELECT unnest(p_providers), p_id
+      ON CONFLICT (provider_id) DO NOTHING RETURNING provider_id)
+    SELECT array_agg(i.provider_id) INTO fresh FROM inserted i;
+    IF coalesce(cardinality(fresh), 0) < cardinality(p_providers) THEN
+      -- Rows that were there: receipts may be held for them. Locked, so no route adds one until this commits.
+      SELECT array_agg(s.provider_id) INTO waiting FROM (
+        SELECT p.provider_id FROM cascade_router.provider_ids p
+        WHERE p.provider_id = ANY (p_providers) AND p.cascade_id IS NULL ORDER BY p.provider_id FOR UPDATE) s;
+      IF waiting IS NOT NULL THEN
+        SELECT array_agg(h.until || ':' || h.seq || ':' || h.entry ORDER BY h.seq), coalesce(bool_or(h.seq > coalesce(p_through, -1)), false)
+        INTO live, unseen FROM cascade_router.held h WHERE h.provider_id = ANY (waiting) AND h.until > p_now;
+        IF unseen THEN
+          DELETE FROM cascade_router.provider_ids p WHERE p.provider_id = ANY (fresh);
+          ok := 2;
+          held := live;
+          RETURN;
+        END IF;
+        WITH gone AS (
+          DELETE FROM cascade_router.held h WHERE h.provider_id = ANY (waiting)
+          RETURNING cascade_router.held_shard(h.provider_id) AS shard, h.until > p_now AS taken)
+        SELECT array_agg(g.shard), array_agg(g.taken) INTO shards, taken FROM gone g;
+        IF shards IS NOT NULL THEN
+          delta := ROW(coalesce(delta.shards, ARRAY[]::integer[]) || shards,
+            coalesce(delta.held, ARRAY[]::bigint[]) || array_fill(-1::bigint, ARRAY[cardinality(shards)]),
+            coalesce(delta.expired, ARRAY[]::bigint[]) || ARRAY(SELECT CASE WHEN t THEN 0 ELSE 1 END::bigint FROM unnest(taken) AS t),
+            coalesce(delta.evicted, ARRAY[]::bigint[]) || array_fill(0::bigint, ARRAY[cardinality(shards)]))::cascade_router.held_delta;
+        END IF;
+      END IF;
+      UPDATE cascade_router.provider_ids p SET cascade_id = p_id WHERE p.provider_id = ANY (p_providers) AND p.cascade_id IS DISTINCT FROM p_id;
+    END IF;
+  END IF;
+  IF p_ended AND p_retention = 0 THEN
+    DELETE FROM cascade_router.provider_ids p WHERE p.provider_id IN (
+      SELECT a ->> 'providerMessageId' FROM jsonb_array_elements(p_state::jsonb -> 'attempts') AS a);
+    DELETE FROM cascade_router.cascades c WHERE c.id = p_id;
+  ELSE
+    UPDATE cascade_router.cascades c SET
+      version = p_version, nonce = p_nonce, fixed = coalesce(p_fixed, c.fixed), state = p_state,
+      timer_at = CASE WHEN p_ended THEN NULL ELSE p_timer END,
+      -- a timer that did not move stays claimed; a moved or cleared one ends the claim
+      lease_until = CASE WHEN NOT p_ended AND p_timer IS NOT DISTINCT FROM stored.timer_at THEN c.lease_until END,
+      owner = CASE WHEN p_ended THEN NULL ELSE p_owner END,
+      ended_at = CASE WHEN p_ended THEN coalesce(c.ended_at, clock_timestamp()) END
+    WHERE c.id = p_id;
+  END IF;
+  ok := 1;
+END $$;
+
+
+CREATE OR REPLACE FUNCTION cascade_router.commit_many(
+  p_ids text[], p_bases integer[], p_versions integer[], p_known text[], p_nonces text[], p_fixeds text[], p_states text[],
+  p_timers bigint[], p_owners text[], p_endeds boolean[], p_nows bigint[], p_providers text[], p_provider_counts integer[],
+  p_throughs bigint[], p_stats jsonb[], p_retention bigint)
+RETURNS TABLE (idx integer, ok integer, held text[])
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  i integer;
+  starts integer[] := ARRAY[]::integer[];
+  at integer := 1;
+  n integer;
+  r record;
+  delta cascade_router.held_delta;
+  simple integer[];
+  quick integer[];
+  indexed text[];
+  raced integer[];
+  written integer[];
+  stats jsonb[];
+BEGIN
+  FOREACH n IN ARRAY p_provider_counts LOOP
+    starts := starts || at;
+    at := at + n;
+  END LOOP;
+  PERFORM 1 FROM cascade_router.cascades c WHERE c.id = ANY (p_ids) ORDER BY c.id FOR UPDATE;
+  SELECT coalesce(array_agg(o.i) FILTER (WHERE o.n = 0), ARRAY[]::integer[]),
+    coalesce(array_agg(o.i) FILTER (WHERE o.n > 0), ARRAY[]::integer[])
+  INTO simple, quick FROM (
+    SELECT u.i, u.n, u.ended, count(*) OVER (PARTITION BY u.id) AS same
+    FROM unnest(p_ids, p_provider_counts, p_endeds) WITH ORDINALITY AS u(id, n, ended, i)) o
+  WHERE NOT (o.ended AND p_retention = 0) AND o.same = 1;
+  -- Of those that index provider ids: the ones based on the stored version (their rows are locked: it stays so) whose
+  -- ids are all new, with no receipt held for them. Their ids are indexed by one INSERT; one another transaction
+  -- made meanwhile (a route holding a receipt) sends its change through commit_one after all, its own ids taken back.
+  SELECT coalesce(array_agg(q.i), ARRAY[]::integer[]) INTO quick FROM unnest(quick) AS q(i)
+  JOIN cascade_router.cascades c ON c.id = p_ids[q.i] AND c.version = p_bases[q.i] AND (p_fixeds[q.i] IS NOT NULL OR c.nonce = p_known[q.i])
+  WHERE NOT EXISTS (SELECT 1 FROM cascade_router.provider_ids p WHERE p.provider_id = ANY (p_providers[starts[q.i]:starts[q.i] + p_provider_counts[q.i] - 1]));
+  IF cardinality(quick) > 0 THEN
+    WITH wanted AS (
+      SELECT x.provider_id, q.i FROM unnest(quick) AS q(i), unnest(p_providers[starts[q.i]:starts[q.i] + p_provider_counts[q.i] - 1]) AS x(provider_id)),
+    added AS (
+      INSERT INTO cascade_router.provider_ids (provider_id, cascade_id)
+      SELECT w.provider_id, p_ids[w.i] FROM wanted w ORDER BY w.provider_id
+      ON CONFLICT (provider_id) DO NOTHING RETURNING provider_id, cascade_id)
+    SELECT coalesce(array_agg(a.provider_id), ARRAY[]::text[]) INTO indexed FROM added a;
+    SELECT coalesce(array_agg(DISTINCT q.i), ARRAY[]::integer[]) INTO raced FROM unnest(quick) AS q(i),
+      unnest(p_providers[starts[q.i]:starts[q.i] + p_provider_counts[q.i] - 1]) AS x(provider_id)
+    WHERE NOT (x.provider_id = ANY (indexed));
+    IF cardinality(raced) > 0 THEN
+      DELETE FROM cascade_router.provider_ids p WHERE p.provider_id = ANY (indexed) AND p.provider_id IN (
+        SELECT x.provider_id FROM unnest(raced) AS r(i), unnest(p_providers[starts[r.i]:starts[r.i] + p_provider_counts[r.i] - 1]) AS x(provider_id));
+      quick := ARRAY(SELECT q FROM unnest(quick) AS q WHERE NOT (q = ANY (raced)));
+    END IF;
+    simple := simple || quick;
+  END IF;
+  WITH changed AS (
+    UPDATE cascade_router.cascades c SET
+      version = p_versions[u.i], nonce = p_nonces[u.i], fixed = coalesce(p_fixeds[u.i], c.fixed), state = p_states[u.i],
+      timer_at = CASE WHEN p_endeds[u.i] THEN NULL ELSE p_timers[u.i] END,
+      lease_until = CASE WHEN NOT p_endeds[u.i] AND p_timers[u.i] IS NOT DISTINCT FROM c.timer_at THEN c.lease_until END,
+      owner = CASE WHEN p_endeds[u.i] THEN NULL ELSE p_owners[u.i] END,
+      ended_at = CASE WHEN p_endeds[u.i] THEN coalesce(c.ended_at, clock_timestamp()) END
+    FROM unnest(simple) AS u(i)
+    WHERE c.id = p_ids[u.i] AND c.version = p_bases[u.i] AND (p_fixeds[u.i] IS NOT NULL OR c.nonce = p_known[u.i])
+    RETURNING u.i)
+  SELECT coalesce(array_agg(changed.i), ARRAY[]::integer[]) INTO written FROM changed;
+  RETURN QUERY SELECT s.i::integer, CASE WHEN s.i = ANY (written) THEN 1 ELSE 0 END, NULL::text[] FROM unnest(simple) AS s(i);
+  SELECT coalesce(array_agg(p_stats[w.i]) FILTER (WHERE p_stats[w.i] IS NOT NULL), ARRAY[]::jsonb[]) INTO stats FROM unnest(written) AS w(i);
+  FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) WHERE NOT (o.i = ANY (simple)) ORDER BY o.id, o.i LOOP
+    SELECT * INTO r FROM cascade_router.commit_one(p_ids[i], p_bases[i], p_versions[i], p_known[i], p_nonces[i], p_fixeds[i],
+      p_states[i], p_timers[i], p_owners[i], p_endeds[i], p_retention, p_nows[i],
+      coalesce(p_providers[starts[i]:starts[i] + p_provider_counts[i] - 1], ARRAY[]::text[]), p_throughs[i], delta);
+    delta := r.delta;
+    IF r.ok = 1 AND p_stats[i] IS NOT NULL THEN stats := stats || p_stats[i]; END IF;
+    idx := i;
+    ok := r.ok;
+    held := r.held;
+    RETURN NEXT;
+  END LOOP;
+  IF cardinality(stats) > 0 THEN PERFORM cascade_router.apply_stats(stats); END IF;
+  PERFORM cascade_router.apply_delta(delta);
+END $$;
+
+
+CREATE OR REPLACE FUNCTION cascade_router.create_many(
+  p_ids text[], p_keys text[], p_versions integer[], p_nonces text[], p_fixeds text[], p_states text[], p_timers bigint[],
+  p_owners text[], p_endeds boolean[], p_stats jsonb[], p_retention bigint)
+RETURNS TABLE (idx integer, created boolean, nonce text, fixed text, state text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  i integer;
+  r record;
+  plain integer[];
+  inserted text[];
+  made integer[];
+  stats jsonb[];
+BEGIN
+  SELECT coalesce(array_agg(o.i ORDER BY o.id, o.i), ARRAY[]::integer[]) INTO plain
+  FROM unnest(p_ids, p_endeds) WITH ORDINALITY AS o(id, ended, i) WHERE NOT (o.ended AND p_retention = 0);
+  WITH added AS (
+    INSERT INTO cascade_router.cascades AS c (id, key, version, nonce, fixed, state, timer_at, owner, ended_at)
+    SELECT p_ids[u.i], p_keys[u.i], p_versions[u.i], p_nonces[u.i], p_fixeds[u.i], p_states[u.i],
+      CASE WHEN p_endeds[u.i] THEN NULL ELSE p_timers[u.i] END, CASE WHEN p_endeds[u.i] THEN NULL ELSE p_owners[u.i] END,
+      CASE WHEN p_endeds[u.i] THEN clock_timestamp() END
+    FROM unnest(plain) WITH ORDINALITY AS u(i, ord) ORDER BY u.ord
+    ON CONFLICT DO NOTHING RETURNING c.id)
+  SELECT coalesce(array_agg(a.id), ARRAY[]::text[]) INTO inserted FROM added a;
+  -- An id given twice: the first one in the batch was inserted.
+  SELECT coalesce(array_agg(f.i), ARRAY[]::integer[]) INTO made FROM (
+    SELECT DISTINCT ON (p_ids[u.i]) u.i FROM unnest(plain) WITH ORDINALITY AS u(i, ord) ORDER BY p_ids[u.i], u.ord) f
+  WHERE p_ids[f.i] = ANY (inserted);
+  RETURN QUERY SELECT m.i::integer, true, NULL::text, NULL::text, NULL::text FROM unnest(made) AS m(i);
+  -- The others: the cascade that owns the key, or else the id (none when it was deleted meanwhile: try again).
+  RETURN QUERY SELECT DISTINCT ON (o.i) o.i::integer, false, c.nonce, c.fixed, c.state
+    FROM unnest(plain) AS o(i)
+    JOIN cascade_router.cascades c ON coalesce(c.key, c.id) = coalesce(p_keys[o.i], p_ids[o.i]) OR c.id = p_ids[o.i]
+    WHERE NOT (o.i = ANY (made))
+    ORDER BY o.i, (coalesce(c.key, c.id) = coalesce(p_keys[o.i], p_ids[o.i])) DESC;
+  SELECT coalesce(array_agg(p_stats[m.i]) FILTER (WHERE p_stats[m.i] IS NOT NULL), ARRAY[]::jsonb[]) INTO stats FROM unnest(made) AS m(i);
+  FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) WHERE NOT (o.i = ANY (plain)) ORDER BY o.id, o.i LOOP
+    FOR r IN SELECT * FROM cascade_router.create_cascade(p_ids[i], p_keys[i], p_versions[i], p_nonces[i], p_fixeds[i], p_states[i],
+      p_timers[i], p_owners[i], p_endeds[i], p_retention, NULL, false) LOOP
+      IF r.created AND p_stats[i] IS NOT NULL THEN stats := stats || p_stats[i]; END IF;
+      idx := i;
+      created := r.created;
+      nonce := r.nonce;
+      fixed := r.fixed;
+      state := r.state;
+      RETURN NEXT;
+    END LOOP;
+  END LOOP;
+  IF cardinality(stats) > 0 THEN PERFORM cascade_router.apply_stats(stats); END IF;
+END $$;
+INSERT INTO cascade_router.migrations (version, description) VALUES (3, 'cheaper commits');

@@ -16,6 +16,8 @@ import {
 import { postgresMigrations, postgresStore, SCHEMA_VERSION, type PostgresPool, type PostgresStore, type PostgresStoreOptions } from 'cascade-router/postgres';
 import type { Observation } from '../src/learning.js';
 import { loadPg } from '../src/postgres/connection.js';
+import { bootstrapSql } from '../src/postgres/schema.js';
+import { changingPart, fixedPart } from '../src/redis/codec.js';
 import { storeContract } from './store.contract.js';
 import { dropSchema, PG_URL, requirePostgres, uniqueSchema } from './postgres/helpers.js';
 import { waitFor } from './redis/helpers.js';
@@ -307,6 +309,35 @@ describe.skipIf(skip)('postgresStore: backend cases', () => {
       expect(rows.at(-1)).toEqual({ version: SCHEMA_VERSION });
     });
 
+    it('upgrades a version 1 schema with its cascades in place: refused before migrate(), sharing rates and caps after', async () => {
+      const schema = uniqueSchema('upgrade');
+      schemas.push(schema);
+      // Version 1 as a team that runs its own migrations applied it.
+      const [v1] = postgresMigrations({ schema });
+      await admin.query(`${bootstrapSql(schema)}\n${v1!.sql}\nINSERT INTO ${schema}.migrations (version, description) VALUES (1, 'v1');`);
+      const old = postgresStore({ connectionString: PG_URL, schema, pollMs: 0, poolSize: 2 });
+      stores.push(old);
+      await expect(Promise.resolve(old.get('x'))).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringMatching(/version 1; this release needs 3/) });
+      // A cascade written by the version 1 functions (as an earlier release did) survives the upgrade.
+      const c = cascade();
+      await admin.query(`SELECT * FROM ${schema}.create_cascade($1, NULL, $2, 'n1', $3, $4, NULL, NULL, false, -1, NULL, false)`, [
+        c.id,
+        c.version,
+        JSON.stringify(fixedPart(c)),
+        JSON.stringify(changingPart(c)),
+      ]);
+      await old.migrate();
+      expect((await admin.query(`SELECT version FROM ${schema}.migrations ORDER BY version`)).rows).toEqual(postgresMigrations().map((m) => ({ version: m.version })));
+      expect((await old.get(c.id))?.id).toBe(c.id);
+      expect(await old.pace!({ provider: 'sms', limit: 1, windowMs: 1000, reserve: 0, urgent: false, now: T0 })).toEqual({ go: true });
+      expect(await old.admit!({ recipientId: 'r1', category: 'marketing', key: 'k1', max: 1, windowMs: 1000, now: T0 })).toBe(true);
+      // Housekeeping (replaced by version 2) drops a cap once its last message left the window, in the router's clock.
+      await admin.query(`SELECT ${schema}.maintain(-1, $1)`, [T0 + 999]);
+      expect((await admin.query(`SELECT count(*)::int AS n FROM ${schema}.frequency_caps`)).rows).toEqual([{ n: 1 }]);
+      await admin.query(`SELECT ${schema}.maintain(-1, $1)`, [T0 + 1000]);
+      expect((await admin.query(`SELECT count(*)::int AS n FROM ${schema}.frequency_caps`)).rows).toEqual([{ n: 0 }]);
+    });
+
     it('refuses to run on a schema that was not migrated, with a typed config error naming migrate()', async () => {
       const store = postgresStore({ connectionString: PG_URL, schema: uniqueSchema('bare') });
       stores.push(store);
@@ -371,9 +402,9 @@ describe.skipIf(skip)('postgresStore: calls of one turn sent as one batch', () =
     try {
       const [a, b, c] = [fresh(`a-${schema}`), fresh(`b-${schema}`), fresh(`c-${schema}`)];
       queries.length = 0;
-      const made = await Promise.all([store.create(a), store.create(b), store.create(c), store.create({ ...fresh(`a-${schema}`), id: `a2-${schema}` })]);
-      expect(made.map((m) => m.created)).toEqual([true, true, true, false]);
-      expect(made[3]!.cascade.id).toBe(a.id);
+      const made = await Promise.all([store.create(a), store.create(b), store.create(c), store.create({ ...fresh(`a-${schema}`), id: `a2-${schema}` }), store.create(b)]);
+      expect(made.map((m) => m.created)).toEqual([true, true, true, false, false]);
+      expect([made[3]!.cascade.id, made[4]!.cascade.id]).toEqual([a.id, b.id]);
       expect(queries.filter((q) => q.includes('create_many'))).toHaveLength(1);
       // A receipt held for c's provider id, then three commits in one turn.
       await store.route({ providerMessageId: `p-${c.id}`, status: 'delivered' }, T0 + 1, T0 + 60_000);

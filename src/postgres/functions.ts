@@ -101,89 +101,7 @@ BEGIN
   RETURN QUERY SELECT false, c.nonce, c.fixed, c.state FROM __S__.cascades c WHERE c.id = p_id;
 END $$;
 
-/*
- * commit_one (under commit_cascade and commit_many): compare-and-set of a cascade on its version, with everything
- * that must change with it but the statistics update and the held-receipt counters, which its caller applies
- * once, last, for the change or the batch (delta carries the counters). p_base: the version the change is based on; p_known_nonce: the nonce of the fixed part it is based on (checked
- * when p_fixed is NULL, i.e. the fixed part is not sent again); p_nonce, p_fixed: the new ones (p_fixed NULL: keep).
- * p_timer, p_owner, p_ended, p_retention: as in create_cascade. p_now: the change's time (router clock): held
- * receipts whose hold ends by then are dropped. p_providers: provider ids it indexes. p_through: the seq of the
- * last held receipt the change took in (NULL none).
- * Returns (0) when the stored version (or nonce) differs; (2, entries) when receipts are held for a provider id
- * the change indexes that it did not take in (a seq above p_through): every one still in its hold, as
- * 'until:seq:{"receipt":..,"receivedAt":..}', and nothing written; (1) when written: the held receipts of those
- * ids removed (counted expired when their hold had ended), a moved or cleared timer's claim ended.
- */
-CREATE FUNCTION __S__.commit_one(
-  p_id text, p_base integer, p_version integer, p_known_nonce text, p_nonce text, p_fixed text, p_state text,
-  p_timer bigint, p_owner text, p_ended boolean, p_retention bigint, p_now bigint, p_providers text[],
-  p_through bigint, INOUT delta __S__.held_delta, OUT ok integer, OUT held text[])
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-  stored record;
-  fresh text[];
-  waiting text[];
-  live text[];
-  unseen boolean;
-  shards integer[];
-  taken boolean[];
-BEGIN
-  SELECT c.version, c.nonce, c.timer_at, c.ended_at INTO stored FROM __S__.cascades c WHERE c.id = p_id FOR UPDATE;
-  IF NOT FOUND OR stored.version <> p_base OR (p_fixed IS NULL AND stored.nonce IS DISTINCT FROM p_known_nonce) THEN
-    ok := 0;
-    RETURN;
-  END IF;
-  IF cardinality(p_providers) > 0 THEN
-    WITH inserted AS (
-      INSERT INTO __S__.provider_ids (provider_id, cascade_id) SELECT unnest(p_providers), p_id
-      ON CONFLICT (provider_id) DO NOTHING RETURNING provider_id)
-    SELECT array_agg(i.provider_id) INTO fresh FROM inserted i;
-    IF coalesce(cardinality(fresh), 0) < cardinality(p_providers) THEN
-      -- Rows that were there: receipts may be held for them. Locked, so no route adds one until this commits.
-      SELECT array_agg(s.provider_id) INTO waiting FROM (
-        SELECT p.provider_id FROM __S__.provider_ids p
-        WHERE p.provider_id = ANY (p_providers) AND p.cascade_id IS NULL ORDER BY p.provider_id FOR UPDATE) s;
-      IF waiting IS NOT NULL THEN
-        SELECT array_agg(h.until || ':' || h.seq || ':' || h.entry ORDER BY h.seq), coalesce(bool_or(h.seq > coalesce(p_through, -1)), false)
-        INTO live, unseen FROM __S__.held h WHERE h.provider_id = ANY (waiting) AND h.until > p_now;
-        IF unseen THEN
-          DELETE FROM __S__.provider_ids p WHERE p.provider_id = ANY (fresh);
-          ok := 2;
-          held := live;
-          RETURN;
-        END IF;
-        WITH gone AS (
-          DELETE FROM __S__.held h WHERE h.provider_id = ANY (waiting)
-          RETURNING __S__.held_shard(h.provider_id) AS shard, h.until > p_now AS taken)
-        SELECT array_agg(g.shard), array_agg(g.taken) INTO shards, taken FROM gone g;
-        IF shards IS NOT NULL THEN
-          delta := ROW(coalesce(delta.shards, ARRAY[]::integer[]) || shards,
-            coalesce(delta.held, ARRAY[]::bigint[]) || array_fill(-1::bigint, ARRAY[cardinality(shards)]),
-            coalesce(delta.expired, ARRAY[]::bigint[]) || ARRAY(SELECT CASE WHEN t THEN 0 ELSE 1 END::bigint FROM unnest(taken) AS t),
-            coalesce(delta.evicted, ARRAY[]::bigint[]) || array_fill(0::bigint, ARRAY[cardinality(shards)]))::__S__.held_delta;
-        END IF;
-      END IF;
-      UPDATE __S__.provider_ids p SET cascade_id = p_id WHERE p.provider_id = ANY (p_providers) AND p.cascade_id IS DISTINCT FROM p_id;
-    END IF;
-  END IF;
-  IF p_ended AND p_retention = 0 THEN
-    DELETE FROM __S__.provider_ids p WHERE p.provider_id IN (
-      SELECT a ->> 'providerMessageId' FROM jsonb_array_elements(p_state::jsonb -> 'attempts') AS a);
-    DELETE FROM __S__.cascades c WHERE c.id = p_id;
-  ELSE
-    UPDATE __S__.cascades c SET
-      version = p_version, nonce = p_nonce, fixed = coalesce(p_fixed, c.fixed), state = p_state,
-      timer_at = CASE WHEN p_ended THEN NULL ELSE p_timer END,
-      -- a timer that did not move stays claimed; a moved or cleared one ends the claim
-      lease_until = CASE WHEN NOT p_ended AND p_timer IS NOT DISTINCT FROM stored.timer_at THEN c.lease_until END,
-      owner = CASE WHEN p_ended THEN NULL ELSE p_owner END,
-      ended_at = CASE WHEN p_ended THEN coalesce(c.ended_at, clock_timestamp()) END
-    WHERE c.id = p_id;
-  END IF;
-  ok := 1;
-END $$;
-
+${commitOneSql('CREATE')}
 /* commit_cascade: commit_one for one change, its counters applied (the parameters and answer of commit_one). */
 CREATE FUNCTION __S__.commit_cascade(
   p_id text, p_base integer, p_version integer, p_known_nonce text, p_nonce text, p_fixed text, p_state text,
@@ -302,51 +220,7 @@ BEGIN
   RETURN previous IS NOT NULL AND previous > now_db;
 END $$;
 
-/*
- * maintain: the housekeeping no single change does, in batches, by one instance at a time (others skip):
- * finished cascades past their retention deleted with their provider ids (p_retention ms, database time; -1
- * never), held receipts past their hold (p_now, router clock) and the rows left for them, recipients'
- * statistics past their expiry, and the ledger folded into one row once it has many. Returns rows removed.
- */
-CREATE FUNCTION __S__.maintain(p_retention bigint, p_now bigint) RETURNS integer
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-  removed integer := 0;
-  n integer;
-  shards integer[];
-BEGIN
-  IF NOT pg_try_advisory_xact_lock(hashtext('__S__.maintain')) THEN RETURN 0; END IF;
-  IF p_retention >= 0 THEN
-    WITH gone AS (
-      DELETE FROM __S__.cascades c WHERE c.id IN (
-        SELECT x.id FROM __S__.cascades x WHERE x.ended_at < clock_timestamp() - p_retention * interval '1 millisecond'
-        ORDER BY x.ended_at LIMIT 1000 FOR UPDATE SKIP LOCKED)
-      RETURNING c.state),
-    ids AS (DELETE FROM __S__.provider_ids p WHERE p.provider_id IN (
-      SELECT a ->> 'providerMessageId' FROM gone g, jsonb_array_elements(g.state::jsonb -> 'attempts') AS a) RETURNING 1)
-    SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM ids) INTO n;
-    removed := removed + n;
-  END IF;
-  shards := __S__.drop_held(ARRAY(SELECT h.seq FROM __S__.held h WHERE h.until <= p_now ORDER BY h.until LIMIT 1000));
-  PERFORM __S__.apply_delta(__S__.add_delta(NULL, shards, -1, 1, 0));
-  removed := removed + cardinality(shards);
-  WITH gone AS (
-    DELETE FROM __S__.provider_ids p WHERE p.provider_id IN (
-      SELECT x.provider_id FROM __S__.provider_ids x
-      WHERE x.cascade_id IS NULL AND NOT EXISTS (SELECT 1 FROM __S__.held h WHERE h.provider_id = x.provider_id)
-      LIMIT 1000 FOR UPDATE SKIP LOCKED)
-    RETURNING 1)
-  SELECT count(*) INTO n FROM gone;
-  removed := removed + n;
-  DELETE FROM __S__.recipient_stats r WHERE (r.recipient_id, r.channel) IN (
-    SELECT x.recipient_id, x.channel FROM __S__.recipient_stats x WHERE x.expires_at <= clock_timestamp() LIMIT 1000 FOR UPDATE SKIP LOCKED);
-  GET DIAGNOSTICS n = ROW_COUNT;
-  removed := removed + n;
-  IF (SELECT count(*) FROM (SELECT 1 FROM __S__.ledger LIMIT 1001) AS x) > 1000 THEN PERFORM __S__.fold_ledger(); END IF;
-  RETURN removed;
-END $$;
-`;
+${maintainSql('CREATE')}`;
 
 /**
  * The batched forms: the store sends every create, commit and route of one turn of its event loop as one call,
@@ -441,3 +315,145 @@ BEGIN
   PERFORM __S__.apply_delta(delta);
 END $$;
 `;
+
+/**
+ * maintain's text: migration 1 creates it, a later migration replaces it with more steps (`extra`, statements
+ * before its answer that may add to `removed` and use `n`).
+ */
+export function maintainSql(create: 'CREATE' | 'CREATE OR REPLACE', extra = ''): string {
+  return `/*
+ * maintain: the housekeeping no single change does, in batches, by one instance at a time (others skip):
+ * finished cascades past their retention deleted with their provider ids (p_retention ms, database time; -1
+ * never), held receipts past their hold (p_now, router clock) and the rows left for them, recipients'
+ * statistics past their expiry, and the ledger folded into one row once it has many. Returns rows removed.
+ */
+${create} FUNCTION __S__.maintain(p_retention bigint, p_now bigint) RETURNS integer
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  removed integer := 0;
+  n integer;
+  shards integer[];
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(hashtext('__S__.maintain')) THEN RETURN 0; END IF;
+  IF p_retention >= 0 THEN
+    WITH gone AS (
+      DELETE FROM __S__.cascades c WHERE c.id IN (
+        SELECT x.id FROM __S__.cascades x WHERE x.ended_at < clock_timestamp() - p_retention * interval '1 millisecond'
+        ORDER BY x.ended_at LIMIT 1000 FOR UPDATE SKIP LOCKED)
+      RETURNING c.state),
+    ids AS (DELETE FROM __S__.provider_ids p WHERE p.provider_id IN (
+      SELECT a ->> 'providerMessageId' FROM gone g, jsonb_array_elements(g.state::jsonb -> 'attempts') AS a) RETURNING 1)
+    SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM ids) INTO n;
+    removed := removed + n;
+  END IF;
+  shards := __S__.drop_held(ARRAY(SELECT h.seq FROM __S__.held h WHERE h.until <= p_now ORDER BY h.until LIMIT 1000));
+  PERFORM __S__.apply_delta(__S__.add_delta(NULL, shards, -1, 1, 0));
+  removed := removed + cardinality(shards);
+  WITH gone AS (
+    DELETE FROM __S__.provider_ids p WHERE p.provider_id IN (
+      SELECT x.provider_id FROM __S__.provider_ids x
+      WHERE x.cascade_id IS NULL AND NOT EXISTS (SELECT 1 FROM __S__.held h WHERE h.provider_id = x.provider_id)
+      LIMIT 1000 FOR UPDATE SKIP LOCKED)
+    RETURNING 1)
+  SELECT count(*) INTO n FROM gone;
+  removed := removed + n;
+  DELETE FROM __S__.recipient_stats r WHERE (r.recipient_id, r.channel) IN (
+    SELECT x.recipient_id, x.channel FROM __S__.recipient_stats x WHERE x.expires_at <= clock_timestamp() LIMIT 1000 FOR UPDATE SKIP LOCKED);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  removed := removed + n;
+  IF (SELECT count(*) FROM (SELECT 1 FROM __S__.ledger LIMIT 1001) AS x) > 1000 THEN PERFORM __S__.fold_ledger(); END IF;
+${extra}  RETURN removed;
+END $$;
+`;
+}
+
+/**
+ * commit_one's text: migration 1 creates it; a later one replaces it with `fastPath`, statements run first that
+ * may answer the change on their own (`ok`, `RETURN`).
+ */
+export function commitOneSql(create: 'CREATE' | 'CREATE OR REPLACE', fastPath = ''): string {
+  return `/*
+ * commit_one (under commit_cascade and commit_many): compare-and-set of a cascade on its version, with everything
+ * that must change with it but the statistics update and the held-receipt counters, which its caller applies
+ * once, last, for the change or the batch (delta carries the counters). p_base: the version the change is based on; p_known_nonce: the nonce of the fixed part it is based on (checked
+ * when p_fixed is NULL, i.e. the fixed part is not sent again); p_nonce, p_fixed: the new ones (p_fixed NULL: keep).
+ * p_timer, p_owner, p_ended, p_retention: as in create_cascade. p_now: the change's time (router clock): held
+ * receipts whose hold ends by then are dropped. p_providers: provider ids it indexes. p_through: the seq of the
+ * last held receipt the change took in (NULL none).
+ * Returns (0) when the stored version (or nonce) differs; (2, entries) when receipts are held for a provider id
+ * the change indexes that it did not take in (a seq above p_through): every one still in its hold, as
+ * 'until:seq:{"receipt":..,"receivedAt":..}', and nothing written; (1) when written: the held receipts of those
+ * ids removed (counted expired when their hold had ended), a moved or cleared timer's claim ended.
+ */
+${create} FUNCTION __S__.commit_one(
+  p_id text, p_base integer, p_version integer, p_known_nonce text, p_nonce text, p_fixed text, p_state text,
+  p_timer bigint, p_owner text, p_ended boolean, p_retention bigint, p_now bigint, p_providers text[],
+  p_through bigint, INOUT delta __S__.held_delta, OUT ok integer, OUT held text[])
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  stored record;
+  fresh text[];
+  waiting text[];
+  live text[];
+  unseen boolean;
+  shards integer[];
+  taken boolean[];
+BEGIN
+${fastPath}  SELECT c.version, c.nonce, c.timer_at, c.ended_at INTO stored FROM __S__.cascades c WHERE c.id = p_id FOR UPDATE;
+  IF NOT FOUND OR stored.version <> p_base OR (p_fixed IS NULL AND stored.nonce IS DISTINCT FROM p_known_nonce) THEN
+    ok := 0;
+    RETURN;
+  END IF;
+  IF cardinality(p_providers) > 0 THEN
+    WITH inserted AS (
+      INSERT INTO __S__.provider_ids (provider_id, cascade_id) SELECT unnest(p_providers), p_id
+      ON CONFLICT (provider_id) DO NOTHING RETURNING provider_id)
+    SELECT array_agg(i.provider_id) INTO fresh FROM inserted i;
+    IF coalesce(cardinality(fresh), 0) < cardinality(p_providers) THEN
+      -- Rows that were there: receipts may be held for them. Locked, so no route adds one until this commits.
+      SELECT array_agg(s.provider_id) INTO waiting FROM (
+        SELECT p.provider_id FROM __S__.provider_ids p
+        WHERE p.provider_id = ANY (p_providers) AND p.cascade_id IS NULL ORDER BY p.provider_id FOR UPDATE) s;
+      IF waiting IS NOT NULL THEN
+        SELECT array_agg(h.until || ':' || h.seq || ':' || h.entry ORDER BY h.seq), coalesce(bool_or(h.seq > coalesce(p_through, -1)), false)
+        INTO live, unseen FROM __S__.held h WHERE h.provider_id = ANY (waiting) AND h.until > p_now;
+        IF unseen THEN
+          DELETE FROM __S__.provider_ids p WHERE p.provider_id = ANY (fresh);
+          ok := 2;
+          held := live;
+          RETURN;
+        END IF;
+        WITH gone AS (
+          DELETE FROM __S__.held h WHERE h.provider_id = ANY (waiting)
+          RETURNING __S__.held_shard(h.provider_id) AS shard, h.until > p_now AS taken)
+        SELECT array_agg(g.shard), array_agg(g.taken) INTO shards, taken FROM gone g;
+        IF shards IS NOT NULL THEN
+          delta := ROW(coalesce(delta.shards, ARRAY[]::integer[]) || shards,
+            coalesce(delta.held, ARRAY[]::bigint[]) || array_fill(-1::bigint, ARRAY[cardinality(shards)]),
+            coalesce(delta.expired, ARRAY[]::bigint[]) || ARRAY(SELECT CASE WHEN t THEN 0 ELSE 1 END::bigint FROM unnest(taken) AS t),
+            coalesce(delta.evicted, ARRAY[]::bigint[]) || array_fill(0::bigint, ARRAY[cardinality(shards)]))::__S__.held_delta;
+        END IF;
+      END IF;
+      UPDATE __S__.provider_ids p SET cascade_id = p_id WHERE p.provider_id = ANY (p_providers) AND p.cascade_id IS DISTINCT FROM p_id;
+    END IF;
+  END IF;
+  IF p_ended AND p_retention = 0 THEN
+    DELETE FROM __S__.provider_ids p WHERE p.provider_id IN (
+      SELECT a ->> 'providerMessageId' FROM jsonb_array_elements(p_state::jsonb -> 'attempts') AS a);
+    DELETE FROM __S__.cascades c WHERE c.id = p_id;
+  ELSE
+    UPDATE __S__.cascades c SET
+      version = p_version, nonce = p_nonce, fixed = coalesce(p_fixed, c.fixed), state = p_state,
+      timer_at = CASE WHEN p_ended THEN NULL ELSE p_timer END,
+      -- a timer that did not move stays claimed; a moved or cleared one ends the claim
+      lease_until = CASE WHEN NOT p_ended AND p_timer IS NOT DISTINCT FROM stored.timer_at THEN c.lease_until END,
+      owner = CASE WHEN p_ended THEN NULL ELSE p_owner END,
+      ended_at = CASE WHEN p_ended THEN coalesce(c.ended_at, clock_timestamp()) END
+    WHERE c.id = p_id;
+  END IF;
+  ok := 1;
+END $$;
+`;
+}

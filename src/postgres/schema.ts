@@ -6,6 +6,8 @@
  */
 import { InvalidConfigError } from '../errors.js';
 import { BATCH_FUNCTIONS, FUNCTIONS } from './functions.js';
+import { COMMIT_FUNCTIONS } from './commit-sql.js';
+import { SHARING_FUNCTIONS, SHARING_TABLES } from './sharing-sql.js';
 import { STATS_FUNCTIONS } from './stats-sql.js';
 
 /** One step of the schema: applied once, in order, recorded by its version. */
@@ -17,7 +19,7 @@ export interface PostgresMigration {
 }
 
 /** The schema version this release reads and writes: a store refuses to run on an older one. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 3;
 
 /** Held-receipt counters are spread over this many rows, so receipts for different ids do not queue on one row lock. */
 export const HELD_SHARDS = 16;
@@ -141,7 +143,11 @@ CREATE INDEX recipient_stats_expiry ON __S__.recipient_stats (expires_at);
 export function postgresMigrations(options: { readonly schema?: string | undefined } = {}): PostgresMigration[] {
   const schema = schemaName(options.schema);
   const sql = (text: string): string => text.replaceAll('__S__.', `${schema}.`).replaceAll('{{WAKE}}', wakeChannel(schema)).trim();
-  return [{ version: 1, description: 'cascades, provider ids, held receipts, timers, instances, ledger, statistics', sql: sql(`${TABLES}\n${FUNCTIONS}\n${STATS_FUNCTIONS}\n${BATCH_FUNCTIONS}`) }];
+  return [
+    { version: 1, description: 'cascades, provider ids, held receipts, timers, instances, ledger, statistics', sql: sql(`${TABLES}\n${FUNCTIONS}\n${STATS_FUNCTIONS}\n${BATCH_FUNCTIONS}`) },
+    { version: 2, description: 'provider health, provider rates and frequency caps shared between routers', sql: sql(`${SHARING_TABLES}\n${SHARING_FUNCTIONS}`) },
+    { version: 3, description: 'cheaper commits', sql: sql(COMMIT_FUNCTIONS) },
+  ];
 }
 
 /** What creates the schema and the table that records applied migrations: idempotent, run before them. */

@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { InvalidConfigError, InvalidInputError, StoreConflictError } from '../errors.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from '../redis/codec.js';
-import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type StatsUpdate } from '../store/types.js';
+import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth, type StatsUpdate } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { openPool, toStoreError, type PostgresConnectionOptions, type PostgresPool, type PostgresQuery } from './connection.js';
 import { Batch, column } from './batch.js';
@@ -45,7 +45,7 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   readonly clock?: Clock | undefined;
   /**
    * Most creates, commits or routes sent in one call (those made in one turn of the event loop go together:
-   * one round trip, one commit). Larger batches share more but run on one connection one after another. Default 32; 1 sends each alone.
+   * one round trip, one commit). Larger batches share more but run on one connection one after another. Default 256; 1 sends each alone.
    */
   readonly batchSize?: number | undefined;
   /** Cascades whose parsed form this instance keeps, so a read of one it holds gets back a few bytes. Default 10,000; 0 keeps none. */
@@ -72,6 +72,13 @@ export interface PostgresTransaction {
 }
 
 const PAGE = 200;
+
+/**
+ * A column of JSON texts (or nulls) as one text: JSON.stringify escapes every control character, so the record
+ * separator U+001E never occurs in one, and no JSON text is empty (null).
+ */
+const joined = (calls: readonly (readonly unknown[])[], j: number): string => calls.map((call) => (call[j] as string | null) ?? '').join('\u001e');
+const JOINED = (param: string): string => `string_to_array(${param}, E'\\x1e', '')`;
 const COMMITTED: CommitResult = Object.freeze({ ok: true, held: Object.freeze([]) });
 const CONFLICT: CommitResult = Object.freeze({ ok: false, held: Object.freeze([]) });
 
@@ -102,7 +109,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const maxHeld = options.maxHeldReceipts ?? 100_000;
   positive('maxHeldPerId', maxHeldPerId);
   positive('maxHeldReceipts', maxHeld);
-  const batchSize = options.batchSize ?? 32;
+  const batchSize = options.batchSize ?? 256;
   positive('batchSize', batchSize);
   const leaseMs = options.claimLeaseMs ?? 30_000;
   const pollMs = options.pollMs ?? 1000;
@@ -253,20 +260,24 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       for (const [idx, ...row] of await query(operation, many(calls))) results[(idx as number) - 1] = row;
       return results;
     }, batchSize);
+  // JSON columns go as one text each, split by the server (`JOINED`): node-postgres would escape every quote in them.
   const creates = batched('create', CREATE, (calls) => ({
     name: `${s}_create_many`,
-    text: `SELECT * FROM ${s}.create_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb[], $11)`,
-    values: [...[0, 1, 2, 3, 4, 5, 6, 7, 8, 10].map((j) => column(calls, j)), retention],
+    text: `SELECT * FROM ${s}.create_many($1, $2, $3, $4, ${JOINED('$5')}, ${JOINED('$6')}, $7, $8, $9, ${JOINED('$10')}::jsonb[], $11)`,
+    values: [...[0, 1, 2, 3].map((j) => column(calls, j)), joined(calls, 4), joined(calls, 5), ...[6, 7, 8].map((j) => column(calls, j)), joined(calls, 10), retention],
   }));
   const commits = batched('commit', `SELECT * FROM ${s}.commit_cascade($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, (calls) => ({
     name: `${s}_commit_many`,
-    text: `SELECT * FROM ${s}.commit_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb[], $16)`,
+    text: `SELECT * FROM ${s}.commit_many($1, $2, $3, $4, $5, ${JOINED('$6')}, ${JOINED('$7')}, $8, $9, $10, $11, $12, $13, $14, ${JOINED('$15')}::jsonb[], $16)`,
     values: [
-      ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11].map((j) => column(calls, j)),
+      ...[0, 1, 2, 3, 4].map((j) => column(calls, j)),
+      joined(calls, 5),
+      joined(calls, 6),
+      ...[7, 8, 9, 11].map((j) => column(calls, j)),
       calls.flatMap((call) => call[12] as string[]),
       calls.map((call) => (call[12] as string[]).length),
       column(calls, 13),
-      column(calls, 14),
+      joined(calls, 14),
       retention,
     ],
   }));
@@ -490,6 +501,30 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         if (rows.length < PAGE) return;
         after = rows[rows.length - 1]![0] as string;
       }
+    },
+
+    async health() {
+      const rows = await query('health', { name: `${s}_health`, text: `SELECT report FROM ${s}.provider_health` });
+      return rows.map(([report]) => {
+        const kept = JSON.parse(report as string) as SharedHealth;
+        const shared: SharedHealth = { provider: kept.provider, state: kept.state, reason: kept.reason ?? undefined, until: kept.until ?? undefined, at: kept.at };
+        return shared;
+      });
+    },
+
+    async reportHealth(state) {
+      await query('reportHealth', { name: `${s}_report_health`, text: `SELECT ${s}.report_health($1, $2, $3)`, values: [state.provider, state.at, JSON.stringify(state)] });
+    },
+
+    async pace({ provider, limit, windowMs, reserve, urgent, now }) {
+      const rows = await query('pace', { name: `${s}_pace`, text: `SELECT ${s}.pace($1, $2, $3, $4, $5, $6)::float8`, values: [provider, limit, windowMs, reserve, urgent, now] });
+      const retryAt = rows[0]![0] as number | null;
+      return retryAt === null ? { go: true } : { go: false, retryAt };
+    },
+
+    async admit({ recipientId, category, key, max, windowMs, now }) {
+      const rows = await query('admit', { name: `${s}_admit`, text: `SELECT ${s}.admit($1, $2, $3, $4, $5, $6)`, values: [recipientId, category, key, max, windowMs, now] });
+      return rows[0]![0] === true;
     },
 
     listen(wake) {

@@ -34,6 +34,12 @@ export type StoreCleanup = (store: CascadeStore) => MaybePromise<void>;
 export interface StoreContractOptions {
   readonly make: StoreFactory;
   readonly cleanup?: StoreCleanup | undefined;
+  /**
+   * True when the store shares provider health, provider rates and frequency caps between routers: it must then
+   * implement `health`/`reportHealth`, `pace` and `admit`, and those cases fail without them. By default a
+   * store that lacks one of these optional methods passes its cases unchecked.
+   */
+  readonly sharing?: boolean | undefined;
 }
 
 /** One case of the contract: `run()` makes a store, checks one behaviour, disposes and cleans up; it throws an AssertionError when the store is wrong. */
@@ -71,7 +77,7 @@ export function storeContract(name: string, options: StoreContractOptions, runne
  * run prefix, so a shared backend does not see two runs collide.
  */
 export function storeContractCases(options: StoreContractOptions): StoreContractCase[] {
-  const { make, cleanup } = options;
+  const { make, cleanup, sharing = false } = options;
   const cases: StoreContractCase[] = [];
   // The store of the case running now: cases run one at a time.
   let store = undefined as unknown as CascadeStore;
@@ -124,6 +130,13 @@ export function storeContractCases(options: StoreContractOptions): StoreContract
     };
 
     const receiptFor = (providerMessageId: string, status: Receipt['status'] = 'delivered'): Receipt => ({ providerMessageId, status });
+
+    /** Whether the store has these optional methods; with `sharing`, missing one fails the case. */
+    const implemented = (...methods: ('health' | 'reportHealth' | 'pace' | 'admit')[]): boolean => {
+      const missing = methods.filter((m) => typeof store[m] !== 'function');
+      if (sharing) expect(missing).toEqual([]);
+      return missing.length === 0;
+    };
 
     async function openIds(): Promise<string[]> {
       const ids: string[] = [];
@@ -573,19 +586,112 @@ export function storeContractCases(options: StoreContractOptions): StoreContract
 
     describe('shared provider health (optional)', () => {
       it('keeps the latest report per provider, whatever order reports arrive in', async () => {
-        if (store.health === undefined || store.reportHealth === undefined) return; // a store that does not share health
+        if (!implemented('health', 'reportHealth')) return; // a store that does not share health
         const provider = id('provider');
         const other = id('provider');
-        await store.reportHealth({ provider, state: 'open', reason: 'errors', until: T0 + MINUTE, at: T0 + 10 });
-        await store.reportHealth({ provider, state: 'closed', reason: 'errors', until: undefined, at: T0 + 5 }); // older: ignored
-        await store.reportHealth({ provider: other, state: 'open', reason: 'silence', until: T0 + HOUR, at: T0 });
-        const mine = (await store.health()).filter((h) => h.provider === provider || h.provider === other).sort((a, b) => a.at - b.at);
+        await store.reportHealth!({ provider, state: 'open', reason: 'errors', until: T0 + MINUTE, at: T0 + 10 });
+        await store.reportHealth!({ provider, state: 'closed', reason: 'errors', until: undefined, at: T0 + 5 }); // older: ignored
+        await store.reportHealth!({ provider: other, state: 'open', reason: 'silence', until: T0 + HOUR, at: T0 });
+        const mine = (await store.health!()).filter((h) => h.provider === provider || h.provider === other).sort((a, b) => a.at - b.at);
         expect(mine.map((h) => [h.provider, h.state, h.reason, h.until, h.at])).toEqual([
           [other, 'open', 'silence', T0 + HOUR, T0],
           [provider, 'open', 'errors', T0 + MINUTE, T0 + 10],
         ]);
-        await store.reportHealth({ provider, state: 'closed', reason: 'errors', until: undefined, at: T0 + 10 }); // the same time: kept
-        expect((await store.health()).find((h) => h.provider === provider)?.state).toBe('closed');
+        await store.reportHealth!({ provider, state: 'closed', reason: 'errors', until: undefined, at: T0 + 10 }); // the same time: kept
+        expect((await store.health!()).find((h) => h.provider === provider)?.state).toBe('closed');
+      });
+    });
+
+    describe('shared provider rates (optional)', () => {
+      const pace = async (provider: string, limit: number, reserve: number, urgent: boolean, now: number): Promise<number | 'go'> => {
+        const answer = await store.pace!({ provider, limit, windowMs: SECOND, reserve, urgent, now });
+        return answer.go ? 'go' : answer.retryAt;
+      };
+
+      it('lets a send go while fewer than its share went in the window (after now − window, up to now); tells an urgent one when the oldest leaves', async () => {
+        if (!implemented('pace')) return;
+        const p = id('provider');
+        // limit 3, 1 kept for urgent sends: the others share 2.
+        expect(await pace(p, 3, 1, false, T0)).toBe('go');
+        expect(await pace(p, 3, 1, false, T0 + 1)).toBe('go');
+        expect(await pace(p, 3, 1, false, T0 + 2)).toBe(T0 + 2 + SECOND / 2);
+        expect(await pace(p, 3, 1, true, T0 + 3)).toBe('go');
+        // Sends at T0, T0+1, T0+3: the one at T0 leaves the window at T0 + 1s exactly.
+        expect(await pace(p, 3, 1, true, T0 + 4)).toBe(T0 + SECOND);
+        expect(await pace(p, 3, 1, true, T0 + SECOND - 1)).toBe(T0 + SECOND);
+        expect(await pace(p, 3, 1, true, T0 + SECOND)).toBe('go');
+        // The send at T0+1 leaves at T0+1+1s: then T0+3 and T0+1000 are in the window, and one more fits.
+        expect(await pace(p, 3, 1, true, T0 + SECOND + 1)).toBe('go');
+        expect(await pace(p, 3, 1, true, T0 + SECOND + 2)).toBe(T0 + 3 + SECOND);
+      });
+
+      it('spreads the sends told to wait one after another, the window over their share apart, from the last one told', async () => {
+        if (!implemented('pace')) return;
+        const p = id('provider');
+        for (let i = 0; i < 4; i++) expect(await pace(p, 4, 0, false, T0)).toBe('go');
+        expect([await pace(p, 4, 0, false, T0), await pace(p, 4, 0, false, T0), await pace(p, 4, 0, false, T0 + 10)]).toEqual([T0 + 250, T0 + 500, T0 + 750]);
+        // Once the wait has passed, the next one counts from its own time.
+        for (let i = 0; i < 4; i++) expect(await pace(p, 4, 0, false, T0 + 3 * SECOND)).toBe('go');
+        expect(await pace(p, 4, 0, false, T0 + 3 * SECOND)).toBe(T0 + 3 * SECOND + 250);
+      });
+
+      it('counts each provider apart, and leaves sends with no share (reserve = limit) to the urgent ones', async () => {
+        if (!implemented('pace')) return;
+        const [a, b] = [id('provider'), id('provider')];
+        expect(await pace(a, 1, 0, false, T0)).toBe('go');
+        expect(await pace(a, 1, 0, false, T0)).toBe(T0 + SECOND);
+        expect(await pace(b, 1, 0, false, T0)).toBe('go');
+        // (The router keeps at least one slot for every send; when it is not tried again is left to the store.)
+        const c = id('provider');
+        expect(await pace(c, 2, 2, false, T0)).toBeGreaterThan(T0);
+        expect(await pace(c, 2, 2, true, T0)).toBe('go');
+        expect(await pace(c, 2, 2, false, T0 + 5)).toBeGreaterThan(T0 + 5);
+      });
+
+      it('never lets more than limit sends (not urgent: limit − reserve) into any window, and lets each go that fits (checked against a log of every send)', async () => {
+        if (!implemented('pace')) return;
+        const p = id('provider');
+        const [limit, reserve] = [5, 2];
+        let seed = 7;
+        const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+        const went: number[] = [];
+        let now = T0;
+        for (let i = 0; i < 300; i++) {
+          now += Math.floor(random() * 120);
+          const urgent = random() < 0.3;
+          const inWindow = went.filter((at) => at > now - SECOND).length;
+          const answer = await pace(p, limit, reserve, urgent, now);
+          expect([i, answer === 'go']).toEqual([i, inWindow < (urgent ? limit : limit - reserve)]);
+          if (answer === 'go') went.push(now);
+          else expect(answer).toBeGreaterThan(now);
+          // An urgent send is told the first time its slot is free, if nothing else goes meanwhile.
+          if (answer !== 'go' && urgent) {
+            expect(went.filter((at) => at > answer - SECOND).length < limit).toBe(true);
+            expect(went.filter((at) => at > answer - 1 - SECOND).length).toBe(limit);
+          }
+        }
+        expect(went.length).toBeGreaterThan(50); // both answers were exercised
+      });
+    });
+
+    describe('frequency caps (optional)', () => {
+      const admit = async (recipientId: string, category: string, key: string, now: number): Promise<boolean> =>
+        store.admit!({ recipientId, category, key, max: 2, windowMs: 24 * HOUR, now });
+
+      it('lets at most max messages of a category per recipient into any window (after now − window, up to now); the same message again counts once', async () => {
+        if (!implemented('admit')) return;
+        const [olena, ivan] = [id('recipient'), id('recipient')];
+        expect([await admit(olena, 'marketing', 'k1', T0), await admit(olena, 'marketing', 'k2', T0 + 1), await admit(olena, 'marketing', 'k3', T0 + 2)]).toEqual([true, true, false]);
+        expect(await admit(olena, 'marketing', 'k1', T0 + 3)).toBe(true);
+        expect(await admit(olena, 'news', 'k3', T0 + 3)).toBe(true);
+        expect(await admit(ivan, 'marketing', 'k3', T0 + 3)).toBe(true);
+        // k1 (at T0) leaves the window at T0 + 24h exactly; k2 a millisecond later.
+        expect(await admit(olena, 'marketing', 'k3', T0 + 24 * HOUR - 1)).toBe(false);
+        expect(await admit(olena, 'marketing', 'k3', T0 + 24 * HOUR)).toBe(true);
+        expect(await admit(olena, 'marketing', 'k4', T0 + 24 * HOUR)).toBe(false);
+        expect(await admit(olena, 'marketing', 'k4', T0 + 24 * HOUR + 1)).toBe(true);
+        // k1 left the window: asking again is a new message, and the cap (k3, k4) is full.
+        expect(await admit(olena, 'marketing', 'k1', T0 + 24 * HOUR + 2)).toBe(false);
       });
     });
 
