@@ -108,6 +108,12 @@ export class Dispatcher {
     // Wake to renew the heartbeat while the send is in flight, and to time the step out if it hangs.
     if (liveness) this.#arm(liveness.renewAt);
     if (entry.timerAt !== undefined) this.#arm(entry.timerAt);
+    if (ctx.clock.now() - cascade.updatedAt > STALE_CLAIM_MS && !(await this.#stillOursOrUnknown(cascade.id, step, index))) {
+      // Ended or taken over since the claim: whoever ended it recorded why; nothing to send or record here.
+      // Asked before the breaker and the rate are: a probe or a slot is taken only for a send that goes out at once after it.
+      if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
+      return;
+    }
     const key = `${cascade.id}:${step}:${index}`;
     const admission = ctx.health.admit(provider.name);
     if (admission === 'skip') {
@@ -119,7 +125,7 @@ export class Dispatcher {
       let until: number | undefined;
       try {
         const taking = ctx.pacing.take(provider, cascade.message);
-        until = isPromise(taking) ? await taking : taking;
+        until = isPromise(taking) ? await this.#counted(taking) : taking;
       } catch (error) {
         // The store cannot count the rate now: sending beats losing the message.
         ctx.reporter.fail(error, cascade.id, 'send');
@@ -128,11 +134,6 @@ export class Dispatcher {
         this.#inflight.delete(cascade.id);
         return this.#defer(cascade, step, index, until);
       }
-    }
-    if (ctx.clock.now() - cascade.updatedAt > STALE_CLAIM_MS && !(await this.#stillOursOrUnknown(cascade.id, step, index))) {
-      // Ended or taken over since the claim: whoever ended it recorded why; nothing to send or record here.
-      if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
-      return;
     }
     const target = { channel, provider, index };
     const beforeRetry = provider.rate === undefined ? () => this.#stillOurs(cascade.id, step, index) : () => this.#retrySlot(cascade, step, index, provider, entry.abort);
@@ -159,10 +160,25 @@ export class Dispatcher {
     return isPromise(read) ? read.then(check) : check(read);
   }
 
+  /**
+   * A store call on the way to a send, counted as the router's pending work like its other store calls: a
+   * rate slot is taken at the clock's time and the send must follow it, so a simulated clock that waits for
+   * settled work does not move on while the answer is on its way (the send would go out later than its slot).
+   */
+  async #counted<T>(answer: Promise<T>): Promise<T> {
+    this.#ctx.pending.enter();
+    try {
+      return await answer;
+    } finally {
+      this.#ctx.pending.leave();
+    }
+  }
+
   /** `#stillOurs`, true when the store cannot answer now: sending beats losing the message (its idempotency key guards a repeat). */
   async #stillOursOrUnknown(cascadeId: string, step: number, index: number): Promise<boolean> {
     try {
-      return await this.#stillOurs(cascadeId, step, index);
+      const ours = this.#stillOurs(cascadeId, step, index);
+      return isPromise(ours) ? await this.#counted(ours) : ours;
     } catch {
       return true;
     }
@@ -180,7 +196,7 @@ export class Dispatcher {
       let until: number | undefined;
       try {
         const taking = ctx.pacing.take(provider, cascade.message, true);
-        until = isPromise(taking) ? await taking : taking;
+        until = isPromise(taking) ? await this.#counted(taking) : taking;
       } catch (error) {
         // The store cannot count the rate now: sending beats losing the message, as for the first try.
         ctx.reporter.fail(error, cascade.id, 'send');
