@@ -75,6 +75,31 @@ export const NOTHING_LEARNED: Learned = Object.freeze({ channels: new Map(), rec
 /** How many silent misses one hard failure counts as in a recipient's own estimate. */
 export const HARD_FAILURE_WEIGHT = 3;
 
+/**
+ * A run of misses since the last delivery is kept under a second statistics key per recipient and channel,
+ * `<key>#since` (see `streakKey`), in the same counts every store keeps: `timeout` and `failed` count the misses
+ * of the run, `skipped` the messages planned without the channel since its last miss. A delivery resets all
+ * three and a miss resets `skipped`, with a weight this large: every store floors a count at 0.
+ */
+export const RESET_WEIGHT = -1e12;
+
+/**
+ * A run of misses is taken for a lost channel when a channel still reaching the recipient as it did before the
+ * run would miss that many times in a row at most this often (and the run is more than one silent miss).
+ */
+export const LOST_LIKELIHOOD = 0.05;
+
+/** The chance of a miss a channel is credited with at least in that test: a phone is offline now and then. */
+export const MIN_MISS_CHANCE = 0.1;
+
+/** A channel taken for lost is tried again (a probe) once this many messages were planned without it. */
+export const PROBE_AFTER = 3;
+
+/** The statistics key of a recipient's run of misses on a channel (see `RESET_WEIGHT`). */
+export function streakKey(key: string): string {
+  return `${key}#since`;
+}
+
 /** Four buckets per doubling of latency: a bucket's bounds are within 19% of each other. */
 const BUCKETS_PER_OCTAVE = 4;
 const MAX_BUCKET = 160; // 2^40 ms, ~35 years
@@ -165,6 +190,7 @@ export function estimateChannel(
   wait: WaitBounds,
   learning: ResolvedLearning,
   now: number,
+  streak?: OutcomeCounts | undefined,
 ): ChannelEstimate {
   const { halfLifeMs, priorWeight } = learning;
   const channelAge = channel ? decay(channel.at, now, halfLifeMs) : 1;
@@ -182,6 +208,9 @@ export function estimateChannel(
     const seen = (recipient.delivered + recipient.failed + recipient.timeout) * age;
     eventual = (recipient.delivered * age + priorWeight * wide) / (own + priorWeight);
     failure = (recipient.failed * age + priorWeight * wideFailure) / (seen + priorWeight);
+    const run = streak === undefined ? undefined : lostRun(recipient, streak, age, wide, priorWeight, halfLifeMs, now);
+    if (run === 'lost') eventual = 0;
+    else if (run !== undefined) eventual = run.probe;
   }
 
   // Ageing scales every bucket alike, so quantiles and shares need only the stored weights; only the
@@ -225,6 +254,38 @@ export function estimateChannel(
     arrival: arrival && arrival.length > 1 ? arrival : undefined,
     personal: recipient !== undefined && recipient.delivered + recipient.failed + recipient.timeout > 0,
   };
+}
+
+/**
+ * A recipient's run of misses on a channel since its last delivery, read as a change point: the reach the
+ * recipient had before the run (its own counts without the run's misses, weighed against the channel-wide
+ * figure as in `estimateChannel`), and whether the run is too long for a channel with that reach to have
+ * made by chance (`LOST_LIKELIHOOD`), so that the channel is taken for lost. Undefined without a run. A lost
+ * channel that `PROBE_AFTER` messages were planned without is not lost for the next plan: it is probed at
+ * the reach it had before the run. Undefined when there is no run or it is not long enough to be a loss.
+ */
+function lostRun(
+  recipient: OutcomeCounts,
+  streak: OutcomeCounts,
+  age: number,
+  wide: number,
+  priorWeight: number,
+  halfLifeMs: number,
+  now: number,
+): 'lost' | { readonly probe: number } | undefined {
+  const runAge = decay(streak.at, now, halfLifeMs);
+  const silent = streak.timeout * runAge;
+  const hard = streak.failed * runAge;
+  const misses = silent + HARD_FAILURE_WEIGHT * hard;
+  // One silent miss is never a run: it may be a phone offline this once.
+  if (!(misses > 1)) return undefined;
+  const delivered = recipient.delivered * age;
+  const weighed = delivered + HARD_FAILURE_WEIGHT * Math.max(0, recipient.failed * age - hard) + Math.max(0, recipient.timeout * age - silent);
+  const before = weighed + priorWeight > 0 ? (delivered + priorWeight * wide) / (weighed + priorWeight) : wide;
+  const q = Math.max(MIN_MISS_CHANCE, 1 - before);
+  if (q ** misses > LOST_LIKELIHOOD) return undefined;
+  // Skips are aged too: three plans without the channel a day apart count ~2.7.
+  return streak.skipped * runAge < PROBE_AFTER - 0.5 ? 'lost' : { probe: before };
 }
 
 interface Histogram {
@@ -274,6 +335,30 @@ function clamp01(x: number): number {
 /** The statistics key of a step: outcomes at `read` are kept apart from outcomes at `delivered`. */
 export function statKey(channel: string, success: SuccessLevel): string {
   return success === 'read' ? `${channel}:read` : channel;
+}
+
+/**
+ * The observations that keep each recipient's run of misses (see `RESET_WEIGHT`), for outcomes `observe`
+ * returned: a delivery resets the run, a miss adds to it and resets the count of plans without the channel.
+ * `skippedKeys`: the statistics keys of channels a new cascade's plan left out as `unlikely`, each counted
+ * as one plan without the channel.
+ */
+export function streakObservations(observations: readonly Observation[], recipientId: string, skippedKeys: readonly string[], at: number): Observation[] {
+  const out: Observation[] = [];
+  for (const key of skippedKeys) out.push({ channel: streakKey(key), recipientId, outcome: 'skipped', at, weight: 1 });
+  for (const o of observations) {
+    if (o.outcome === 'skipped' || o.weight <= 0) continue;
+    const channel = streakKey(o.channel);
+    const reset = (outcome: LearnedOutcome): void => void out.push({ channel, recipientId: o.recipientId, outcome, at: o.at, weight: RESET_WEIGHT });
+    if (o.outcome === 'delivered') {
+      reset('timeout');
+      reset('failed');
+    } else {
+      out.push({ channel, recipientId: o.recipientId, outcome: o.outcome, at: o.at, weight: o.weight });
+    }
+    reset('skipped');
+  }
+  return out;
 }
 
 /** When an attempt first reached its step's success level, from its status history. */

@@ -5,7 +5,7 @@
  */
 import type { ResolvedChannel } from './channels.js';
 import { projectCost } from './cost.js';
-import { estimateChannel, observe, statKey, type Learned, type ResolvedLearning } from './learning.js';
+import { estimateChannel, observe, statKey, streakKey, streakObservations, type Learned, type ResolvedLearning } from './learning.js';
 import { ledgerDelta } from './ledger.js';
 import type { Micros } from './money.js';
 import { contentFor, successFor } from './planner.js';
@@ -28,9 +28,16 @@ export function estimatesFor(keys: ReadonlyMap<ResolvedChannel, string>, learned
   const estimates = new Map<string, ChannelEstimate>();
   for (const [channel, key] of keys) {
     const wait = { timeoutMs: channel.timeoutMs, minMs: channel.adaptive?.minMs, maxMs: channel.adaptive?.maxMs };
-    estimates.set(channel.name, estimateChannel(learned.channels.get(key), learned.recipient.get(key), wait, learning, now));
+    estimates.set(channel.name, estimateChannel(learned.channels.get(key), learned.recipient.get(key), wait, learning, now, learned.recipient.get(streakKey(key))));
   }
   return estimates;
+}
+
+/** What a plan reads from the store: the statistics keys, and each one's run of misses (`streakKey`). */
+export function learnedKeys(keys: ReadonlyMap<ResolvedChannel, string>): string[] {
+  const out = new Set<string>();
+  for (const key of keys.values()) out.add(key).add(streakKey(key));
+  return [...out];
 }
 
 /** The ledger delta and (when learning) the outcomes a persisted change carries; undefined when there are none. */
@@ -40,11 +47,22 @@ export function statsUpdate(
   learning: ResolvedLearning | undefined,
   learnAs: (channel: string) => string,
   smsOnlyMicros?: Micros | undefined,
+  channels?: Channels | undefined,
 ): StatsUpdate | undefined {
   const ledger = ledgerDelta(before, after, smsOnlyMicros);
   if (learning) {
     const observations = observe(before, after, learnAs);
-    if (observations.length > 0) return { ledger, observations, halfLifeMs: learning.halfLifeMs };
+    // A new cascade's `unlikely` skips, under the statistics key the plan read (with `:read` when it waits for read).
+    const skipped: string[] = [];
+    if (before === undefined) {
+      for (const skip of after.plan.skipped) {
+        if (skip.reason !== 'unlikely') continue;
+        const channel = channels?.get(skip.channel);
+        skipped.push(channel === undefined ? learnAs(skip.channel) : statKey(channel.learnAs, successFor(after.message, channel)));
+      }
+    }
+    const all = [...observations, ...streakObservations(observations, after.recipient.id, skipped, after.createdAt)];
+    if (all.length > 0) return { ledger, observations: all, halfLifeMs: learning.halfLifeMs };
   }
   return ledger && { ledger };
 }
