@@ -208,9 +208,8 @@ export function estimateChannel(
     const seen = (recipient.delivered + recipient.failed + recipient.timeout) * age;
     eventual = (recipient.delivered * age + priorWeight * wide) / (own + priorWeight);
     failure = (recipient.failed * age + priorWeight * wideFailure) / (seen + priorWeight);
-    const run = streak === undefined ? undefined : lostRun(recipient, streak, age, wide, priorWeight, halfLifeMs, now);
-    if (run === 'lost') eventual = 0;
-    else if (run !== undefined) eventual = run.probe;
+    const run = streak !== undefined && lostRun(recipient, streak, age, wide, priorWeight, halfLifeMs, now);
+    if (run) eventual = 0;
   }
 
   // Ageing scales every bucket alike, so quantiles and shares need only the stored weights; only the
@@ -259,10 +258,10 @@ export function estimateChannel(
 /**
  * A recipient's run of misses on a channel since its last delivery, read as a change point: the reach the
  * recipient had before the run (its own counts without the run's misses, weighed against the channel-wide
- * figure as in `estimateChannel`), and whether the run is too long for a channel with that reach to have
- * made by chance (`LOST_LIKELIHOOD`), so that the channel is taken for lost. Undefined without a run. A lost
- * channel that `PROBE_AFTER` messages were planned without is not lost for the next plan: it is probed at
- * the reach it had before the run. Undefined when there is no run or it is not long enough to be a loss.
+ * figure as in `estimateChannel`): true when the run is too long for a channel with that reach to have made
+ * by chance (`LOST_LIKELIHOOD`), so that the channel is taken for lost. Undefined without a run. A lost
+ * channel that `PROBE_AFTER` messages were planned without is not lost for the next plan: it is probed with
+ * the estimate the counts give (a channel that never reached the recipient stays `unlikely` by its counts alone).
  */
 function lostRun(
   recipient: OutcomeCounts,
@@ -272,20 +271,19 @@ function lostRun(
   priorWeight: number,
   halfLifeMs: number,
   now: number,
-): 'lost' | { readonly probe: number } | undefined {
+): boolean {
   const runAge = decay(streak.at, now, halfLifeMs);
   const silent = streak.timeout * runAge;
   const hard = streak.failed * runAge;
   const misses = silent + HARD_FAILURE_WEIGHT * hard;
   // One silent miss is never a run: it may be a phone offline this once.
-  if (!(misses > 1)) return undefined;
+  if (!(misses > 1)) return false;
   const delivered = recipient.delivered * age;
   const weighed = delivered + HARD_FAILURE_WEIGHT * Math.max(0, recipient.failed * age - hard) + Math.max(0, recipient.timeout * age - silent);
   const before = weighed + priorWeight > 0 ? (delivered + priorWeight * wide) / (weighed + priorWeight) : wide;
   const q = Math.max(MIN_MISS_CHANCE, 1 - before);
-  if (q ** misses > LOST_LIKELIHOOD) return undefined;
   // Skips are aged too: three plans without the channel a day apart count ~2.7.
-  return streak.skipped * runAge < PROBE_AFTER - 0.5 ? 'lost' : { probe: before };
+  return q ** misses <= LOST_LIKELIHOOD && streak.skipped * runAge < PROBE_AFTER - 0.5;
 }
 
 interface Histogram {

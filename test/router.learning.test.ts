@@ -73,8 +73,10 @@ describe('learning: reachability per recipient', () => {
       await w.deliver(fine);
       failures++;
     }
-    // Push works for half the customers: 0.5 / (n + 1) < 0.05 after about ten timeouts in a row.
-    expect(failures).toBe(10);
+    // Push works for half the customers: after n rounds it has reached (n + 1) / (2n + 1) channel-wide (one
+    // optimistic pseudo-outcome), so a run of n misses is a loss once (n / (2n + 1))^n <= 0.05:
+    // (3/7)^3 = 0.079, (4/9)^4 = 0.039. (Without the run test, 0.5 / (n + 1) < 0.05 took ten timeouts.)
+    expect(failures).toBe(4);
     const plan = await w.router.plan(next, silent);
     expect(plan.steps.map((s) => s.channel)).toEqual(['sms']);
     expect(plan.skipped).toEqual([expect.objectContaining({ channel: 'push', reason: 'unlikely' })]);
