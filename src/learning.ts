@@ -275,9 +275,8 @@ function lostRun(
   const runAge = decay(streak.at, now, halfLifeMs);
   const silent = streak.timeout * runAge;
   const hard = streak.failed * runAge;
+  // One silent miss is never a loss (MIN_MISS_CHANCE > LOST_LIKELIHOOD): it may be a phone offline this once.
   const misses = silent + HARD_FAILURE_WEIGHT * hard;
-  // One silent miss is never a run: it may be a phone offline this once.
-  if (!(misses > 1)) return false;
   const delivered = recipient.delivered * age;
   const weighed = delivered + HARD_FAILURE_WEIGHT * Math.max(0, recipient.failed * age - hard) + Math.max(0, recipient.timeout * age - silent);
   const before = weighed + priorWeight > 0 ? (delivered + priorWeight * wide) / (weighed + priorWeight) : wide;
