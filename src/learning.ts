@@ -281,8 +281,8 @@ function lostRun(
   const weighed = delivered + HARD_FAILURE_WEIGHT * Math.max(0, recipient.failed * age - hard) + Math.max(0, recipient.timeout * age - silent);
   const before = weighed + priorWeight > 0 ? (delivered + priorWeight * wide) / (weighed + priorWeight) : wide;
   const q = Math.max(MIN_MISS_CHANCE, 1 - before);
-  // Skips are aged too: three plans without the channel a day apart count ~2.7.
-  return q ** misses <= LOST_LIKELIHOOD && streak.skipped * runAge < PROBE_AFTER - 0.5;
+  // Skips are aged too: three plans without the channel a day apart count 2.47 a day after the last, two never more than 2.
+  return q ** misses <= LOST_LIKELIHOOD && streak.skipped * runAge <= PROBE_AFTER - 1;
 }
 
 interface Histogram {
