@@ -12,6 +12,7 @@ import {
   type ChannelStats,
   type Observation,
   type OutcomeCounts,
+  streakObservations,
 } from '../src/learning.js';
 import { planCascade, startCascade, transition, InvalidConfigError, type Cascade, type ChannelConfig, type Message, type Recipient } from 'cascade-router';
 
@@ -244,5 +245,26 @@ describe('the recipient posterior: hard failures and cold start', () => {
     expect(silent.probability).toBeCloseTo(0.25, 10);
     expect(hard.probability).toBeCloseTo(0.125, 10);
     expect([silent.personal, hard.personal, estimateChannel(wide, undefined, WAIT2, LEARN, NOW).personal]).toEqual([true, true, false]);
+  });
+});
+
+describe('streakObservations: the run of misses since the last delivery', () => {
+  const o = (outcome: 'delivered' | 'failed' | 'timeout' | 'skipped', weight = 1, channel = 'push') => ({ channel, recipientId: 'r', outcome, at: 5, weight });
+  it('adds a miss and restarts the plans without the channel; a delivery resets all three; a take-back adds nothing', () => {
+    const R = -1e12;
+    expect(streakObservations([o('timeout'), o('failed', 1, 'email:read')], 'r', [], 5)).toEqual([
+      { channel: 'push#since', recipientId: 'r', outcome: 'timeout', at: 5, weight: 1 },
+      { channel: 'push#since', recipientId: 'r', outcome: 'skipped', at: 5, weight: R },
+      { channel: 'email:read#since', recipientId: 'r', outcome: 'failed', at: 5, weight: 1 },
+      { channel: 'email:read#since', recipientId: 'r', outcome: 'skipped', at: 5, weight: R },
+    ]);
+    // A late receipt: the delivery resets the run; the timeout taken back (weight -1) is not a miss.
+    expect(streakObservations([o('delivered'), o('timeout', -1)], 'r', [], 5).map((x) => [x.outcome, x.weight])).toEqual([
+      ['timeout', R],
+      ['failed', R],
+      ['skipped', R],
+    ]);
+    // A plan's `unlikely` skip counts one plan without the channel; the skip observation itself adds nothing.
+    expect(streakObservations([o('skipped')], 'r', ['viber'], 7)).toEqual([{ channel: 'viber#since', recipientId: 'r', outcome: 'skipped', at: 7, weight: 1 }]);
   });
 });
