@@ -190,7 +190,7 @@ export function estimateChannel(
   wait: WaitBounds,
   learning: ResolvedLearning,
   now: number,
-  streak?: OutcomeCounts | undefined,
+  lost = false,
 ): ChannelEstimate {
   const { halfLifeMs, priorWeight } = learning;
   const channelAge = channel ? decay(channel.at, now, halfLifeMs) : 1;
@@ -208,8 +208,7 @@ export function estimateChannel(
     const seen = (recipient.delivered + recipient.failed + recipient.timeout) * age;
     eventual = (recipient.delivered * age + priorWeight * wide) / (own + priorWeight);
     failure = (recipient.failed * age + priorWeight * wideFailure) / (seen + priorWeight);
-    const run = streak !== undefined && lostRun(recipient, streak, age, wide, priorWeight, halfLifeMs, now);
-    if (run) eventual = 0;
+    if (lost) eventual = 0;
   }
 
   // Ageing scales every bucket alike, so quantiles and shares need only the stored weights; only the
@@ -256,29 +255,35 @@ export function estimateChannel(
 }
 
 /**
- * A recipient's run of misses on a channel since its last delivery, read as a change point: the reach the
- * recipient had before the run (its own counts without the run's misses, weighed against the channel-wide
- * figure as in `estimateChannel`): true when the run is too long for a channel with that reach to have made
- * by chance (`LOST_LIKELIHOOD`), so that the channel is taken for lost. Undefined without a run. A lost
- * channel that `PROBE_AFTER` messages were planned without is not lost for the next plan: it is probed with
- * the estimate the counts give (a channel that never reached the recipient stays `unlikely` by its counts alone).
+ * A recipient's run of misses on a channel since its last delivery (`streak`, kept under `streakKey` of the
+ * channel's base statistics key: a step waiting for `read` that got a delivery receipt is no miss), read as a
+ * change point against the reach the recipient had before the run: its own counts at that key without the
+ * run's misses, weighed against the channel-wide figure as in `estimateChannel`. True when the run is too
+ * long for a channel with that reach to have made by chance (`LOST_LIKELIHOOD`): the channel is taken for
+ * lost. A lost channel that more than `PROBE_AFTER - 1` plans (aged) went without is not lost for the next
+ * plan: it is probed with the estimate its counts give (a channel that never reached the recipient stays
+ * `unlikely` by its counts alone).
  */
-function lostRun(
-  recipient: OutcomeCounts,
-  streak: OutcomeCounts,
-  age: number,
-  wide: number,
-  priorWeight: number,
-  halfLifeMs: number,
+export function isLost(
+  channel: ChannelStats | undefined,
+  recipient: OutcomeCounts | undefined,
+  streak: OutcomeCounts | undefined,
+  learning: ResolvedLearning,
   now: number,
 ): boolean {
+  if (streak === undefined) return false;
+  const { halfLifeMs, priorWeight } = learning;
+  const channelAge = channel ? decay(channel.at, now, halfLifeMs) : 1;
+  const tried = channel ? (channel.delivered + channel.failed + channel.timeout) * channelAge : 0;
+  const wide = ((channel ? channel.delivered * channelAge : 0) + 1) / (tried + 1);
   const runAge = decay(streak.at, now, halfLifeMs);
   const silent = streak.timeout * runAge;
   const hard = streak.failed * runAge;
   // One silent miss is never a loss (MIN_MISS_CHANCE > LOST_LIKELIHOOD): it may be a phone offline this once.
   const misses = silent + HARD_FAILURE_WEIGHT * hard;
-  const delivered = recipient.delivered * age;
-  const weighed = delivered + HARD_FAILURE_WEIGHT * Math.max(0, recipient.failed * age - hard) + Math.max(0, recipient.timeout * age - silent);
+  const age = recipient ? decay(recipient.at, now, halfLifeMs) : 0;
+  const delivered = recipient ? recipient.delivered * age : 0;
+  const weighed = recipient ? delivered + HARD_FAILURE_WEIGHT * Math.max(0, recipient.failed * age - hard) + Math.max(0, recipient.timeout * age - silent) : 0;
   const before = weighed + priorWeight > 0 ? (delivered + priorWeight * wide) / (weighed + priorWeight) : wide;
   const q = Math.max(MIN_MISS_CHANCE, 1 - before);
   // Skips are aged too: three plans without the channel a day apart count 2.47 a day after the last, two never more than 2.
@@ -335,25 +340,49 @@ export function statKey(channel: string, success: SuccessLevel): string {
 }
 
 /**
- * The observations that keep each recipient's run of misses (see `RESET_WEIGHT`), for outcomes `observe`
- * returned: a delivery resets the run, a miss adds to it and resets the count of plans without the channel.
- * `skippedKeys`: the statistics keys of channels a new cascade's plan left out as `unlikely`, each counted
- * as one plan without the channel.
+ * The observations that keep each recipient's run of misses (see `RESET_WEIGHT`) for a committed change, under
+ * `streakKey` of each channel's base statistics key (`learnAs`, without `:read`): an attempt that reached the
+ * recipient (its step's success level, or `delivered` for a step waiting for `read`; a late receipt too) resets
+ * the run; one that failed or timed out without reaching adds a miss and resets the count of plans without
+ * the channel; a new cascade's `unlikely` skips each count one plan without the channel.
  */
-export function streakObservations(observations: readonly Observation[], recipientId: string, skippedKeys: readonly string[], at: number): Observation[] {
+export function streakObservations(before: Cascade | undefined, after: Cascade, learnAs: (channel: string) => string = (c) => c): Observation[] {
   const out: Observation[] = [];
-  for (const key of skippedKeys) out.push({ channel: streakKey(key), recipientId, outcome: 'skipped', at, weight: 1 });
-  for (const o of observations) {
-    if (o.outcome === 'skipped' || o.weight <= 0) continue;
-    const channel = streakKey(o.channel);
-    const reset = (outcome: LearnedOutcome): void => void out.push({ channel, recipientId: o.recipientId, outcome, at: o.at, weight: RESET_WEIGHT });
-    if (o.outcome === 'delivered') {
-      reset('timeout');
-      reset('failed');
-    } else {
-      out.push({ channel, recipientId: o.recipientId, outcome: o.outcome, at: o.at, weight: o.weight });
+  const recipientId = after.recipient.id;
+  if (before === undefined) {
+    for (const skip of after.plan.skipped) {
+      if (skip.reason === 'unlikely') out.push({ channel: streakKey(learnAs(skip.channel)), recipientId, outcome: 'skipped', at: after.createdAt, weight: 1 });
     }
-    reset('skipped');
+  }
+  const was = before?.attempts;
+  for (let i = 0; i < after.attempts.length; i++) {
+    const a = after.attempts[i]!;
+    const b = was?.[i];
+    if (a === b || (a.endedAt === undefined && !a.late)) continue;
+    const channel = streakKey(learnAs(a.channel));
+    const planned = after.plan.steps[a.step]!;
+    const level: SuccessLevel = planned.success === 'read' ? 'delivered' : planned.success;
+    const reset = (at: number, outcome: LearnedOutcome): void => void out.push({ channel, recipientId, outcome, at, weight: RESET_WEIGHT });
+    const reached = (at: number): void => {
+      reset(at, 'timeout');
+      reset(at, 'failed');
+      reset(at, 'skipped');
+    };
+    if (a.late && !b?.late) {
+      reached(reachedAt(a, level) ?? after.updatedAt);
+      continue;
+    }
+    if (a.state !== 'ended' || b?.state === 'ended') continue;
+    const at = a.endedAt!;
+    const got = reachedAt(a, level);
+    if (got !== undefined || a.outcome === 'delivered') {
+      reached(got ?? at);
+      continue;
+    }
+    if (a.outcome === 'failed' || a.outcome === 'send-error' || a.outcome === 'timeout') {
+      out.push({ channel, recipientId, outcome: a.outcome === 'timeout' ? 'timeout' : 'failed', at, weight: 1 });
+      reset(at, 'skipped');
+    }
   }
   return out;
 }

@@ -5,7 +5,7 @@
  */
 import type { ResolvedChannel } from './channels.js';
 import { projectCost } from './cost.js';
-import { estimateChannel, observe, statKey, streakKey, streakObservations, type Learned, type ResolvedLearning } from './learning.js';
+import { estimateChannel, isLost, observe, statKey, streakKey, streakObservations, type Learned, type ResolvedLearning } from './learning.js';
 import { ledgerDelta } from './ledger.js';
 import type { Micros } from './money.js';
 import { contentFor, successFor } from './planner.js';
@@ -28,15 +28,20 @@ export function estimatesFor(keys: ReadonlyMap<ResolvedChannel, string>, learned
   const estimates = new Map<string, ChannelEstimate>();
   for (const [channel, key] of keys) {
     const wait = { timeoutMs: channel.timeoutMs, minMs: channel.adaptive?.minMs, maxMs: channel.adaptive?.maxMs };
-    estimates.set(channel.name, estimateChannel(learned.channels.get(key), learned.recipient.get(key), wait, learning, now, learned.recipient.get(streakKey(key))));
+    // The run of misses is kept per channel (`learnAs`), whatever level a step waits for, and tested against the
+    // recipient's counts at that base key (at `read`, reach would look low and no run would ever be a loss).
+    const base = channel.learnAs;
+    const baseOwn = learned.recipient.get(base);
+    const lost = isLost(learned.channels.get(base), baseOwn ?? learned.recipient.get(key), learned.recipient.get(streakKey(base)), learning, now);
+    estimates.set(channel.name, estimateChannel(learned.channels.get(key), learned.recipient.get(key), wait, learning, now, lost));
   }
   return estimates;
 }
 
-/** What a plan reads from the store: the statistics keys, and each one's run of misses (`streakKey`). */
+/** What a plan reads from the store: the statistics keys, and per channel its base key and run of misses (`streakKey`). */
 export function learnedKeys(keys: ReadonlyMap<ResolvedChannel, string>): string[] {
   const out = new Set<string>();
-  for (const key of keys.values()) out.add(key).add(streakKey(key));
+  for (const [channel, key] of keys) out.add(key).add(channel.learnAs).add(streakKey(channel.learnAs));
   return [...out];
 }
 
@@ -47,21 +52,11 @@ export function statsUpdate(
   learning: ResolvedLearning | undefined,
   learnAs: (channel: string) => string,
   smsOnlyMicros?: Micros | undefined,
-  channels?: Channels | undefined,
 ): StatsUpdate | undefined {
   const ledger = ledgerDelta(before, after, smsOnlyMicros);
   if (learning) {
     const observations = observe(before, after, learnAs);
-    // A new cascade's `unlikely` skips, under the statistics key the plan read (with `:read` when it waits for read).
-    const skipped: string[] = [];
-    if (before === undefined) {
-      for (const skip of after.plan.skipped) {
-        if (skip.reason !== 'unlikely') continue;
-        const channel = channels?.get(skip.channel);
-        skipped.push(channel === undefined ? learnAs(skip.channel) : statKey(channel.learnAs, successFor(after.message, channel)));
-      }
-    }
-    const all = [...observations, ...streakObservations(observations, after.recipient.id, skipped, after.createdAt)];
+    const all = [...observations, ...streakObservations(before, after, learnAs)];
     if (all.length > 0) return { ledger, observations: all, halfLifeMs: learning.halfLifeMs };
   }
   return ledger && { ledger };

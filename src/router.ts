@@ -355,7 +355,7 @@ export class Router extends EventEmitter<RouterEvents> {
   /** The ledger delta and the outcomes a persisted change carries to the store (a new cascade: with its SMS-only counterfactual). */
   #update(before: Cascade | undefined, after: Cascade): ReturnType<typeof statsUpdate> {
     const smsOnly: Micros | undefined = before === undefined ? smsOnlyCost(this.#channels, after.plan, after.message, after.recipient) : undefined;
-    return statsUpdate(before, after, this.#learning, this.#learnAs, smsOnly, this.#channels);
+    return statsUpdate(before, after, this.#learning, this.#learnAs, smsOnly);
   }
 
   *#start(message: Message, recipient: Recipient, context: unknown): Operation<SendReceipt> {

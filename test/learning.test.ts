@@ -231,6 +231,26 @@ describe('observe', () => {
     const c = transition(b, { type: 'tick', now: NOW + 2 * MINUTE }).cascade;
     expect(observe(b, c).map((o) => o.channel)).toEqual(['push:read']);
   });
+
+  it('keeps the run of misses per channel: a miss adds to it, a delivery (a late one too, or at `delivered` for a step waiting for read) resets it', () => {
+    const R = -1e12;
+    const run = (before: Cascade | undefined, after: Cascade): [string, string, number][] => streakObservations(before, after).map((o) => [o.channel, o.outcome, o.weight]);
+    const a = started();
+    const b = transition(a, { type: 'sent', now: NOW + 100, step: 0, providerMessageId: 'p1' }).cascade;
+    const c = transition(b, { type: 'tick', now: NOW + 2 * MINUTE }).cascade;
+    expect(run(b, c)).toEqual([['push#since', 'timeout', 1], ['push#since', 'skipped', R]]);
+    const d = transition(c, { type: 'receipt', now: NOW + 40 * MINUTE, step: 0, status: 'delivered' }).cascade;
+    expect(run(c, d)).toEqual([['push#since', 'timeout', R], ['push#since', 'failed', R], ['push#since', 'skipped', R]]);
+    const failed = transition(a, { type: 'send-failed', now: NOW + 100, step: 0, error: { message: 'unregistered' } }).cascade;
+    expect(run(a, failed)).toEqual([['push#since', 'failed', 1], ['push#since', 'skipped', R]]);
+    // Waiting for read: delivered but not read within the wait reaches the customer, so it resets the run.
+    const r = started({ success: { push: 'read' } });
+    const r1 = transition(r, { type: 'sent', now: NOW, step: 0, providerMessageId: 'p1' }).cascade;
+    const r2 = transition(r1, { type: 'receipt', now: NOW + 1000, step: 0, status: 'delivered' }).cascade;
+    const r3 = transition(r2, { type: 'tick', now: NOW + 2 * MINUTE }).cascade;
+    expect(run(r2, r3)).toEqual([['push#since', 'timeout', R], ['push#since', 'failed', R], ['push#since', 'skipped', R]]);
+    expect(run(r1, transition(r1, { type: 'tick', now: NOW + 2 * MINUTE }).cascade)).toEqual([['push#since', 'timeout', 1], ['push#since', 'skipped', R]]);
+  });
 });
 
 describe('the recipient posterior: hard failures and cold start', () => {
@@ -248,23 +268,3 @@ describe('the recipient posterior: hard failures and cold start', () => {
   });
 });
 
-describe('streakObservations: the run of misses since the last delivery', () => {
-  const o = (outcome: 'delivered' | 'failed' | 'timeout' | 'skipped', weight = 1, channel = 'push') => ({ channel, recipientId: 'r', outcome, at: 5, weight });
-  it('adds a miss and restarts the plans without the channel; a delivery resets all three; a take-back adds nothing', () => {
-    const R = -1e12;
-    expect(streakObservations([o('timeout'), o('failed', 1, 'email:read')], 'r', [], 5)).toEqual([
-      { channel: 'push#since', recipientId: 'r', outcome: 'timeout', at: 5, weight: 1 },
-      { channel: 'push#since', recipientId: 'r', outcome: 'skipped', at: 5, weight: R },
-      { channel: 'email:read#since', recipientId: 'r', outcome: 'failed', at: 5, weight: 1 },
-      { channel: 'email:read#since', recipientId: 'r', outcome: 'skipped', at: 5, weight: R },
-    ]);
-    // A late receipt: the delivery resets the run; the timeout taken back (weight -1) is not a miss.
-    expect(streakObservations([o('delivered'), o('timeout', -1)], 'r', [], 5).map((x) => [x.outcome, x.weight])).toEqual([
-      ['timeout', R],
-      ['failed', R],
-      ['skipped', R],
-    ]);
-    // A plan's `unlikely` skip counts one plan without the channel; the skip observation itself adds nothing.
-    expect(streakObservations([o('skipped')], 'r', ['viber'], 7)).toEqual([{ channel: 'viber#since', recipientId: 'r', outcome: 'skipped', at: 7, weight: 1 }]);
-  });
-});
