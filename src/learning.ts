@@ -208,8 +208,8 @@ export function estimateChannel(
     const seen = (recipient.delivered + recipient.failed + recipient.timeout) * age;
     eventual = (recipient.delivered * age + priorWeight * wide) / (own + priorWeight);
     failure = (recipient.failed * age + priorWeight * wideFailure) / (seen + priorWeight);
-    if (lost) eventual = 0;
   }
+  if (lost) eventual = 0;
 
   // Ageing scales every bucket alike, so quantiles and shares need only the stored weights; only the
   // sample count is aged.
@@ -221,7 +221,8 @@ export function estimateChannel(
   }
   // Only a recipient's own outcomes get a channel skipped: on channel-wide figures alone (a provider's bad
   // hour) everyone would stop trying it, and nothing new would ever be learned to bring it back.
-  const floor = recipient ? 0 : learning.minProbability;
+  // A channel taken for lost (by the recipient's run of misses at its base key) gets no floor either.
+  const floor = recipient || lost ? 0 : learning.minProbability;
   // Probability of success within the wait, and the mean latency of those successes; with an adaptive
   // wait, the same at every shorter wait from the minimum (the bucket bounds), for the planner to choose from.
   let within = 0;
@@ -250,7 +251,7 @@ export function estimateChannel(
     waitMs: adapts ? waitMs : undefined,
     failure: clamp01(failure),
     arrival: arrival && arrival.length > 1 ? arrival : undefined,
-    personal: recipient !== undefined && recipient.delivered + recipient.failed + recipient.timeout > 0,
+    personal: lost || (recipient !== undefined && recipient.delivered + recipient.failed + recipient.timeout > 0),
   };
 }
 

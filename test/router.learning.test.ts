@@ -194,6 +194,9 @@ describe('learning: a lost channel (a run of misses since the last delivery)', (
       const plan = await w.router.plan(next, r);
       // 0.1^3 = 0.001 <= 0.05: lost. Probability 0: skipped below minProbability, else last (key +Infinity).
       expect(plan.steps.map((s) => s.channel)).toEqual(minProbability > 0 ? ['sms'] : ['sms', 'email']);
+      // The run is kept per channel: a message waiting for read (no history at that level) skips it too.
+      const read = await w.router.plan({ ...next, success: { email: 'read' } }, r);
+      expect(read.steps.map((s) => s.channel)).toEqual(minProbability > 0 ? ['sms'] : ['sms', 'email']);
     }
   });
 
