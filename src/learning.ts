@@ -75,6 +75,31 @@ export const NOTHING_LEARNED: Learned = Object.freeze({ channels: new Map(), rec
 /** How many silent misses one hard failure counts as in a recipient's own estimate. */
 export const HARD_FAILURE_WEIGHT = 3;
 
+/**
+ * A run of misses since the last delivery is kept under a second statistics key per recipient and channel,
+ * `<key>#since` (see `streakKey`), in the same counts every store keeps: `timeout` and `failed` count the misses
+ * of the run, `skipped` the messages planned without the channel since its last miss. A delivery resets all
+ * three and a miss resets `skipped`, with a weight this large: every store floors a count at 0.
+ */
+export const RESET_WEIGHT = -1e12;
+
+/**
+ * A run of misses is taken for a lost channel when a channel still reaching the recipient as it did before the
+ * run would miss that many times in a row at most this often (and the run is more than one silent miss).
+ */
+export const LOST_LIKELIHOOD = 0.05;
+
+/** The chance of a miss a channel is credited with at least in that test: a phone is offline now and then. */
+export const MIN_MISS_CHANCE = 0.1;
+
+/** A channel taken for lost is tried again (a probe) once this many messages were planned without it. */
+export const PROBE_AFTER = 3;
+
+/** The statistics key of a recipient's run of misses on a channel (see `RESET_WEIGHT`). */
+export function streakKey(key: string): string {
+  return `${key}#since`;
+}
+
 /** Four buckets per doubling of latency: a bucket's bounds are within 19% of each other. */
 const BUCKETS_PER_OCTAVE = 4;
 const MAX_BUCKET = 160; // 2^40 ms, ~35 years
@@ -170,6 +195,7 @@ export function estimateChannel(
   wait: WaitBounds,
   learning: ResolvedLearning,
   now: number,
+  lost = false,
 ): ChannelEstimate {
   const { halfLifeMs, priorWeight } = learning;
   const channelAge = channel ? decay(channel.at, now, halfLifeMs) : 1;
@@ -188,6 +214,7 @@ export function estimateChannel(
     eventual = (recipient.delivered * age + priorWeight * wide) / (own + priorWeight);
     failure = (recipient.failed * age + priorWeight * wideFailure) / (seen + priorWeight);
   }
+  if (lost) eventual = 0;
 
   // Ageing scales every bucket alike, so quantiles and shares need only the stored weights; only the
   // sample count is aged.
@@ -199,7 +226,8 @@ export function estimateChannel(
   }
   // Only a recipient's own outcomes get a channel skipped: on channel-wide figures alone (a provider's bad
   // hour) everyone would stop trying it, and nothing new would ever be learned to bring it back.
-  const floor = recipient ? 0 : learning.minProbability;
+  // A channel taken for lost (by the recipient's run of misses at its base key) gets no floor either.
+  const floor = recipient || lost ? 0 : learning.minProbability;
   // Probability of success within the wait, and the mean latency of those successes; with an adaptive
   // wait, the same at every shorter wait from the minimum (the bucket bounds), for the planner to choose from.
   let within = 0;
@@ -228,8 +256,44 @@ export function estimateChannel(
     waitMs: adapts ? waitMs : undefined,
     failure: clamp01(failure),
     arrival: arrival && arrival.length > 1 ? arrival : undefined,
-    personal: recipient !== undefined && recipient.delivered + recipient.failed + recipient.timeout > 0,
+    personal: lost || (recipient !== undefined && recipient.delivered + recipient.failed + recipient.timeout > 0),
   };
+}
+
+/**
+ * A recipient's run of misses on a channel since its last delivery (`streak`, kept under `streakKey` of the
+ * channel's base statistics key: a step waiting for `read` that got a delivery receipt is no miss), read as a
+ * change point against the reach the recipient had before the run: its own counts at that key without the
+ * run's misses, weighed against the channel-wide figure as in `estimateChannel`. True when the run is too
+ * long for a channel with that reach to have made by chance (`LOST_LIKELIHOOD`): the channel is taken for
+ * lost. A lost channel that more than `PROBE_AFTER - 1` plans (aged) went without is not lost for the next
+ * plan: it is probed with the estimate its counts give (a channel that never reached the recipient stays
+ * `unlikely` by its counts alone).
+ */
+export function isLost(
+  channel: ChannelStats | undefined,
+  recipient: OutcomeCounts | undefined,
+  streak: OutcomeCounts | undefined,
+  learning: ResolvedLearning,
+  now: number,
+): boolean {
+  if (streak === undefined) return false;
+  const { halfLifeMs, priorWeight } = learning;
+  const channelAge = channel ? decay(channel.at, now, halfLifeMs) : 1;
+  const tried = channel ? (channel.delivered + channel.failed + channel.timeout) * channelAge : 0;
+  const wide = ((channel ? channel.delivered * channelAge : 0) + 1) / (tried + 1);
+  const runAge = decay(streak.at, now, halfLifeMs);
+  const silent = streak.timeout * runAge;
+  const hard = streak.failed * runAge;
+  // One silent miss is never a loss (MIN_MISS_CHANCE > LOST_LIKELIHOOD): it may be a phone offline this once.
+  const misses = silent + HARD_FAILURE_WEIGHT * hard;
+  const age = recipient ? decay(recipient.at, now, halfLifeMs) : 0;
+  const delivered = recipient ? recipient.delivered * age : 0;
+  const weighed = recipient ? delivered + HARD_FAILURE_WEIGHT * Math.max(0, recipient.failed * age - hard) + Math.max(0, recipient.timeout * age - silent) : 0;
+  const before = weighed + priorWeight > 0 ? (delivered + priorWeight * wide) / (weighed + priorWeight) : wide;
+  const q = Math.max(MIN_MISS_CHANCE, 1 - before);
+  // Skips are aged too: three plans without the channel a day apart count 2.47 a day after the last, two never more than 2.
+  return q ** misses <= LOST_LIKELIHOOD && streak.skipped * runAge <= PROBE_AFTER - 1;
 }
 
 interface Histogram {
@@ -279,6 +343,54 @@ function clamp01(x: number): number {
 /** The statistics key of a step: outcomes at `read` are kept apart from outcomes at `delivered`. */
 export function statKey(channel: string, success: SuccessLevel): string {
   return success === 'read' ? `${channel}:read` : channel;
+}
+
+/**
+ * The observations that keep each recipient's run of misses (see `RESET_WEIGHT`) for a committed change, under
+ * `streakKey` of each channel's base statistics key (`learnAs`, without `:read`): an attempt that reached the
+ * recipient (its step's success level, or `delivered` for a step waiting for `read`; a late receipt too) resets
+ * the run; one that failed or timed out without reaching adds a miss and resets the count of plans without
+ * the channel; a new cascade's `unlikely` skips each count one plan without the channel.
+ */
+export function streakObservations(before: Cascade | undefined, after: Cascade, learnAs: (channel: string) => string = (c) => c): Observation[] {
+  const out: Observation[] = [];
+  const recipientId = after.recipient.id;
+  if (before === undefined) {
+    for (const skip of after.plan.skipped) {
+      if (skip.reason === 'unlikely') out.push({ channel: streakKey(learnAs(skip.channel)), recipientId, outcome: 'skipped', at: after.createdAt, weight: 1 });
+    }
+  }
+  const was = before?.attempts;
+  for (let i = 0; i < after.attempts.length; i++) {
+    const a = after.attempts[i]!;
+    const b = was?.[i];
+    if (a === b || (a.endedAt === undefined && !a.late)) continue;
+    const channel = streakKey(learnAs(a.channel));
+    const planned = after.plan.steps[a.step]!;
+    const level: SuccessLevel = planned.success === 'read' ? 'delivered' : planned.success;
+    const reset = (at: number, outcome: LearnedOutcome): void => void out.push({ channel, recipientId, outcome, at, weight: RESET_WEIGHT });
+    const reached = (at: number): void => {
+      reset(at, 'timeout');
+      reset(at, 'failed');
+      reset(at, 'skipped');
+    };
+    if (a.late && !b?.late) {
+      reached(reachedAt(a, level) ?? after.updatedAt);
+      continue;
+    }
+    if (a.state !== 'ended' || b?.state === 'ended') continue;
+    const at = a.endedAt!;
+    const got = reachedAt(a, level);
+    if (got !== undefined || a.outcome === 'delivered') {
+      reached(got ?? at);
+      continue;
+    }
+    if (a.outcome === 'failed' || a.outcome === 'send-error' || a.outcome === 'timeout') {
+      out.push({ channel, recipientId, outcome: a.outcome === 'timeout' ? 'timeout' : 'failed', at, weight: 1 });
+      reset(at, 'skipped');
+    }
+  }
+  return out;
 }
 
 /** When an attempt first reached its step's success level, from its status history. */

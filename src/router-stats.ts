@@ -5,7 +5,7 @@
  */
 import type { ResolvedChannel } from './channels.js';
 import { projectCost } from './cost.js';
-import { estimateChannel, observe, statKey, type Learned, type ResolvedLearning } from './learning.js';
+import { estimateChannel, isLost, observe, statKey, streakKey, streakObservations, type Learned, type ResolvedLearning } from './learning.js';
 import { ledgerDelta } from './ledger.js';
 import type { Micros } from './money.js';
 import { contentFor, successFor } from './planner.js';
@@ -28,9 +28,21 @@ export function estimatesFor(keys: ReadonlyMap<ResolvedChannel, string>, learned
   const estimates = new Map<string, ChannelEstimate>();
   for (const [channel, key] of keys) {
     const wait = { timeoutMs: channel.timeoutMs, minMs: channel.adaptive?.minMs, maxMs: channel.adaptive?.maxMs };
-    estimates.set(channel.name, estimateChannel(learned.channels.get(key), learned.recipient.get(key), wait, learning, now));
+    // The run of misses is kept per channel (`learnAs`), whatever level a step waits for, and tested against the
+    // recipient's counts at that base key (at `read`, reach would look low and no run would ever be a loss).
+    const base = channel.learnAs;
+    const baseOwn = learned.recipient.get(base);
+    const lost = isLost(learned.channels.get(base), baseOwn ?? learned.recipient.get(key), learned.recipient.get(streakKey(base)), learning, now);
+    estimates.set(channel.name, estimateChannel(learned.channels.get(key), learned.recipient.get(key), wait, learning, now, lost));
   }
   return estimates;
+}
+
+/** What a plan reads from the store: the statistics keys, and per channel its base key and run of misses (`streakKey`). */
+export function learnedKeys(keys: ReadonlyMap<ResolvedChannel, string>): string[] {
+  const out = new Set<string>();
+  for (const [channel, key] of keys) out.add(key).add(channel.learnAs).add(streakKey(channel.learnAs));
+  return [...out];
 }
 
 /** The ledger delta and (when learning) the outcomes a persisted change carries; undefined when there are none. */
@@ -44,7 +56,8 @@ export function statsUpdate(
   const ledger = ledgerDelta(before, after, smsOnlyMicros);
   if (learning) {
     const observations = observe(before, after, learnAs);
-    if (observations.length > 0) return { ledger, observations, halfLifeMs: learning.halfLifeMs };
+    const all = [...observations, ...streakObservations(before, after, learnAs)];
+    if (all.length > 0) return { ledger, observations: all, halfLifeMs: learning.halfLifeMs };
   }
   return ledger && { ledger };
 }

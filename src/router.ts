@@ -23,7 +23,7 @@ import { logObserver } from './observe/log.js';
 import type { Observer } from './observe/observer.js';
 import { telemetryObserver, type TelemetryOptions } from './observe/telemetry.js';
 import { Reporter, type Logger } from './reporter.js';
-import { estimatesFor, smsOnlyCost, statKeysFor, statsUpdate } from './router-stats.js';
+import { estimatesFor, learnedKeys, smsOnlyCost, statKeysFor, statsUpdate } from './router-stats.js';
 import { parse, receiptSchema } from './schema.js';
 import { memoryStore } from './store/memory.js';
 import type { CascadeStore, HeldCounts } from './store/types.js';
@@ -347,7 +347,7 @@ export class Router extends EventEmitter<RouterEvents> {
     };
     if (!this.#learning) return buildPlan(context, message, recipient);
     const keys = statKeysFor(this.#channels, message);
-    const learned = (yield this.#store.learned(recipient.id, [...new Set(keys.values())])) as Awaited<ReturnType<CascadeStore['learned']>>;
+    const learned = (yield this.#store.learned(recipient.id, learnedKeys(keys))) as Awaited<ReturnType<CascadeStore['learned']>>;
     const now = this.#clock.now();
     const estimates = estimatesFor(keys, learned, this.#learning, now);
     return buildPlan({ ...context, now, estimates, minProbability: this.#learning.minProbability }, message, recipient);

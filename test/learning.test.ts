@@ -12,6 +12,7 @@ import {
   type ChannelStats,
   type Observation,
   type OutcomeCounts,
+  streakObservations,
 } from '../src/learning.js';
 import { planCascade, startCascade, transition, InvalidConfigError, type Cascade, type ChannelConfig, type Message, type Recipient } from 'cascade-router';
 
@@ -230,6 +231,26 @@ describe('observe', () => {
     const c = transition(b, { type: 'tick', now: NOW + 2 * MINUTE }).cascade;
     expect(observe(b, c).map((o) => o.channel)).toEqual(['push:read']);
   });
+
+  it('keeps the run of misses per channel: a miss adds to it, a delivery (a late one too, or at `delivered` for a step waiting for read) resets it', () => {
+    const R = -1e12;
+    const run = (before: Cascade | undefined, after: Cascade): [string, string, number][] => streakObservations(before, after).map((o) => [o.channel, o.outcome, o.weight]);
+    const a = started();
+    const b = transition(a, { type: 'sent', now: NOW + 100, step: 0, providerMessageId: 'p1' }).cascade;
+    const c = transition(b, { type: 'tick', now: NOW + 2 * MINUTE }).cascade;
+    expect(run(b, c)).toEqual([['push#since', 'timeout', 1], ['push#since', 'skipped', R]]);
+    const d = transition(c, { type: 'receipt', now: NOW + 40 * MINUTE, step: 0, status: 'delivered' }).cascade;
+    expect(run(c, d)).toEqual([['push#since', 'timeout', R], ['push#since', 'failed', R], ['push#since', 'skipped', R]]);
+    const failed = transition(a, { type: 'send-failed', now: NOW + 100, step: 0, error: { message: 'unregistered' } }).cascade;
+    expect(run(a, failed)).toEqual([['push#since', 'failed', 1], ['push#since', 'skipped', R]]);
+    // Waiting for read: delivered but not read within the wait reaches the customer, so it resets the run.
+    const r = started({ success: { push: 'read' } });
+    const r1 = transition(r, { type: 'sent', now: NOW, step: 0, providerMessageId: 'p1' }).cascade;
+    const r2 = transition(r1, { type: 'receipt', now: NOW + 1000, step: 0, status: 'delivered' }).cascade;
+    const r3 = transition(r2, { type: 'tick', now: NOW + 2 * MINUTE }).cascade;
+    expect(run(r2, r3)).toEqual([['push#since', 'timeout', R], ['push#since', 'failed', R], ['push#since', 'skipped', R]]);
+    expect(run(r1, transition(r1, { type: 'tick', now: NOW + 2 * MINUTE }).cascade)).toEqual([['push#since', 'timeout', 1], ['push#since', 'skipped', R]]);
+  });
 });
 
 describe('the recipient posterior: hard failures and cold start', () => {
@@ -246,3 +267,4 @@ describe('the recipient posterior: hard failures and cold start', () => {
     expect([silent.personal, hard.personal, estimateChannel(wide, undefined, WAIT2, LEARN, NOW).personal]).toEqual([true, true, false]);
   });
 });
+

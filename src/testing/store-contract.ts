@@ -497,6 +497,25 @@ export function storeContractCases(options: StoreContractOptions): StoreContract
         expect(later.timeout).toBeCloseTo(0, 9);
         expect((await store.learned(alice, ['push', 'sms'])).channels.get('push')!.latency[latencyBucket(1500)]).toBeCloseTo(1.5, 9);
       });
+
+      it('applies one update\'s observations in order, a count never below 0: a run of misses reset by a delivery (<key>#since)', async () => {
+        const carol = id('carol');
+        const run = 'push#since';
+        const miss = (outcome: Observation['outcome'], weight = 1): Observation => observation(carol, outcome, { channel: run, weight });
+        const a = cascade();
+        await store.create(a, { observations: [miss('timeout'), miss('failed'), miss('timeout'), miss('skipped')], halfLifeMs: HALF_LIFE });
+        expect((await store.learned(carol, [run])).recipient.get(run)).toEqual({ at: T0, delivered: 0, failed: 1, timeout: 2, skipped: 1 });
+        // A delivery resets the run (and the plans without the channel), then a miss starts a new one: in this
+        // order within one update, the reset to 0 comes before the 1.
+        const a2 = next(a, { type: 'cancel', now: T0 + 1 });
+        await store.commit(a2, [], {
+          observations: [miss('timeout', -1e12), miss('failed', -1e12), miss('skipped', -1e12), miss('timeout')],
+          halfLifeMs: HALF_LIFE,
+        });
+        const after = (await store.learned(carol, [run])).recipient.get(run)!;
+        expect([after.delivered, after.failed, after.skipped]).toEqual([0, 0, 0]);
+        expect(after.timeout).toBeCloseTo(1, 6);
+      });
     });
 
     describe('liveness and orphaned sends', () => {
