@@ -47,6 +47,8 @@ function openStore(): { store: CascadeStore; ready: () => boolean; disconnect: (
           clusterRetryStrategy: () => 100,
           redisOptions: { commandTimeout, connectTimeout: commandTimeout, maxRetriesPerRequest: 1 },
           slotsRefreshTimeout: commandTimeout,
+          // Without it a client learns of a failover only from a MOVED answer (see docs/stores.md).
+          slotsRefreshInterval: 1000,
         },
       )
     : new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout, connectTimeout: commandTimeout, maxRetriesPerRequest: 1, retryStrategy: () => 100 });

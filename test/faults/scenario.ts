@@ -45,7 +45,7 @@ export function redisBackend(redis: { readonly url: string } | { readonly cluste
       const client =
         'url' in redis
           ? new Redis(redis.url, redisOptions)
-          : new Cluster(redis.cluster.split(',').map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) })), { redisOptions, slotsRefreshTimeout: 5000 });
+          : new Cluster(redis.cluster.split(',').map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) })), { redisOptions, slotsRefreshTimeout: 5000, slotsRefreshInterval: 1000 });
       client.on('error', () => {});
       const store = redisStore({ client, prefix, pollMs: 0, cacheSize: 0 });
       return { store, close: async () => (await store.dispose(), client.disconnect()) };
