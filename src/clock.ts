@@ -59,7 +59,9 @@ interface SimulatedTimer extends TimerHandle {
 export class SimulatedClock implements Clock {
   #now: number;
   #seq = 0;
-  #timers: SimulatedTimer[] = [];
+  /** Armed timers in a binary min-heap by (at, seq); a cleared one stays until it reaches the top. */
+  readonly #heap: SimulatedTimer[] = [];
+  #armed = 0;
   #hooks = new Set<SettleHook>();
 
   constructor(start: number | Date = Date.UTC(2026, 0, 1)) {
@@ -72,13 +74,24 @@ export class SimulatedClock implements Clock {
 
   setTimer(at: number, fn: () => void): TimerHandle {
     const timer: SimulatedTimer = { at, seq: this.#seq++, fn, cancelled: false };
-    this.#timers.push(timer);
+    const heap = this.#heap;
+    let i = heap.push(timer) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(timer, heap[parent]!)) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = timer;
+    this.#armed++;
     return timer;
   }
 
   clearTimer(handle: TimerHandle): void {
-    (handle as SimulatedTimer).cancelled = true;
-    this.#timers = this.#timers.filter((t) => t !== handle);
+    const timer = handle as SimulatedTimer;
+    if (timer.cancelled) return;
+    timer.cancelled = true;
+    this.#armed--;
   }
 
   /** Registers work to wait for after each timer fires; returns a function that unregisters it. */
@@ -89,7 +102,7 @@ export class SimulatedClock implements Clock {
 
   /** Number of armed timers. */
   get pendingTimers(): number {
-    return this.#timers.length;
+    return this.#armed;
   }
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way. */
@@ -102,7 +115,7 @@ export class SimulatedClock implements Clock {
     await this.settle();
     for (let next = this.#nextDue(at); next; next = this.#nextDue(at)) {
       this.#now = Math.max(this.#now, next.at);
-      this.#timers = this.#timers.filter((t) => t !== next);
+      this.#take();
       next.fn();
       await this.settle();
     }
@@ -122,13 +135,42 @@ export class SimulatedClock implements Clock {
     for (const hook of this.#hooks) await hook();
   }
 
+  /** The earliest armed timer due by `limit` (cleared ones on top are dropped on the way). */
   #nextDue(limit: number): SimulatedTimer | undefined {
-    let best: SimulatedTimer | undefined;
-    for (const t of this.#timers) {
-      if (t.at <= limit && (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq))) best = t;
-    }
-    return best;
+    const heap = this.#heap;
+    while (heap.length > 0 && heap[0]!.cancelled) this.#pop();
+    const top = heap[0];
+    return top !== undefined && top.at <= limit ? top : undefined;
   }
+
+  /** Takes the top timer (the one `#nextDue` returned) off the heap as fired. */
+  #take(): void {
+    this.#heap[0]!.cancelled = true;
+    this.#armed--;
+    this.#pop();
+  }
+
+  #pop(): void {
+    const heap = this.#heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child = right < heap.length && before(heap[right]!, heap[left]!) ? right : left;
+      if (!before(heap[child]!, last)) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = last;
+  }
+}
+
+/** Fire order: earlier time first, then the one set first. */
+function before(a: SimulatedTimer, b: SimulatedTimer): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
 /** Resolves after `ms` on `clock`; rejects with the signal's reason if it is aborted first. */

@@ -3,7 +3,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { outageBench, outageMarkdown, type OutageBench } from '../bench/outage.js';
 import { busiestWindow } from '../bench/outage/blast.js';
-import { heapClock } from '../bench/outage/clock.js';
 import { busiestWindow as windowOracle } from './support/windows.js';
 
 // The outage benchmark (bench/outage*) on a tiny workload, through the sources.
@@ -87,32 +86,6 @@ describe('outage benchmark', () => {
       fc.property(fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 200 }), fc.integer({ min: 1, max: 1500 }), (times, windowMs) => {
         const sorted = [...times].sort((a, b) => a - b);
         expect(busiestWindow(sorted, windowMs)).toBe(windowOracle(sorted, windowMs));
-      }),
-    );
-  });
-
-  it("the benchmark's heap clock fires timers in the library clock's order, clears and timers armed while firing included", async () => {
-    type Op = { at: number; clear: number | undefined; nested: number | undefined };
-    const op = fc.record({ at: fc.integer({ min: 0, max: 1000 }), clear: fc.option(fc.nat(), { nil: undefined }), nested: fc.option(fc.integer({ min: 0, max: 50 }), { nil: undefined }) });
-    await fc.assert(
-      fc.asyncProperty(fc.array(op, { maxLength: 60 }), fc.integer({ min: 0, max: 1200 }), async (ops: Op[], until) => {
-        const run = async (clock: lib.SimulatedClock): Promise<string[]> => {
-          const log: string[] = [];
-          const handles: lib.TimerHandle[] = [];
-          ops.forEach(({ at, clear, nested }, i) => {
-            handles.push(clock.setTimer(at, () => {
-              log.push(`${i}@${clock.now()}`);
-              if (nested !== undefined) clock.setTimer(clock.now() + nested, () => log.push(`${i}'@${clock.now()}`));
-            }));
-            if (clear !== undefined) clock.clearTimer(handles[clear % handles.length]!);
-          });
-          await clock.advanceTo(until);
-          log.push(`pending ${clock.pendingTimers}`);
-          await clock.runAll();
-          log.push(`end ${clock.now()} ${clock.pendingTimers}`);
-          return log;
-        };
-        expect(await run(heapClock(lib, 0))).toEqual(await run(new lib.SimulatedClock(0)));
       }),
     );
   });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock, sleep, systemClock } from 'cascade-router';
 
@@ -70,5 +71,72 @@ describe('sleep', () => {
 
   it('the system clock arms a real timer for a time in the past at once', async () => {
     await new Promise<void>((resolve) => systemClock.setTimer(systemClock.now() - 1_000, resolve));
+  });
+});
+
+describe('SimulatedClock against a linear scan', () => {
+  /** The reference: every armed timer in a list, the earliest (time, then order set) found by scanning it. */
+  type Timer = { at: number; seq: number; fn: () => void };
+  class LinearClock {
+    #now: number;
+    #seq = 0;
+    #timers: Timer[] = [];
+    constructor(start: number) {
+      this.#now = start;
+    }
+    now = (): number => this.#now;
+    setTimer = (at: number, fn: () => void) => {
+      const timer = { at, seq: this.#seq++, fn };
+      this.#timers.push(timer);
+      return timer;
+    };
+    clearTimer = (handle: unknown): void => void (this.#timers = this.#timers.filter((t) => t !== handle));
+    get pendingTimers(): number {
+      return this.#timers.length;
+    }
+    #next(limit: number) {
+      let best: Timer | undefined;
+      for (const t of this.#timers) if (t.at <= limit && (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq))) best = t;
+      return best;
+    }
+    async advanceTo(at: number): Promise<void> {
+      for (let next = this.#next(at); next; next = this.#next(at)) {
+        this.#now = Math.max(this.#now, next.at);
+        this.#timers = this.#timers.filter((t) => t !== next);
+        next.fn();
+      }
+      this.#now = Math.max(this.#now, at);
+    }
+    async runAll(): Promise<void> {
+      for (let next = this.#next(Infinity); next; next = this.#next(Infinity)) await this.advanceTo(next.at);
+    }
+  }
+
+  it('fires in (time, order set) like a scan of every timer, with clears and timers armed while firing, and counts what is armed', async () => {
+    type Op = { at: number; clear: number | undefined; nested: number | undefined };
+    const op = fc.record({ at: fc.integer({ min: 0, max: 1000 }), clear: fc.option(fc.nat(), { nil: undefined }), nested: fc.option(fc.integer({ min: 0, max: 50 }), { nil: undefined }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 60 }), fc.integer({ min: 0, max: 1200 }), async (ops: Op[], until) => {
+        const run = async (clock: SimulatedClock | LinearClock): Promise<string[]> => {
+          const log: string[] = [];
+          const handles: unknown[] = [];
+          ops.forEach(({ at, clear, nested }, i) => {
+            handles.push(
+              clock.setTimer(at, () => {
+                log.push(`${i}@${clock.now()}`);
+                if (nested !== undefined) clock.setTimer(clock.now() + nested, () => log.push(`${i}'@${clock.now()}`));
+              }),
+            );
+            if (clear !== undefined) clock.clearTimer(handles[clear % handles.length] as never);
+          });
+          await clock.advanceTo(until);
+          log.push(`pending ${clock.pendingTimers}`);
+          await clock.runAll();
+          log.push(`end ${clock.now()} ${clock.pendingTimers}`);
+          return log;
+        };
+        expect(await run(new SimulatedClock(0))).toEqual(await run(new LinearClock(0)));
+      }),
+    );
   });
 });

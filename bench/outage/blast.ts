@@ -6,7 +6,6 @@
  * declares the provider's `rate`. Every call the provider received is logged, and the busiest window of
  * that log is counted by the benchmark itself, not by the router or the store.
  */
-import { heapClock } from './clock.js';
 import type { Library, SendRequest } from './library.js';
 import { quantile } from './figures.js';
 import { Random } from './random.js';
@@ -61,7 +60,7 @@ export async function runBlast(options: BlastOptions, mode: Mode): Promise<Blast
   const { lib, seed, messages } = options;
   const limit = options.limit ?? 100;
   const windowMs = SECOND;
-  const clock = heapClock(lib, START);
+  const clock = new lib.SimulatedClock(START);
   const log: number[] = [];
   const otpSentAt = new Map<string, number>();
   const otpWaits: number[] = [];

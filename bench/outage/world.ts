@@ -5,7 +5,6 @@
  * middle four hours; `wa-b`, when there is one, carries on. Outcomes are read from the router's events and
  * its cascades; every call each provider received is logged.
  */
-import { heapClock } from './clock.js';
 import type { Cascade, ChannelConfig, Library, RouterOptions, SendRequest } from './library.js';
 import { Random } from './random.js';
 import { truthOf, type ChannelTruth, type Truth } from './truth.js';
@@ -88,7 +87,7 @@ const httpError = (status: number, text: string): Error => Object.assign(new Err
 export async function runOutage(options: RunOptions, spec: RunSpec): Promise<RunResult> {
   const { lib, seed } = options;
   const times = arrivals(seed, options.messages);
-  const clock = heapClock(lib, START);
+  const clock = new lib.SimulatedClock(START);
   // Receipts and arrivals the simulation started: the clock waits for them after each timer, before the router's work.
   const inFlight = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>): void => {
