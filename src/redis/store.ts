@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import { durationOption, type Duration } from '../duration.js';
-import { InvalidConfigError, StoreConflictError } from '../errors.js';
+import { InvalidConfigError, StoreConflictError, StoreUnavailableError } from '../errors.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { connect, ready, writeBatcher, type ConnectionOptions, type RedisClient } from './connection.js';
@@ -18,7 +18,7 @@ import { readScript } from './scripts/read.js';
 import { routeScript } from './scripts/route.js';
 import { learnedScript } from './scripts/stats.js';
 import { parseLearned, parseLedger, recipientTtlMs, statsArg, statsKeys } from './stats.js';
-import { runScript, type LuaScript } from './scripts/script.js';
+import { runScript, runScriptReplicated, type LuaScript, type PipelineClient, type Replication } from './scripts/script.js';
 
 export interface RedisStoreOptions extends ConnectionOptions {
   /** Your ioredis client (`Redis` or `Cluster`). Not closed by `dispose()`. Give it `enableOfflineQueue: false` to fail fast during outages. */
@@ -55,6 +55,16 @@ export interface RedisStoreOptions extends ConnectionOptions {
    * (every read still asks Redis: see docs/stores.md). Default 10,000; 0 keeps none.
    */
   readonly cacheSize?: number | undefined;
+  /**
+   * Replicas that must acknowledge a write before the store answers it (Redis `WAIT`): a cascade's create,
+   * each commit of its state, and a receipt held for an unknown provider id. Default 0: answer once the
+   * primary has it. With 1 (and a replica per primary), a failover that promotes the replica keeps every
+   * write the store answered; a write not acknowledged in `replicaTimeout` fails with `StoreUnavailableError`
+   * (it may still have been applied: the router recognises its own write when it reads the cascade again).
+   */
+  readonly replicas?: number | undefined;
+  /** How long a write waits for its replicas: `'500ms'`, or milliseconds. Default `'1s'`; keep it below the client's command timeout. */
+  readonly replicaTimeout?: Duration | undefined;
 }
 
 const OPEN_BATCH = 200;
@@ -104,6 +114,12 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   const clock = options.clock ?? systemClock;
   const cacheSize = options.cacheSize ?? 10_000;
   if (!(cacheSize >= 0)) throw new InvalidConfigError(`Expected \`cacheSize\` to be 0 or more, got ${cacheSize}`);
+  const replicas = options.replicas ?? 0;
+  if (!Number.isInteger(replicas) || replicas < 0) throw new InvalidConfigError(`Expected \`replicas\` to be 0 or a positive integer, got ${replicas}`);
+  const replicaTimeoutMs = durationOption(options, 'replicaTimeout', 1000);
+  // WAIT 0 would block for ever: a write must be answered within the command timeout.
+  if (!(replicaTimeoutMs >= 1) || replicaTimeoutMs === Infinity) throw new InvalidConfigError(`Expected \`replicaTimeout\` to be a finite duration of at least 1 ms, got ${replicaTimeoutMs}`);
+  const replication: Replication | undefined = replicas === 0 ? undefined : { replicas, timeoutMs: Math.round(replicaTimeoutMs) };
   const keys = keysFor(prefix);
   const heldListStart = keys.held('').slice(0, -1);
   const ownsClient = options.client === undefined;
@@ -138,6 +154,24 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
 
   const script = (operation: string, lua: LuaScript, scriptKeys: string[], args: (string | number)[]) =>
     call(operation, (redis) => runScript(redis, lua, scriptKeys, args));
+
+  /**
+   * A script that may write what the store must not lose: with `replicas`, its write waits for them, and a
+   * reply that shows it wrote (`wrote`) without their acknowledgement fails as an outage would.
+   */
+  const durable = (operation: string, lua: LuaScript, scriptKeys: string[], args: (string | number)[], wrote: (reply: unknown) => boolean) => {
+    if (replication === undefined) return script(operation, lua, scriptKeys, args);
+    return call(operation, async (redis) => {
+      const { reply, acked } = await runScriptReplicated(redis as unknown as PipelineClient, lua, scriptKeys, args, replication);
+      if (acked < replication.replicas && wrote(reply)) {
+        throw new StoreUnavailableError(operation, {
+          store: 'Redis store',
+          cause: new Error(`the write reached ${acked} of ${replication.replicas} replicas within ${replication.timeoutMs} ms (WAIT); it may be lost in a failover`),
+        });
+      }
+      return reply;
+    });
+  };
 
   // What this instance knows per cascade id, least recently stored first. Never trusted without asking
   // Redis: a read sends the nonce and version held and gets back only what changed.
@@ -216,7 +250,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     const entry = JSON.stringify({ receipt, receivedAt: now });
     const scriptKeys = [keys.providerId(receipt.providerMessageId), keys.held(receipt.providerMessageId), keys.open, keys.heldIds, keys.heldCounts];
     const args = [entry, holdUntil, maxHeld, maxHeldTotal, now, heldListStart];
-    const found = (await script('route', routeScript, scriptKeys, args)) as [string, string | null] | null;
+    const found = (await durable('route', routeScript, scriptKeys, args, (reply) => reply === null)) as [string, string | null] | null;
     if (found === null) return undefined;
     const [id, state] = found;
     // The version route read with the lookup: when it is the one this instance holds, that is current.
@@ -249,7 +283,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
       const scriptKeys = [keys.cascade(cascade.id), keys.key(cascade.key), keys.due, keys.open, keys.sending, ...statsKeys(keys, update)];
       // The key's owner may expire between the script and the read: then the key is free, so try once more.
       for (let tries = 0; tries < 2; tries++) {
-        const [outcome, ...reply] = (await script('create', createScript, scriptKeys, args)) as [number, ...string[]];
+        const [outcome, ...reply] = (await durable('create', createScript, scriptKeys, args, (reply) => (reply as [number])[0] === 1)) as [number, ...string[]];
         if (outcome === 1) {
           const stored = withFixed(cascade, fixed);
           if (terminal) known.delete(cascade.id);
@@ -311,7 +345,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
       scriptKeys.push(...statsKeys(keys, update));
       let reply: [number, ...string[]];
       try {
-        reply = (await script('commit', commitScript, scriptKeys, args)) as [number, ...string[]];
+        reply = (await durable('commit', commitScript, scriptKeys, args, (answer) => (answer as [number])[0] === 1)) as [number, ...string[]];
       } catch (error) {
         known.delete(next.id); // it may or may not have been written
         block(next.id);
