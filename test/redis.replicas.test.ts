@@ -3,11 +3,12 @@
  * failover that promotes one keeps it. Each case runs a private primary and replica on their own ports and
  * freezes the replica (SIGSTOP) to open the window that asynchronous replication leaves.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createRouter, InvalidConfigError, type Router } from 'cascade-router';
 import { redisStore } from 'cascade-router/redis';
-import { requireRedis, waitFor } from './redis/helpers.js';
+import { dropPrefix, requireRedis, uniquePrefix, waitFor } from './redis/helpers.js';
+import { storeContract } from './store.contract.js';
 import { PrivateRedis } from './redis/server.js';
 
 const skip = await requireRedis('test/redis.replicas.test.ts');
@@ -149,4 +150,39 @@ describe.skipIf(skip)('Redis store: writes acknowledged by replicas (WAIT)', () 
     expect(() => redisStore({ url, replicas: 1, replicaTimeout: '1ms' })).not.toThrow();
     expect(() => redisStore({ url, replicas: 1, replicaTimeout: Infinity })).toThrow(InvalidConfigError);
   });
+});
+
+describe.skipIf(skip)('redisStore({ replicas: 1 }) on a primary with a replica', () => {
+  const primary = new PrivateRedis();
+  let replica: PrivateRedis;
+  let admin: Redis;
+
+  beforeAll(async () => {
+    await primary.start();
+    replica = new PrivateRedis(['--replicaof', '127.0.0.1', String(primary.port)]);
+    await replica.start();
+    await waitFor('the replica link', async () => (await replication(replica.url)).get('master_link_status') === 'up', 15_000, 50);
+    admin = new Redis(primary.url);
+  }, 30_000);
+  afterAll(async () => {
+    admin?.disconnect();
+    await replica?.remove();
+    await primary.remove();
+  });
+
+  // Every operation through the pipelined script + WAIT path, held to the same contract as without it.
+  const prefixes = new Map<object, string>();
+  storeContract(
+    'redisStore({ replicas: 1 })',
+    () => {
+      const prefix = uniquePrefix('replicas');
+      const store = redisStore({ url: primary.url, prefix, pollMs: 0, replicas: 1 });
+      prefixes.set(store, prefix);
+      return store;
+    },
+    async (store) => {
+      await dropPrefix(admin, prefixes.get(store)!);
+      prefixes.delete(store);
+    },
+  );
 });
