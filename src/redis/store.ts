@@ -7,7 +7,8 @@ import { connect, ready, writeBatcher, type ConnectionOptions, type RedisClient 
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from './codec.js';
 import { toStoreError } from './errors.js';
 import { requirePeer } from '../peer.js';
-import { hasHashTag, keysFor } from './keys.js';
+import { FORMAT, hasHashTag, keysFor } from './keys.js';
+import { formatScript } from './scripts/format.js';
 import { claimDueScript } from './scripts/claim-due.js';
 import { commitScript } from './scripts/commit.js';
 import { createScript } from './scripts/create.js';
@@ -134,8 +135,18 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     const pending = connecting;
     const redis = await pending;
     await ready(redis);
+    await checkFormat(redis);
     if (connecting === pending) connected = redis;
     return redis;
+  };
+
+  /** Refuses data written in a layout this release does not know (a later release's), before any other call. */
+  const checkFormat = async (redis: RedisClient): Promise<void> => {
+    const found = String(await runScript(redis, formatScript, [keys.format], [FORMAT]));
+    if (found === String(FORMAT)) return;
+    throw new InvalidConfigError(
+      `The Redis data under prefix "${prefix}" is in format ${found}; this release reads format ${FORMAT}: use the release that wrote it, or another prefix`,
+    );
   };
 
   /** Runs one Redis call, turning an outage into `StoreUnavailableError`. */
