@@ -10,7 +10,7 @@ import { requirePeer } from '../peer.js';
 import { FORMAT, hasHashTag, keysFor } from './keys.js';
 import { formatScript } from './scripts/format.js';
 import { claimDueScript } from './scripts/claim-due.js';
-import { commitScript } from './scripts/commit.js';
+import { commitArgs, commitScript } from './scripts/commit.js';
 import { createScript } from './scripts/create.js';
 import { reportHealthScript } from './scripts/health.js';
 import { admitScript, paceScript } from './scripts/pacing.js';
@@ -331,28 +331,28 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
       const same = entry !== undefined && sameFixed(entry.fixed, next);
       const fixed = same ? entry.fixed : fixedPart(next);
       const nonce = same ? entry.nonce : nonces();
-      const args = [
-        next.id,
-        String(next.version - 1),
-        next.version,
-        JSON.stringify(changingPart(next)),
-        next.timerAt ?? '',
-        terminal ? '1' : '0',
+      // The copy this instance holds is the base when it has the version before and the same fixed part (its
+      // nonce): the compare-and-set checks both, so the change is written only if it is.
+      const [sending, owner] = claim(next, same && entry.cascade?.version === next.version - 1 ? entry.cascade : undefined);
+      const args = commitArgs({
+        id: next.id,
+        baseVersion: next.version - 1,
+        version: next.version,
+        changing: JSON.stringify(changingPart(next)),
+        timerAt: next.timerAt,
+        terminal,
         retention,
-        providerIds.length,
-        next.updatedAt,
-        next.id === next.key ? '0' : '1',
-        same ? '' : JSON.stringify(fixed),
+        now: next.updatedAt,
+        distinctKey: next.id !== next.key,
+        fixed: same ? undefined : JSON.stringify(fixed),
         nonce,
-        // The copy this instance holds is the base when it has the version before and the same fixed part (its
-        // nonce): the compare-and-set checks both, so the change is written only if it is.
-        ...claim(next, same && entry.cascade?.version === next.version - 1 ? entry.cascade : undefined),
-        statsArg(update, next.updatedAt),
-        update === undefined ? '' : String(scriptKeys.length + 1),
-        recipientTtlMs(update),
-        heldThrough === undefined ? '' : heldThrough,
-        ...providerIds,
-      ];
+        sending: sending === '1' ? 'claimed' : sending === '0' ? 'released' : 'unchanged',
+        owner,
+        stats: update === undefined ? undefined : { json: statsArg(update, next.updatedAt), firstKey: scriptKeys.length + 1 },
+        recipientTtlMs: recipientTtlMs(update),
+        heldThrough,
+        providerIds,
+      });
       scriptKeys.push(...statsKeys(keys, update));
       let reply: [number, ...string[]];
       try {
