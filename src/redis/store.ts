@@ -18,7 +18,7 @@ import { heartbeatScript, orphansScript } from './scripts/liveness.js';
 import { readScript } from './scripts/read.js';
 import { routeScript } from './scripts/route.js';
 import { learnedScript } from './scripts/stats.js';
-import { parseLearned, parseLedger, recipientTtlMs, statsArg, statsKeys } from './stats.js';
+import { ledgerArgs, parseLearned, parseLedger, recipientTtlMs, statsArg, statsKeys } from './stats.js';
 import { runScript, runScriptReplicated, type LuaScript, type PipelineClient, type Replication } from './scripts/script.js';
 
 export interface RedisStoreOptions extends ConnectionOptions {
@@ -290,6 +290,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         ...claim(cascade),
         statsArg(update, cascade.updatedAt),
         recipientTtlMs(update),
+        ...ledgerArgs(update),
       ];
       const scriptKeys = [keys.cascade(cascade.id), keys.key(cascade.key), keys.due, keys.open, keys.sending, ...statsKeys(keys, update)];
       // The key's owner may expire between the script and the read: then the key is free, so try once more.
@@ -348,7 +349,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         nonce,
         sending: sending === '1' ? 'claimed' : sending === '0' ? 'released' : 'unchanged',
         owner,
-        stats: update === undefined ? undefined : { json: statsArg(update, next.updatedAt), firstKey: scriptKeys.length + 1 },
+        stats: update === undefined ? undefined : { firstKey: scriptKeys.length + 1, json: statsArg(update, next.updatedAt), ledger: ledgerArgs(update) },
         recipientTtlMs: recipientTtlMs(update),
         heldThrough,
         providerIds,

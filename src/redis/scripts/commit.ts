@@ -27,8 +27,11 @@ export interface CommitArgs {
    */
   readonly sending: 'claimed' | 'released' | 'unchanged';
   readonly owner: string;
-  /** The statistics update as JSON, and the index in KEYS of its first key; undefined: none. */
-  readonly stats: { readonly json: string; readonly firstKey: number } | undefined;
+  /**
+   * The statistics update: the index in KEYS of its first key (the ledger's), its observations as JSON ('' none)
+   * and its ledger delta as field, amount pairs (`ledgerArgs`); undefined: none.
+   */
+  readonly stats: { readonly firstKey: number; readonly json: string; readonly ledger: readonly (string | number)[] } | undefined;
   /** How long a recipient's learned counts are kept without an update (ms). */
   readonly recipientTtlMs: number | string;
   /** The `seq` of the last held receipt the change took in. */
@@ -60,6 +63,7 @@ export function commitArgs(a: CommitArgs): (string | number)[] {
     a.recipientTtlMs,
     a.heldThrough ?? '',
     ...a.providerIds,
+    ...(a.stats?.ledger ?? []),
   ];
 }
 
@@ -86,6 +90,7 @@ local fixed, nonce, sending, owner = ARGV[11], ARGV[12], ARGV[13], ARGV[14]
 local stats, statsFirst, recipientTtl = ARGV[15], ARGV[16], ARGV[17]
 local through = ARGV[18] == '' and -1 or tonumber(ARGV[18])
 local function providerId(i) return ARGV[18 + i] end
+-- ARGV[19 + n ..]: the ledger delta, field and amount pairs
 local stored = redis.call('HMGET', KEYS[1], 'v', 'n', 't')
 if stored[1] ~= base then return {0} end
 if fixed == '' and stored[2] ~= nonce then return {0} end
@@ -145,7 +150,10 @@ if terminal then
 else
   redis.call('HSET', KEYS[6], id, version .. ':' .. nonce)
 end
-if stats ~= '' then applyStats(tonumber(statsFirst), stats, recipientTtl) end
+if statsFirst ~= '' then
+  applyLedger(KEYS[tonumber(statsFirst)], 19 + n)
+  applyStats(tonumber(statsFirst), stats, recipientTtl)
+end
 return {1}
 `,
 );
