@@ -188,6 +188,14 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   // Redis: a read sends the nonce and version held and gets back only what changed.
   const known = new Map<string, Known>();
   const nonces = nonceMaker();
+  // Provider id → the cascade that sent it, for the ids this instance's commits indexed (least recent first):
+  // a provider id belongs to one cascade for good, so a receipt for one needs no route to find it.
+  const sentBy = new Map<string, string>();
+  const rememberSent = (providerId: string, id: string): void => {
+    if (cacheSize === 0) return;
+    sentBy.set(providerId, id);
+    if (sentBy.size > cacheSize) sentBy.delete(sentBy.keys().next().value!);
+  };
   const remember = (id: string, entry: Known): void => {
     if (cacheSize === 0) return;
     known.delete(id);
@@ -382,7 +390,10 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
           for (const attempt of next.attempts) if (attempt.providerMessageId !== undefined) indexed.delete(attempt.providerMessageId);
         } else {
           confirm(stored);
-          for (const providerId of providerIds) indexed.set(providerId, next.id);
+          for (const providerId of providerIds) {
+            indexed.set(providerId, next.id);
+            if (!terminal) rememberSent(providerId, next.id);
+          }
         }
       }
       return ok === 1 ? COMMITTED : CONFLICT;
@@ -390,6 +401,15 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
 
     route(receipt: Receipt, now: number, holdUntil: number): MaybePromise<string | undefined> {
       return indexed.get(receipt.providerMessageId) ?? routeInRedis(receipt, now, holdUntil);
+    },
+
+    routeHint(providerMessageId: string) {
+      const id = sentBy.get(providerMessageId);
+      if (id === undefined) return undefined;
+      // None once the cascade ended or left the cache, nor while this instance does not know its version.
+      const entry = known.get(id);
+      if (entry === undefined) sentBy.delete(providerMessageId);
+      return entry?.cascade === undefined ? undefined : { cascadeId: id, cascade: entry.cascade };
     },
 
     async heldCounts() {
