@@ -517,6 +517,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async pace({ provider, limit, windowMs, reserve, urgent, now }) {
+      // No share at all (reserve ≥ limit, which the router never asks): a window from now, as every store answers.
+      if (!urgent && limit - reserve <= 0) return { go: false, retryAt: now + windowMs };
       const rows = await query('pace', { name: `${s}_pace`, text: `SELECT ${s}.pace($1, $2, $3, $4, $5, $6)::float8`, values: [provider, limit, windowMs, reserve, urgent, now] });
       const retryAt = rows[0]![0] as number | null;
       return retryAt === null ? { go: true } : { go: false, retryAt };

@@ -278,7 +278,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
         sends.push(now);
         return { go: true };
       }
-      if (urgent || capacity <= 0) return { go: false, retryAt: (sends[sends.length - capacity] ?? sends[0] ?? now) + windowMs };
+      // No share at all (reserve ≥ limit, which the router never asks): a window from now, as on Redis.
+      if (capacity <= 0) return { go: false, retryAt: now + windowMs };
+      if (urgent) return { go: false, retryAt: sends[sends.length - capacity]! + windowMs };
       state.tail = Math.max(now, state.tail) + windowMs / capacity;
       return { go: false, retryAt: Math.ceil(state.tail) };
     },
