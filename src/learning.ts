@@ -13,7 +13,10 @@ export interface LearningOptions {
   readonly halfLife?: Duration | undefined;
   /** How many outcomes the channel-wide figure counts for in a recipient's own estimate. Default 1. */
   readonly priorWeight?: number | undefined;
-  /** A channel whose learned probability for a recipient is below this is skipped (`unlikely`). Default 0.05. */
+  /**
+   * A channel whose learned probability for a recipient is below this is skipped (`unlikely`) when it cannot
+   * deliver (taken for lost) or when trying it costs more than it may save (docs/cost-model.md). Default 0.05.
+   */
   readonly minProbability?: number | undefined;
   /**
    * The share of deliveries an adaptive wait covers at most: a step waits up to this quantile of the observed
