@@ -13,7 +13,10 @@ export interface LearningOptions {
   readonly halfLife?: Duration | undefined;
   /** How many outcomes the channel-wide figure counts for in a recipient's own estimate. Default 1. */
   readonly priorWeight?: number | undefined;
-  /** A channel whose learned probability for a recipient is below this is skipped (`unlikely`). Default 0.05. */
+  /**
+   * A channel whose learned probability for a recipient is below this is skipped (`unlikely`) when it cannot
+   * deliver (taken for lost) or when trying it costs more than it may save (docs/cost-model.md). Default 0.05.
+   */
   readonly minProbability?: number | undefined;
   /**
    * The share of deliveries an adaptive wait covers at most: a step waits up to this quantile of the observed
@@ -290,7 +293,10 @@ export function isLost(
   const age = recipient ? decay(recipient.at, now, halfLifeMs) : 0;
   const delivered = recipient ? recipient.delivered * age : 0;
   const weighed = recipient ? delivered + HARD_FAILURE_WEIGHT * Math.max(0, recipient.failed * age - hard) + Math.max(0, recipient.timeout * age - silent) : 0;
-  const before = weighed + priorWeight > 0 ? (delivered + priorWeight * wide) / (weighed + priorWeight) : wide;
+  // A channel that has reached the recipient was working for them: its prior is a working channel's rate (it
+  // misses `MIN_MISS_CHANCE` of the time), not the channel-wide rate, which mixes in the customers it never reaches.
+  const prior = delivered > 0 ? Math.max(wide, 1 - MIN_MISS_CHANCE) : wide;
+  const before = weighed + priorWeight > 0 ? (delivered + priorWeight * prior) / (weighed + priorWeight) : prior;
   const q = Math.max(MIN_MISS_CHANCE, 1 - before);
   // Skips are aged too: three plans without the channel a day apart count 2.47 a day after the last, two never more than 2.
   return q ** misses <= LOST_LIKELIHOOD && streak.skipped * runAge <= PROBE_AFTER - 1;

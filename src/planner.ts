@@ -1,7 +1,7 @@
 import { resolveChannels, type PhoneNumberOptions, type ResolvedChannel, type ResolvedProvider } from './channels.js';
 import { projectCost } from './cost.js';
 import { toMs } from './duration.js';
-import { keyOf, stepCost, stepTime } from './expected-cost.js';
+import { expectedCost, keyOf, stepCost, stepTime } from './expected-cost.js';
 import { toMicros, toMicrosPerMs, type Amount, type Micros } from './money.js';
 import { own } from './own.js';
 import { endOfQuietHours } from './quiet-hours.js';
@@ -23,6 +23,9 @@ import { validateEstimates, validateMessage, validateProbability, validateRecipi
 /** Categories that need the recipient's consent unless the router is told otherwise. */
 export const DEFAULT_CONSENT_REQUIRED: readonly string[] = ['marketing'];
 
+/** A learned order replaces the price order only when it is expected to cost this share less (see `keepPriceOrderUnlessWorth`). */
+export const REORDER_MARGIN = 0.25;
+
 /** A shortened step shorter than this is not worth sending: it is skipped instead. */
 const MIN_WAIT_MS = 1000;
 
@@ -39,6 +42,13 @@ export interface PlanContext {
   readonly estimates?: ReadonlyMap<string, ChannelEstimate> | undefined;
   /** A channel whose estimated probability is below this is skipped as `unlikely`. Default 0: never. */
   readonly minProbability?: number | undefined;
+  /**
+   * True when the estimates are the router's own learning (a few outcomes per recipient, noisy) rather than
+   * given: a learned order replaces the price order only for a margin (`keepPriceOrderUnlessWorth`), and a
+   * channel below `minProbability` that can still deliver is skipped only when trying it costs more than it may
+   * save (`skipWorthless`). Default false: the estimates are taken as they are.
+   */
+  readonly learned?: boolean | undefined;
   /** What a second of waiting is worth when the message's policy does not say. Default 0. */
   readonly valueOfTime?: Amount | undefined;
   /** Providers whose breaker is open: left out, and a channel with none left skipped (`provider-unhealthy`). */
@@ -60,6 +70,8 @@ interface Candidate {
   estimate: ChannelEstimate | undefined;
   /** What the order sorts by: the price without an estimate, (e + λ·τ)/p with one (see expected-cost.ts). */
   readonly key: number;
+  /** Its estimated probability is below `minProbability` (and above 0): see `skipWorthless`. */
+  readonly below: boolean;
 }
 
 /** The content a channel sends: SMS text for SMS channels, then the channel's own overrides. */
@@ -79,8 +91,10 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
   const valueOfTime = estimates === undefined ? undefined : (message.policy?.valueOfTime ?? context.valueOfTime);
   const microsPerMs = valueOfTime === undefined ? 0 : microsPerMsOf(valueOfTime);
   const candidates = eligible(context, message, recipient, skipped, estimates, microsPerMs);
-  const ordered = order(candidates, message, recipient);
+  let ordered = order(candidates, message, recipient);
+  if (context.learned === true) ordered = keepPriceOrderUnlessWorth(ordered, message, recipient, microsPerMs);
   if (microsPerMs > 0) chooseWaits(ordered, microsPerMs);
+  if (context.learned === true) ordered = skipWorthless(ordered, skipped, context.minProbability ?? 0, microsPerMs);
 
   const startAt = Math.max(context.now, message.sendAt === undefined ? context.now : +message.sendAt);
   const deadlineAt = message.deadline === undefined ? undefined : startAt + toMs(message.deadline, 'deadline');
@@ -352,7 +366,10 @@ function eligible(
       }
       const address = number?.number ?? given;
       const estimate = estimates?.get(name);
-      if (estimate !== undefined && estimate.probability < minProbability) {
+      // With learned estimates the planner keeps a channel that can still deliver for now: `skipWorthless`
+      // drops it once the order shows whether trying it costs more than it may save.
+      const below = estimate !== undefined && estimate.probability < minProbability;
+      if (below && !(context.learned === true && estimate.probability > 0)) {
         skipped.push({ channel: name, reason: 'unlikely', detail: `its estimated probability ${estimate.probability} is below minProbability ${minProbability}` });
         continue;
       }
@@ -374,10 +391,70 @@ function eligible(
         estimate === undefined || (microsPerMs === 0 && estimate.personal === false)
           ? costMicros
           : keyOf(costMicros, channel.billing, estimate.probability, estimate.latencyMs, estimate.waitMs ?? channel.timeoutMs, microsPerMs, estimate.failure ?? 0);
-      candidates.push({ channel, address, costMicros, providers, estimate, key });
+      candidates.push({ channel, address, costMicros, providers, estimate, key, below });
     }
   }
   return candidates;
+}
+
+/**
+ * A learned order is kept only when, by the estimates, it is expected to cost at least `REORDER_MARGIN` less
+ * than the price order (the default plan's, with channels learned to be lost, probability 0, still last);
+ * else the price order stands. A recipient's few outcomes often cannot tell a channel that no longer reaches
+ * them from a phone offline this once, and a reorder on such noise costs more than not learning.
+ */
+function keepPriceOrderUnlessWorth(ordered: Candidate[], message: Message, recipient: Recipient, microsPerMs: number): Candidate[] {
+  if (ordered.length < 2 || ordered.every((c) => c.estimate === undefined)) return ordered;
+  const byPrice = order(
+    ordered.map((c) => ({ ...c, key: c.estimate !== undefined && !(c.estimate.probability > 0) ? Infinity : c.costMicros })),
+    message,
+    recipient,
+  );
+  if (byPrice.every((c, i) => c.channel === ordered[i]!.channel)) return ordered;
+  const cost = (list: readonly Candidate[]): number =>
+    expectedCost(
+      list.map((c) => ({
+        costMicros: c.costMicros,
+        billing: c.channel.billing,
+        probability: c.estimate?.probability,
+        latencyMs: c.estimate?.latencyMs,
+        failure: c.estimate?.failure,
+        waitMs: c.estimate?.waitMs ?? c.channel.timeoutMs,
+      })),
+      microsPerMs,
+    );
+  if (cost(ordered) <= (1 - REORDER_MARGIN) * cost(byPrice)) return ordered;
+  const byName = new Map(ordered.map((c) => [c.channel, c]));
+  return byPrice.map((c) => byName.get(c.channel)!);
+}
+
+/**
+ * Of the channels below `minProbability` that can still deliver, the router skips (`unlikely`) those whose try
+ * is expected to cost more than it may save: its expected price and waiting (e + λ·τ) against its probability
+ * times the expected cost of the steps after it. A free channel is never skipped for money alone: trying it
+ * costs nothing, and the SMS it may save is dear (skipping it only moved spend earlier, before a purchase could
+ * cancel the cascade). Going from the last step back, as `chooseWaits` does: leaving a step out leaves the
+ * expected cost of those after it as it was.
+ */
+function skipWorthless(ordered: Candidate[], skipped: PlanSkip[], minProbability: number, microsPerMs: number): Candidate[] {
+  if (!ordered.some((c) => c.below)) return ordered;
+  const kept: Candidate[] = [];
+  const dropped: PlanSkip[] = [];
+  let rest = 0;
+  for (let i = ordered.length - 1; i >= 0; i--) {
+    const c = ordered[i]!;
+    const e = c.estimate;
+    const p = e?.probability ?? 1;
+    const own = stepCost(c.costMicros, c.channel.billing, p, e?.latencyMs ?? 0, e?.waitMs ?? c.channel.timeoutMs, microsPerMs, e?.failure ?? 0);
+    if (c.below && own > p * rest) {
+      dropped.unshift({ channel: c.channel.name, reason: 'unlikely', detail: `its estimated probability ${p} is below minProbability ${minProbability}, and trying it costs ${Math.round(own)} micro-units against ${Math.round(p * rest)} it may save` });
+      continue;
+    }
+    kept.unshift(c);
+    rest = own + (1 - p) * rest;
+  }
+  skipped.push(...dropped);
+  return kept;
 }
 
 function order(candidates: Candidate[], message: Message, recipient: Recipient): Candidate[] {

@@ -350,7 +350,7 @@ export class Router extends EventEmitter<RouterEvents> {
     const learned = (yield this.#store.learned(recipient.id, learnedKeys(keys))) as Awaited<ReturnType<CascadeStore['learned']>>;
     const now = this.#clock.now();
     const estimates = estimatesFor(keys, learned, this.#learning, now);
-    return buildPlan({ ...context, now, estimates, minProbability: this.#learning.minProbability }, message, recipient);
+    return buildPlan({ ...context, now, estimates, minProbability: this.#learning.minProbability, learned: true }, message, recipient);
   }
 
   /** The ledger delta and the outcomes a persisted change carries to the store (a new cascade: with its SMS-only counterfactual). */

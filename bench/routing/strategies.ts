@@ -160,9 +160,23 @@ export const LEARNED_DEFAULT: RouterStrategy = {
   router: { learning: true },
 };
 
+/**
+ * The oracle for the invariant: `learning: true` with every default, told which channels can ever reach each
+ * customer. What learning with default settings could at best save on the default plan.
+ */
+export const REACH_ORACLE_DEFAULT: RouterStrategy = {
+  kind: 'router',
+  key: 'reachOracleDefault',
+  label: "learning: true, defaults, knows each customer's channels",
+  weight: 1.4,
+  messages: (job) => [{ ...job.message, key: key(job), channels: channelsFor(job, reachable(job)) }],
+  router: { learning: true },
+};
+
 /** Any strategy by its key, including the family's (worker threads find theirs this way). */
 export function strategyByKey(k: string): Strategy | undefined {
   if (k === LEARNED_DEFAULT.key) return LEARNED_DEFAULT;
+  if (k === REACH_ORACLE_DEFAULT.key) return REACH_ORACLE_DEFAULT;
   if (k.startsWith('learned@')) return learnedWith(k.slice('learned@'.length));
   return STRATEGIES.find((s) => s.key === k);
 }

@@ -105,13 +105,17 @@ export async function runRouterStrategy(options: RunOptions, strategy: RouterStr
   return recorder.finish();
 }
 
-/** Per job: the channel its customer lost, when it is their third message after the loss (jobs sorted by arrival). */
+/**
+ * Per job: the channel its customer lost, when it is their third message planned after the loss (jobs sorted by
+ * arrival, when the router plans them). A message planned before the loss and sent after it (a reminder
+ * scheduled days ahead) is not counted: no router could know of the loss when it planned it.
+ */
 function lostChecks(jobs: readonly Job[]): (string | undefined)[] {
   const out: (string | undefined)[] = [];
   const after = new Map<number, number>();
   for (const job of jobs) {
     const lost = job.customer.lost;
-    if (lost === undefined || job.start < lost.atMs) continue;
+    if (lost === undefined || job.arrival < lost.atMs) continue;
     const n = (after.get(job.customer.index) ?? 0) + 1;
     after.set(job.customer.index, n);
     if (n === 3) out[job.index] = lost.channel;

@@ -1,8 +1,9 @@
 // Learning and the spend report: `npx tsx docs/examples/learning.ts`.
 // Two customers over three days of simulated time: Ann's phone shows push notifications, Bob's does not
 // (the push provider accepts his messages and nothing arrives) and Bob is not on Viber. With `learning`
-// on, the router learns both, plans Bob's messages without push, waits on push about as long as its
-// receipts take, and `report()` adds up what it all cost against sending every message by SMS.
+// on, the router learns both, plans Bob's messages without push (Viber stays: it is billed only on delivery
+// and fails at once, so trying it costs nothing), waits on push about as long as its receipts take, and
+// `report()` adds up what it all cost against sending every message by SMS.
 import { createRouter, SimulatedClock, type Recipient, type SendFunction } from 'cascade-router';
 
 export async function learningTour(): Promise<string[]> {
