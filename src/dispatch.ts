@@ -5,6 +5,7 @@ import { sleep } from './clock.js';
 import type { RouterContext } from './context.js';
 import { drive } from './drive.js';
 import { isCascadeRouterError } from './errors.js';
+import { tryTag } from './provider-health.js';
 import { runSend, type SendOutcome } from './send.js';
 import { isPromise } from './store/types.js';
 import type { CascadeInput } from './transition.js';
@@ -114,7 +115,6 @@ export class Dispatcher {
       if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
       return;
     }
-    const key = `${cascade.id}:${step}:${index}`;
     const admission = ctx.health.admit(provider.name);
     if (admission === 'skip') {
       this.#inflight.delete(cascade.id);
@@ -140,7 +140,7 @@ export class Dispatcher {
     const outcome = await runSend(target, cascade, step, entry.abort, ctx.clock, beforeRetry);
     if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
     if (outcome.ok === false && (outcome.ended || ctx.closed())) return;
-    ctx.health.sent(provider.name, key, outcome.ok, !outcome.ok && outcome.error.fault === 'provider', admission === 'probe');
+    ctx.health.sent(provider.name, cascade.id, tryTag(step, index), outcome.ok, !outcome.ok && outcome.error.fault === 'provider', admission === 'probe');
     return this.#record(cascade, step, index, outcome);
   }
 

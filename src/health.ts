@@ -86,13 +86,6 @@ export interface ProviderHealth {
 /** What a breaker says of a send: let it through, let it through as a probe, or not at all. */
 export type Admission = 'send' | 'probe' | 'skip';
 
-/** An accepted send waiting to be judged for silence. */
-interface Pending {
-  readonly key: string;
-  readonly at: number;
-  received: boolean;
-}
-
 /** How fast the usual receipt rate follows new outcomes (an average over about this many sends). */
 const USUAL_OVER = 500;
 
@@ -125,10 +118,19 @@ export class Breaker {
   #head = 0;
   /** Of those, how many failed: kept as they come and go, so judging a send never walks the window. */
   #failures = 0;
-  /** Accepted sends not yet old enough to judge, oldest first. */
-  readonly #pending: Pending[] = [];
+  /**
+   * Accepted sends not yet old enough to judge, oldest first from `#pendingHead`, in parallel arrays (no
+   * object per send): its time, or `-t - 1` once its receipt came; its key and tag; and the place of the
+   * previous send still pending under the same key (-1: none). A place is `#pendingBase` + its index.
+   */
+  readonly #pendingAt: number[] = [];
+  readonly #pendingKey: string[] = [];
+  readonly #pendingTag: number[] = [];
+  readonly #pendingPrev: number[] = [];
   #pendingHead = 0;
-  readonly #byKey = new Map<string, Pending>();
+  #pendingBase = 0;
+  /** Key → the place of its latest pending send. */
+  readonly #byKey = new Map<string, number>();
   readonly #latencies: number[] = [];
   /** `#judgeAfter()` as of the latencies it was computed from; undefined once a latency came since. */
   #judgeAfterMs: number | undefined;
@@ -155,16 +157,23 @@ export class Breaker {
     return 'probe';
   }
 
-  /** A send's answer: accepted, or failed (`providerFault`: the provider's fault, it counts against it). */
-  sent(now: number, key: string, accepted: boolean, providerFault: boolean, probe: boolean): void {
+  /**
+   * A send's answer: accepted, or failed (`providerFault`: the provider's fault, it counts against it). A send
+   * is known by `key` and `tag` together (a router passes the cascade id, which it has already, and a number
+   * for the step and try, so that no string is built per send).
+   */
+  sent(now: number, key: string, accepted: boolean, providerFault: boolean, probe: boolean, tag = 0): void {
     this.#tick(now);
     const failed = !accepted && providerFault;
     this.#outcomes.push(failed ? -now - 1 : now);
     if (failed) this.#failures++;
     if (accepted) {
-      const pending: Pending = { key, at: now, received: false };
-      this.#pending.push(pending);
-      this.#byKey.set(key, pending);
+      const place = this.#pendingBase + this.#pendingAt.length;
+      this.#pendingAt.push(now);
+      this.#pendingKey.push(key);
+      this.#pendingTag.push(tag);
+      this.#pendingPrev.push(this.#byKey.get(key) ?? -1);
+      this.#byKey.set(key, place);
     }
     if (probe && this.state === 'half-open') {
       if (!accepted && providerFault) return this.#open(now, this.reason ?? 'errors', true);
@@ -172,22 +181,31 @@ export class Breaker {
       if (!accepted) return void this.#probesLeft++;
       // An error-opened breaker trusts an accepted probe; a silent one waits for its receipt.
       if (accepted && this.reason !== 'silence') return this.#close(now);
-      this.#probes.set(key, false);
+      this.#probes.set(probeKey(key, tag), false);
       return;
     }
     this.#judge(now);
   }
 
-  /** A receipt (any status) for the send with this key. */
-  received(now: number, key: string): void {
-    const pending = this.#byKey.get(key);
-    if (pending !== undefined && !pending.received) {
-      pending.received = true;
-      this.#latencies.push(now - pending.at);
-      if (this.#latencies.length > LATENCIES) this.#latencies.shift();
-      this.#judgeAfterMs = undefined;
+  /** A receipt (any status) for the send with this key and tag. */
+  received(now: number, key: string, tag = 0): void {
+    const first = this.#pendingBase + this.#pendingHead;
+    for (let place = this.#byKey.get(key) ?? -1; place >= first; ) {
+      const i = place - this.#pendingBase;
+      if (this.#pendingTag[i] !== tag) {
+        place = this.#pendingPrev[i]!;
+        continue;
+      }
+      const at = this.#pendingAt[i]!;
+      if (at >= 0) {
+        this.#pendingAt[i] = -at - 1;
+        this.#latencies.push(now - at);
+        if (this.#latencies.length > LATENCIES) this.#latencies.shift();
+        this.#judgeAfterMs = undefined;
+      }
+      break;
     }
-    if (this.state === 'half-open' && this.#probes.has(key)) this.#close(now);
+    if (this.state === 'half-open' && this.#probes.size > 0 && this.#probes.has(probeKey(key, tag))) this.#close(now);
   }
 
   /** Adopts a state another router reported through the shared store. */
@@ -245,17 +263,31 @@ export class Breaker {
     if (silence === undefined) return;
     // Accepted sends old enough to have had their receipt are judged: the last few against the usual rate.
     const cutoff = now - this.#judgeAfter();
-    const pending = this.#pending;
-    while (this.#pendingHead < pending.length && pending[this.#pendingHead]!.at <= cutoff) {
-      const judged = pending[this.#pendingHead++]!;
-      this.#byKey.delete(judged.key);
+    const pendingAt = this.#pendingAt;
+    while (this.#pendingHead < pendingAt.length) {
+      const i = this.#pendingHead;
+      const at = pendingAt[i]!;
+      const received = at < 0;
+      if ((received ? -at - 1 : at) > cutoff) break;
+      this.#pendingHead++;
+      const key = this.#pendingKey[i]!;
+      // Forgotten unless a later send under the same key is still pending (that one leads to it no more).
+      if (this.#byKey.get(key) === this.#pendingBase + i) this.#byKey.delete(key);
       this.#judged++;
-      const hit = judged.received ? 1 : 0;
+      const hit = received ? 1 : 0;
       this.#receiptRate = this.#receiptRate === undefined ? hit : this.#receiptRate + (hit - this.#receiptRate) / Math.min(this.#judged, USUAL_OVER);
-      this.#recent.push(judged.received);
+      this.#recent.push(received);
       if (this.#recent.length > silence.minSends) this.#recent.shift();
     }
-    if (this.#pendingHead > 1024 && this.#pendingHead * 2 > pending.length) pending.splice(0, this.#pendingHead), (this.#pendingHead = 0);
+    if (this.#pendingHead > 1024 && this.#pendingHead * 2 > pendingAt.length) {
+      const head = this.#pendingHead;
+      pendingAt.splice(0, head);
+      this.#pendingKey.splice(0, head);
+      this.#pendingTag.splice(0, head);
+      this.#pendingPrev.splice(0, head);
+      this.#pendingBase += head;
+      this.#pendingHead = 0;
+    }
     const usual = this.#judged >= silence.learnFrom ? this.#receiptRate : undefined;
     if (usual === undefined || usual < 0.1) return;
     // A run of misses as unlikely as this under the usual rate is silence, however few sends it took: a
@@ -287,7 +319,11 @@ export class Breaker {
     this.#probes.clear();
     // What happened before it opened says nothing of what comes after it closes.
     this.#clearOutcomes();
-    this.#pending.length = 0;
+    this.#pendingAt.length = 0;
+    this.#pendingKey.length = 0;
+    this.#pendingTag.length = 0;
+    this.#pendingPrev.length = 0;
+    this.#pendingBase = 0;
     this.#pendingHead = 0;
     this.#byKey.clear();
     this.#recent.length = 0;
@@ -315,4 +351,9 @@ export class Breaker {
       receiptRate: this.#judged >= (this.options.silence?.learnFrom ?? Infinity) ? this.#receiptRate : undefined,
     };
   }
+}
+
+/** The key a probe is kept by: the send's key, with its tag when it has one. */
+function probeKey(key: string, tag: number): string {
+  return tag === 0 ? key : `${key}\u0000${tag}`;
 }

@@ -1,6 +1,6 @@
 import type { ResolvedChannel } from './channels.js';
 import type { RouterContext } from './context.js';
-import { Breaker, type Admission, type ProviderHealth, type ResolvedHealth } from './health.js';
+import { Breaker, type Admission, type BreakerState, type ProviderHealth, type ResolvedHealth } from './health.js';
 import type { SharedHealth } from './store/types.js';
 import type { Transition } from './transition.js';
 import type { Cascade } from './types.js';
@@ -8,13 +8,16 @@ import type { Cascade } from './types.js';
 /** Shared health is read at least this often by a router that sends. */
 const SYNC_MS = 1000;
 
-/** The provider a try of `cascade`'s step goes through, and the key its health is tracked by. */
-export function tryOf(channels: ReadonlyMap<string, ResolvedChannel>, cascade: Cascade, step: number): { provider: string; key: string } | undefined {
+/** The provider a try of `cascade`'s step goes through. */
+function providerOf(channels: ReadonlyMap<string, ResolvedChannel>, cascade: Cascade, step: number): string | undefined {
   const attempt = cascade.attempts[step];
   if (attempt === undefined) return undefined;
-  const provider = attempt.provider ?? channels.get(attempt.channel)?.providers[0]?.name;
-  if (provider === undefined) return undefined;
-  return { provider, key: `${cascade.id}:${step}:${attempt.failovers?.length ?? 0}` };
+  return attempt.provider ?? channels.get(attempt.channel)?.providers[0]?.name;
+}
+
+/** With the cascade's id, what tells a send apart in its provider's breaker: its step and try (`index`). */
+export function tryTag(step: number, index: number): number {
+  return step * 65_536 + index;
 }
 
 /**
@@ -45,24 +48,43 @@ export class Health {
     return breaker;
   }
 
+  // The hot calls below work on the breaker directly and report through `#moved`: no closure per send.
+
   /** Whether a send through `provider` may go now (`probe`: as one of a half-open breaker's probes). */
   admit(provider: string): Admission {
     this.#refresh();
-    return this.#watch(provider, (breaker, now) => breaker.admit(now)) ?? 'send';
+    const breaker = this.#breaker(provider);
+    if (breaker === undefined) return 'send';
+    const now = this.#ctx.clock.now();
+    const was = breaker.state;
+    const admission = breaker.admit(now);
+    if (breaker.state !== was) this.#moved(provider, breaker, was, now, true);
+    return admission;
   }
 
-  /** A send's answer. */
-  sent(provider: string, key: string, accepted: boolean, providerFault: boolean, probe: boolean): void {
-    this.#watch(provider, (breaker, now) => breaker.sent(now, key, accepted, providerFault, probe));
+  /** A send's answer: the send is the try `tryTag(step, index)` of cascade `cascadeId`. */
+  sent(provider: string, cascadeId: string, tag: number, accepted: boolean, providerFault: boolean, probe: boolean): void {
+    const breaker = this.#breaker(provider);
+    if (breaker === undefined) return;
+    const now = this.#ctx.clock.now();
+    const was = breaker.state;
+    breaker.sent(now, cascadeId, accepted, providerFault, probe, tag);
+    if (breaker.state !== was) this.#moved(provider, breaker, was, now, true);
   }
 
   /** Feeds the receipts a persisted change applied to the breakers of their providers. */
   after(done: Transition): void {
     if (this.#options === undefined) return;
+    const cascade = done.cascade;
     for (const note of done.notes) {
       if (note.type !== 'receipt') continue;
-      const tried = tryOf(this.#ctx.channels, done.cascade, note.step);
-      if (tried) this.#watch(tried.provider, (breaker, now) => breaker.received(now, tried.key));
+      const provider = providerOf(this.#ctx.channels, cascade, note.step);
+      const breaker = provider === undefined ? undefined : this.#breaker(provider);
+      if (breaker === undefined) continue;
+      const now = this.#ctx.clock.now();
+      const was = breaker.state;
+      breaker.received(now, cascade.id, tryTag(note.step, cascade.attempts[note.step]!.failovers?.length ?? 0));
+      if (breaker.state !== was) this.#moved(provider!, breaker, was, now, true);
     }
   }
 
@@ -71,8 +93,13 @@ export class Health {
     this.#refresh();
     if (this.#breakers.size === 0) return undefined;
     let open: Set<string> | undefined;
-    // Through `#watch`, so a breaker that moves on when looked at (cool-down over, probes unanswered) is reported.
-    for (const provider of this.#breakers.keys()) if (this.#watch(provider, (breaker, now) => breaker.isOpen(now))) (open ??= new Set()).add(provider);
+    const now = this.#ctx.clock.now();
+    // A breaker that moves on when looked at (cool-down over, probes unanswered) is reported.
+    for (const [provider, breaker] of this.#breakers) {
+      const was = breaker.state;
+      if (breaker.isOpen(now)) (open ??= new Set()).add(provider);
+      if (breaker.state !== was) this.#moved(provider, breaker, was, now, true);
+    }
     return open;
   }
 
@@ -114,10 +141,16 @@ export class Health {
     const now = this.#ctx.clock.now();
     const was = breaker.state;
     const result = change(breaker, now);
+    if (breaker.state !== was) this.#moved(provider, breaker, was, now, share);
+    return result;
+  }
+
+  /** Reports a breaker that opened or closed, as an event and to the store (`share`). */
+  #moved(provider: string, breaker: Breaker, was: BreakerState, now: number, share: boolean): void {
     const is = breaker.state;
     const opened = is === 'open' && was !== 'open';
     const closed = is === 'closed' && was !== 'closed';
-    if (!opened && !closed) return result;
+    if (!opened && !closed) return;
     const { reporter, store } = this.#ctx;
     if (opened) {
       if (reporter.listening('provider-down')) reporter.emit('provider-down', { provider, reason: breaker.reason!, at: now, until: breaker.until! });
@@ -129,6 +162,5 @@ export class Health {
         .then(() => store.reportHealth!(shared))
         .catch((error: unknown) => reporter.fail(error, undefined, 'timer'));
     }
-    return result;
   }
 }
