@@ -83,11 +83,12 @@ export class Changes {
    * Applies `input` (built from the current cascade) by compare-and-set, reading again on a conflict.
    * Undefined when the cascade is gone or `input` gives nothing for it.
    */
-  *apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, options: ApplyOptions = {}): Operation<Transition | undefined> {
-    let base = options.base;
-    let fresh = options.fresh === true;
+  *apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, options?: ApplyOptions): Operation<Transition | undefined> {
+    let base = options?.base;
+    let fresh = options?.fresh === true;
+    const store = this.#ctx.store;
     for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
-      const before = base ?? ((yield this.#ctx.store.get(cascadeId)) as Answer<'get'>);
+      const before = base ?? ((yield store.get(cascadeId)) as Answer<'get'>);
       const assumed = base !== undefined && !fresh;
       base = undefined;
       fresh = false;
@@ -107,27 +108,37 @@ export class Changes {
       }
       const event = input(before);
       if (!event) return undefined;
-      const inputs: CascadeInput[] = [event];
+      // Only allocated when receipts held for the change's provider id are taken into it.
+      let inputs: CascadeInput[] | undefined;
       let heldThrough: number | undefined;
       for (;;) {
-        const done = inputs.length === 1 ? transition(before, event) : transitionAll(before, inputs);
+        const done = inputs === undefined ? transition(before, event) : transitionAll(before, inputs);
         // Only a commit tells whether an assumed cascade is current: any other verdict is decided on a read.
         if (done.verdict !== 'applied') {
           if (assumed) break;
           return done;
         }
-        const providerIds: string[] = [];
-        for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
+        const providerIds = indexed(done);
         if (this.#mustBeat(done)) yield this.#ctx.liveness!.beat();
         const update = this.#ctx.update(before, done.cascade);
-        const result = (yield* this.#write(cascadeId, done, () => this.#ctx.store.commit(done.cascade, providerIds, update, heldThrough))) as CommitResult;
+        // The write counted in flight, and remembered when its answer is lost (as `#write`, without a generator per write).
+        this.#enter(cascadeId);
+        let result: CommitResult;
+        try {
+          result = (yield store.commit(done.cascade, providerIds, update, heldThrough)) as CommitResult;
+        } catch (error) {
+          if (isUnavailable(error)) this.#remember(done);
+          throw error;
+        } finally {
+          this.#leave(cascadeId);
+        }
         if (result.ok) {
           this.#ctx.after(done, before);
           return done;
         }
         if (result.held.length === 0) break;
         // Receipts came for the provider id before its send returned: take them into this very change.
-        inputs.length = 1;
+        inputs = [event];
         for (const held of result.held) {
           const taken = receiptInput(this.#ctx.channels, done.cascade, held.receipt, held.receivedAt, event.now, this.#ctx.instanceId);
           if (taken && 'input' in taken) inputs.push(taken.input);
@@ -139,18 +150,26 @@ export class Changes {
     throw new StoreConflictError(cascadeId, MAX_CONFLICT_RETRIES);
   }
 
+  #enter(cascadeId: string): void {
+    this.#writing.set(cascadeId, (this.#writing.get(cascadeId) ?? 0) + 1);
+  }
+
+  #leave(cascadeId: string): void {
+    const left = this.#writing.get(cascadeId)! - 1;
+    if (left === 0) this.#writing.delete(cascadeId);
+    else this.#writing.set(cascadeId, left);
+  }
+
   /** A store write, counted as in flight; when its answer is lost, remembered to be recognised later. */
   *#write<T>(cascadeId: string, done: Transition, write: () => T): Operation<Awaited<T>> {
-    this.#writing.set(cascadeId, (this.#writing.get(cascadeId) ?? 0) + 1);
+    this.#enter(cascadeId);
     try {
       return (yield write()) as Awaited<T>;
     } catch (error) {
       if (isUnavailable(error)) this.#remember(done);
       throw error;
     } finally {
-      const left = this.#writing.get(cascadeId)! - 1;
-      if (left === 0) this.#writing.delete(cascadeId);
-      else this.#writing.set(cascadeId, left);
+      this.#leave(cascadeId);
     }
   }
 
@@ -182,6 +201,18 @@ export class Changes {
     for (const effect of done.effects) if (effect.type === 'send') return liveness.stale;
     return false;
   }
+}
+
+const NO_IDS: readonly string[] = Object.freeze([]);
+
+/** The provider ids a change indexes: usually none or one, so no growing array. */
+function indexed(done: Transition): readonly string[] {
+  let ids: readonly string[] = NO_IDS;
+  for (const effect of done.effects) {
+    if (effect.type !== 'index') continue;
+    ids = ids.length === 0 ? [effect.providerMessageId] : [...ids, effect.providerMessageId];
+  }
+  return ids;
 }
 
 /** Whether `stored` is the change `written`: the same version, time and state of every attempt. */
