@@ -506,7 +506,7 @@ class Draft {
   /** An attempt's cost: its earlier tries' and, once billed, its current try's. */
   private stepCost(a: Attempt, step: number): Micros {
     let total = 0;
-    for (const t of a.failovers ?? []) total += t.costMicros;
+    if (a.failovers !== undefined) for (const t of a.failovers) total += t.costMicros;
     if (a.billed) total += a.priceMicros ?? this.providerCost(step, a.failovers?.length ?? 0);
     return total;
   }
