@@ -22,6 +22,14 @@ export interface ApplyOptions {
   readonly fresh?: boolean | undefined;
 }
 
+/** What `Changes.create` answers: `created` also when the stored cascade is this router's own lost create (`recovered`). */
+export interface Created {
+  readonly created: boolean;
+  readonly cascade: Cascade;
+  readonly recovered?: Transition;
+  readonly carried?: boolean;
+}
+
 /** True for the error a store gives when it did not answer: the write may still have been applied. */
 export function isUnavailable(error: unknown): boolean {
   return isCascadeRouterError(error) && error.code === 'STORE_UNAVAILABLE';
@@ -58,10 +66,21 @@ export class Changes {
   }
 
   /** Stores a new cascade unless its key is taken; `created` also when the stored one is this router's own lost create. */
-  *create(started: Transition): Operation<{ readonly created: boolean; readonly cascade: Cascade; readonly recovered?: Transition; readonly carried?: boolean }> {
+  *create(started: Transition): Operation<Created> {
     const cascade = started.cascade;
     if (this.#mustBeat(started)) yield this.#ctx.liveness!.beat();
-    const answer = (yield* this.#write(cascade.id, started, () => this.#ctx.store.create(cascade, this.#ctx.update(undefined, cascade)))) as Answer<'create'>;
+    const update = this.#ctx.update(undefined, cascade);
+    // Counted in flight; when its answer is lost, remembered to be recognised later.
+    this.#enter(cascade.id);
+    let answer: Answer<'create'>;
+    try {
+      answer = (yield this.#ctx.store.create(cascade, update)) as Answer<'create'>;
+    } catch (error) {
+      if (isUnavailable(error)) this.#remember(started);
+      throw error;
+    } finally {
+      this.#leave(cascade.id);
+    }
     if (answer.created) return answer;
     const recovered = this.#recognise(answer.cascade);
     if (recovered === undefined) return answer;
@@ -121,7 +140,7 @@ export class Changes {
         const providerIds = indexed(done);
         if (this.#mustBeat(done)) yield this.#ctx.liveness!.beat();
         const update = this.#ctx.update(before, done.cascade);
-        // The write counted in flight, and remembered when its answer is lost (as `#write`, without a generator per write).
+        // Counted in flight; when its answer is lost, remembered to be recognised later.
         this.#enter(cascadeId);
         let result: CommitResult;
         try {
@@ -150,6 +169,7 @@ export class Changes {
     throw new StoreConflictError(cascadeId, MAX_CONFLICT_RETRIES);
   }
 
+  /** A write of this cascade starts (`writing()` is true until it ends). */
   #enter(cascadeId: string): void {
     this.#writing.set(cascadeId, (this.#writing.get(cascadeId) ?? 0) + 1);
   }
@@ -158,19 +178,6 @@ export class Changes {
     const left = this.#writing.get(cascadeId)! - 1;
     if (left === 0) this.#writing.delete(cascadeId);
     else this.#writing.set(cascadeId, left);
-  }
-
-  /** A store write, counted as in flight; when its answer is lost, remembered to be recognised later. */
-  *#write<T>(cascadeId: string, done: Transition, write: () => T): Operation<Awaited<T>> {
-    this.#enter(cascadeId);
-    try {
-      return (yield write()) as Awaited<T>;
-    } catch (error) {
-      if (isUnavailable(error)) this.#remember(done);
-      throw error;
-    } finally {
-      this.#leave(cascadeId);
-    }
   }
 
   #remember(done: Transition): void {
