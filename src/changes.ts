@@ -2,7 +2,7 @@ import type { RouterContext } from './context.js';
 import { isCascadeRouterError, StoreConflictError } from './errors.js';
 import type { Operation } from './drive.js';
 import { receiptInput } from './receipt-input.js';
-import type { CascadeStore, CommitResult } from './store/types.js';
+import { isPromise, type CascadeStore, type CommitResult } from './store/types.js';
 import { transition, transitionAll, type CascadeInput, type Transition } from './transition.js';
 import type { Attempt, Cascade } from './types.js';
 
@@ -70,17 +70,26 @@ export class Changes {
     const cascade = started.cascade;
     if (this.#mustBeat(started)) yield this.#ctx.liveness!.beat();
     const update = this.#ctx.update(undefined, cascade);
-    // Counted in flight; when its answer is lost, remembered to be recognised later.
-    this.#enter(cascade.id);
+    // Counted in flight while it is awaited; when its answer is lost, remembered to be recognised later.
     let answer: Answer<'create'>;
+    let creating: ReturnType<CascadeStore['create']>;
     try {
-      answer = (yield this.#ctx.store.create(cascade, update)) as Answer<'create'>;
+      creating = this.#ctx.store.create(cascade, update);
     } catch (error) {
       if (isUnavailable(error)) this.#remember(started);
       throw error;
-    } finally {
-      this.#leave(cascade.id);
     }
+    if (isPromise(creating)) {
+      this.#enter(cascade.id);
+      try {
+        answer = (yield creating) as Answer<'create'>;
+      } catch (error) {
+        if (isUnavailable(error)) this.#remember(started);
+        throw error;
+      } finally {
+        this.#leave(cascade.id);
+      }
+    } else answer = creating;
     if (answer.created) return answer;
     const recovered = this.#recognise(answer.cascade);
     if (recovered === undefined) return answer;
@@ -107,7 +116,11 @@ export class Changes {
     let fresh = options?.fresh === true;
     const store = this.#ctx.store;
     for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
-      const before = base ?? ((yield store.get(cascadeId)) as Answer<'get'>);
+      let before = base;
+      if (before === undefined) {
+        const reading = store.get(cascadeId);
+        before = isPromise(reading) ? ((yield reading) as Answer<'get'>) : reading;
+      }
       const assumed = base !== undefined && !fresh;
       base = undefined;
       fresh = false;
@@ -140,17 +153,27 @@ export class Changes {
         const providerIds = indexed(done);
         if (this.#mustBeat(done)) yield this.#ctx.liveness!.beat();
         const update = this.#ctx.update(before, done.cascade);
-        // Counted in flight; when its answer is lost, remembered to be recognised later.
-        this.#enter(cascadeId);
+        // Counted in flight while it is awaited (an answer given at once leaves no time for anyone to ask);
+        // when its answer is lost, remembered to be recognised later.
         let result: CommitResult;
+        let committing: ReturnType<CascadeStore['commit']>;
         try {
-          result = (yield store.commit(done.cascade, providerIds, update, heldThrough)) as CommitResult;
+          committing = store.commit(done.cascade, providerIds, update, heldThrough);
         } catch (error) {
           if (isUnavailable(error)) this.#remember(done);
           throw error;
-        } finally {
-          this.#leave(cascadeId);
         }
+        if (isPromise(committing)) {
+          this.#enter(cascadeId);
+          try {
+            result = (yield committing) as CommitResult;
+          } catch (error) {
+            if (isUnavailable(error)) this.#remember(done);
+            throw error;
+          } finally {
+            this.#leave(cascadeId);
+          }
+        } else result = committing;
         if (result.ok) {
           this.#ctx.after(done, before);
           return done;
