@@ -1,8 +1,8 @@
 import type { RouterContext } from './context.js';
 import { isCascadeRouterError, StoreConflictError } from './errors.js';
-import type { Operation } from './drive.js';
+import { drive, type Operation } from './drive.js';
 import { receiptInput } from './receipt-input.js';
-import { isPromise, type CascadeStore, type CommitResult } from './store/types.js';
+import { isPromise, type CascadeStore, type CommitResult, type MaybePromise } from './store/types.js';
 import { transition, transitionAll, type CascadeInput, type Transition } from './transition.js';
 import type { Attempt, Cascade } from './types.js';
 
@@ -20,6 +20,8 @@ export interface ApplyOptions {
    */
   readonly base?: Cascade | undefined;
   readonly fresh?: boolean | undefined;
+  /** A read of the cascade already on its way (`applyNow`), used instead of reading. */
+  readonly reading?: Promise<Cascade | undefined> | undefined;
 }
 
 /** What `Changes.create` answers: `created` also when the stored cascade is this router's own lost create (`recovered`). */
@@ -108,6 +110,70 @@ export class Changes {
   }
 
   /**
+   * `drive(apply(...))`, with the common case taken without a generator: a store that answers at once, no lost
+   * write to recognise, no heartbeat to renew, and a commit that lands. Anything else is handed to `apply`,
+   * from the cascade read here (or, on a refused commit, from a fresh read: `input` is asked again).
+   */
+  applyNow(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, options?: ApplyOptions): MaybePromise<Transition | undefined> {
+    const ctx = this.#ctx;
+    let before = options?.base;
+    const assumed = before !== undefined && options?.fresh !== true;
+    if (before === undefined) {
+      const reading = ctx.store.get(cascadeId);
+      if (isPromise(reading)) return drive(this.apply(cascadeId, input, { reading }), ctx.pending);
+      before = reading;
+    }
+    if (!before) return undefined;
+    if (!assumed && this.#lost.size > 0) return drive(this.apply(cascadeId, input, { base: before, fresh: true }), ctx.pending);
+    const event = input(before);
+    if (!event) return undefined;
+    const done = transition(before, event);
+    if (done.verdict !== 'applied') return assumed ? drive(this.apply(cascadeId, input), ctx.pending) : done;
+    if (this.#mustBeat(done)) return drive(this.apply(cascadeId, input, { base: before, fresh: !assumed }), ctx.pending);
+    const update = ctx.update(before, done.cascade);
+    let committing: ReturnType<CascadeStore['commit']>;
+    try {
+      committing = ctx.store.commit(done.cascade, indexed(done), update, undefined);
+    } catch (error) {
+      if (isUnavailable(error)) this.#remember(done);
+      throw error;
+    }
+    if (isPromise(committing)) return this.#committing(cascadeId, input, before, assumed, done, committing);
+    return this.#committed(cascadeId, input, before, assumed, done, committing);
+  }
+
+  /** `applyNow` waiting for its commit's answer, counted as the router's pending work and as a write in flight. */
+  async #committing(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, before: Cascade, assumed: boolean, done: Transition, committing: Promise<CommitResult>): Promise<Transition | undefined> {
+    const { pending } = this.#ctx;
+    pending.enter();
+    try {
+      let result: CommitResult;
+      this.#enter(cascadeId);
+      try {
+        result = await committing;
+      } catch (error) {
+        if (isUnavailable(error)) this.#remember(done);
+        throw error;
+      } finally {
+        this.#leave(cascadeId);
+      }
+      return await this.#committed(cascadeId, input, before, assumed, done, result);
+    } finally {
+      pending.leave();
+    }
+  }
+
+  /** After `applyNow`'s commit: carried out, or (refused) handed to `apply`, which takes held receipts in or reads again. */
+  #committed(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, before: Cascade, assumed: boolean, done: Transition, result: CommitResult): MaybePromise<Transition | undefined> {
+    if (result.ok) {
+      this.#ctx.after(done, before);
+      return done;
+    }
+    const options = result.held.length > 0 ? { base: before, fresh: !assumed } : undefined;
+    return drive(this.apply(cascadeId, input, options), this.#ctx.pending);
+  }
+
+  /**
    * Applies `input` (built from the current cascade) by compare-and-set, reading again on a conflict.
    * Undefined when the cascade is gone or `input` gives nothing for it.
    */
@@ -118,7 +184,8 @@ export class Changes {
     for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
       let before = base;
       if (before === undefined) {
-        const reading = store.get(cascadeId);
+        // A read `applyNow` began is awaited here, once.
+        const reading = tries === 0 && options?.reading !== undefined ? options.reading : store.get(cascadeId);
         before = isPromise(reading) ? ((yield reading) as Answer<'get'>) : reading;
       }
       const assumed = base !== undefined && !fresh;

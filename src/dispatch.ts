@@ -3,7 +3,6 @@ import { isUnavailable, type Changes } from './changes.js';
 import type { ResolvedChannel, ResolvedProvider } from './channels.js';
 import { sleep } from './clock.js';
 import type { RouterContext } from './context.js';
-import { drive } from './drive.js';
 import { isCascadeRouterError } from './errors.js';
 import type { Admission } from './health.js';
 import { tryTag } from './provider-health.js';
@@ -262,7 +261,7 @@ export class Dispatcher {
     try {
       // Starts from the cascade that began this step: unless another router changed it meanwhile, the
       // result is one compare-and-set, without a read first.
-      applying = drive(this.#changes.apply(cascade.id, input, { base: cascade }), ctx.pending);
+      applying = this.#changes.applyNow(cascade.id, input, { base: cascade });
     } catch (error) {
       return this.#recordAgain(cascade, step, input, { error });
     }
@@ -289,7 +288,7 @@ export class Dispatcher {
         try {
           let done: Transition | undefined;
           if (failures > 0) {
-            const applying = drive(this.#changes.apply(cascade.id, input), ctx.pending);
+            const applying = this.#changes.applyNow(cascade.id, input);
             done = isPromise(applying) ? await applying : applying;
           } else if ('error' in first) throw first.error;
           else done = await first.applying;
@@ -316,10 +315,7 @@ export class Dispatcher {
   async #defer(cascade: Cascade, step: number, index: number, until: number): Promise<void> {
     const ctx = this.#ctx;
     try {
-      const deferring = drive(
-        this.#changes.apply(cascade.id, () => ({ type: 'paced', now: ctx.clock.now(), by: ctx.instanceId, step, try: index, until }), { base: cascade }),
-        ctx.pending,
-      );
+      const deferring = this.#changes.applyNow(cascade.id, () => ({ type: 'paced', now: ctx.clock.now(), by: ctx.instanceId, step, try: index, until }), { base: cascade });
       if (isPromise(deferring)) await deferring;
     } catch (error) {
       // Left `sending` in this router's name: its own-claims scan sends it again later.
@@ -331,7 +327,7 @@ export class Dispatcher {
   async #tick(cascadeId: string, step: number): Promise<void> {
     const ctx = this.#ctx;
     try {
-      const ticking = drive(this.#changes.apply(cascadeId, () => ({ type: 'tick', now: ctx.clock.now(), by: ctx.instanceId })), ctx.pending);
+      const ticking = this.#changes.applyNow(cascadeId, () => ({ type: 'tick', now: ctx.clock.now(), by: ctx.instanceId }));
       const done = isPromise(ticking) ? await ticking : ticking;
       const attempt = done?.cascade.attempts[step];
       if (!done || done.cascade.status !== 'active' || done.cascade.step !== step || attempt?.state !== 'sending' || attempt.owner !== ctx.instanceId) {

@@ -294,7 +294,7 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Stops a cascade (the customer bought): nothing more is sent; an in-flight send is aborted. */
   async cancel(cascadeId: string): Promise<CancelResult> {
     this.#admit();
-    const done = await drive(this.#changes.apply(cascadeId, () => ({ type: 'cancel', now: this.#clock.now(), by: this.instanceId })), this.#pending);
+    const done = await this.#changes.applyNow(cascadeId, () => ({ type: 'cancel', now: this.#clock.now(), by: this.instanceId }));
     if (!done) return { outcome: 'not-found', cascadeId };
     if (done.verdict === 'applied') return { outcome: 'cancelled', cascadeId, status: 'cancelled' };
     return { outcome: 'already-ended', cascadeId, status: done.cascade.status };
