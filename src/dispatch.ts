@@ -5,7 +5,7 @@ import { sleep } from './clock.js';
 import type { RouterContext } from './context.js';
 import { isCascadeRouterError } from './errors.js';
 import type { Admission } from './health.js';
-import { tryTag } from './provider-health.js';
+import { tryKey } from './provider-health.js';
 import { runSend, type SendOutcome } from './send.js';
 import { isPromise, type MaybePromise } from './store/types.js';
 import type { CascadeInput, Transition } from './transition.js';
@@ -174,7 +174,7 @@ export class Dispatcher {
     return runSend(target, cascade, step, entry.abort, ctx.clock, beforeRetry).then((outcome) => {
       if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
       if (outcome.ok === false && (outcome.ended || ctx.closed())) return;
-      ctx.health.sent(provider.name, cascade.id, tryTag(step, index), outcome.ok, !outcome.ok && outcome.error.fault === 'provider', admission === 'probe');
+      ctx.health.sent(provider.name, tryKey(cascade.id, step, index), outcome.ok, !outcome.ok && outcome.error.fault === 'provider', admission === 'probe');
       return this.#record(cascade, step, index, outcome);
     });
   }

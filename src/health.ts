@@ -119,17 +119,15 @@ export class Breaker {
   /** Of those, how many failed: kept as they come and go, so judging a send never walks the window. */
   #failures = 0;
   /**
-   * Accepted sends not yet old enough to judge, oldest first from `#pendingHead`, in parallel arrays (no
-   * object per send): its time, or `-t - 1` once its receipt came; its key and tag; and the place of the
-   * previous send still pending under the same key (-1: none). A place is `#pendingBase` + its index.
+   * Accepted sends not yet old enough to judge, oldest first from `#pendingHead`, in two parallel lists (no
+   * object per send): its time, or `-t - 1` once its receipt came, and its key. A send's place is
+   * `#pendingBase` + its index.
    */
   readonly #pendingAt: number[] = [];
   readonly #pendingKey: string[] = [];
-  readonly #pendingTag: number[] = [];
-  readonly #pendingPrev: number[] = [];
   #pendingHead = 0;
   #pendingBase = 0;
-  /** Key → the place of its latest pending send. */
+  /** Key → the place of its pending send. */
   readonly #byKey = new Map<string, number>();
   readonly #latencies: number[] = [];
   /** `#judgeAfter()` as of the latencies it was computed from; undefined once a latency came since. */
@@ -157,23 +155,16 @@ export class Breaker {
     return 'probe';
   }
 
-  /**
-   * A send's answer: accepted, or failed (`providerFault`: the provider's fault, it counts against it). A send
-   * is known by `key` and `tag` together (a router passes the cascade id, which it has already, and a number
-   * for the step and try, so that no string is built per send).
-   */
-  sent(now: number, key: string, accepted: boolean, providerFault: boolean, probe: boolean, tag = 0): void {
+  /** A send's answer: accepted, or failed (`providerFault`: the provider's fault, it counts against it). */
+  sent(now: number, key: string, accepted: boolean, providerFault: boolean, probe: boolean): void {
     this.#tick(now);
     const failed = !accepted && providerFault;
     this.#outcomes.push(failed ? -now - 1 : now);
     if (failed) this.#failures++;
     if (accepted) {
-      const place = this.#pendingBase + this.#pendingAt.length;
+      this.#byKey.set(key, this.#pendingBase + this.#pendingAt.length);
       this.#pendingAt.push(now);
       this.#pendingKey.push(key);
-      this.#pendingTag.push(tag);
-      this.#pendingPrev.push(this.#byKey.get(key) ?? -1);
-      this.#byKey.set(key, place);
     }
     if (probe && this.state === 'half-open') {
       if (!accepted && providerFault) return this.#open(now, this.reason ?? 'errors', true);
@@ -181,31 +172,24 @@ export class Breaker {
       if (!accepted) return void this.#probesLeft++;
       // An error-opened breaker trusts an accepted probe; a silent one waits for its receipt.
       if (accepted && this.reason !== 'silence') return this.#close(now);
-      this.#probes.set(probeKey(key, tag), false);
+      this.#probes.set(key, false);
       return;
     }
     this.#judge(now);
   }
 
-  /** A receipt (any status) for the send with this key and tag. */
-  received(now: number, key: string, tag = 0): void {
-    const first = this.#pendingBase + this.#pendingHead;
-    for (let place = this.#byKey.get(key) ?? -1; place >= first; ) {
-      const i = place - this.#pendingBase;
-      if (this.#pendingTag[i] !== tag) {
-        place = this.#pendingPrev[i]!;
-        continue;
-      }
-      const at = this.#pendingAt[i]!;
-      if (at >= 0) {
-        this.#pendingAt[i] = -at - 1;
-        this.#latencies.push(now - at);
-        if (this.#latencies.length > LATENCIES) this.#latencies.shift();
-        this.#judgeAfterMs = undefined;
-      }
-      break;
+  /** A receipt (any status) for the send with this key. */
+  received(now: number, key: string): void {
+    const place = this.#byKey.get(key);
+    const i = place === undefined ? -1 : place - this.#pendingBase;
+    const at = i >= this.#pendingHead ? this.#pendingAt[i]! : -1;
+    if (at >= 0) {
+      this.#pendingAt[i] = -at - 1;
+      this.#latencies.push(now - at);
+      if (this.#latencies.length > LATENCIES) this.#latencies.shift();
+      this.#judgeAfterMs = undefined;
     }
-    if (this.state === 'half-open' && this.#probes.size > 0 && this.#probes.has(probeKey(key, tag))) this.#close(now);
+    if (this.state === 'half-open' && this.#probes.has(key)) this.#close(now);
   }
 
   /** Adopts a state another router reported through the shared store. */
@@ -265,14 +249,10 @@ export class Breaker {
     const cutoff = now - this.#judgeAfter();
     const pendingAt = this.#pendingAt;
     while (this.#pendingHead < pendingAt.length) {
-      const i = this.#pendingHead;
-      const at = pendingAt[i]!;
+      const at = pendingAt[this.#pendingHead]!;
       const received = at < 0;
       if ((received ? -at - 1 : at) > cutoff) break;
-      this.#pendingHead++;
-      const key = this.#pendingKey[i]!;
-      // Forgotten unless a later send under the same key is still pending (that one leads to it no more).
-      if (this.#byKey.get(key) === this.#pendingBase + i) this.#byKey.delete(key);
+      this.#byKey.delete(this.#pendingKey[this.#pendingHead++]!);
       this.#judged++;
       const hit = received ? 1 : 0;
       this.#receiptRate = this.#receiptRate === undefined ? hit : this.#receiptRate + (hit - this.#receiptRate) / Math.min(this.#judged, USUAL_OVER);
@@ -280,12 +260,9 @@ export class Breaker {
       if (this.#recent.length > silence.minSends) this.#recent.shift();
     }
     if (this.#pendingHead > 1024 && this.#pendingHead * 2 > pendingAt.length) {
-      const head = this.#pendingHead;
-      pendingAt.splice(0, head);
-      this.#pendingKey.splice(0, head);
-      this.#pendingTag.splice(0, head);
-      this.#pendingPrev.splice(0, head);
-      this.#pendingBase += head;
+      pendingAt.splice(0, this.#pendingHead);
+      this.#pendingKey.splice(0, this.#pendingHead);
+      this.#pendingBase += this.#pendingHead;
       this.#pendingHead = 0;
     }
     const usual = this.#judged >= silence.learnFrom ? this.#receiptRate : undefined;
@@ -321,8 +298,6 @@ export class Breaker {
     this.#clearOutcomes();
     this.#pendingAt.length = 0;
     this.#pendingKey.length = 0;
-    this.#pendingTag.length = 0;
-    this.#pendingPrev.length = 0;
     this.#pendingBase = 0;
     this.#pendingHead = 0;
     this.#byKey.clear();
@@ -351,9 +326,4 @@ export class Breaker {
       receiptRate: this.#judged >= (this.options.silence?.learnFrom ?? Infinity) ? this.#receiptRate : undefined,
     };
   }
-}
-
-/** The key a probe is kept by: the send's key, with its tag when it has one. */
-function probeKey(key: string, tag: number): string {
-  return tag === 0 ? key : `${key}\u0000${tag}`;
 }

@@ -15,9 +15,12 @@ function providerOf(channels: ReadonlyMap<string, ResolvedChannel>, cascade: Cas
   return attempt.provider ?? channels.get(attempt.channel)?.providers[0]?.name;
 }
 
-/** With the cascade's id, what tells a send apart in its provider's breaker: its step and try (`index`). */
-export function tryTag(step: number, index: number): number {
-  return step * 65_536 + index;
+/**
+ * The key a try of a cascade's step is known by in its provider's breaker: the cascade's id for the first try of
+ * its first step (no string built for the common case), with the step and try after a NUL otherwise.
+ */
+export function tryKey(cascadeId: string, step: number, index: number): string {
+  return step === 0 && index === 0 ? cascadeId : `${cascadeId}\u0000${step}\u0000${index}`;
 }
 
 /**
@@ -62,13 +65,13 @@ export class Health {
     return admission;
   }
 
-  /** A send's answer: the send is the try `tryTag(step, index)` of cascade `cascadeId`. */
-  sent(provider: string, cascadeId: string, tag: number, accepted: boolean, providerFault: boolean, probe: boolean): void {
+  /** A send's answer (`key`: `tryKey()` of the try). */
+  sent(provider: string, key: string, accepted: boolean, providerFault: boolean, probe: boolean): void {
     const breaker = this.#breaker(provider);
     if (breaker === undefined) return;
     const now = this.#ctx.clock.now();
     const was = breaker.state;
-    breaker.sent(now, cascadeId, accepted, providerFault, probe, tag);
+    breaker.sent(now, key, accepted, providerFault, probe);
     if (breaker.state !== was) this.#moved(provider, breaker, was, now, true);
   }
 
@@ -83,7 +86,7 @@ export class Health {
       if (breaker === undefined) continue;
       const now = this.#ctx.clock.now();
       const was = breaker.state;
-      breaker.received(now, cascade.id, tryTag(note.step, cascade.attempts[note.step]!.failovers?.length ?? 0));
+      breaker.received(now, tryKey(cascade.id, note.step, cascade.attempts[note.step]!.failovers?.length ?? 0));
       if (breaker.state !== was) this.#moved(provider!, breaker, was, now, true);
     }
   }
