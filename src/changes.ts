@@ -1,8 +1,8 @@
 import type { RouterContext } from './context.js';
 import { isCascadeRouterError, StoreConflictError } from './errors.js';
-import type { Operation } from './drive.js';
+import { drive, type Operation } from './drive.js';
 import { receiptInput } from './receipt-input.js';
-import type { CascadeStore, CommitResult } from './store/types.js';
+import { isPromise, type CascadeStore, type CommitResult, type MaybePromise } from './store/types.js';
 import { transition, transitionAll, type CascadeInput, type Transition } from './transition.js';
 import type { Attempt, Cascade } from './types.js';
 
@@ -20,6 +20,16 @@ export interface ApplyOptions {
    */
   readonly base?: Cascade | undefined;
   readonly fresh?: boolean | undefined;
+  /** A read of the cascade already on its way (`applyNow`), used instead of reading. */
+  readonly reading?: Promise<Cascade | undefined> | undefined;
+}
+
+/** What `Changes.create` answers: `created` also when the stored cascade is this router's own lost create (`recovered`). */
+export interface Created {
+  readonly created: boolean;
+  readonly cascade: Cascade;
+  readonly recovered?: Transition;
+  readonly carried?: boolean;
 }
 
 /** True for the error a store gives when it did not answer: the write may still have been applied. */
@@ -58,10 +68,30 @@ export class Changes {
   }
 
   /** Stores a new cascade unless its key is taken; `created` also when the stored one is this router's own lost create. */
-  *create(started: Transition): Operation<{ readonly created: boolean; readonly cascade: Cascade; readonly recovered?: Transition; readonly carried?: boolean }> {
+  *create(started: Transition): Operation<Created> {
     const cascade = started.cascade;
     if (this.#mustBeat(started)) yield this.#ctx.liveness!.beat();
-    const answer = (yield* this.#write(cascade.id, started, () => this.#ctx.store.create(cascade, this.#ctx.update(undefined, cascade)))) as Answer<'create'>;
+    const update = this.#ctx.update(undefined, cascade);
+    // Counted in flight while it is awaited; when its answer is lost, remembered to be recognised later.
+    let answer: Answer<'create'>;
+    let creating: ReturnType<CascadeStore['create']>;
+    try {
+      creating = this.#ctx.store.create(cascade, update);
+    } catch (error) {
+      if (isUnavailable(error)) this.#remember(started);
+      throw error;
+    }
+    if (isPromise(creating)) {
+      this.#enter(cascade.id);
+      try {
+        answer = (yield creating) as Answer<'create'>;
+      } catch (error) {
+        if (isUnavailable(error)) this.#remember(started);
+        throw error;
+      } finally {
+        this.#leave(cascade.id);
+      }
+    } else answer = creating;
     if (answer.created) return answer;
     const recovered = this.#recognise(answer.cascade);
     if (recovered === undefined) return answer;
@@ -80,14 +110,85 @@ export class Changes {
   }
 
   /**
+   * `drive(apply(...))`, with the common case taken without a generator: a store that answers at once, no lost
+   * write to recognise, no heartbeat to renew, and a commit that lands. Anything else is handed to `apply`,
+   * from the cascade read here (or, on a refused commit, from a fresh read: `input` is asked again).
+   */
+  applyNow(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, options?: ApplyOptions): MaybePromise<Transition | undefined> {
+    const ctx = this.#ctx;
+    let before = options?.base;
+    const assumed = before !== undefined && options?.fresh !== true;
+    if (before === undefined) {
+      const reading = ctx.store.get(cascadeId);
+      if (isPromise(reading)) return drive(this.apply(cascadeId, input, { reading }), ctx.pending);
+      before = reading;
+    }
+    if (!before) return undefined;
+    if (!assumed && this.#lost.size > 0) return drive(this.apply(cascadeId, input, { base: before, fresh: true }), ctx.pending);
+    const event = input(before);
+    // Nothing to apply to an assumed copy may be something to apply to the current one: read it.
+    if (!event) return assumed ? drive(this.apply(cascadeId, input), ctx.pending) : undefined;
+    const done = transition(before, event);
+    if (done.verdict !== 'applied') return assumed ? drive(this.apply(cascadeId, input), ctx.pending) : done;
+    if (this.#mustBeat(done)) return drive(this.apply(cascadeId, input, { base: before, fresh: !assumed }), ctx.pending);
+    const update = ctx.update(before, done.cascade);
+    let committing: ReturnType<CascadeStore['commit']>;
+    try {
+      committing = ctx.store.commit(done.cascade, indexed(done), update, undefined);
+    } catch (error) {
+      if (isUnavailable(error)) this.#remember(done);
+      throw error;
+    }
+    if (isPromise(committing)) return this.#committing(cascadeId, input, before, assumed, done, committing);
+    return this.#committed(cascadeId, input, before, assumed, done, committing);
+  }
+
+  /** `applyNow` waiting for its commit's answer, counted as the router's pending work and as a write in flight. */
+  async #committing(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, before: Cascade, assumed: boolean, done: Transition, committing: Promise<CommitResult>): Promise<Transition | undefined> {
+    const { pending } = this.#ctx;
+    pending.enter();
+    try {
+      let result: CommitResult;
+      this.#enter(cascadeId);
+      try {
+        result = await committing;
+      } catch (error) {
+        if (isUnavailable(error)) this.#remember(done);
+        throw error;
+      } finally {
+        this.#leave(cascadeId);
+      }
+      return await this.#committed(cascadeId, input, before, assumed, done, result);
+    } finally {
+      pending.leave();
+    }
+  }
+
+  /** After `applyNow`'s commit: carried out, or (refused) handed to `apply`, which takes held receipts in or reads again. */
+  #committed(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, before: Cascade, assumed: boolean, done: Transition, result: CommitResult): MaybePromise<Transition | undefined> {
+    if (result.ok) {
+      this.#ctx.after(done, before);
+      return done;
+    }
+    const options = result.held.length > 0 ? { base: before, fresh: !assumed } : undefined;
+    return drive(this.apply(cascadeId, input, options), this.#ctx.pending);
+  }
+
+  /**
    * Applies `input` (built from the current cascade) by compare-and-set, reading again on a conflict.
    * Undefined when the cascade is gone or `input` gives nothing for it.
    */
-  *apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, options: ApplyOptions = {}): Operation<Transition | undefined> {
-    let base = options.base;
-    let fresh = options.fresh === true;
+  *apply(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, options?: ApplyOptions): Operation<Transition | undefined> {
+    let base = options?.base;
+    let fresh = options?.fresh === true;
+    const store = this.#ctx.store;
     for (let tries = 0; tries < MAX_CONFLICT_RETRIES; tries++) {
-      const before = base ?? ((yield this.#ctx.store.get(cascadeId)) as Answer<'get'>);
+      let before = base;
+      if (before === undefined) {
+        // A read `applyNow` began is awaited here, once.
+        const reading = tries === 0 && options?.reading !== undefined ? options.reading : store.get(cascadeId);
+        before = isPromise(reading) ? ((yield reading) as Answer<'get'>) : reading;
+      }
       const assumed = base !== undefined && !fresh;
       base = undefined;
       fresh = false;
@@ -111,27 +212,47 @@ export class Changes {
         if (assumed) continue;
         return undefined;
       }
-      const inputs: CascadeInput[] = [event];
+      // Only allocated when receipts held for the change's provider id are taken into it.
+      let inputs: CascadeInput[] | undefined;
       let heldThrough: number | undefined;
       for (;;) {
-        const done = inputs.length === 1 ? transition(before, event) : transitionAll(before, inputs);
+        const done = inputs === undefined ? transition(before, event) : transitionAll(before, inputs);
         // Only a commit tells whether an assumed cascade is current: any other verdict is decided on a read.
         if (done.verdict !== 'applied') {
           if (assumed) break;
           return done;
         }
-        const providerIds: string[] = [];
-        for (const effect of done.effects) if (effect.type === 'index') providerIds.push(effect.providerMessageId);
+        const providerIds = indexed(done);
         if (this.#mustBeat(done)) yield this.#ctx.liveness!.beat();
         const update = this.#ctx.update(before, done.cascade);
-        const result = (yield* this.#write(cascadeId, done, () => this.#ctx.store.commit(done.cascade, providerIds, update, heldThrough))) as CommitResult;
+        // Counted in flight while it is awaited (an answer given at once leaves no time for anyone to ask);
+        // when its answer is lost, remembered to be recognised later.
+        let result: CommitResult;
+        let committing: ReturnType<CascadeStore['commit']>;
+        try {
+          committing = store.commit(done.cascade, providerIds, update, heldThrough);
+        } catch (error) {
+          if (isUnavailable(error)) this.#remember(done);
+          throw error;
+        }
+        if (isPromise(committing)) {
+          this.#enter(cascadeId);
+          try {
+            result = (yield committing) as CommitResult;
+          } catch (error) {
+            if (isUnavailable(error)) this.#remember(done);
+            throw error;
+          } finally {
+            this.#leave(cascadeId);
+          }
+        } else result = committing;
         if (result.ok) {
           this.#ctx.after(done, before);
           return done;
         }
         if (result.held.length === 0) break;
         // Receipts came for the provider id before its send returned: take them into this very change.
-        inputs.length = 1;
+        inputs = [event];
         for (const held of result.held) {
           const taken = receiptInput(this.#ctx.channels, done.cascade, held.receipt, held.receivedAt, event.now, this.#ctx.instanceId);
           if (taken && 'input' in taken) inputs.push(taken.input);
@@ -143,19 +264,15 @@ export class Changes {
     throw new StoreConflictError(cascadeId, MAX_CONFLICT_RETRIES);
   }
 
-  /** A store write, counted as in flight; when its answer is lost, remembered to be recognised later. */
-  *#write<T>(cascadeId: string, done: Transition, write: () => T): Operation<Awaited<T>> {
+  /** A write of this cascade starts (`writing()` is true until it ends). */
+  #enter(cascadeId: string): void {
     this.#writing.set(cascadeId, (this.#writing.get(cascadeId) ?? 0) + 1);
-    try {
-      return (yield write()) as Awaited<T>;
-    } catch (error) {
-      if (isUnavailable(error)) this.#remember(done);
-      throw error;
-    } finally {
-      const left = this.#writing.get(cascadeId)! - 1;
-      if (left === 0) this.#writing.delete(cascadeId);
-      else this.#writing.set(cascadeId, left);
-    }
+  }
+
+  #leave(cascadeId: string): void {
+    const left = this.#writing.get(cascadeId)! - 1;
+    if (left === 0) this.#writing.delete(cascadeId);
+    else this.#writing.set(cascadeId, left);
   }
 
   #remember(done: Transition): void {
@@ -186,6 +303,18 @@ export class Changes {
     for (const effect of done.effects) if (effect.type === 'send') return liveness.stale;
     return false;
   }
+}
+
+const NO_IDS: readonly string[] = Object.freeze([]);
+
+/** The provider ids a change indexes: usually none or one, so no growing array. */
+function indexed(done: Transition): readonly string[] {
+  let ids: readonly string[] = NO_IDS;
+  for (const effect of done.effects) {
+    if (effect.type !== 'index') continue;
+    ids = ids.length === 0 ? [effect.providerMessageId] : [...ids, effect.providerMessageId];
+  }
+  return ids;
 }
 
 /** Whether `stored` is the change `written`: the same version, time and state of every attempt. */

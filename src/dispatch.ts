@@ -1,13 +1,14 @@
 import { LazyAbort } from './abort.js';
 import { isUnavailable, type Changes } from './changes.js';
-import type { ResolvedProvider } from './channels.js';
+import type { ResolvedChannel, ResolvedProvider } from './channels.js';
 import { sleep } from './clock.js';
 import type { RouterContext } from './context.js';
-import { drive } from './drive.js';
 import { isCascadeRouterError } from './errors.js';
+import type { Admission } from './health.js';
+import { tryKey } from './provider-health.js';
 import { runSend, type SendOutcome } from './send.js';
-import { isPromise } from './store/types.js';
-import type { CascadeInput } from './transition.js';
+import { isPromise, type MaybePromise } from './store/types.js';
+import type { CascadeInput, Transition } from './transition.js';
 import { TERMINAL, type Cascade } from './types.js';
 
 /** A send this router is carrying out: its step and when that step times out. */
@@ -27,6 +28,8 @@ const STALE_CLAIM_MS = 100;
 /** How long the first retry of a send's result that could not be stored waits, and the longest wait. */
 const RECORD_RETRY_MS = 100;
 const RECORD_RETRY_MAX_MS = 2000;
+
+const DONE: Promise<void> = Promise.resolve();
 
 /**
  * Carries out the sends this router claimed: calls the adapter (retrying transient errors, and asking the
@@ -89,59 +92,91 @@ export class Dispatcher {
     await Promise.all(due.map(([id, { step }]) => this.#tick(id, step)));
   }
 
-  async dispatch(cascade: Cascade, step: number): Promise<void> {
-    const ctx = this.#ctx;
-    const planned = cascade.plan.steps[step]!;
-    const attempt = cascade.attempts[step]!;
-    const index = attempt.failovers?.length ?? 0;
-    const channel = ctx.channels.get(planned.channel);
-    const provider = channel?.multiProvider ? channel.providers.find((p) => p.name === attempt.provider) : channel?.providers[0];
-    if (!channel || !provider) {
-      const what = channel ? `provider "${attempt.provider}" of channel "${planned.channel}"` : `channel "${planned.channel}"`;
-      const error = { message: `${what} is no longer declared`, code: channel ? 'UNKNOWN_PROVIDER' : 'UNKNOWN_CHANNEL', fault: 'provider' as const };
-      return this.#record(cascade, step, index, { ok: false, error });
+  /**
+   * Sends a claimed step and stores its result. Not an async function: the common case (a fresh claim, no
+   * rate) costs one promise chain on the send, not an async frame held across it.
+   */
+  dispatch(cascade: Cascade, step: number): Promise<void> {
+    try {
+      const ctx = this.#ctx;
+      const planned = cascade.plan.steps[step]!;
+      const attempt = cascade.attempts[step]!;
+      const index = attempt.failovers?.length ?? 0;
+      const channel = ctx.channels.get(planned.channel);
+      const provider = channel?.multiProvider ? channel.providers.find((p) => p.name === attempt.provider) : channel?.providers[0];
+      if (!channel || !provider) {
+        const what = channel ? `provider "${attempt.provider}" of channel "${planned.channel}"` : `channel "${planned.channel}"`;
+        const error = { message: `${what} is no longer declared`, code: channel ? 'UNKNOWN_PROVIDER' : 'UNKNOWN_CHANNEL', fault: 'provider' as const };
+        return this.#record(cascade, step, index, { ok: false, error });
+      }
+      // One in-flight send per cascade: a step starts only after the one before it has ended.
+      const entry: InFlight = { abort: new LazyAbort(), step, timerAt: cascade.timerAt };
+      this.#inflight.set(cascade.id, entry);
+      const liveness = ctx.liveness;
+      // Wake to renew the heartbeat while the send is in flight, and to time the step out if it hangs.
+      if (liveness) this.#arm(liveness.renewAt);
+      if (entry.timerAt !== undefined) this.#arm(entry.timerAt);
+      if (ctx.clock.now() - cascade.updatedAt > STALE_CLAIM_MS || provider.rate !== undefined) return this.#dispatchChecked(cascade, step, index, channel, provider, entry);
+      return this.#go(cascade, step, index, channel, provider, entry);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    // One in-flight send per cascade: a step starts only after the one before it has ended.
-    const entry: InFlight = { abort: new LazyAbort(), step, timerAt: cascade.timerAt };
-    this.#inflight.set(cascade.id, entry);
-    const liveness = ctx.liveness;
-    // Wake to renew the heartbeat while the send is in flight, and to time the step out if it hangs.
-    if (liveness) this.#arm(liveness.renewAt);
-    if (entry.timerAt !== undefined) this.#arm(entry.timerAt);
+  }
+
+  /** `dispatch` for a claim that is asked about again first, or a provider with a rate: see `STALE_CLAIM_MS`. */
+  async #dispatchChecked(cascade: Cascade, step: number, index: number, channel: ResolvedChannel, provider: ResolvedProvider, entry: InFlight): Promise<void> {
+    const ctx = this.#ctx;
     if (ctx.clock.now() - cascade.updatedAt > STALE_CLAIM_MS && !(await this.#stillOursOrUnknown(cascade.id, step, index))) {
       // Ended or taken over since the claim: whoever ended it recorded why; nothing to send or record here.
       // Asked before the breaker and the rate are: a probe or a slot is taken only for a send that goes out at once after it.
       if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
       return;
     }
-    const key = `${cascade.id}:${step}:${index}`;
+    return this.#go(cascade, step, index, channel, provider, entry);
+  }
+
+  /** Past the claim check: the breaker, the rate, the send, and storing its result. */
+  #go(cascade: Cascade, step: number, index: number, channel: ResolvedChannel, provider: ResolvedProvider, entry: InFlight): Promise<void> {
+    const ctx = this.#ctx;
     const admission = ctx.health.admit(provider.name);
     if (admission === 'skip') {
       this.#inflight.delete(cascade.id);
       const error = { message: `provider "${provider.name}" is unhealthy: its breaker is open`, code: 'PROVIDER_UNHEALTHY', fault: 'provider' as const };
       return this.#record(cascade, step, index, { ok: false, error }, true);
     }
-    if (provider.rate !== undefined) {
-      let until: number | undefined;
-      try {
-        const taking = ctx.pacing.take(provider, cascade.message);
-        until = isPromise(taking) ? await this.#counted(taking) : taking;
-      } catch (error) {
-        // The store cannot count the rate now: sending beats losing the message.
-        ctx.reporter.fail(error, cascade.id, 'send');
-      }
-      if (until !== undefined) {
-        this.#inflight.delete(cascade.id);
-        return this.#defer(cascade, step, index, until);
-      }
+    if (provider.rate !== undefined) return this.#paced(cascade, step, index, channel, provider, entry, admission);
+    return this.#send(cascade, step, index, channel, provider, entry, admission);
+  }
+
+  /** Takes a slot of the provider's rate, then sends; or defers the try until a slot frees. */
+  async #paced(cascade: Cascade, step: number, index: number, channel: ResolvedChannel, provider: ResolvedProvider, entry: InFlight, admission: Admission): Promise<void> {
+    const ctx = this.#ctx;
+    let until: number | undefined;
+    try {
+      const taking = ctx.pacing.take(provider, cascade.message);
+      until = isPromise(taking) ? await this.#counted(taking) : taking;
+    } catch (error) {
+      // The store cannot count the rate now: sending beats losing the message.
+      ctx.reporter.fail(error, cascade.id, 'send');
     }
+    if (until !== undefined) {
+      this.#inflight.delete(cascade.id);
+      return this.#defer(cascade, step, index, until);
+    }
+    return this.#send(cascade, step, index, channel, provider, entry, admission);
+  }
+
+  /** Calls the adapter (with its retries), then feeds the breaker and stores the result. */
+  #send(cascade: Cascade, step: number, index: number, channel: ResolvedChannel, provider: ResolvedProvider, entry: InFlight, admission: Admission): Promise<void> {
+    const ctx = this.#ctx;
     const target = { channel, provider, index };
     const beforeRetry = provider.rate === undefined ? () => this.#stillOurs(cascade.id, step, index) : () => this.#retrySlot(cascade, step, index, provider, entry.abort);
-    const outcome = await runSend(target, cascade, step, entry.abort, ctx.clock, beforeRetry);
-    if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
-    if (outcome.ok === false && (outcome.ended || ctx.closed())) return;
-    ctx.health.sent(provider.name, key, outcome.ok, !outcome.ok && outcome.error.fault === 'provider', admission === 'probe');
-    return this.#record(cascade, step, index, outcome);
+    return runSend(target, cascade, step, entry.abort, ctx.clock, beforeRetry).then((outcome) => {
+      if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
+      if (outcome.ok === false && (outcome.ended || ctx.closed())) return;
+      ctx.health.sent(provider.name, tryKey(cascade.id, step, index), outcome.ok, !outcome.ok && outcome.error.fault === 'provider', admission === 'probe');
+      return this.#record(cascade, step, index, outcome);
+    });
   }
 
   /** Whether the step (at this try) is still current, `sending` and this router's, as the store has it now. */
@@ -211,25 +246,54 @@ export class Dispatcher {
     }
   }
 
-  /** Stores a send's result, retrying while the store is away; then fires the step's timer if it came due meanwhile. */
-  async #record(cascade: Cascade, step: number, index: number, outcome: SendOutcome, unhealthy = false): Promise<void> {
+  /**
+   * Stores a send's result, retrying while the store is away; then fires the step's timer if it came due
+   * meanwhile. The first try is made here, without an async frame: with an in-process store it is done at once.
+   */
+  #record(cascade: Cascade, step: number, index: number, outcome: SendOutcome, unhealthy = false): Promise<void> {
     const ctx = this.#ctx;
     const input = (): CascadeInput =>
       outcome.ok
         ? { type: 'sent', now: ctx.clock.now(), by: ctx.instanceId, step, try: index, providerMessageId: outcome.providerMessageId, priceMicros: outcome.priceMicros }
         : { type: 'send-failed', now: ctx.clock.now(), by: ctx.instanceId, step, try: index, error: outcome.error, unhealthy };
     this.#recording.add(cascade.id);
-    let base: Cascade | undefined = cascade;
+    let applying: MaybePromise<Transition | undefined>;
+    try {
+      // Starts from the cascade that began this step: unless another router changed it meanwhile, the
+      // result is one compare-and-set, without a read first.
+      applying = this.#changes.applyNow(cascade.id, input, { base: cascade });
+    } catch (error) {
+      return this.#recordAgain(cascade, step, input, { error });
+    }
+    if (isPromise(applying)) return this.#recordAgain(cascade, step, input, { applying });
+    if (this.#due(applying)) {
+      this.#recording.delete(cascade.id);
+      return this.#tick(cascade.id, step);
+    }
+    this.#recording.delete(cascade.id);
+    return DONE;
+  }
+
+  /** Whether a stored change left its timer due (it came due while the result was being stored, and was left to this router). */
+  #due(done: Transition | undefined): boolean {
+    return done?.cascade.timerAt !== undefined && done.cascade.timerAt <= this.#ctx.clock.now() && !TERMINAL.has(done.cascade.status);
+  }
+
+  /** `#record` past its first try: waits for it (`first`), and while the store is away, tries again with backoff. */
+  async #recordAgain(cascade: Cascade, step: number, input: () => CascadeInput, first: { readonly applying: Promise<Transition | undefined> } | { readonly error: unknown }): Promise<void> {
+    const ctx = this.#ctx;
     let waitMs = RECORD_RETRY_MS;
     try {
       for (let failures = 0; ; failures++) {
         try {
-          // Starts from the cascade that began this step: unless another router changed it meanwhile, the
-          // result is one compare-and-set, without a read first.
-          const applying = drive(this.#changes.apply(cascade.id, input, { base }), ctx.pending);
-          const done = isPromise(applying) ? await applying : applying;
+          let done: Transition | undefined;
+          if (failures > 0) {
+            const applying = this.#changes.applyNow(cascade.id, input);
+            done = isPromise(applying) ? await applying : applying;
+          } else if ('error' in first) throw first.error;
+          else done = await first.applying;
           // Its timer came due while the result was being stored (and was left to this router): fire it now.
-          if (done?.cascade.timerAt !== undefined && done.cascade.timerAt <= ctx.clock.now() && !TERMINAL.has(done.cascade.status)) {
+          if (this.#due(done)) {
             this.#recording.delete(cascade.id);
             await this.#tick(cascade.id, step);
           }
@@ -238,7 +302,6 @@ export class Dispatcher {
           const retryable = isUnavailable(error) || (isCascadeRouterError(error) && error.code === 'STORE_CONFLICT');
           if (failures === 0 || !retryable) ctx.reporter.fail(error, cascade.id, 'send');
           if (!retryable || ctx.closed()) return;
-          base = undefined;
           await sleep(ctx.clock, waitMs);
           waitMs = Math.min(2 * waitMs, RECORD_RETRY_MAX_MS);
         }
@@ -252,10 +315,7 @@ export class Dispatcher {
   async #defer(cascade: Cascade, step: number, index: number, until: number): Promise<void> {
     const ctx = this.#ctx;
     try {
-      const deferring = drive(
-        this.#changes.apply(cascade.id, () => ({ type: 'paced', now: ctx.clock.now(), by: ctx.instanceId, step, try: index, until }), { base: cascade }),
-        ctx.pending,
-      );
+      const deferring = this.#changes.applyNow(cascade.id, () => ({ type: 'paced', now: ctx.clock.now(), by: ctx.instanceId, step, try: index, until }), { base: cascade });
       if (isPromise(deferring)) await deferring;
     } catch (error) {
       // Left `sending` in this router's name: its own-claims scan sends it again later.
@@ -267,7 +327,7 @@ export class Dispatcher {
   async #tick(cascadeId: string, step: number): Promise<void> {
     const ctx = this.#ctx;
     try {
-      const ticking = drive(this.#changes.apply(cascadeId, () => ({ type: 'tick', now: ctx.clock.now(), by: ctx.instanceId })), ctx.pending);
+      const ticking = this.#changes.applyNow(cascadeId, () => ({ type: 'tick', now: ctx.clock.now(), by: ctx.instanceId }));
       const done = isPromise(ticking) ? await ticking : ticking;
       const attempt = done?.cascade.attempts[step];
       if (!done || done.cascade.status !== 'active' || done.cascade.step !== step || attempt?.state !== 'sending' || attempt.owner !== ctx.instanceId) {

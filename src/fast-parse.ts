@@ -18,7 +18,8 @@ function plain(value: unknown): Fields | undefined {
 
 /** Whether every own key of `value` is one of `allowed` (zod would strip others: leave those to it). */
 function onlyKeys(value: Fields, allowed: ReadonlySet<string>): boolean {
-  for (const key of Object.keys(value)) if (!allowed.has(key)) return false;
+  // for-in reads the keys without copying them into an array; an inherited one (a polluted prototype) fails the check.
+  for (const key in value) if (!allowed.has(key)) return false;
   return true;
 }
 
@@ -61,9 +62,9 @@ export function fastRecipient(value: unknown): Recipient | undefined {
   const given = plain(r.addresses);
   if (given === undefined) return undefined;
   const addresses: Record<string, string> = {};
-  for (const channel of Object.keys(given)) {
+  for (const channel in given) {
     const address = given[channel];
-    if (typeof address !== 'string' || channel === '__proto__') return undefined;
+    if (typeof address !== 'string' || channel === '__proto__' || !Object.hasOwn(given, channel)) return undefined;
     addresses[channel] = address;
   }
   const recipient: { id: string; addresses: Record<string, string>; timeZone?: string; country?: string } = { id, addresses };

@@ -86,13 +86,6 @@ export interface ProviderHealth {
 /** What a breaker says of a send: let it through, let it through as a probe, or not at all. */
 export type Admission = 'send' | 'probe' | 'skip';
 
-/** An accepted send waiting to be judged for silence. */
-interface Pending {
-  readonly key: string;
-  readonly at: number;
-  received: boolean;
-}
-
 /** How fast the usual receipt rate follows new outcomes (an average over about this many sends). */
 const USUAL_OVER = 500;
 
@@ -125,10 +118,17 @@ export class Breaker {
   #head = 0;
   /** Of those, how many failed: kept as they come and go, so judging a send never walks the window. */
   #failures = 0;
-  /** Accepted sends not yet old enough to judge, oldest first. */
-  readonly #pending: Pending[] = [];
+  /**
+   * Accepted sends not yet old enough to judge, oldest first from `#pendingHead`, in two parallel lists (no
+   * object per send): its time, or `-t - 1` once its receipt came, and its key. A send's place is
+   * `#pendingBase` + its index.
+   */
+  readonly #pendingAt: number[] = [];
+  readonly #pendingKey: string[] = [];
   #pendingHead = 0;
-  readonly #byKey = new Map<string, Pending>();
+  #pendingBase = 0;
+  /** Key → the place of its pending send. */
+  readonly #byKey = new Map<string, number>();
   readonly #latencies: number[] = [];
   /** `#judgeAfter()` as of the latencies it was computed from; undefined once a latency came since. */
   #judgeAfterMs: number | undefined;
@@ -162,9 +162,9 @@ export class Breaker {
     this.#outcomes.push(failed ? -now - 1 : now);
     if (failed) this.#failures++;
     if (accepted) {
-      const pending: Pending = { key, at: now, received: false };
-      this.#pending.push(pending);
-      this.#byKey.set(key, pending);
+      this.#byKey.set(key, this.#pendingBase + this.#pendingAt.length);
+      this.#pendingAt.push(now);
+      this.#pendingKey.push(key);
     }
     if (probe && this.state === 'half-open') {
       if (!accepted && providerFault) return this.#open(now, this.reason ?? 'errors', true);
@@ -180,10 +180,12 @@ export class Breaker {
 
   /** A receipt (any status) for the send with this key. */
   received(now: number, key: string): void {
-    const pending = this.#byKey.get(key);
-    if (pending !== undefined && !pending.received) {
-      pending.received = true;
-      this.#latencies.push(now - pending.at);
+    const place = this.#byKey.get(key);
+    const i = place === undefined ? -1 : place - this.#pendingBase;
+    const at = i >= this.#pendingHead ? this.#pendingAt[i]! : -1;
+    if (at >= 0) {
+      this.#pendingAt[i] = -at - 1;
+      this.#latencies.push(now - at);
       if (this.#latencies.length > LATENCIES) this.#latencies.shift();
       this.#judgeAfterMs = undefined;
     }
@@ -245,17 +247,24 @@ export class Breaker {
     if (silence === undefined) return;
     // Accepted sends old enough to have had their receipt are judged: the last few against the usual rate.
     const cutoff = now - this.#judgeAfter();
-    const pending = this.#pending;
-    while (this.#pendingHead < pending.length && pending[this.#pendingHead]!.at <= cutoff) {
-      const judged = pending[this.#pendingHead++]!;
-      this.#byKey.delete(judged.key);
+    const pendingAt = this.#pendingAt;
+    while (this.#pendingHead < pendingAt.length) {
+      const at = pendingAt[this.#pendingHead]!;
+      const received = at < 0;
+      if ((received ? -at - 1 : at) > cutoff) break;
+      this.#byKey.delete(this.#pendingKey[this.#pendingHead++]!);
       this.#judged++;
-      const hit = judged.received ? 1 : 0;
+      const hit = received ? 1 : 0;
       this.#receiptRate = this.#receiptRate === undefined ? hit : this.#receiptRate + (hit - this.#receiptRate) / Math.min(this.#judged, USUAL_OVER);
-      this.#recent.push(judged.received);
+      this.#recent.push(received);
       if (this.#recent.length > silence.minSends) this.#recent.shift();
     }
-    if (this.#pendingHead > 1024 && this.#pendingHead * 2 > pending.length) pending.splice(0, this.#pendingHead), (this.#pendingHead = 0);
+    if (this.#pendingHead > 1024 && this.#pendingHead * 2 > pendingAt.length) {
+      pendingAt.splice(0, this.#pendingHead);
+      this.#pendingKey.splice(0, this.#pendingHead);
+      this.#pendingBase += this.#pendingHead;
+      this.#pendingHead = 0;
+    }
     const usual = this.#judged >= silence.learnFrom ? this.#receiptRate : undefined;
     if (usual === undefined || usual < 0.1) return;
     // A run of misses as unlikely as this under the usual rate is silence, however few sends it took: a
@@ -287,7 +296,9 @@ export class Breaker {
     this.#probes.clear();
     // What happened before it opened says nothing of what comes after it closes.
     this.#clearOutcomes();
-    this.#pending.length = 0;
+    this.#pendingAt.length = 0;
+    this.#pendingKey.length = 0;
+    this.#pendingBase = 0;
     this.#pendingHead = 0;
     this.#byKey.clear();
     this.#recent.length = 0;

@@ -1,9 +1,9 @@
 import type { Changes } from './changes.js';
 import type { RouterContext } from './context.js';
-import { drive, type Operation } from './drive.js';
 import { receiptInput, receiptPrice, type Misrouted } from './receipt-input.js';
 import { isPromise, type MaybePromise } from './store/types.js';
-import type { CascadeStatus, Receipt } from './types.js';
+import type { Transition } from './transition.js';
+import type { Cascade, CascadeStatus, Receipt } from './types.js';
 
 /** What `handleReceipt()` did with a receipt. */
 export type ReceiptResult =
@@ -62,7 +62,7 @@ export class Inbox {
   /** Applies a validated receipt. */
   handle(receipt: Receipt): MaybePromise<ReceiptResult> {
     receiptPrice(receipt); // an unreadable price is refused here, before anything is stored
-    const handling = drive(this.#route(receipt), this.#ctx.pending);
+    const handling = this.#route(receipt);
     if (!isPromise(handling)) return handling;
     const id = receipt.providerMessageId;
     const queued = this.#queued.get(id) ?? new Set();
@@ -82,18 +82,36 @@ export class Inbox {
     return queued === undefined ? undefined : Promise.allSettled(queued);
   }
 
-  *#route(receipt: Receipt): Operation<ReceiptResult> {
-    const { store, clock, channels, instanceId } = this.#ctx;
-    const received = clock.now();
+  /** Routes a receipt to its cascade and applies it there: without a generator or a promise while the store answers at once. */
+  #route(receipt: Receipt): MaybePromise<ReceiptResult> {
+    const received = this.#ctx.clock.now();
     const heldUntil = received + this.#holdMs;
     // A cascade this instance holds a copy of: committed against it at once (a stale copy is refused and read).
-    const hint = store.routeHint?.(receipt.providerMessageId);
-    const cascadeId = hint?.cascadeId ?? ((yield store.route(receipt, received, heldUntil)) as string | undefined);
-    const unknown = { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil } as const;
-    if (cascadeId === undefined) return unknown;
+    const hint = this.#ctx.store.routeHint?.(receipt.providerMessageId);
+    if (hint !== undefined) return this.#applyTo(hint.cascadeId, receipt, received, heldUntil, hint.cascade);
+    const routing = this.#ctx.store.route(receipt, received, heldUntil);
+    if (isPromise(routing)) return this.#routeLater(routing, receipt, received, heldUntil);
+    return this.#applyTo(routing, receipt, received, heldUntil);
+  }
+
+  /** `#route` once a store's asynchronous answer comes, counted as the router's pending work. */
+  async #routeLater(routing: Promise<string | undefined>, receipt: Receipt, received: number, heldUntil: number): Promise<ReceiptResult> {
+    const { pending } = this.#ctx;
+    pending.enter();
+    try {
+      return await this.#applyTo(await routing, receipt, received, heldUntil);
+    } finally {
+      pending.leave();
+    }
+  }
+
+  /** Applies the receipt to cascade `cascadeId` (`copy`: a copy of it this instance holds, maybe stale, to commit against). */
+  #applyTo(cascadeId: string | undefined, receipt: Receipt, received: number, heldUntil: number, copy?: Cascade): MaybePromise<ReceiptResult> {
+    if (cascadeId === undefined) return { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil };
+    const { clock, channels, instanceId } = this.#ctx;
     let step = -1;
     let misrouted: (Misrouted & { status: CascadeStatus }) | undefined;
-    const done = yield* this.#changes.apply(cascadeId, (cascade) => {
+    const applying = this.#changes.applyNow(cascadeId, (cascade) => {
       const taken = receiptInput(channels, cascade, receipt, received, clock.now(), instanceId);
       if (taken === undefined) return undefined;
       if ('misrouted' in taken) {
@@ -102,18 +120,21 @@ export class Inbox {
       }
       step = taken.input.type === 'receipt' ? taken.input.step : -1;
       return taken.input;
-    }, hint === undefined ? undefined : { base: hint.cascade });
-    if (misrouted) {
-      const { channel, provider, expected, status } = misrouted;
-      this.#ctx.reporter.warn({ cascadeId, providerMessageId: receipt.providerMessageId, channel, provider, expected }, 'a receipt names another provider than its channel declares: ignored');
-      return { outcome: 'misrouted', cascadeId, channel, status, provider, expected };
-    }
-    if (!done) return unknown;
-    const { cascade, verdict, notes } = done;
-    const channel = cascade.attempts[step]?.channel ?? '';
-    if (verdict === 'applied') {
-      return { outcome: 'applied', cascadeId, channel, status: cascade.status, late: notes.some((n) => n.type === 'late-receipt') };
-    }
-    return { outcome: verdict === 'duplicate' ? 'duplicate' : 'stale', cascadeId, channel, status: cascade.status };
+    }, copy === undefined ? undefined : { base: copy });
+    const result = (done: Transition | undefined): ReceiptResult => {
+      if (misrouted) {
+        const { channel, provider, expected, status } = misrouted;
+        this.#ctx.reporter.warn({ cascadeId, providerMessageId: receipt.providerMessageId, channel, provider, expected }, 'a receipt names another provider than its channel declares: ignored');
+        return { outcome: 'misrouted', cascadeId, channel, status, provider, expected };
+      }
+      if (!done) return { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil };
+      const { cascade, verdict, notes } = done;
+      const channel = cascade.attempts[step]?.channel ?? '';
+      if (verdict === 'applied') {
+        return { outcome: 'applied', cascadeId, channel, status: cascade.status, late: notes.some((n) => n.type === 'late-receipt') };
+      }
+      return { outcome: verdict === 'duplicate' ? 'duplicate' : 'stale', cascadeId, channel, status: cascade.status };
+    };
+    return isPromise(applying) ? applying.then(result) : result(applying);
   }
 }

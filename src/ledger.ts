@@ -61,13 +61,15 @@ export function ledgerDelta(before: Cascade | undefined, after: Cascade, smsOnly
     const a = after.attempts[i]!;
     const b = was?.[i];
     if (a === b) continue;
-    const sentNow = (x: Attempt | undefined): number => (x === undefined ? 0 : triesSent(x));
-    const sent = sentNow(a) - sentNow(b);
+    const sent = triesSent(a) - (b === undefined ? 0 : triesSent(b));
     const reached = (a.outcome === 'delivered' || a.late === true) && !(b && (b.outcome === 'delivered' || b.late === true)) ? 1 : 0;
     const spend = a.costMicros - (b?.costMicros ?? 0);
     if (sent === 0 && reached === 0 && spend === 0) continue;
-    channels ??= Object.create(null) as Record<string, { sent: number; delivered: number; spendMicros: number }>;
-    const c = (channels[a.channel] ??= { sent: 0, delivered: 0, spendMicros: 0 });
+    // A plain object (kept in fast mode, unlike one made by Object.create(null)), but null-prototyped for a channel named `__proto__`.
+    if (channels === undefined) channels = a.channel === '__proto__' ? Object.create(null) : {};
+    else if (a.channel === '__proto__' && Object.getPrototypeOf(channels) !== null) channels = Object.assign(Object.create(null), channels);
+    let c = channels![a.channel];
+    if (c === undefined || !Object.hasOwn(channels!, a.channel)) channels![a.channel] = c = { sent: 0, delivered: 0, spendMicros: 0 };
     c.sent += sent;
     c.delivered += reached;
     c.spendMicros += spend;
@@ -112,7 +114,7 @@ function tries(a: Attempt): { provider: string; sent: number; delivered: number;
 /** Sends the provider accepted, over every try of an attempt. */
 function triesSent(a: Attempt): number {
   let sent = a.providerMessageId === undefined ? 0 : 1;
-  for (const t of a.failovers ?? []) if (t.providerMessageId !== undefined) sent++;
+  if (a.failovers !== undefined) for (const t of a.failovers) if (t.providerMessageId !== undefined) sent++;
   return sent;
 }
 

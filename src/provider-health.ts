@@ -1,6 +1,6 @@
 import type { ResolvedChannel } from './channels.js';
 import type { RouterContext } from './context.js';
-import { Breaker, type Admission, type ProviderHealth, type ResolvedHealth } from './health.js';
+import { Breaker, type Admission, type BreakerState, type ProviderHealth, type ResolvedHealth } from './health.js';
 import type { SharedHealth } from './store/types.js';
 import type { Transition } from './transition.js';
 import type { Cascade } from './types.js';
@@ -8,13 +8,19 @@ import type { Cascade } from './types.js';
 /** Shared health is read at least this often by a router that sends. */
 const SYNC_MS = 1000;
 
-/** The provider a try of `cascade`'s step goes through, and the key its health is tracked by. */
-export function tryOf(channels: ReadonlyMap<string, ResolvedChannel>, cascade: Cascade, step: number): { provider: string; key: string } | undefined {
+/** The provider a try of `cascade`'s step goes through. */
+function providerOf(channels: ReadonlyMap<string, ResolvedChannel>, cascade: Cascade, step: number): string | undefined {
   const attempt = cascade.attempts[step];
   if (attempt === undefined) return undefined;
-  const provider = attempt.provider ?? channels.get(attempt.channel)?.providers[0]?.name;
-  if (provider === undefined) return undefined;
-  return { provider, key: `${cascade.id}:${step}:${attempt.failovers?.length ?? 0}` };
+  return attempt.provider ?? channels.get(attempt.channel)?.providers[0]?.name;
+}
+
+/**
+ * The key a try of a cascade's step is known by in its provider's breaker: the cascade's id for the first try of
+ * its first step (no string built for the common case), with the step and try after a NUL otherwise.
+ */
+export function tryKey(cascadeId: string, step: number, index: number): string {
+  return step === 0 && index === 0 ? cascadeId : `${cascadeId}\u0000${step}\u0000${index}`;
 }
 
 /**
@@ -45,24 +51,43 @@ export class Health {
     return breaker;
   }
 
+  // The hot calls below work on the breaker directly and report through `#moved`: no closure per send.
+
   /** Whether a send through `provider` may go now (`probe`: as one of a half-open breaker's probes). */
   admit(provider: string): Admission {
     this.#refresh();
-    return this.#watch(provider, (breaker, now) => breaker.admit(now)) ?? 'send';
+    const breaker = this.#breaker(provider);
+    if (breaker === undefined) return 'send';
+    const now = this.#ctx.clock.now();
+    const was = breaker.state;
+    const admission = breaker.admit(now);
+    if (breaker.state !== was) this.#moved(provider, breaker, was, now, true);
+    return admission;
   }
 
-  /** A send's answer. */
+  /** A send's answer (`key`: `tryKey()` of the try). */
   sent(provider: string, key: string, accepted: boolean, providerFault: boolean, probe: boolean): void {
-    this.#watch(provider, (breaker, now) => breaker.sent(now, key, accepted, providerFault, probe));
+    const breaker = this.#breaker(provider);
+    if (breaker === undefined) return;
+    const now = this.#ctx.clock.now();
+    const was = breaker.state;
+    breaker.sent(now, key, accepted, providerFault, probe);
+    if (breaker.state !== was) this.#moved(provider, breaker, was, now, true);
   }
 
   /** Feeds the receipts a persisted change applied to the breakers of their providers. */
   after(done: Transition): void {
     if (this.#options === undefined) return;
+    const cascade = done.cascade;
     for (const note of done.notes) {
       if (note.type !== 'receipt') continue;
-      const tried = tryOf(this.#ctx.channels, done.cascade, note.step);
-      if (tried) this.#watch(tried.provider, (breaker, now) => breaker.received(now, tried.key));
+      const provider = providerOf(this.#ctx.channels, cascade, note.step);
+      const breaker = provider === undefined ? undefined : this.#breaker(provider);
+      if (breaker === undefined) continue;
+      const now = this.#ctx.clock.now();
+      const was = breaker.state;
+      breaker.received(now, tryKey(cascade.id, note.step, cascade.attempts[note.step]!.failovers?.length ?? 0));
+      if (breaker.state !== was) this.#moved(provider!, breaker, was, now, true);
     }
   }
 
@@ -71,8 +96,13 @@ export class Health {
     this.#refresh();
     if (this.#breakers.size === 0) return undefined;
     let open: Set<string> | undefined;
-    // Through `#watch`, so a breaker that moves on when looked at (cool-down over, probes unanswered) is reported.
-    for (const provider of this.#breakers.keys()) if (this.#watch(provider, (breaker, now) => breaker.isOpen(now))) (open ??= new Set()).add(provider);
+    const now = this.#ctx.clock.now();
+    // A breaker that moves on when looked at (cool-down over, probes unanswered) is reported.
+    for (const [provider, breaker] of this.#breakers) {
+      const was = breaker.state;
+      if (breaker.isOpen(now)) (open ??= new Set()).add(provider);
+      if (breaker.state !== was) this.#moved(provider, breaker, was, now, true);
+    }
     return open;
   }
 
@@ -114,10 +144,16 @@ export class Health {
     const now = this.#ctx.clock.now();
     const was = breaker.state;
     const result = change(breaker, now);
+    if (breaker.state !== was) this.#moved(provider, breaker, was, now, share);
+    return result;
+  }
+
+  /** Reports a breaker that opened or closed, as an event and to the store (`share`). */
+  #moved(provider: string, breaker: Breaker, was: BreakerState, now: number, share: boolean): void {
     const is = breaker.state;
     const opened = is === 'open' && was !== 'open';
     const closed = is === 'closed' && was !== 'closed';
-    if (!opened && !closed) return result;
+    if (!opened && !closed) return;
     const { reporter, store } = this.#ctx;
     if (opened) {
       if (reporter.listening('provider-down')) reporter.emit('provider-down', { provider, reason: breaker.reason!, at: now, until: breaker.until! });
@@ -129,6 +165,5 @@ export class Health {
         .then(() => store.reportHealth!(shared))
         .catch((error: unknown) => reporter.fail(error, undefined, 'timer'));
     }
-    return result;
   }
 }

@@ -44,7 +44,14 @@ export class Reporter {
 
   /** A cascade this router just created. */
   started(cascade: Cascade, context: unknown): void {
-    for (const observer of this.#observers) this.#guard(() => observer.started?.(cascade, context), cascade.id);
+    // try/catch in place rather than `#guard`: no closure per change.
+    for (const observer of this.#observers) {
+      try {
+        observer.started?.(cascade, context);
+      } catch (error) {
+        this.fail(error, cascade.id, 'listener');
+      }
+    }
   }
 
   close(): void {
@@ -66,7 +73,13 @@ export class Reporter {
 
   /** The events of a persisted transition, for the notes someone listens to; `before` for the observers. */
   report(done: Transition, before?: Cascade | 'new'): void {
-    for (const observer of this.#observers) this.#guard(() => observer.changed(done, before), done.cascade.id);
+    for (const observer of this.#observers) {
+      try {
+        observer.changed(done, before);
+      } catch (error) {
+        this.fail(error, done.cascade.id, 'listener');
+      }
+    }
     for (const note of done.notes) {
       if (this.listening(note.type)) this.emit(note.type, eventFor(note, done.cascade) as never);
     }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { fastReceipt } from './fast-parse.js';
-import { Changes } from './changes.js';
+import { Changes, type Created } from './changes.js';
 import { resolveChannels, type PhoneNumberOptions, type ResolvedChannel } from './channels.js';
 import { SimulatedClock, systemClock, type Clock } from './clock.js';
 import type { RouterContext } from './context.js';
@@ -294,7 +294,7 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Stops a cascade (the customer bought): nothing more is sent; an in-flight send is aborted. */
   async cancel(cascadeId: string): Promise<CancelResult> {
     this.#admit();
-    const done = await drive(this.#changes.apply(cascadeId, () => ({ type: 'cancel', now: this.#clock.now(), by: this.instanceId })), this.#pending);
+    const done = await this.#changes.applyNow(cascadeId, () => ({ type: 'cancel', now: this.#clock.now(), by: this.instanceId }));
     if (!done) return { outcome: 'not-found', cascadeId };
     if (done.verdict === 'applied') return { outcome: 'cancelled', cascadeId, status: 'cancelled' };
     return { outcome: 'already-ended', cascadeId, status: done.cascade.status };
@@ -336,7 +336,22 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** Plans with what the store has learned about the recipient (when learning). `capped`: the frequency cap it hit. */
   *#plan(message: Message, recipient: Recipient, capped?: string): Operation<Plan> {
-    const context: PlanContext = {
+    if (!this.#learning) return this.#planNow(message, recipient, capped);
+    const context = this.#context(message, capped);
+    const keys = statKeysFor(this.#channels, message);
+    const learned = (yield this.#store.learned(recipient.id, learnedKeys(keys))) as Awaited<ReturnType<CascadeStore['learned']>>;
+    const now = this.#clock.now();
+    const estimates = estimatesFor(keys, learned, this.#learning, now);
+    return buildPlan({ ...context, now, estimates, minProbability: this.#learning.minProbability, learned: true }, message, recipient);
+  }
+
+  /** The plan when not learning: nothing to read first, so no generator. */
+  #planNow(message: Message, recipient: Recipient, capped: string | undefined): Plan {
+    return buildPlan(this.#context(message, capped), message, recipient);
+  }
+
+  #context(message: Message, capped: string | undefined): PlanContext {
+    return {
       channels: this.#channels,
       consentRequired: this.#consentRequired,
       now: this.#clock.now(),
@@ -345,12 +360,6 @@ export class Router extends EventEmitter<RouterEvents> {
       paceWaits: this.#pacing.isUrgent(message) ? undefined : this.#pacing.waits(),
       capped,
     };
-    if (!this.#learning) return buildPlan(context, message, recipient);
-    const keys = statKeysFor(this.#channels, message);
-    const learned = (yield this.#store.learned(recipient.id, learnedKeys(keys))) as Awaited<ReturnType<CascadeStore['learned']>>;
-    const now = this.#clock.now();
-    const estimates = estimatesFor(keys, learned, this.#learning, now);
-    return buildPlan({ ...context, now, estimates, minProbability: this.#learning.minProbability, learned: true }, message, recipient);
   }
 
   /** The ledger delta and the outcomes a persisted change carries to the store (a new cascade: with its SMS-only counterfactual). */
@@ -366,9 +375,15 @@ export class Router extends EventEmitter<RouterEvents> {
       const request = { recipientId: recipient.id, category: message.category, key: message.key, max: cap.max, windowMs: cap.windowMs, now: this.#clock.now() };
       if (!((yield this.#store.admit(request)) as boolean)) capped = `at most ${cap.max} "${message.category}" messages in ${cap.windowMs} ms`;
     }
-    const plan = yield* this.#plan(message, recipient, capped);
+    const plan = this.#learning ? yield* this.#plan(message, recipient, capped) : this.#planNow(message, recipient, capped);
     const started = startCascade({ id: this.#createId(message), key: message.key, message, recipient, plan, now: plan.createdAt, by: this.instanceId });
-    const { created, cascade: stored, recovered, carried } = yield* this.#changes.create(started);
+    const answer = yield* this.#changes.create(started);
+    return this.#started(started, answer, context);
+  }
+
+  /** A start stored (or found taken): its events and effects, and what `send()` answers. */
+  #started(started: Transition, answer: Created, context: unknown): SendReceipt {
+    const { created, cascade: stored, recovered, carried } = answer;
     if (!created) return { cascadeId: stored.id, plan: stored.plan, created: false, status: stored.status };
     const begun = recovered ?? started;
     const cascade = begun.cascade;

@@ -68,7 +68,7 @@ export class Timers {
       this.#retry.clear();
       await Promise.all(retry.map((id) => this.#fire(id)));
       // Writes whose answer was lost: reading their cascades again carries them out if they were stored.
-      await Promise.all(this.#changes.lost().map((id) => drive(this.#changes.apply(id, () => undefined), pending)));
+      await Promise.all(this.#changes.lost().map((id) => this.#changes.applyNow(id, () => undefined)));
       for (let due = await store.claimDue(now, TIMER_BATCH); due.length > 0; due = await store.claimDue(now, TIMER_BATCH)) {
         await Promise.all(due.map((id) => this.#fire(id)));
       }
@@ -156,7 +156,7 @@ export class Timers {
           return { type: 'resume', now: clock.now(), by: instanceId, step: cascade.step, previousOwner: owner };
         };
         try {
-          await drive(this.#changes.apply(cascadeId, input), pending);
+          await this.#changes.applyNow(cascadeId, input);
         } catch (error) {
           this.#ctx.reporter.fail(error, cascadeId, 'resume');
         }

@@ -175,6 +175,10 @@ function withoutCancelled(effects: readonly Effect[]): readonly Effect[] {
   return effects.filter((effect) => effect.type === 'index' || !begun.has(effect.step));
 }
 
+/** The scratch lists every `Draft` writes its effects and notes into (the slots past its counts are stale). */
+const EFFECTS: Effect[] = [];
+const NOTES: Note[] = [];
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 // Copies with every field in one fixed order, so all cascades and attempts share one hidden class.
@@ -226,8 +230,10 @@ function cloneAttempt(a: Attempt): Mutable<Attempt> {
 class Draft {
   private readonly c: Mutable<Cascade>;
   private attempts: Mutable<Attempt>[] | undefined;
-  private readonly effects: Effect[] = [];
-  private readonly notes: Note[] = [];
+  // Written into shared scratch lists and copied out at their size by `finish()`: a new `[]` grows to 17 slots on
+  // its first push, for changes that have one to three. Safe to share: a transition runs to its end synchronously.
+  private effectCount = 0;
+  private noteCount = 0;
 
   constructor(
     private readonly original: Cascade,
@@ -259,6 +265,8 @@ class Draft {
 
   finish(verdict: Verdict): Transition {
     if (verdict !== 'applied') return { cascade: this.original, effects: [], notes: [], verdict };
+    const effects = EFFECTS.slice(0, this.effectCount);
+    const notes = NOTES.slice(0, this.noteCount);
     const c = this.c;
     if (this.attempts) c.attempts = this.attempts;
     let spend = 0;
@@ -267,7 +275,15 @@ class Draft {
     c.doubleSpendMicros = doubleSpendOf(c.attempts, c.plan.steps);
     c.updatedAt = this.now;
     c.version = this.original.version + 1;
-    return { cascade: c, effects: this.effects.length > 1 ? withoutCancelled(this.effects) : this.effects, notes: this.notes, verdict };
+    return { cascade: c, effects: effects.length > 1 ? withoutCancelled(effects) : effects, notes, verdict };
+  }
+
+  private effect(effect: Effect): void {
+    EFFECTS[this.effectCount++] = effect;
+  }
+
+  private note(note: Note): void {
+    NOTES[this.noteCount++] = note;
   }
 
   /**
@@ -293,7 +309,7 @@ class Draft {
     if (this.by !== undefined && attempt.owner !== undefined && attempt.owner !== this.by) return 'stale';
     this.attempt(step).pacedUntil = until;
     c.timerAt = c.plan.deadlineAt === undefined ? until : Math.min(until, c.plan.deadlineAt);
-    this.notes.push({ type: 'paced', step, until });
+    this.note({ type: 'paced', step, until });
     return 'applied';
   }
 
@@ -306,8 +322,8 @@ class Draft {
     a.owner = this.by;
     c.timerAt = this.now + planned.timeoutMs;
     if (c.plan.deadlineAt !== undefined) c.timerAt = Math.min(c.timerAt, c.plan.deadlineAt);
-    this.effects.push({ type: 'send', step });
-    this.notes.push({ type: 'attempt', step });
+    this.effect({ type: 'send', step });
+    this.note({ type: 'attempt', step });
     return 'applied';
   }
 
@@ -332,8 +348,8 @@ class Draft {
     const a = this.attempt(step);
     a.providerMessageId = providerMessageId;
     if (a.state === 'sending') a.state = 'waiting';
-    this.effects.push({ type: 'index', providerMessageId });
-    this.notes.push({ type: 'sent', step });
+    this.effect({ type: 'index', providerMessageId });
+    this.note({ type: 'sent', step });
     this.reach(step, 'accepted', this.now, 'send', priceMicros, undefined);
     return 'applied';
   }
@@ -373,8 +389,8 @@ class Draft {
       if (deadlineAt !== undefined) c.timerAt = Math.min(c.timerAt, deadlineAt);
     } else if (c.timerAt !== undefined && c.timerAt <= this.now) return this.fire();
     this.attempt(step).owner = this.by;
-    this.effects.push({ type: 'send', step });
-    this.notes.push({ type: 'resumed', step, previousOwner });
+    this.effect({ type: 'send', step });
+    this.note({ type: 'resumed', step, previousOwner });
     return 'applied';
   }
 
@@ -394,7 +410,7 @@ class Draft {
       return 'stale';
     }
     if (input.status !== 'failed' && previous !== undefined && STATUS_RANK[input.status] <= STATUS_RANK[previous]) return 'stale';
-    this.notes.push({ type: 'receipt', step: input.step, status: input.status });
+    this.note({ type: 'receipt', step: input.step, status: input.status });
     this.reach(input.step, input.status, input.at ?? this.now, 'receipt', input.priceMicros, input.error);
     return 'applied';
   }
@@ -438,13 +454,13 @@ class Draft {
       // but it does not deliver the message, so what was sent after it to meet the deadline is not double
       // spend. A current step is left to the deadline's own timer, which expires the cascade.
       a.late = true;
-      this.notes.push({ type: 'late-receipt', step });
+      this.note({ type: 'late-receipt', step });
       return;
     }
     const late = !this.isCurrent(step) || wasEnded;
     if (late) {
       a.late = true;
-      this.notes.push({ type: 'late-receipt', step });
+      this.note({ type: 'late-receipt', step });
     } else {
       a.state = 'ended';
       a.outcome = 'delivered';
@@ -492,8 +508,8 @@ class Draft {
     a.late = undefined;
     a.error = undefined;
     a.costMicros = this.stepCost(a, step);
-    this.effects.push({ type: 'send', step });
-    this.notes.push({ type: 'failover', step, from: tried.provider, to: next.name, reason });
+    this.effect({ type: 'send', step });
+    this.note({ type: 'failover', step, from: tried.provider, to: next.name, reason });
     return true;
   }
 
@@ -506,7 +522,7 @@ class Draft {
   /** An attempt's cost: its earlier tries' and, once billed, its current try's. */
   private stepCost(a: Attempt, step: number): Micros {
     let total = 0;
-    for (const t of a.failovers ?? []) total += t.costMicros;
+    if (a.failovers !== undefined) for (const t of a.failovers) total += t.costMicros;
     if (a.billed) total += a.priceMicros ?? this.providerCost(step, a.failovers?.length ?? 0);
     return total;
   }
@@ -519,7 +535,7 @@ class Draft {
   /** Moves on after `step` ended without success. */
   private fallBack(step: number, reason: 'failed' | 'timeout' | 'send-error'): void {
     const next = step + 1 < this.c.plan.steps.length ? step + 1 : undefined;
-    this.notes.push({ type: 'fallback', step, reason, next });
+    this.note({ type: 'fallback', step, reason, next });
     if (next === undefined) this.end('exhausted');
     else this.schedule(next, this.now + this.c.plan.steps[next]!.delayMs);
   }
@@ -575,8 +591,8 @@ class Draft {
       const plannedEnd = step === c.plan.steps.length - 1 ? deadlineAt : planned.startAt + planned.waitMs;
       c.timerAt = Math.min(c.timerAt, Math.max(this.now + planned.waitMs, plannedEnd), deadlineAt);
     }
-    this.effects.push({ type: 'send', step });
-    this.notes.push({ type: 'attempt', step });
+    this.effect({ type: 'send', step });
+    this.note({ type: 'attempt', step });
   }
 
   private endCurrent(outcome: AttemptOutcome): void {
@@ -584,7 +600,7 @@ class Draft {
     if (c.status !== 'active') return;
     const current = this.list[c.step];
     if (!current || current.state === 'ended') return;
-    if (current.state === 'sending') this.effects.push({ type: 'abort', step: c.step });
+    if (current.state === 'sending') this.effect({ type: 'abort', step: c.step });
     const a = this.attempt(c.step);
     a.state = 'ended';
     a.outcome = outcome;
@@ -596,7 +612,7 @@ class Draft {
     c.status = status;
     c.timerAt = undefined;
     c.endedAt = this.now;
-    this.notes.push(status === 'delivered' ? { type: 'delivered', step: step! } : { type: status });
+    this.note(status === 'delivered' ? { type: 'delivered', step: step! } : { type: status });
   }
 
   private isCurrent(step: number): boolean {
