@@ -24,8 +24,8 @@
  * store function instead.
  *
  * Each run first takes WARMUP cascades (default 2,000) through the same routers and connections, not measured: V8
- * compiles the hot code and each connection caches its plans (a 4,000-cascade run without it spends a third of
- * its CPU, client and server, warming up). `WARMUP=0` measures from a cold start, as this bench did before.
+ * compiles the hot code and each connection caches its plans (from a cold start, a 4,000-cascade run's client CPU
+ * per cascade was about a third higher here). `WARMUP=0` measures from a cold start, as this bench did before.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
