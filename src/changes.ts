@@ -106,7 +106,11 @@ export class Changes {
         if (recovered) this.#ctx.after(recovered);
       }
       const event = input(before);
-      if (!event) return undefined;
+      // Nothing to apply to an assumed copy may be something to apply to the current one: read it.
+      if (!event) {
+        if (assumed) continue;
+        return undefined;
+      }
       const inputs: CascadeInput[] = [event];
       let heldThrough: number | undefined;
       for (;;) {

@@ -86,7 +86,9 @@ export class Inbox {
     const { store, clock, channels, instanceId } = this.#ctx;
     const received = clock.now();
     const heldUntil = received + this.#holdMs;
-    const cascadeId = (yield store.route(receipt, received, heldUntil)) as string | undefined;
+    // A cascade this instance holds a copy of: committed against it at once (a stale copy is refused and read).
+    const hint = store.routeHint?.(receipt.providerMessageId);
+    const cascadeId = hint?.cascadeId ?? ((yield store.route(receipt, received, heldUntil)) as string | undefined);
     const unknown = { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil } as const;
     if (cascadeId === undefined) return unknown;
     let step = -1;
@@ -100,7 +102,7 @@ export class Inbox {
       }
       step = taken.input.type === 'receipt' ? taken.input.step : -1;
       return taken.input;
-    });
+    }, hint === undefined ? undefined : { base: hint.cascade });
     if (misrouted) {
       const { channel, provider, expected, status } = misrouted;
       this.#ctx.reporter.warn({ cascadeId, providerMessageId: receipt.providerMessageId, channel, provider, expected }, 'a receipt names another provider than its channel declares: ignored');

@@ -486,7 +486,30 @@ export interface Cascade {
   readonly version: number;
 }
 
-export const TERMINAL: ReadonlySet<CascadeStatus> = new Set(['delivered', 'exhausted', 'cancelled', 'expired']);
+/** Sets that refuse changes: the Set constructor adds its values through `add` before the set is listed here. */
+const frozenSets = new WeakSet<object>();
+
+/** A Set that refuses changes once built: an exported constant that no caller can alter for everyone. */
+class FrozenSet<T> extends Set<T> {
+  constructor(values: readonly T[]) {
+    super(values);
+    frozenSets.add(this);
+    Object.freeze(this);
+  }
+  override add(value: T): this {
+    if (frozenSets.has(this)) throw new TypeError('Cannot add to a frozen set');
+    return super.add(value);
+  }
+  override delete(): boolean {
+    throw new TypeError('Cannot delete from a frozen set');
+  }
+  override clear(): void {
+    throw new TypeError('Cannot clear a frozen set');
+  }
+}
+
+/** The statuses that end a cascade. Frozen. */
+export const TERMINAL: ReadonlySet<CascadeStatus> = new FrozenSet<CascadeStatus>(['delivered', 'exhausted', 'cancelled', 'expired']);
 
 /** Receipt statuses in order (`accepted < sent < delivered < read`); `failed` ranks below them all. */
-export const STATUS_RANK: Readonly<Record<ReceiptStatus, number>> = { failed: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
+export const STATUS_RANK: Readonly<Record<ReceiptStatus, number>> = Object.freeze({ failed: 0, accepted: 1, sent: 2, delivered: 3, read: 4 });

@@ -526,6 +526,33 @@ describe.skipIf(skip)('redisStore', () => {
       expect((await store.get(c.id))?.message.sendAt).toBe(T0 + 3_600_000);
     });
 
+    it('records the layout version under a new prefix, and under one written before it was recorded', async () => {
+      const fresh = uniquePrefix('format');
+      await make({ prefix: fresh }).get('x');
+      expect(await admin.get(`${fresh}format`)).toBe('1');
+
+      // Data of a release that wrote no version: the same layout as format 1, stamped and read as it is.
+      const older = uniquePrefix('format');
+      const writer = make({ prefix: older });
+      const c = cascade();
+      await writer.create(c);
+      await admin.del(`${older}format`);
+      const reader = make({ prefix: older });
+      expect((await reader.get(c.id))?.id).toBe(c.id);
+      expect(await admin.get(`${older}format`)).toBe('1');
+    });
+
+    it('refuses data of a later layout version with INVALID_CONFIG before reading or writing any of it', async () => {
+      const prefix = uniquePrefix('format');
+      await admin.set(`${prefix}format`, '2');
+      const store = make({ prefix });
+      const error = await Promise.resolve(store.create(cascade())).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringContaining('in format 2; this release reads format 1') });
+      await expect(Promise.resolve(store.get('x'))).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+      const keys = await admin.keys(`${prefix}*`);
+      expect(keys).toEqual([`${prefix}format`]);
+    });
+
     it('leaves a user-supplied client open on dispose', async () => {
       const client = new Redis(REDIS_URL);
       const store = redisStore({ client, prefix: uniquePrefix() });

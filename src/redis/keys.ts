@@ -48,7 +48,15 @@ export interface Keys {
   paceTail(provider: string): string;
   /** Sorted set: a recipient's messages of a category in its frequency-cap window (key → time). */
   capLog(recipientId: string, category: string): string;
+  /** String: the layout these keys follow (`FORMAT`), written by the first store to connect; a store refuses another. */
+  readonly format: string;
 }
+
+/**
+ * The version of the layout above. A release that changes it raises this and migrates data of the versions
+ * before; a store refuses data of a later version than its own instead of misreading it.
+ */
+export const FORMAT = 1;
 
 export function keysFor(prefix: string): Keys {
   return {
@@ -71,6 +79,7 @@ export function keysFor(prefix: string): Keys {
     paceLog: (provider) => `${prefix}pace:${provider}`,
     paceTail: (provider) => `${prefix}pace-tail:${provider}`,
     capLog: (recipientId, category) => `${prefix}cap:${category}:${recipientId}`,
+    format: `${prefix}format`,
   };
 }
 

@@ -18,11 +18,42 @@ export function statsKeys(keys: Keys, update: StatsUpdate | undefined): string[]
   return out;
 }
 
-/** The update as the Lua's one ARGV ('' for none). */
+/** The update's observations as the Lua's one ARGV of JSON ('' for none). */
 export function statsArg(update: StatsUpdate | undefined, now: number): string {
-  if (update === undefined) return '';
-  const o = update.observations?.map((x) => [x.channel, x.outcome, x.at, x.weight, x.latencyMs === undefined ? -1 : latencyBucket(x.latencyMs)]);
-  return JSON.stringify({ h: update.halfLifeMs, n: now, l: update.ledger, o });
+  if (update?.observations === undefined || update.observations.length === 0) return '';
+  const o = update.observations.map((x) => [x.channel, x.outcome, x.at, x.weight, x.latencyMs === undefined ? -1 : latencyBucket(x.latencyMs)]);
+  return JSON.stringify({ h: update.halfLifeMs, n: now, o });
+}
+
+/** The update's ledger delta as the Lua's last ARGVs: hash field, amount, for each that is not 0 (see scripts/stats.ts). */
+export function ledgerArgs(update: StatsUpdate | undefined): (string | number)[] {
+  const l = update?.ledger;
+  if (l === undefined) return [];
+  const out: (string | number)[] = [];
+  const add = (field: string, amount: number): void => {
+    if (amount !== 0) out.push(field, amount);
+  };
+  add('messages', l.messages);
+  add('delivered', l.delivered);
+  add('spend', l.spendMicros);
+  add('double', l.doubleSpendMicros);
+  add('smsOnly', l.smsOnlyMicros);
+  add('withoutSms', l.withoutSms);
+  for (const name in l.channels) {
+    const c = l.channels[name]!;
+    add(`sent:${name}`, c.sent);
+    add(`delivered:${name}`, c.delivered);
+    add(`spend:${name}`, c.spendMicros);
+    if (c.providers === undefined) continue;
+    for (const provider in c.providers) {
+      const p = c.providers[provider]!;
+      const of = `${name}\u001f${provider}`;
+      add(`psent:${of}`, p.sent);
+      add(`pdelivered:${of}`, p.delivered);
+      add(`pspend:${of}`, p.spendMicros);
+    }
+  }
+  return out;
 }
 
 export function recipientTtlMs(update: StatsUpdate | undefined): number {

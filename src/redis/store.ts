@@ -1,15 +1,16 @@
 import { systemClock, type Clock } from '../clock.js';
 import { durationOption, type Duration } from '../duration.js';
-import { InvalidConfigError, StoreConflictError } from '../errors.js';
+import { InvalidConfigError, StoreConflictError, StoreUnavailableError } from '../errors.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../types.js';
 import { connect, ready, writeBatcher, type ConnectionOptions, type RedisClient } from './connection.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from './codec.js';
 import { toStoreError } from './errors.js';
 import { requirePeer } from '../peer.js';
-import { hasHashTag, keysFor } from './keys.js';
+import { FORMAT, hasHashTag, keysFor } from './keys.js';
+import { formatScript } from './scripts/format.js';
 import { claimDueScript } from './scripts/claim-due.js';
-import { commitScript } from './scripts/commit.js';
+import { commitArgs, commitScript } from './scripts/commit.js';
 import { createScript } from './scripts/create.js';
 import { reportHealthScript } from './scripts/health.js';
 import { admitScript, paceScript } from './scripts/pacing.js';
@@ -17,8 +18,8 @@ import { heartbeatScript, orphansScript } from './scripts/liveness.js';
 import { readScript } from './scripts/read.js';
 import { routeScript } from './scripts/route.js';
 import { learnedScript } from './scripts/stats.js';
-import { parseLearned, parseLedger, recipientTtlMs, statsArg, statsKeys } from './stats.js';
-import { runScript, type LuaScript } from './scripts/script.js';
+import { ledgerArgs, parseLearned, parseLedger, recipientTtlMs, statsArg, statsKeys } from './stats.js';
+import { runScript, runScriptReplicated, type LuaScript, type PipelineClient, type Replication } from './scripts/script.js';
 
 export interface RedisStoreOptions extends ConnectionOptions {
   /** Your ioredis client (`Redis` or `Cluster`). Not closed by `dispose()`. Give it `enableOfflineQueue: false` to fail fast during outages. */
@@ -55,6 +56,16 @@ export interface RedisStoreOptions extends ConnectionOptions {
    * (every read still asks Redis: see docs/stores.md). Default 10,000; 0 keeps none.
    */
   readonly cacheSize?: number | undefined;
+  /**
+   * Replicas that must acknowledge a write before the store answers it (Redis `WAIT`): a cascade's create,
+   * each commit of its state, and a receipt held for an unknown provider id. Default 0: answer once the
+   * primary has it. With 1 (and a replica per primary), a failover that promotes the replica keeps every
+   * write the store answered; a write not acknowledged in `replicaTimeout` fails with `StoreUnavailableError`
+   * (it may still have been applied: the router recognises its own write when it reads the cascade again).
+   */
+  readonly replicas?: number | undefined;
+  /** How long a write waits for its replicas: `'500ms'`, or milliseconds. Default `'1s'`; keep it below the client's command timeout. */
+  readonly replicaTimeout?: Duration | undefined;
 }
 
 const OPEN_BATCH = 200;
@@ -104,6 +115,12 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   const clock = options.clock ?? systemClock;
   const cacheSize = options.cacheSize ?? 10_000;
   if (!(cacheSize >= 0)) throw new InvalidConfigError(`Expected \`cacheSize\` to be 0 or more, got ${cacheSize}`);
+  const replicas = options.replicas ?? 0;
+  if (!Number.isInteger(replicas) || replicas < 0) throw new InvalidConfigError(`Expected \`replicas\` to be 0 or a positive integer, got ${replicas}`);
+  const replicaTimeoutMs = durationOption(options, 'replicaTimeout', 1000);
+  // WAIT 0 would block for ever: a write must be answered within the command timeout.
+  if (!(replicaTimeoutMs >= 1) || replicaTimeoutMs === Infinity) throw new InvalidConfigError(`Expected \`replicaTimeout\` to be a finite duration of at least 1 ms, got ${replicaTimeoutMs}`);
+  const replication: Replication | undefined = replicas === 0 ? undefined : { replicas, timeoutMs: Math.round(replicaTimeoutMs) };
   const keys = keysFor(prefix);
   const heldListStart = keys.held('').slice(0, -1);
   const ownsClient = options.client === undefined;
@@ -118,8 +135,18 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     const pending = connecting;
     const redis = await pending;
     await ready(redis);
+    await checkFormat(redis);
     if (connecting === pending) connected = redis;
     return redis;
+  };
+
+  /** Refuses data written in a layout this release does not know (a later release's), before any other call. */
+  const checkFormat = async (redis: RedisClient): Promise<void> => {
+    const found = String(await runScript(redis, formatScript, [keys.format], [FORMAT]));
+    if (found === String(FORMAT)) return;
+    throw new InvalidConfigError(
+      `The Redis data under prefix "${prefix}" is in format ${found}; this release reads format ${FORMAT}: use the release that wrote it, or another prefix`,
+    );
   };
 
   /** Runs one Redis call, turning an outage into `StoreUnavailableError`. */
@@ -139,10 +166,36 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   const script = (operation: string, lua: LuaScript, scriptKeys: string[], args: (string | number)[]) =>
     call(operation, (redis) => runScript(redis, lua, scriptKeys, args));
 
+  /**
+   * A script that may write what the store must not lose: with `replicas`, its write waits for them, and a
+   * reply that shows it wrote (`wrote`) without their acknowledgement fails as an outage would.
+   */
+  const durable = (operation: string, lua: LuaScript, scriptKeys: string[], args: (string | number)[], wrote: (reply: unknown) => boolean) => {
+    if (replication === undefined) return script(operation, lua, scriptKeys, args);
+    return call(operation, async (redis) => {
+      const { reply, acked } = await runScriptReplicated(redis as unknown as PipelineClient, lua, scriptKeys, args, replication);
+      if (acked < replication.replicas && wrote(reply)) {
+        throw new StoreUnavailableError(operation, {
+          store: 'Redis store',
+          cause: new Error(`the write reached ${acked} of ${replication.replicas} replicas within ${replication.timeoutMs} ms (WAIT); it may be lost in a failover`),
+        });
+      }
+      return reply;
+    });
+  };
+
   // What this instance knows per cascade id, least recently stored first. Never trusted without asking
   // Redis: a read sends the nonce and version held and gets back only what changed.
   const known = new Map<string, Known>();
   const nonces = nonceMaker();
+  // Provider id → the cascade that sent it, for the ids this instance's commits indexed (least recent first):
+  // a provider id belongs to one cascade for good, so a receipt for one needs no route to find it.
+  const sentBy = new Map<string, string>();
+  const rememberSent = (providerId: string, id: string): void => {
+    if (cacheSize === 0) return;
+    sentBy.set(providerId, id);
+    if (sentBy.size > cacheSize) sentBy.delete(sentBy.keys().next().value!);
+  };
   const remember = (id: string, entry: Known): void => {
     if (cacheSize === 0) return;
     known.delete(id);
@@ -216,7 +269,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     const entry = JSON.stringify({ receipt, receivedAt: now });
     const scriptKeys = [keys.providerId(receipt.providerMessageId), keys.held(receipt.providerMessageId), keys.open, keys.heldIds, keys.heldCounts];
     const args = [entry, holdUntil, maxHeld, maxHeldTotal, now, heldListStart];
-    const found = (await script('route', routeScript, scriptKeys, args)) as [string, string | null] | null;
+    const found = (await durable('route', routeScript, scriptKeys, args, (reply) => reply === null)) as [string, string | null] | null;
     if (found === null) return undefined;
     const [id, state] = found;
     // The version route read with the lookup: when it is the one this instance holds, that is current.
@@ -245,11 +298,12 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
         ...claim(cascade),
         statsArg(update, cascade.updatedAt),
         recipientTtlMs(update),
+        ...ledgerArgs(update),
       ];
       const scriptKeys = [keys.cascade(cascade.id), keys.key(cascade.key), keys.due, keys.open, keys.sending, ...statsKeys(keys, update)];
       // The key's owner may expire between the script and the read: then the key is free, so try once more.
       for (let tries = 0; tries < 2; tries++) {
-        const [outcome, ...reply] = (await script('create', createScript, scriptKeys, args)) as [number, ...string[]];
+        const [outcome, ...reply] = (await durable('create', createScript, scriptKeys, args, (reply) => (reply as [number])[0] === 1)) as [number, ...string[]];
         if (outcome === 1) {
           const stored = withFixed(cascade, fixed);
           if (terminal) known.delete(cascade.id);
@@ -286,32 +340,32 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
       const same = entry !== undefined && sameFixed(entry.fixed, next);
       const fixed = same ? entry.fixed : fixedPart(next);
       const nonce = same ? entry.nonce : nonces();
-      const args = [
-        next.id,
-        String(next.version - 1),
-        next.version,
-        JSON.stringify(changingPart(next)),
-        next.timerAt ?? '',
-        terminal ? '1' : '0',
+      // The copy this instance holds is the base when it has the version before and the same fixed part (its
+      // nonce): the compare-and-set checks both, so the change is written only if it is.
+      const [sending, owner] = claim(next, same && entry.cascade?.version === next.version - 1 ? entry.cascade : undefined);
+      const args = commitArgs({
+        id: next.id,
+        baseVersion: next.version - 1,
+        version: next.version,
+        changing: JSON.stringify(changingPart(next)),
+        timerAt: next.timerAt,
+        terminal,
         retention,
-        providerIds.length,
-        next.updatedAt,
-        next.id === next.key ? '0' : '1',
-        same ? '' : JSON.stringify(fixed),
+        now: next.updatedAt,
+        distinctKey: next.id !== next.key,
+        fixed: same ? undefined : JSON.stringify(fixed),
         nonce,
-        // The copy this instance holds is the base when it has the version before and the same fixed part (its
-        // nonce): the compare-and-set checks both, so the change is written only if it is.
-        ...claim(next, same && entry.cascade?.version === next.version - 1 ? entry.cascade : undefined),
-        statsArg(update, next.updatedAt),
-        update === undefined ? '' : String(scriptKeys.length + 1),
-        recipientTtlMs(update),
-        heldThrough === undefined ? '' : heldThrough,
-        ...providerIds,
-      ];
+        sending: sending === '1' ? 'claimed' : sending === '0' ? 'released' : 'unchanged',
+        owner,
+        stats: update === undefined ? undefined : { firstKey: scriptKeys.length + 1, json: statsArg(update, next.updatedAt), ledger: ledgerArgs(update) },
+        recipientTtlMs: recipientTtlMs(update),
+        heldThrough,
+        providerIds,
+      });
       scriptKeys.push(...statsKeys(keys, update));
       let reply: [number, ...string[]];
       try {
-        reply = (await script('commit', commitScript, scriptKeys, args)) as [number, ...string[]];
+        reply = (await durable('commit', commitScript, scriptKeys, args, (answer) => (answer as [number])[0] === 1)) as [number, ...string[]];
       } catch (error) {
         known.delete(next.id); // it may or may not have been written
         block(next.id);
@@ -336,7 +390,10 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
           for (const attempt of next.attempts) if (attempt.providerMessageId !== undefined) indexed.delete(attempt.providerMessageId);
         } else {
           confirm(stored);
-          for (const providerId of providerIds) indexed.set(providerId, next.id);
+          for (const providerId of providerIds) {
+            indexed.set(providerId, next.id);
+            if (!terminal) rememberSent(providerId, next.id);
+          }
         }
       }
       return ok === 1 ? COMMITTED : CONFLICT;
@@ -344,6 +401,15 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
 
     route(receipt: Receipt, now: number, holdUntil: number): MaybePromise<string | undefined> {
       return indexed.get(receipt.providerMessageId) ?? routeInRedis(receipt, now, holdUntil);
+    },
+
+    routeHint(providerMessageId: string) {
+      const id = sentBy.get(providerMessageId);
+      if (id === undefined) return undefined;
+      // None once the cascade ended or left the cache, nor while this instance does not know its version.
+      const entry = known.get(id);
+      if (entry === undefined) sentBy.delete(providerMessageId);
+      return entry?.cascade === undefined ? undefined : { cascadeId: id, cascade: entry.cascade };
     },
 
     async heldCounts() {

@@ -136,6 +136,13 @@ export interface CascadeStore {
    * (within the store's bounds: the oldest held receipts are dropped first).
    */
   route(receipt: Receipt, now: number, holdUntil: number): MaybePromise<string | undefined>;
+  /**
+   * Optional, for a store whose calls cost a round trip: the cascade this instance last wrote or read that
+   * sent `providerMessageId` (a provider id belongs to one cascade for good), without asking the backend. The
+   * copy may be stale: the router commits a receipt against it by compare-and-set, which refuses a stale one,
+   * and then reads. Undefined when this instance holds no copy (the router then calls `route`).
+   */
+  routeHint?(providerMessageId: string): { readonly cascadeId: string; readonly cascade: Cascade } | undefined;
   /** How many receipts are held, and how many were dropped unmatched. */
   heldCounts(): MaybePromise<HeldCounts>;
   /** Ids of cascades whose timer is due at `now`, at most `limit`, removed from the due set. */

@@ -35,8 +35,6 @@ export interface AuditInput {
   readonly refusals: readonly Refusal[];
   /** Messages whose caller was still refused when it gave up, a minute after the load and the fault ended. */
   readonly unaccepted: readonly string[];
-  /** A failover: when each message was accepted, when the master was killed, and the replication window before it. */
-  readonly replicationLoss?: { readonly acceptedAt: ReadonlyMap<string, number>; readonly failoverAt: number; readonly windowMs: number };
 }
 
 export interface Audit {
@@ -44,11 +42,6 @@ export interface Audit {
   readonly messages: number;
   /** Accepted by send() but missing or not ended after the run. */
   readonly lost: string[];
-  /**
-   * Missing after a failover, accepted within the replication window before the master was killed: writes the
-   * dead master acknowledged but had not sent to its replica (asynchronous replication; see docs/stores.md).
-   */
-  readonly lostInFailover: string[];
   /** More than one terminal event for one cascade. */
   readonly endedTwice: string[];
   /** A message on a later step sent after a positive receipt for an earlier one was accepted by a router. */
@@ -79,7 +72,6 @@ export function audit(input: AuditInput): Audit {
     cascades: input.accepted.size,
     messages: input.calls.filter((c) => c.sent).length,
     lost: [],
-    lostInFailover: [],
     endedTwice: [],
     extraAfterDelivery: [],
     extraAfterDeliveryKilledSender: [],
@@ -129,10 +121,7 @@ export function audit(input: AuditInput): Audit {
   for (const id of input.accepted) {
     const c = input.cascades.get(id);
     if (c === undefined || !['delivered', 'exhausted', 'cancelled', 'expired'].includes(c.status)) {
-      const loss = input.replicationLoss;
-      const at = loss?.acceptedAt.get(id);
-      const inWindow = c === undefined && loss !== undefined && at !== undefined && at <= loss.failoverAt && at > loss.failoverAt - loss.windowMs;
-      (inWindow ? result.lostInFailover : result.lost).push(`${id}: ${c === undefined ? 'missing' : c.status}${inWindow ? `, accepted ${loss!.failoverAt - at!} ms before the kill` : ''}`);
+      result.lost.push(`${id}: ${c === undefined ? 'missing' : c.status}`);
       continue;
     }
     if ((terminal.get(id) ?? 0) > 1) result.endedTwice.push(id);
@@ -211,7 +200,7 @@ export function summary(name: string, a: Audit): string {
   return [
     `${name}:`,
     `${a.cascades} cascades, ${a.messages} messages`,
-    `lost ${a.lost.length}${a.lostInFailover.length > 0 ? ` (+${a.lostInFailover.length} in the failover's replication window)` : ''}`,
+    `lost ${a.lost.length}`,
     `extra after delivery ${a.extraAfterDelivery.length} (+${a.extraAfterDeliveryKilledSender.length} with a killed sender)`,
     `never sent ${a.neverSent.length} (+${a.neverSentKilledOwner.length} with a killed owner, timed out)`,
     `sent after end ${a.sentAfterEnd.length}`,

@@ -366,6 +366,20 @@ export class RedisCluster {
     throw new Error(`no master serves slot ${slot}`);
   }
 
+  /** Waits until the master that serves `key` has at least one replica online (after a failover, the old master back). */
+  async waitReplicated(key: string, timeoutMs = 30_000): Promise<void> {
+    await waitFor(`a replica online for the master of ${key}`, async () => {
+      let master: RedisServer;
+      try {
+        master = this.masterFor(key);
+      } catch {
+        return false;
+      }
+      const info = spawnSync('redis-cli', ['-p', String(master.port), 'info', 'replication'], { encoding: 'utf8', timeout: 5000 });
+      return info.status === 0 && /^slave\d+:.*state=online/m.test(info.stdout);
+    }, timeoutMs, 200);
+  }
+
   async remove(): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.remove()));
   }

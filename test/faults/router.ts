@@ -53,7 +53,9 @@ function openStore(): { store: CascadeStore; ready: () => boolean; disconnect: (
       )
     : new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, commandTimeout, connectTimeout: commandTimeout, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
   client.on('error', () => {});
-  const store = redisStore({ client, prefix: process.env.PREFIX!, pollMs, claimLeaseMs });
+  // REPLICAS: writes wait for that many replicas (WAIT), so a failover keeps every write a router was answered.
+  const replicas = Number(process.env.REPLICAS ?? 0);
+  const store = redisStore({ client, prefix: process.env.PREFIX!, pollMs, claimLeaseMs, replicas, replicaTimeout: commandTimeout / 2 });
   return { store, ready: () => client.status === 'ready', disconnect: () => client.disconnect() };
 }
 

@@ -26,11 +26,6 @@ export interface ScenarioOptions {
   readonly fault: (run: ScenarioRun) => Promise<void>;
   /** Longest wait for every message to end after the load (default 90 s). */
   readonly drainMs?: number;
-  /**
-   * A failover (`run.failedOver`): how long before it a message's cascade may be missing afterwards because
-   * the dead master had not yet sent it to its replica (Redis replication is asynchronous). Counted apart.
-   */
-  readonly replicationWindowMs?: number;
 }
 
 /** A store the routers share: the environment a router process opens it from, and how the suite reads it back. */
@@ -76,8 +71,6 @@ export interface ScenarioRun {
   replace(router: RouterProcess): Promise<void>;
   /** True until the load stops. */
   loading(): boolean;
-  /** Marks when a master was killed for a failover. */
-  failedOver(at: number): void;
 }
 
 export async function runScenario(options: ScenarioOptions): Promise<Audit> {
@@ -97,15 +90,12 @@ export async function runScenario(options: ScenarioOptions): Promise<Audit> {
   };
   const killed = new Map<string, number>();
   const accepted = new Set<string>();
-  const acceptedAt = new Map<string, number>();
-  let failoverAt: number | undefined;
   const refusals: Refusal[] = [];
   let loading = true;
   const run: ScenarioRun = {
     routers,
     random,
     loading: () => loading,
-    failedOver: (at) => void (failoverAt = at),
     async replace(router) {
       routers.splice(routers.indexOf(router), 1);
       await router.kill();
@@ -126,7 +116,7 @@ export async function runScenario(options: ScenarioOptions): Promise<Audit> {
         const at = Date.now();
         try {
           const reply = router ? await router.request('send', { key }) : undefined;
-          if (reply?.ok) return void (accepted.add(key), acceptedAt.set(key, Date.now()));
+          if (reply?.ok) return void accepted.add(key);
           if (reply) refusals.push({ op: 'send', code: reply.error?.code, ms: reply.ms });
         } catch {
           refusals.push({ op: 'send', code: undefined, ms: Date.now() - at });
@@ -166,8 +156,7 @@ export async function runScenario(options: ScenarioOptions): Promise<Audit> {
       };
       for (const key of accepted) cascades.set(key, await read(`cascade ${key}`, async () => store.get(key)));
       const ledger = await read('the ledger', async () => store.ledger());
-      return audit({ accepted, cascades, calls: provider.calls, receipts: provider.accepted, events, killed, ledgerSpendMicros: ledger.spendMicros, refusals, unaccepted,
-        ...(failoverAt !== undefined && options.replicationWindowMs !== undefined ? { replicationLoss: { acceptedAt, failoverAt, windowMs: options.replicationWindowMs } } : {}) });
+      return audit({ accepted, cascades, calls: provider.calls, receipts: provider.accepted, events, killed, ledgerSpendMicros: ledger.spendMicros, refusals, unaccepted });
     } finally {
       await close();
     }

@@ -1,6 +1,72 @@
 import { luaScript, RETAIN } from './script.js';
 import { APPLY_STATS } from './stats.js';
 
+/** The commit script's arguments by name; `commitArgs` lays them out in ARGV as the script reads them. */
+export interface CommitArgs {
+  readonly id: string;
+  /** The version the change is based on: the compare-and-set. */
+  readonly baseVersion: number;
+  readonly version: number;
+  /** The changing part as JSON (hash field `m`). */
+  readonly changing: string;
+  readonly timerAt: number | undefined;
+  readonly terminal: boolean;
+  /** Retention in ms as the RETAIN helper takes it ('-1' forever, '0' not at all). */
+  readonly retention: string;
+  /** The change's time: held receipts whose hold ends by then are dropped. */
+  readonly now: number;
+  /** True when the id is not the idempotency key (its index key then exists). */
+  readonly distinctKey: boolean;
+  /** The fixed part as JSON (field `i`) when the change writes one, undefined when it keeps the stored one. */
+  readonly fixed: string | undefined;
+  /** The fixed part's nonce (field `n`): with `fixed` undefined, the stored one (it must match), else the new one's. */
+  readonly nonce: string;
+  /**
+   * The sending set: `claimed` when the current step is `sending` (claimed, its send not recorded) in `owner`'s
+   * name, `released` when it is not, `unchanged` when it was not sending in the base version either.
+   */
+  readonly sending: 'claimed' | 'released' | 'unchanged';
+  readonly owner: string;
+  /**
+   * The statistics update: the index in KEYS of its first key (the ledger's), its observations as JSON ('' none)
+   * and its ledger delta as field, amount pairs (`ledgerArgs`); undefined: none.
+   */
+  readonly stats: { readonly firstKey: number; readonly json: string; readonly ledger: readonly (string | number)[] } | undefined;
+  /** How long a recipient's learned counts are kept without an update (ms). */
+  readonly recipientTtlMs: number | string;
+  /** The `seq` of the last held receipt the change took in. */
+  readonly heldThrough: number | undefined;
+  /** Provider ids the change indexes. */
+  readonly providerIds: readonly string[];
+}
+
+const SENDING = { claimed: '1', released: '0', unchanged: '' } as const;
+
+export function commitArgs(a: CommitArgs): (string | number)[] {
+  return [
+    a.id,
+    String(a.baseVersion),
+    a.version,
+    a.changing,
+    a.timerAt ?? '',
+    a.terminal ? '1' : '0',
+    a.retention,
+    a.providerIds.length,
+    a.now,
+    a.distinctKey ? '1' : '0',
+    a.fixed ?? '',
+    a.nonce,
+    SENDING[a.sending],
+    a.owner,
+    a.stats?.json ?? '',
+    a.stats === undefined ? '' : String(a.stats.firstKey),
+    a.recipientTtlMs,
+    a.heldThrough ?? '',
+    ...a.providerIds,
+    ...(a.stats?.ledger ?? []),
+  ];
+}
+
 /**
  * commit: compare-and-set of a cascade on its version, with everything that must change with it.
  *
@@ -9,32 +75,25 @@ import { APPLY_STATS } from './stats.js';
  * KEYS[8] held provider ids (sorted set) · KEYS[9] held counters (hash)
  * KEYS[10 .. 9+2n] per new provider id: its index key, then its held-receipt list
  * KEYS[10+2n ..] index keys of the cascade's earlier provider ids (passed when it ends, to expire them)
- * KEYS[ARGV[16] ..] the keys of the statistics update (see stats.ts)
- * ARGV[1] id · ARGV[2] version the change is based on · ARGV[3] new version · ARGV[4] the changing part as JSON (field `m`)
- * ARGV[5] due time, '' for none · ARGV[6] '1' when the new state is terminal · ARGV[7] retention ms ('-1' forever)
- * ARGV[8] n, new provider ids · ARGV[9] the change's time: held receipts whose hold ends by then are dropped
- * ARGV[10] '1' when the id is not the idempotency key
- * ARGV[11] the fixed part as JSON (field `i`), or '' when it is the stored one · ARGV[12] the nonce (field `n`) of
- * the fixed part: with '' the one the change is based on (it must match), else the new part's
- * ARGV[13] '1' when the current step is `sending` (claimed, its send not recorded), '0' when not, '' when it was
- * not sending in the version the change is based on either (nothing to do) · ARGV[14] its owner ('' none)
- * ARGV[15] the statistics update as JSON ('' none) · ARGV[16] the index of its first key ('' none)
- * ARGV[17] how long a recipient's learned counts are kept without an update (ms)
- * ARGV[18] the `seq` of the last held receipt the change took in ('' none) · ARGV[19 .. 18+n] the new provider ids
+ * KEYS[statsFirst ..] the keys of the statistics update (see stats.ts)
+ * ARGV: `CommitArgs`, in the order `commitArgs` gives and the script's first lines name them.
  * Returns {0} when the stored version (or, for an unchanged fixed part, its nonce) differs; {2, entry...} when
- * receipts are held for a new provider id that the change did not take in (`seq` above ARGV[18]): every one
+ * receipts are held for a new provider id that the change did not take in (`seq` above `through`): every one
  * still in its hold, `until:seq:json`, nothing written; {1} when written, the held lists of the new ids removed.
  */
 export const commitScript = luaScript(
   'commit',
   `${RETAIN}${APPLY_STATS}
-local stored = redis.call('HMGET', KEYS[1], 'v', 'n', 't')
-if stored[1] ~= ARGV[2] then return {0} end
-if ARGV[11] == '' and stored[2] ~= ARGV[12] then return {0} end
-local id = ARGV[1]
-local n = tonumber(ARGV[8])
-local now = tonumber(ARGV[9])
+local id, base, version, changing, timerAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local terminal, retention, n, now, distinct = ARGV[6] == '1', ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10] == '1'
+local fixed, nonce, sending, owner = ARGV[11], ARGV[12], ARGV[13], ARGV[14]
+local stats, statsFirst, recipientTtl = ARGV[15], ARGV[16], ARGV[17]
 local through = ARGV[18] == '' and -1 or tonumber(ARGV[18])
+local function providerId(i) return ARGV[18 + i] end
+-- ARGV[19 + n ..]: the ledger delta, field and amount pairs
+local stored = redis.call('HMGET', KEYS[1], 'v', 'n', 't')
+if stored[1] ~= base then return {0} end
+if fixed == '' and stored[2] ~= nonce then return {0} end
 local lists = {}
 local live = {2}
 local unseen = false
@@ -51,19 +110,18 @@ for i = 1, n do
   end
 end
 if unseen then return live end
-if ARGV[11] == '' then
-  redis.call('HSET', KEYS[1], 'v', ARGV[3], 't', ARGV[5], 'm', ARGV[4])
+if fixed == '' then
+  redis.call('HSET', KEYS[1], 'v', version, 't', timerAt, 'm', changing)
 else
-  redis.call('HSET', KEYS[1], 'v', ARGV[3], 't', ARGV[5], 'm', ARGV[4], 'i', ARGV[11], 'n', ARGV[12])
+  redis.call('HSET', KEYS[1], 'v', version, 't', timerAt, 'm', changing, 'i', fixed, 'n', nonce)
 end
-local timerAt = ARGV[5]
 -- A timer that did not move stays claimed (or due); a moved one replaces any claim on the old one.
 if timerAt ~= stored[3] then
   if timerAt == '' then redis.call('ZREM', KEYS[3], id) else redis.call('ZADD', KEYS[3], timerAt, id) end
   redis.call('ZREM', KEYS[4], id)
   redis.call('HDEL', KEYS[5], id)
 end
-if ARGV[13] == '1' then redis.call('HSET', KEYS[7], id, ARGV[14]) elseif ARGV[13] == '0' then redis.call('HDEL', KEYS[7], id) end
+if sending == '1' then redis.call('HSET', KEYS[7], id, owner) elseif sending == '0' then redis.call('HDEL', KEYS[7], id) end
 -- Receipts still in their hold were taken into this change; the rest had expired.
 local taken = #live - 1
 local dropped = 0
@@ -71,7 +129,7 @@ for i = 1, n do
   redis.call('SET', KEYS[8 + 2 * i], id)
   if lists[i] > 0 then
     redis.call('DEL', KEYS[9 + 2 * i])
-    redis.call('ZREM', KEYS[8], ARGV[18 + i])
+    redis.call('ZREM', KEYS[8], providerId(i))
     dropped = dropped + lists[i]
   end
 end
@@ -79,20 +137,23 @@ if dropped > 0 then
   redis.call('HINCRBY', KEYS[9], 'held', -dropped)
   if dropped > taken then redis.call('HINCRBY', KEYS[9], 'expired', dropped - taken) end
 end
-if ARGV[6] == '1' then
+if terminal then
   redis.call('ZREM', KEYS[3], id)
   redis.call('ZREM', KEYS[4], id)
   redis.call('HDEL', KEYS[5], id)
   redis.call('HDEL', KEYS[6], id)
-  retain(KEYS[1], ARGV[7])
-  if ARGV[10] == '1' then retain(KEYS[2], ARGV[7]) end
-  for i = 1, n do retain(KEYS[8 + 2 * i], ARGV[7]) end
-  local last = ARGV[16] == '' and #KEYS or tonumber(ARGV[16]) - 1
-  for i = 10 + 2 * n, last do retain(KEYS[i], ARGV[7]) end
+  retain(KEYS[1], retention)
+  if distinct then retain(KEYS[2], retention) end
+  for i = 1, n do retain(KEYS[8 + 2 * i], retention) end
+  local last = statsFirst == '' and #KEYS or tonumber(statsFirst) - 1
+  for i = 10 + 2 * n, last do retain(KEYS[i], retention) end
 else
-  redis.call('HSET', KEYS[6], id, ARGV[3] .. ':' .. ARGV[12])
+  redis.call('HSET', KEYS[6], id, version .. ':' .. nonce)
 end
-if ARGV[15] ~= '' then applyStats(tonumber(ARGV[16]), ARGV[15], ARGV[17]) end
+if statsFirst ~= '' then
+  applyLedger(KEYS[tonumber(statsFirst)], 19 + n)
+  applyStats(tonumber(statsFirst), stats, recipientTtl)
+end
 return {1}
 `,
 );

@@ -10,9 +10,9 @@ import { APPLY_STATS } from './stats.js';
  * ARGV[5] due time, '' for none · ARGV[6] '1' when the cascade is already terminal · ARGV[7] retention ms ('-1' forever)
  * ARGV[8] the fixed part as JSON (field `i`: id, key, message, recipient, plan, createdAt) · ARGV[9] its nonce (field `n`)
  * ARGV[10] '1' when its first step is `sending` (claimed) · ARGV[11] that step's owner ('' none)
- * KEYS[6 ..] the keys of the statistics update (see stats.ts) · ARGV[12] the update as JSON ('' none)
- * ARGV[13] how long a recipient's learned counts are kept without an update (ms); the update is applied
- * only when the cascade is created
+ * KEYS[6 ..] the keys of the statistics update (see stats.ts) · ARGV[12] its observations as JSON ('' none)
+ * ARGV[13] how long a recipient's learned counts are kept without an update (ms) · ARGV[14 ..] the ledger delta,
+ * field and amount pairs; the update is applied only when the cascade is created
  * Returns {1} when created; {0, m, n, i} when the id exists; {2, ownerId} when the key belongs to another id.
  */
 export const createScript = luaScript(
@@ -35,6 +35,7 @@ else
   if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1]) end
   if ARGV[10] == '1' then redis.call('HSET', KEYS[5], ARGV[1], ARGV[11]) end
 end
+if KEYS[6] then applyLedger(KEYS[6], 14) end
 applyStats(6, ARGV[12], ARGV[13])
 return {1}
 `,

@@ -2,11 +2,12 @@ import { luaScript } from './script.js';
 
 /**
  * Lua that applies a `StatsUpdate` inside the create and commit scripts, so it lands with the change or
- * not at all. The calling script passes the update as one ARGV (JSON, '' for none) and the keys it touches
- * as a run of KEYS starting at `first`: the ledger hash, then per observation its channel hash and its
- * recipient hash (see `statsKeys` in ../stats.ts).
+ * not at all. The keys it touches are a run of KEYS starting at `first`: the ledger hash, then per observation
+ * its channel hash and its recipient hash (see `statsKeys` in ../stats.ts). The ledger delta comes as the
+ * script's last ARGVs, field and amount pairs (`ledgerArgs`), added by `applyLedger`; the observations as one
+ * ARGV of JSON ('' for none), applied by `applyStats`.
  *
- * The update's JSON: `{ h: halfLifeMs, n: now, l?: ledger delta, o?: [[channel, outcome, at, weight, latencyBucket|-1], ...] }`.
+ * The observations' JSON: `{ h: halfLifeMs, n: now, o: [[channel, outcome, at, weight, latencyBucket|-1], ...] }`.
  * Ledger hash fields: messages, delivered, spend, double, smsOnly, withoutSms, per channel
  * `sent:<name>`, `delivered:<name>`, `spend:<name>`, and per provider of a channel `psent:<name>\x1f<provider>`,
  * `pdelivered:…`, `pspend:…` (integers, HINCRBY).
@@ -16,41 +17,20 @@ import { luaScript } from './script.js';
  * `addToCounts` in src/learning.ts).
  */
 export const APPLY_STATS = `
-local function incr(key, field, by)
-  if by ~= 0 then redis.call('HINCRBY', key, field, string.format('%d', by)) end
-end
 local function factor(from, to, h)
   if to <= from then return 1 end
   return 2 ^ (-(to - from) / h)
 end
 local function num(x) return string.format('%.17g', x) end
 local OUTCOME = { delivered = 'd', failed = 'f', timeout = 't', skipped = 's' }
+-- The ledger delta: ARGV[from ..] as field, amount pairs (only the fields that change).
+local function applyLedger(key, from)
+  for i = from, #ARGV, 2 do redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1]) end
+end
 local function applyStats(first, json, recipientTtl)
   if json == '' then return end
   local u = cjson.decode(json)
   local h, now = u.h, u.n
-  if u.l then
-    local l, key = u.l, KEYS[first]
-    incr(key, 'messages', l.messages)
-    incr(key, 'delivered', l.delivered)
-    incr(key, 'spend', l.spendMicros)
-    incr(key, 'double', l.doubleSpendMicros)
-    incr(key, 'smsOnly', l.smsOnlyMicros)
-    incr(key, 'withoutSms', l.withoutSms)
-    for name, c in pairs(l.channels) do
-      incr(key, 'sent:' .. name, c.sent)
-      incr(key, 'delivered:' .. name, c.delivered)
-      incr(key, 'spend:' .. name, c.spendMicros)
-      if c.providers then
-        for provider, p in pairs(c.providers) do
-          local of = name .. '\\031' .. provider
-          incr(key, 'psent:' .. of, p.sent)
-          incr(key, 'pdelivered:' .. of, p.delivered)
-          incr(key, 'pspend:' .. of, p.spendMicros)
-        end
-      end
-    end
-  end
   if not u.o then return end
   for i, o in ipairs(u.o) do
     local channel, field, at, weight, bucket = o[1], OUTCOME[o[2]], o[3], o[4], o[5]
