@@ -22,6 +22,10 @@
  * acknowledged changes, as Redis with `appendfsync everysec` may): how much of the time is the WAL flush.
  * `-- --where` runs one headline run with `track_functions = all` and prints the server's time per cascade in each
  * store function instead.
+ *
+ * Each run first takes WARMUP cascades (default 2,000) through the same routers and connections, not measured: V8
+ * compiles the hot code and each connection caches its plans (from a cold start, a 4,000-cascade run's client CPU
+ * per cascade was about a third higher here). `WARMUP=0` measures from a cold start, as this bench did before.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -37,6 +41,8 @@ const json = process.argv.includes('--json');
 const where = process.argv.includes('--where');
 const url = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CASCADES = Number(process.env.CASCADES ?? 4000);
+/** Cascades run first on the same routers and connections, not measured (V8's compiler and each connection's cached plans warm up). */
+const WARMUP = Number(process.env.WARMUP ?? 2000);
 const IN_FLIGHT = 200;
 const RUNS = Number(process.env.RUNS ?? 3);
 const POOL = Number(process.env.POOL ?? 10);
@@ -111,7 +117,7 @@ interface Run {
 
 const quantile = (values: number[], q: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * q))]!;
 
-/** Runs CASCADES cascades to delivered over the routers, IN_FLIGHT at a time. */
+/** Runs WARMUP cascades to delivered over the routers, IN_FLIGHT at a time, then CASCADES more, measured. */
 async function throughput(instances: number, round: number, workload: Workload): Promise<Run> {
   const schema = await newSchema(`${instances}_${workload}_${round}`);
   const committedAt = new Map<string, number>();
@@ -133,41 +139,53 @@ async function throughput(instances: number, round: number, workload: Workload):
   }
   const recorded = (key: string): Promise<void> | undefined => (sent.has(key) ? undefined : new Promise<void>((resolve) => waiting.set(key, resolve)));
   const callers = workload === 'transactional' ? new pg.Pool({ connectionString: url, max: POOL }) : undefined;
-  let next = 0;
-  const worker = async (w: number): Promise<void> => {
-    const { router } = routers[w % instances]!;
-    while (next < CASCADES) {
-      const key = `c${next++}`;
-      if (callers) {
-        const client = await callers.connect();
-        await client.query('BEGIN');
-        await client.query(`INSERT INTO ${schema}.orders (id, total) VALUES ($1, 42.5)`, [key]);
-        await router.send(message(key), recipient, { transaction: client });
-        await client.query('COMMIT');
-        committedAt.set(key, performance.now());
-        client.release();
-      } else {
-        await router.send(message(key), recipient);
+  /** Runs `count` cascades to delivered, keys `${prefix}0`…, IN_FLIGHT at a time. */
+  const phase = async (count: number, prefix: string): Promise<void> => {
+    let next = 0;
+    const worker = async (w: number): Promise<void> => {
+      const { router } = routers[w % instances]!;
+      while (next < count) {
+        const key = `${prefix}${next++}`;
+        if (callers) {
+          const client = await callers.connect();
+          await client.query('BEGIN');
+          await client.query(`INSERT INTO ${schema}.orders (id, total) VALUES ($1, 42.5)`, [key]);
+          await router.send(message(key), recipient, { transaction: client });
+          await client.query('COMMIT');
+          committedAt.set(key, performance.now());
+          client.release();
+        } else {
+          await router.send(message(key), recipient);
+        }
+        if (workload !== 'earlyReceipts') await recorded(key), await new Promise((resolve) => setImmediate(resolve));
+        await routers[(w + 1) % instances]!.router.handleReceipt({ providerMessageId: `p:${key}`, status: 'delivered' });
       }
-      if (workload !== 'earlyReceipts') await recorded(key), await new Promise((resolve) => setImmediate(resolve));
-      await routers[(w + 1) % instances]!.router.handleReceipt({ providerMessageId: `p:${key}`, status: 'delivered' });
-    }
+    };
+    let delivered = 0;
+    let allDelivered = (): void => {};
+    const done = new Promise<void>((resolve) => (allDelivered = resolve));
+    const count1 = (): void => void (++delivered === count && allDelivered());
+    for (const { router } of routers) router.on('delivered', count1);
+    await Promise.all(Array.from({ length: IN_FLIGHT }, (_, w) => worker(w)));
+    await done;
+    for (const { router } of routers) router.off('delivered', count1);
   };
-  let delivered = 0;
-  let allDelivered = (): void => {};
-  const done = new Promise<void>((resolve) => (allDelivered = resolve));
-  for (const { router } of routers) router.on('delivered', () => ++delivered === CASCADES && allDelivered());
+  // The routers' own backends (opened for this run, found by name): their CPU alone, whatever else the server does.
+  const backendPids = async (): Promise<number[]> =>
+    (await admin.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`crbench_${schema}`])).rows.map((row: { pid: number }) => row.pid);
+  // Not measured: the first cascades warm up V8 and each connection's cached plans.
+  if (WARMUP > 0) await phase(WARMUP, 'w');
+  roundTrips = 0;
+  startMs.length = 0;
+  const backendsBefore = new Map((await backendPids()).map((pid) => [pid, serverCpuSeconds([pid])]));
   const serverBefore = serverCpuSeconds();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  await Promise.all(Array.from({ length: IN_FLIGHT }, (_, w) => worker(w)));
-  await done;
+  await phase(CASCADES, 'c');
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const serverCpu = serverCpuSeconds() - serverBefore;
-  // The routers' own backends (opened for this run): their CPU alone, whatever else the server does meanwhile.
-  const backends = (await admin.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`crbench_${schema}`])).rows.map((row: { pid: number }) => row.pid);
-  const backendCpu = serverCpuSeconds(backends);
+  const backendCpu = (await backendPids()).reduce((sum, pid) => sum + serverCpuSeconds([pid]) - (backendsBefore.get(pid) ?? 0), 0);
   for (const { router, store, pool } of routers) await router.close(), await store.dispose(), await pool.end();
   await callers?.end();
   return {
@@ -225,7 +243,8 @@ async function serverTimeByFunction(): Promise<void> {
     if (now === total) break;
     total = now;
   }
-  const perCascade = (ms: number): number => Math.round((ms * 1000) / CASCADES);
+  // The function statistics count the warm-up's cascades too.
+  const perCascade = (ms: number): number => Math.round((ms * 1000) / (CASCADES + WARMUP));
   const report = { cascadesPerSecond: Math.round(result.cascadesPerSecond), clientCpuUs: Math.round(result.clientCpuUs), serverCpuUs: Math.round(result.serverCpuUs), functions: rows.map((row) => ({ name: row.funcname, calls: row.calls, selfUsPerCascade: perCascade(row.self_time) })) };
   if (json) return void console.log(JSON.stringify(report));
   log(`one headline run: ${report.cascadesPerSecond} cascades/s, CPU ${report.clientCpuUs} µs client + ${report.serverCpuUs} µs server per cascade; server time per cascade by function (self):`);
@@ -270,6 +289,7 @@ async function benchmark(): Promise<void> {
   });
   const result = {
     cascades: CASCADES,
+    warmup: WARMUP,
     inFlight: IN_FLIGHT,
     runs: RUNS,
     pool: POOL,
@@ -282,7 +302,7 @@ async function benchmark(): Promise<void> {
   };
   if (json) console.log(JSON.stringify(result));
   else {
-    log(`\nPostgreSQL ${result.server}${process.env.SYNCHRONOUS_COMMIT === 'off' ? ' (synchronous_commit off)' : ''}: ${CASCADES} cascades (create, send, delivered receipt), ${IN_FLIGHT} in flight, pool ${POOL}, medians of ${RUNS} runs`);
+    log(`\nPostgreSQL ${result.server}${process.env.SYNCHRONOUS_COMMIT === 'off' ? ' (synchronous_commit off)' : ''}: ${CASCADES} cascades (create, send, delivered receipt) after ${WARMUP} not measured, ${IN_FLIGHT} in flight, pool ${POOL}, medians of ${RUNS} runs`);
     for (const workload of workloads) {
       const one = result.oneInstance[workload];
       const start = 'startMs' in one && one.startMs ? `; first step ${one.startMs.median} ms after COMMIT (p99 ${one.startMs.p99} ms)` : '';

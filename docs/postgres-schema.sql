@@ -1015,3 +1015,113 @@ BEGIN
   IF cardinality(stats) > 0 THEN PERFORM cascade_router.apply_stats(stats); END IF;
 END $$;
 INSERT INTO cascade_router.migrations (version, description) VALUES (3, 'cheaper commits');
+
+-- Migration 4: lighter batches: indexed receipts routed by one join, the ledger deltas of a batch as one row
+CREATE OR REPLACE FUNCTION cascade_router.route_many(p_providers text[], p_entries text[], p_untils bigint[], p_nows bigint[], p_per_id integer, p_total bigint)
+RETURNS TABLE (idx integer, cascade_id text, nonce text, version integer, state text, fixed text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  i integer;
+  r record;
+  found_ record;
+  delta cascade_router.held_delta;
+BEGIN
+  FOR found_ IN SELECT u.i, p.cascade_id, c.nonce, c.version, c.state, c.fixed
+    FROM unnest(p_providers) WITH ORDINALITY AS u(provider_id, i)
+    LEFT JOIN cascade_router.provider_ids p ON p.provider_id = u.provider_id
+    LEFT JOIN cascade_router.cascades c ON c.id = p.cascade_id
+    ORDER BY u.provider_id, u.i LOOP
+    i := found_.i;
+    IF found_.cascade_id IS NOT NULL THEN
+      r := found_;
+    ELSE
+      SELECT * INTO r FROM cascade_router.route_one(p_providers[i], p_entries[i], p_untils[i], p_nows[i], p_per_id, p_total, delta);
+      delta := r.delta;
+    END IF;
+    IF r.cascade_id IS NOT NULL THEN
+      idx := i;
+      cascade_id := r.cascade_id;
+      nonce := r.nonce;
+      version := r.version;
+      state := r.state;
+      fixed := r.fixed;
+      RETURN NEXT;
+    END IF;
+  END LOOP;
+  PERFORM cascade_router.apply_delta(delta);
+END $$;
+
+/*
+ * apply_stats: the updates of one change, or of every change of a batch, in the order they were made. Rows are
+ * locked in one order whatever the changes: the channels' rows by name, then the recipients' by recipient and
+ * channel, each row's outcomes in the order of the changes. Two changes (or batches) that touch the same rows
+ * so take their locks in the same order and never deadlock.
+ */
+CREATE OR REPLACE FUNCTION cascade_router.apply_stats(p_updates jsonb[]) RETURNS void
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  o record;
+  add double precision;
+  age double precision;
+  cs record;
+  buckets jsonb;
+BEGIN
+  INSERT INTO cascade_router.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
+  SELECT sum((u -> 'l' ->> 'messages')::bigint), sum((u -> 'l' ->> 'delivered')::bigint), sum((u -> 'l' ->> 'spendMicros')::bigint),
+    sum((u -> 'l' ->> 'doubleSpendMicros')::bigint), sum((u -> 'l' ->> 'smsOnlyMicros')::bigint), sum((u -> 'l' ->> 'withoutSms')::bigint),
+    coalesce((SELECT jsonb_object_agg(per.key, jsonb_build_object('sent', per.sent, 'delivered', per.delivered, 'spendMicros', per.spend))
+      FROM (SELECT e.key, sum((e.value ->> 'sent')::bigint) AS sent, sum((e.value ->> 'delivered')::bigint) AS delivered,
+          sum((e.value ->> 'spendMicros')::bigint) AS spend
+        FROM unnest(p_updates) AS v, jsonb_each(CASE WHEN jsonb_typeof(v -> 'l' -> 'channels') = 'object' THEN v -> 'l' -> 'channels' ELSE '{}'::jsonb END) AS e
+        GROUP BY e.key) AS per), '{}'::jsonb)
+  FROM unnest(p_updates) AS u WHERE jsonb_typeof(u -> 'l') = 'object' HAVING count(*) > 0;
+  IF NOT EXISTS (SELECT 1 FROM unnest(p_updates) AS u WHERE jsonb_typeof(u -> 'o') = 'array') THEN RETURN; END IF;
+  -- Channel-wide: every field aged, then the outcome (and its latency) added.
+  FOR o IN SELECT * FROM (SELECT x ->> 0 AS channel, x ->> 1 AS recipient, x ->> 2 AS outcome, (x ->> 3)::float8 AS at, (x ->> 4)::float8 AS weight,
+      (x ->> 5)::integer AS bucket, (u ->> 'n')::float8 AS now_at, (u ->> 'h')::float8 AS h, k, j
+    FROM unnest(p_updates) WITH ORDINALITY AS us(u, k),
+      jsonb_array_elements(CASE WHEN jsonb_typeof(u -> 'o') = 'array' THEN u -> 'o' ELSE '[]'::jsonb END) WITH ORDINALITY AS xs(x, j)) AS outcomes
+    ORDER BY channel, k, j LOOP
+    add := o.weight * cascade_router.decay(o.at, o.now_at, o.h);
+    INSERT INTO cascade_router.channel_stats (channel, at, delivered, failed, timeout, skipped, latency)
+    VALUES (o.channel, o.now_at, 0, 0, 0, 0, '{}') ON CONFLICT (channel) DO NOTHING;
+    SELECT * INTO cs FROM cascade_router.channel_stats c WHERE c.channel = o.channel FOR UPDATE;
+    age := cascade_router.decay(cs.at, o.now_at, o.h);
+    SELECT coalesce(jsonb_object_agg(e.key, cascade_router.kept(e.value::float8 * age)), '{}'::jsonb) INTO buckets FROM jsonb_each_text(cs.latency) AS e;
+    IF o.bucket >= 0 AND o.outcome = 'delivered' THEN
+      buckets := buckets || jsonb_build_object(o.bucket::text, greatest(0, coalesce((buckets ->> o.bucket::text)::float8, 0) + add));
+    END IF;
+    UPDATE cascade_router.channel_stats c SET
+      at = greatest(cs.at, o.now_at),
+      delivered = cascade_router.kept(greatest(0, cs.delivered * age + CASE WHEN o.outcome = 'delivered' THEN add ELSE 0 END)),
+      failed = cascade_router.kept(greatest(0, cs.failed * age + CASE WHEN o.outcome = 'failed' THEN add ELSE 0 END)),
+      timeout = cascade_router.kept(greatest(0, cs.timeout * age + CASE WHEN o.outcome = 'timeout' THEN add ELSE 0 END)),
+      skipped = cascade_router.kept(greatest(0, cs.skipped * age + CASE WHEN o.outcome = 'skipped' THEN add ELSE 0 END)),
+      latency = buckets
+    WHERE c.channel = o.channel;
+  END LOOP;
+  -- The recipients' own counts.
+  FOR o IN SELECT * FROM (SELECT x ->> 0 AS channel, x ->> 1 AS recipient, x ->> 2 AS outcome, (x ->> 3)::float8 AS at, (x ->> 4)::float8 AS weight,
+      (x ->> 5)::integer AS bucket, (u ->> 'n')::float8 AS now_at, (u ->> 'h')::float8 AS h, k, j
+    FROM unnest(p_updates) WITH ORDINALITY AS us(u, k),
+      jsonb_array_elements(CASE WHEN jsonb_typeof(u -> 'o') = 'array' THEN u -> 'o' ELSE '[]'::jsonb END) WITH ORDINALITY AS xs(x, j)) AS outcomes
+    ORDER BY recipient, channel, k, j LOOP
+    add := o.weight * cascade_router.decay(o.at, o.now_at, o.h);
+    INSERT INTO cascade_router.recipient_stats (recipient_id, channel, at, delivered, failed, timeout, skipped, expires_at)
+    VALUES (o.recipient, o.channel, o.now_at, 0, 0, 0, 0, clock_timestamp()) ON CONFLICT (recipient_id, channel) DO NOTHING;
+    SELECT * INTO cs FROM cascade_router.recipient_stats r WHERE r.recipient_id = o.recipient AND r.channel = o.channel FOR UPDATE;
+    -- An expired row counts as none.
+    IF cs.expires_at <= clock_timestamp() THEN age := 0; ELSE age := cascade_router.decay(cs.at, o.now_at, o.h); END IF;
+    UPDATE cascade_router.recipient_stats r SET
+      at = CASE WHEN age = 0 THEN o.now_at ELSE greatest(cs.at, o.now_at) END,
+      delivered = cascade_router.kept(greatest(0, cs.delivered * age + CASE WHEN o.outcome = 'delivered' THEN add ELSE 0 END)),
+      failed = cascade_router.kept(greatest(0, cs.failed * age + CASE WHEN o.outcome = 'failed' THEN add ELSE 0 END)),
+      timeout = cascade_router.kept(greatest(0, cs.timeout * age + CASE WHEN o.outcome = 'timeout' THEN add ELSE 0 END)),
+      skipped = cascade_router.kept(greatest(0, cs.skipped * age + CASE WHEN o.outcome = 'skipped' THEN add ELSE 0 END)),
+      expires_at = clock_timestamp() + (8 * o.h) * interval '1 millisecond'
+    WHERE r.recipient_id = o.recipient AND r.channel = o.channel;
+  END LOOP;
+END $$;
+INSERT INTO cascade_router.migrations (version, description) VALUES (4, 'lighter batches: indexed receipts routed by one join, the ledger deltas of a batch as one row');

@@ -7,6 +7,7 @@
 import { InvalidConfigError } from '../errors.js';
 import { BATCH_FUNCTIONS, FUNCTIONS } from './functions.js';
 import { COMMIT_FUNCTIONS } from './commit-sql.js';
+import { BATCH_FUNCTIONS_V4 } from './batch-sql.js';
 import { SHARING_FUNCTIONS, SHARING_TABLES } from './sharing-sql.js';
 import { STATS_FUNCTIONS } from './stats-sql.js';
 
@@ -19,7 +20,7 @@ export interface PostgresMigration {
 }
 
 /** The schema version this release reads and writes: a store refuses to run on an older one. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Held-receipt counters are spread over this many rows, so receipts for different ids do not queue on one row lock. */
 export const HELD_SHARDS = 16;
@@ -147,6 +148,7 @@ export function postgresMigrations(options: { readonly schema?: string | undefin
     { version: 1, description: 'cascades, provider ids, held receipts, timers, instances, ledger, statistics', sql: sql(`${TABLES}\n${FUNCTIONS}\n${STATS_FUNCTIONS}\n${BATCH_FUNCTIONS}`) },
     { version: 2, description: 'provider health, provider rates and frequency caps shared between routers', sql: sql(`${SHARING_TABLES}\n${SHARING_FUNCTIONS}`) },
     { version: 3, description: 'cheaper commits', sql: sql(COMMIT_FUNCTIONS) },
+    { version: 4, description: 'lighter batches: indexed receipts routed by one join, the ledger deltas of a batch as one row', sql: sql(BATCH_FUNCTIONS_V4) },
   ];
 }
 

@@ -3,29 +3,33 @@
  * at all, and that folds the ledger. The update travels as one jsonb argument (see `statsArg` in stats.ts):
  * `{ h: halfLifeMs, n: now, l?: ledger delta, o?: [[channel, recipientId, outcome, at, weight, latencyBucket|-1], ...] }`.
  *
- * The ledger gets one row per change (an insert: concurrent changes share no row lock), summed when read and
- * folded into one row by `maintain` once it has many. Counts are aged as `addToCounts` in src/learning.ts
+ * The ledger gets one row per change (an insert: concurrent changes share no row lock), or since migration 4 one
+ * per batch (batch-sql.ts), summed when read and folded into one row by `maintain` once it has many. Counts are aged as `addToCounts` in src/learning.ts
  * does: a stored count is multiplied by 2^-(now - at)/h before an observation of weight `w · 2^-(now - observedAt)/h`
  * is added, and nothing goes below 0. PostgreSQL refuses float underflow, so a factor below 2^-600 counts as 0
  * and so does a stored count below 1e-100 (either is 600 half-lives of silence).
  */
-export const STATS_FUNCTIONS = `
-CREATE FUNCTION __S__.decay(p_from double precision, p_to double precision, p_half_life double precision) RETURNS double precision
-LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE WHEN p_to <= p_from THEN 1::float8 WHEN (p_to - p_from) / p_half_life > 600 THEN 0::float8
-    ELSE power(2::float8, -(p_to - p_from) / p_half_life) END
-$$;
 
-CREATE FUNCTION __S__.kept(p_value double precision) RETURNS double precision
-LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN p_value < 1e-100 THEN 0::float8 ELSE p_value END $$;
+/** The ledger rows of apply_stats as migration 1 made it: one row per change that carried a delta. */
+const LEDGER_PER_CHANGE = `  INSERT INTO __S__.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
+  SELECT (u -> 'l' ->> 'messages')::bigint, (u -> 'l' ->> 'delivered')::bigint, (u -> 'l' ->> 'spendMicros')::bigint,
+    (u -> 'l' ->> 'doubleSpendMicros')::bigint, (u -> 'l' ->> 'smsOnlyMicros')::bigint, (u -> 'l' ->> 'withoutSms')::bigint,
+    coalesce(u -> 'l' -> 'channels', '{}'::jsonb)
+  FROM unnest(p_updates) AS u WHERE jsonb_typeof(u -> 'l') = 'object';
+`;
 
-/*
+/**
+ * apply_stats' text: migration 1 creates it (a ledger row per change); a later migration replaces it with another
+ * `ledger` step (statements that add the updates' ledger deltas).
+ */
+export function applyStatsSql(create: 'CREATE' | 'CREATE OR REPLACE', ledger = LEDGER_PER_CHANGE): string {
+  return `/*
  * apply_stats: the updates of one change, or of every change of a batch, in the order they were made. Rows are
  * locked in one order whatever the changes: the channels' rows by name, then the recipients' by recipient and
  * channel, each row's outcomes in the order of the changes. Two changes (or batches) that touch the same rows
  * so take their locks in the same order and never deadlock.
  */
-CREATE FUNCTION __S__.apply_stats(p_updates jsonb[]) RETURNS void
+${create} FUNCTION __S__.apply_stats(p_updates jsonb[]) RETURNS void
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -35,12 +39,7 @@ DECLARE
   cs record;
   buckets jsonb;
 BEGIN
-  INSERT INTO __S__.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
-  SELECT (u -> 'l' ->> 'messages')::bigint, (u -> 'l' ->> 'delivered')::bigint, (u -> 'l' ->> 'spendMicros')::bigint,
-    (u -> 'l' ->> 'doubleSpendMicros')::bigint, (u -> 'l' ->> 'smsOnlyMicros')::bigint, (u -> 'l' ->> 'withoutSms')::bigint,
-    coalesce(u -> 'l' -> 'channels', '{}'::jsonb)
-  FROM unnest(p_updates) AS u WHERE jsonb_typeof(u -> 'l') = 'object';
-  IF NOT EXISTS (SELECT 1 FROM unnest(p_updates) AS u WHERE jsonb_typeof(u -> 'o') = 'array') THEN RETURN; END IF;
+${ledger}  IF NOT EXISTS (SELECT 1 FROM unnest(p_updates) AS u WHERE jsonb_typeof(u -> 'o') = 'array') THEN RETURN; END IF;
   -- Channel-wide: every field aged, then the outcome (and its latency) added.
   FOR o IN SELECT * FROM (SELECT x ->> 0 AS channel, x ->> 1 AS recipient, x ->> 2 AS outcome, (x ->> 3)::float8 AS at, (x ->> 4)::float8 AS weight,
       (x ->> 5)::integer AS bucket, (u ->> 'n')::float8 AS now_at, (u ->> 'h')::float8 AS h, k, j
@@ -88,7 +87,20 @@ BEGIN
   END LOOP;
 END $$;
 
-/* fold_ledger: replaces the ledger's rows by one row of their sums (rows added meanwhile stay as they are). */
+`;
+}
+
+export const STATS_FUNCTIONS = `
+CREATE FUNCTION __S__.decay(p_from double precision, p_to double precision, p_half_life double precision) RETURNS double precision
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN p_to <= p_from THEN 1::float8 WHEN (p_to - p_from) / p_half_life > 600 THEN 0::float8
+    ELSE power(2::float8, -(p_to - p_from) / p_half_life) END
+$$;
+
+CREATE FUNCTION __S__.kept(p_value double precision) RETURNS double precision
+LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN p_value < 1e-100 THEN 0::float8 ELSE p_value END $$;
+
+${applyStatsSql('CREATE')}/* fold_ledger: replaces the ledger's rows by one row of their sums (rows added meanwhile stay as they are). */
 CREATE FUNCTION __S__.fold_ledger() RETURNS void
 LANGUAGE sql AS $$
   WITH gone AS (DELETE FROM __S__.ledger RETURNING *),

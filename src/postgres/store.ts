@@ -163,6 +163,14 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     if (known.size > cacheSize) known.delete(known.keys().next().value!);
   };
   const tick = new TickCache();
+  // Provider id → the cascade that sent it, for the ids this instance's commits indexed (least recent first): a
+  // provider id belongs to one cascade for good, so a receipt for one needs no route to find it (`routeHint`).
+  const sentBy = new Map<string, string>();
+  const rememberSent = (providerId: string, id: string): void => {
+    if (cacheSize === 0) return;
+    sentBy.set(providerId, id);
+    if (sentBy.size > cacheSize) sentBy.delete(sentBy.keys().next().value!);
+  };
 
   /** The cascade a row shows, remembered; `sent` is what this instance held when it asked (the row is relative to it). */
   const decode = (id: string, row: Row | undefined, sent: Known | undefined): Cascade | undefined => {
@@ -396,7 +404,10 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         for (const attempt of next.attempts) if (attempt.providerMessageId !== undefined) tick.unindex(attempt.providerMessageId);
       } else {
         tick.confirm(stored);
-        for (const providerId of providerIds) tick.index(providerId, next.id);
+        for (const providerId of providerIds) {
+          tick.index(providerId, next.id);
+          if (!terminal) rememberSent(providerId, next.id);
+        }
       }
       return COMMITTED;
     },
@@ -418,6 +429,15 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         decode(cascadeId, [nonce, version!, current ? null : state, mine?.nonce === nonce ? null : fixed], mine);
         return cascadeId;
       });
+    },
+
+    routeHint(providerMessageId: string) {
+      const id = sentBy.get(providerMessageId);
+      if (id === undefined) return undefined;
+      // None once the cascade ended or left the cache, nor while this instance does not know its version.
+      const entry = known.get(id);
+      if (entry === undefined) sentBy.delete(providerMessageId);
+      return entry?.cascade === undefined ? undefined : { cascadeId: id, cascade: entry.cascade };
     },
 
     async heldCounts() {
