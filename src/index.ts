@@ -1,5 +1,5 @@
 export { createRouter, Router } from './router.js';
-export type { RouterOptions, SendReceipt, SendOptions, ReceiptResult, CancelResult, Logger } from './router.js';
+export type { RouterOptions, SendReceipt, SendOptions, ReceiptResult, CancelResult, Logger, RouterListener } from './router.js';
 export type { TelemetryOptions } from './observe/telemetry.js';
 export { planCascade, DEFAULT_CONSENT_REQUIRED } from './planner.js';
 export { expectedCost, orderKey } from './expected-cost.js';

@@ -150,7 +150,31 @@ const DEFAULT_MAX_PENDING = 10_000;
  * effects. Its pieces: `Changes` (the write path), `Inbox` (receipts), `Dispatcher` (sends), `Timers`
  * (wake-ups, timers and take-overs), `Reporter` (events, errors, logs).
  */
-export class Router extends EventEmitter<RouterEvents> {
+/** A listener of a router event: given that event's object (for a union of events, any of theirs). */
+export type RouterListener<E extends keyof RouterEvents> = EventEmitter.EventListener<RouterEvents, E>;
+
+export class Router {
+  /** Its events: listened to through `on`, `once` and `off`; only the router emits them. */
+  readonly #events = new EventEmitter<RouterEvents>();
+
+  /** Calls `listener` for every `event` (see docs/api.md#events); `context` is its `this`. */
+  on<E extends keyof RouterEvents>(event: E, listener: RouterListener<E>, context?: unknown): this {
+    this.#events.on(event, listener, context);
+    return this;
+  }
+
+  /** Calls `listener` for the next `event` only. */
+  once<E extends keyof RouterEvents>(event: E, listener: RouterListener<E>, context?: unknown): this {
+    this.#events.once(event, listener, context);
+    return this;
+  }
+
+  /** Stops calling `listener` (added with that `context`, if one was given); without a listener, stops every listener of `event`. */
+  off<E extends keyof RouterEvents>(event: E, listener?: RouterListener<E>, context?: unknown): this {
+    this.#events.off(event, listener, context);
+    return this;
+  }
+
   /** This router's name among the instances sharing its store (`RouterOptions.instanceId`). */
   readonly instanceId: string;
   readonly #channels: ReadonlyMap<string, ResolvedChannel>;
@@ -181,7 +205,6 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly #caps: ReadonlyMap<string, { readonly max: number; readonly windowMs: number }>;
 
   constructor(options: RouterOptions) {
-    super();
     if (typeof options !== 'object' || options === null) {
       throw new InvalidConfigError(`Expected router options with \`channels\`, got ${options === null ? 'null' : typeof options}`);
     }
@@ -210,7 +233,7 @@ export class Router extends EventEmitter<RouterEvents> {
       options.logger === undefined ? undefined : logObserver(options.logger),
       telemetryObserver(options.telemetry, this.#channels, () => this.#clock.now()),
     ].filter((observer): observer is Observer => observer !== undefined);
-    this.#reporter = new Reporter(this, options.logger, observers);
+    this.#reporter = new Reporter(this.#events, options.logger, observers);
     const ctx: Omit<RouterContext, 'health' | 'pacing'> & { health?: Health; pacing?: Pacing } = {
       store: this.#store,
       clock: this.#clock,
@@ -388,8 +411,8 @@ export class Router extends EventEmitter<RouterEvents> {
     const begun = recovered ?? started;
     const cascade = begun.cascade;
     this.#reporter.started(cascade, context);
-    if (this.listenerCount('planned') > 0) this.#reporter.emit('planned', { ...eventBase(cascade, cascade.createdAt), plan: cascade.plan });
-    if (this.listenerCount('skipped') > 0) {
+    if (this.#events.listenerCount('planned') > 0) this.#reporter.emit('planned', { ...eventBase(cascade, cascade.createdAt), plan: cascade.plan });
+    if (this.#events.listenerCount('skipped') > 0) {
       for (const skip of cascade.plan.skipped) this.#reporter.emit('skipped', { ...eventBase(cascade, cascade.createdAt), ...skip });
     }
     if (!carried) this.#after(begun, 'new');
