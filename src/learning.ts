@@ -354,8 +354,8 @@ export function statKey(channel: string, success: SuccessLevel): string {
 /**
  * The observations that keep each recipient's run of misses (see `RESET_WEIGHT`) for a committed change, under
  * `streakKey` of each channel's base statistics key (`learnAs`, without `:read`): an attempt that reached the
- * recipient (its step's success level, or `delivered` for a step waiting for `read`; a late receipt too) resets
- * the run; one that failed or timed out without reaching adds a miss and resets the count of plans without
+ * recipient (its step's success level, or `delivered` for a step waiting for `read`; a late receipt too, and a
+ * `delivered` that reaches a step waiting for `read` after its wait) resets the run; one that failed or timed out without reaching adds a miss and resets the count of plans without
  * the channel; a new cascade's `unlikely` skips each count one plan without the channel.
  */
 export function streakObservations(before: Cascade | undefined, after: Cascade, learnAs: (channel: string) => string = (c) => c): Observation[] {
@@ -384,7 +384,14 @@ export function streakObservations(before: Cascade | undefined, after: Cascade, 
       reached(reachedAt(a, level) ?? after.updatedAt);
       continue;
     }
-    if (a.state !== 'ended' || b?.state === 'ended') continue;
+    if (b?.state === 'ended' && a.state === 'ended') {
+      // A step waiting for read that got its `delivered` receipt only after its wait: no late delivery of the
+      // message (below its success level), but the channel reached the device, so the run ends.
+      const got = reachedAt(a, level);
+      if (got !== undefined && reachedAt(b, level) === undefined) reached(got);
+      continue;
+    }
+    if (a.state !== 'ended') continue;
     const at = a.endedAt!;
     const got = reachedAt(a, level);
     if (got !== undefined || a.outcome === 'delivered') {

@@ -251,6 +251,42 @@ describe('observe', () => {
     expect(run(r2, r3)).toEqual([['push#since', 'timeout', R], ['push#since', 'failed', R], ['push#since', 'skipped', R]]);
     expect(run(r1, transition(r1, { type: 'tick', now: NOW + 2 * MINUTE }).cascade)).toEqual([['push#since', 'timeout', 1], ['push#since', 'skipped', R]]);
   });
+
+  it('ends the run of misses when a step waiting for read gets its delivery receipt only after its wait', () => {
+    // Hand-computed: three messages to one recipient, push waiting for read (2 min), never read.
+    // 1st: silent, times out -> run 1. 2nd: times out, then `delivered` arrives 10 min after the send: the
+    // push reached the device, so the run ends -> 0. 3rd: silent, times out -> run 1. (Without the rule: 1, 2, 3.)
+    const read = { success: { push: 'read' as const } };
+    const all: Observation[] = [];
+    const runs: number[] = [];
+    const step = (before: Cascade, after: Cascade): Cascade => {
+      all.push(...streakObservations(before, after));
+      return after;
+    };
+    const silent = (): void => {
+      const a = started(read);
+      const b = step(a, transition(a, { type: 'sent', now: NOW, step: 0, providerMessageId: 'p1' }).cascade);
+      step(b, transition(b, { type: 'tick', now: NOW + 2 * MINUTE }).cascade);
+    };
+    const lateDelivery = (): void => {
+      const a = started(read);
+      const b = step(a, transition(a, { type: 'sent', now: NOW, step: 0, providerMessageId: 'p1' }).cascade);
+      const c = step(b, transition(b, { type: 'tick', now: NOW + 2 * MINUTE }).cascade);
+      const d = step(c, transition(c, { type: 'receipt', now: NOW + 10 * MINUTE, step: 0, status: 'delivered' }).cascade);
+      // The receipt is recorded but, below `read`, is no late delivery of the message.
+      expect(d.attempts[0]!.late).toBeUndefined();
+    };
+    const streak = (): number => countsOf(all.filter((o) => o.channel === 'push#since'), NOW + 10 * MINUTE)?.timeout ?? 0;
+    silent();
+    runs.push(streak());
+    lateDelivery();
+    runs.push(streak());
+    silent();
+    runs.push(streak());
+    expect(runs[0]).toBeCloseTo(1, 2); // aged by at most 8 min of a 7-day half-life
+    expect(runs[1]).toBeCloseTo(0, 2); // aged by at most 8 min of a 7-day half-life
+    expect(runs[2]).toBeCloseTo(1, 2); // aged by at most 8 min of a 7-day half-life
+  });
 });
 
 describe('the recipient posterior: hard failures and cold start', () => {

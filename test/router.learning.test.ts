@@ -221,6 +221,22 @@ describe('learning: a lost channel (a run of misses since the last delivery)', (
       expect([n, plan.steps[0]!.channel]).toEqual([n, n < 4 ? 'push' : 'sms']);
     }
   });
+
+  it('does not take push for lost when it waits for read and its delivery receipts arrive only after the wait', async () => {
+    // Every push reaches the device 3 minutes after the send (the wait is 2), and is never opened. Each
+    // message: push times out, SMS delivers, then push's `delivered` arrives and ends the run of misses, so
+    // the run is never more than one silent miss and push is never taken for lost: it is tried every time.
+    // (Before, the run grew 1, 2, ... and push was skipped from the 3rd message on.)
+    const w = new World();
+    w.behaviour.set('push/r', { deliverAfter: 3 * MINUTE });
+    const r = person('r');
+    for (let i = 0; i < 4; i++) {
+      const before = w.sends.length;
+      await w.deliver(r, { success: { push: 'read' } });
+      await w.clock.advance(5 * MINUTE); // the late receipt lands before the next message
+      expect(w.sends.slice(before).map((s) => s.channel)).toEqual(['push', 'sms']);
+    }
+  });
 });
 
 describe('learning: adaptive waits', () => {
