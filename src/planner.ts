@@ -21,7 +21,7 @@ import type {
 import { validateEstimates, validateMessage, validateProbability, validateRecipient } from './validate.js';
 
 /** Categories that need the recipient's consent unless the router is told otherwise. */
-export const DEFAULT_CONSENT_REQUIRED: readonly string[] = ['marketing'];
+export const DEFAULT_CONSENT_REQUIRED: readonly string[] = Object.freeze(['marketing']);
 
 /** A learned order replaces the price order only when it is expected to cost this share less (see `keepPriceOrderUnlessWorth`). */
 export const REORDER_MARGIN = 0.25;

@@ -1,6 +1,6 @@
 /** The public surface cannot be bent by a caller: exported constants are frozen, and only the router emits its events. */
 import { describe, expect, it } from 'vitest';
-import { createRouter, SimulatedClock, TERMINAL, type DeliveredEvent } from 'cascade-router';
+import { createRouter, DEFAULT_CONSENT_REQUIRED, SimulatedClock, TERMINAL, type DeliveredEvent } from 'cascade-router';
 
 describe('public surface', () => {
   it('TERMINAL answers the four ending statuses and refuses add, delete and clear', () => {
@@ -13,6 +13,12 @@ describe('public surface', () => {
     expect(() => mutable.clear()).toThrow(TypeError);
     expect(TERMINAL.size).toBe(4);
     expect(Object.isFrozen(TERMINAL)).toBe(true);
+  });
+
+  it('DEFAULT_CONSENT_REQUIRED is frozen: a caller cannot change which categories need consent for everyone', () => {
+    expect(DEFAULT_CONSENT_REQUIRED).toEqual(['marketing']);
+    expect(() => (DEFAULT_CONSENT_REQUIRED as string[]).push('transactional')).toThrow(TypeError);
+    expect(DEFAULT_CONSENT_REQUIRED).toEqual(['marketing']);
   });
 
   it('a router is listened to with on, once and off, and has no emit for a caller to fake events with', async () => {
