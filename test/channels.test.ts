@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRouter, InvalidConfigError, type ChannelConfig } from 'cascade-router';
-import { resolveChannels } from '../src/channels.js';
+import { resolveChannels } from '../src/core/channels.js';
 
 const send = async (): Promise<string> => 'id';
 

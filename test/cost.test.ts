@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { byPrefix, InvalidConfigError, InvalidInputError, smsPerSegment, type CostContext } from 'cascade-router';
-import { projectCost } from '../src/cost.js';
+import { projectCost } from '../src/core/cost.js';
 
 function context(address: string, text: string, channel = 'sms'): CostContext {
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { drive, type Operation } from '../src/drive.js';
+import { drive, type Operation } from '../src/runtime/drive.js';
 
 function counter() {
   const pending = { active: 0, max: 0 };

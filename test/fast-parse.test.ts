@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fastMessage, fastRecipient, fastReceipt } from '../src/fast-parse.js';
-import { messageSchema, receiptSchema, recipientSchema } from '../src/schema.js';
+import { fastMessage, fastRecipient, fastReceipt } from '../src/core/fast-parse.js';
+import { messageSchema, receiptSchema, recipientSchema } from '../src/core/schema.js';
 
 // Values near the shapes the fast paths take (so both branches are exercised), and anything at all.
 const text = fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('', 'a', 'delivered', 'failed', 'read', '__proto__'), fc.string({ minLength: 255, maxLength: 258 }));

@@ -16,7 +16,7 @@ import {
   type RouterEvents,
   type SendRequest,
 } from 'cascade-router';
-import { Breaker, resolveHealth } from '../src/health.js';
+import { Breaker, resolveHealth } from '../src/core/health.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -13,7 +13,7 @@ import {
   type Observation,
   type OutcomeCounts,
   streakObservations,
-} from '../src/learning.js';
+} from '../src/core/learning.js';
 import { planCascade, startCascade, transition, InvalidConfigError, type Cascade, type ChannelConfig, type Message, type Recipient } from 'cascade-router';
 
 const SECOND = 1000;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LedgerTotals, ledgerDelta, spendReport } from '../src/ledger.js';
+import { LedgerTotals, ledgerDelta, spendReport } from '../src/core/ledger.js';
 import { planCascade, startCascade, transition, type Cascade, type CascadeInput, type ChannelConfig, type Message, type Recipient } from 'cascade-router';
 
 const MINUTE = 60_000;

@@ -6,10 +6,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { resolveChannels } from '../src/channels.js';
-import { buildPlan, REORDER_MARGIN } from '../src/planner.js';
-import type { ChannelConfig, ChannelEstimate, Plan } from '../src/types.js';
-import { validateMessage, validateRecipient } from '../src/validate.js';
+import { resolveChannels } from '../src/core/channels.js';
+import { buildPlan, REORDER_MARGIN } from '../src/core/planner.js';
+import type { ChannelConfig, ChannelEstimate, Plan } from '../src/core/types.js';
+import { validateMessage, validateRecipient } from '../src/core/validate.js';
 
 const NOW = Date.UTC(2026, 0, 8, 10, 0);
 const send = async (): Promise<string> => 'unused';

@@ -1,5 +1,5 @@
 /**
- * The store contract suite now lives in `cascade-router/testing` (src/testing/store-contract.ts), where users
+ * The store contract suite now lives in `cascade-router/testing` (src/store/contract-suite.ts), where users
  * run it against their own stores. This keeps the old entry point: `storeContract(name, make, cleanup)`
  * registers the same cases with vitest, for a store that shares provider health, rates and caps (every built-in store).
  */

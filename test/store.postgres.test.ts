@@ -14,7 +14,7 @@ import {
   type Recipient,
 } from 'cascade-router';
 import { postgresMigrations, postgresStore, SCHEMA_VERSION, type PostgresPool, type PostgresStore, type PostgresStoreOptions } from 'cascade-router/postgres';
-import type { Observation } from '../src/learning.js';
+import type { Observation } from '../src/core/learning.js';
 import { loadPg } from '../src/postgres/connection.js';
 import { bootstrapSql } from '../src/postgres/schema.js';
 import { changingPart, fixedPart } from '../src/redis/codec.js';

@@ -139,7 +139,7 @@ describe('story 2: pharmacy refill — day 27, Viber or push, never at night', (
     expect([result.spend, result.smsOnly, result.saving]).toEqual(['0.012', '0.192', '0.18']);
   });
 
-  // Engine problem: src/transition.ts reach() treats a `read` that follows the delivering `delivered`
+  // Engine problem: src/core/transition.ts reach() treats a `read` that follows the delivering `delivered`
   // receipt on the same attempt as a late receipt (attempt.late = true, a 'late-receipt' event).
   it('records a read receipt after delivery on the delivering attempt, without calling it late', () => {
     const olena = delivery(result, 'olena');

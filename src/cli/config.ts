@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { byPrefix, smsPerSegment, type PriceTable } from '../cost.js';
-import { isCascadeRouterError } from '../errors.js';
-import type { RouterOptions } from '../router.js';
-import type { ChannelConfig, CostModel } from '../types.js';
+import { byPrefix, smsPerSegment, type PriceTable } from '../core/cost.js';
+import { isCascadeRouterError } from '../core/errors.js';
+import type { RouterOptions } from '../runtime/router.js';
+import type { ChannelConfig, CostModel } from '../core/types.js';
 import { CliError } from './errors.js';
 
 /**

@@ -1,4 +1,4 @@
-import { formatMicros, type Micros } from '../money.js';
+import { formatMicros, type Micros } from '../core/money.js';
 
 /** A duration for people: 850 ms, 12.4 s, 3m 05s, 2h 10m, 1d 4h. */
 export function formatDuration(ms: number | undefined): string {

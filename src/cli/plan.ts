@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { SimulatedClock } from '../clock.js';
-import { isCascadeRouterError } from '../errors.js';
-import { createRouter } from '../router.js';
-import type { Message, Plan, Recipient } from '../types.js';
+import { SimulatedClock } from '../runtime/clock.js';
+import { isCascadeRouterError } from '../core/errors.js';
+import { createRouter } from '../runtime/router.js';
+import type { Message, Plan, Recipient } from '../core/types.js';
 import { loadConfig } from './config.js';
 import { CliError } from './errors.js';
 import { formatDuration, money, table } from './format.js';

@@ -1,4 +1,4 @@
-import type { Attempt } from '../types.js';
+import type { Attempt } from '../core/types.js';
 
 /** Span and metric attributes: strings, numbers and booleans only, as OpenTelemetry takes them. */
 export type Attributes = Record<string, string | number | boolean>;

@@ -1,7 +1,7 @@
-import { formatMicros } from '../money.js';
-import type { Logger } from '../reporter.js';
-import type { Transition } from '../transition.js';
-import type { Cascade } from '../types.js';
+import { formatMicros } from '../core/money.js';
+import type { Logger } from '../runtime/reporter.js';
+import type { Transition } from '../core/transition.js';
+import type { Cascade } from '../core/types.js';
 import type { Observer } from './observer.js';
 
 /**

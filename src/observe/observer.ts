@@ -1,5 +1,5 @@
-import type { Transition } from '../transition.js';
-import type { Cascade } from '../types.js';
+import type { Transition } from '../core/transition.js';
+import type { Cascade } from '../core/types.js';
 
 /** Something that watches persisted changes: the log lines and the OpenTelemetry spans and metrics. */
 export interface Observer {

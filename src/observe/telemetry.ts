@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
-import type { ResolvedChannel } from '../channels.js';
-import { ledgerDelta } from '../ledger.js';
-import { formatMicros } from '../money.js';
-import type { Transition } from '../transition.js';
-import { TERMINAL, type Attempt, type Cascade } from '../types.js';
+import type { ResolvedChannel } from '../core/channels.js';
+import { ledgerDelta } from '../core/ledger.js';
+import { formatMicros } from '../core/money.js';
+import type { Transition } from '../core/transition.js';
+import { TERMINAL, type Attempt, type Cascade } from '../core/types.js';
 import { attemptAttributes, type Attributes } from './attributes.js';
 import type { Observer } from './observer.js';
 

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { CascadeRouterError, InvalidConfigError, StoreUnavailableError } from '../errors.js';
+import { CascadeRouterError, InvalidConfigError, StoreUnavailableError } from '../core/errors.js';
 
 /** A query as node-postgres takes it: `name` prepares it once per connection; `rowMode: 'array'` answers rows as arrays. */
 export interface PostgresQuery {

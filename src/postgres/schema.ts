@@ -4,7 +4,7 @@
  * records them in `<schema>.migrations`; a later release adds migrations, it never edits an applied one.
  * Teams that run their own migrations take the SQL from `postgresMigrations()` (docs/stores.md).
  */
-import { InvalidConfigError } from '../errors.js';
+import { InvalidConfigError } from '../core/errors.js';
 import { BATCH_FUNCTIONS, FUNCTIONS } from './functions.js';
 import { COMMIT_FUNCTIONS } from './commit-sql.js';
 import { BATCH_FUNCTIONS_V4 } from './batch-sql.js';

@@ -4,7 +4,7 @@
  * `{ h: halfLifeMs, n: now, l?: ledger delta, o?: [[channel, recipientId, outcome, at, weight, latencyBucket|-1], ...] }`.
  *
  * The ledger gets one row per change (an insert: concurrent changes share no row lock), or since migration 4 one
- * per batch (batch-sql.ts), summed when read and folded into one row by `maintain` once it has many. Counts are aged as `addToCounts` in src/learning.ts
+ * per batch (batch-sql.ts), summed when read and folded into one row by `maintain` once it has many. Counts are aged as `addToCounts` in src/core/learning.ts
  * does: a stored count is multiplied by 2^-(now - at)/h before an observation of weight `w · 2^-(now - observedAt)/h`
  * is added, and nothing goes below 0. PostgreSQL refuses float underflow, so a factor below 2^-600 counts as 0
  * and so does a stored count below 1e-100 (either is 600 half-lives of silence).

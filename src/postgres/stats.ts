@@ -3,8 +3,8 @@
  * in stats-sql.ts, and how the rows read back. Kept apart from the store so a change of `StatsUpdate` or
  * `Learned` touches only this file and stats-sql.ts.
  */
-import { latencyBucket, type ChannelStats, type Learned, type OutcomeCounts } from '../learning.js';
-import type { ChannelLedger, Ledger } from '../ledger.js';
+import { latencyBucket, type ChannelStats, type Learned, type OutcomeCounts } from '../core/learning.js';
+import type { ChannelLedger, Ledger } from '../core/ledger.js';
 import type { StatsUpdate } from '../store/types.js';
 
 /** The update as the functions' one jsonb argument (null for none). */

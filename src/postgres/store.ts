@@ -1,8 +1,8 @@
-import { systemClock, type Clock } from '../clock.js';
-import { InvalidConfigError, InvalidInputError, StoreConflictError } from '../errors.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
+import { InvalidConfigError, InvalidInputError, StoreConflictError } from '../core/errors.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from '../redis/codec.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth, type StatsUpdate } from '../store/types.js';
-import { TERMINAL, type Cascade, type Receipt } from '../types.js';
+import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
 import { openPool, toStoreError, type PostgresConnectionOptions, type PostgresPool, type PostgresQuery } from './connection.js';
 import { Batch, column } from './batch.js';
 import { Listener } from './listener.js';

@@ -1,4 +1,4 @@
-import type { Cascade } from '../types.js';
+import type { Cascade } from '../core/types.js';
 
 /**
  * What the database confirmed during this tick: cascades as a create, commit, read or route answer showed them

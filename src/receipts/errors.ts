@@ -1,4 +1,4 @@
-import { CascadeRouterError } from '../errors.js';
+import { CascadeRouterError } from '../core/errors.js';
 
 /**
  * The providers whose callbacks this module reads or verifies. A receipt's `provider` is one of these (`sns`

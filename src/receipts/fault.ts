@@ -1,4 +1,4 @@
-import type { ReceiptError } from '../types.js';
+import type { ReceiptError } from '../core/types.js';
 
 /**
  * Whose fault a failure is: `recipient` (the address is wrong, unreachable or refuses: another provider of the

@@ -58,4 +58,4 @@ export type { BasicAuthCredentials } from './signatures/basic.js';
 export { REPLAY_WINDOWS } from './signatures/shared.js';
 export type { HeadersLike, ReplayOptions, ReplayWindow, SignedRequest } from './signatures/shared.js';
 
-export type { Receipt, ReceiptStatus } from '../types.js';
+export type { Receipt, ReceiptStatus } from '../core/types.js';

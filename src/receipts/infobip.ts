@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Receipt, ReceiptStatus } from '../types.js';
+import type { Receipt, ReceiptStatus } from '../core/types.js';
 import { UnknownStatusError, WebhookError } from './errors.js';
 import type { Fault } from './fault.js';
 import { checkBatchSize, check, jsonBody, readStatus, unknownStatus, type ReceiptOptions } from './input.js';

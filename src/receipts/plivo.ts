@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Receipt, ReceiptStatus } from '../types.js';
+import type { Receipt, ReceiptStatus } from '../core/types.js';
 import type { Fault } from './fault.js';
 import { check, formBody, readStatus, type ReceiptOptions } from './input.js';
 import { decimalPrice } from './price.js';

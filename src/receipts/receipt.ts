@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Receipt, ReceiptError, ReceiptStatus } from '../types.js';
+import type { Receipt, ReceiptError, ReceiptStatus } from '../core/types.js';
 import { WebhookError, type WebhookProvider } from './errors.js';
 
 /** Longest message id a normalizer accepts: provider ids are far shorter (a wamid ~60, a Mailgun Message-Id ~80). */

@@ -1,4 +1,4 @@
-import { InvalidReceiptError, isCascadeRouterError } from '../errors.js';
+import { InvalidReceiptError, isCascadeRouterError } from '../core/errors.js';
 import { SignatureError, WebhookError } from './errors.js';
 
 /** The HTTP answer to a callback that could not be taken. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Receipt, ReceiptStatus } from '../types.js';
+import type { Receipt, ReceiptStatus } from '../core/types.js';
 import { WebhookError } from './errors.js';
 import { smtpFault, type Fault } from './fault.js';
 import { check, jsonBody, readStatus, type ReceiptOptions } from './input.js';

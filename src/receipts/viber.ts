@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Receipt, ReceiptStatus } from '../types.js';
+import type { Receipt, ReceiptStatus } from '../core/types.js';
 import { WebhookError } from './errors.js';
 import { check, jsonBody, rawText, readStatus, show, type ReceiptOptions } from './input.js';
 import { rawMember } from './raw-json.js';

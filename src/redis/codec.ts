@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { HeldReceipt } from '../store/types.js';
-import type { Cascade, Receipt } from '../types.js';
+import type { Cascade, Receipt } from '../core/types.js';
 
 /** How the Redis store lays a cascade out: the part written once at create, and the part every commit writes. */
 

@@ -1,5 +1,5 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { durationOption, type Duration } from '../duration.js';
+import { durationOption, type Duration } from '../core/duration.js';
 
 /** An ioredis client: a single server (`Redis`) or a Cluster. */
 export type RedisClient = Redis | Cluster;

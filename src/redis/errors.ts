@@ -1,4 +1,4 @@
-import { CascadeRouterError, StoreUnavailableError } from '../errors.js';
+import { CascadeRouterError, StoreUnavailableError } from '../core/errors.js';
 
 export { StoreUnavailableError };
 

@@ -2,8 +2,8 @@
  * The Redis store's side of the spend ledger and the learned statistics: which keys an update touches,
  * how it travels to the Lua in scripts/stats.ts, and how the replies read back.
  */
-import { latencyBucket, type ChannelStats, type Learned, type OutcomeCounts } from '../learning.js';
-import type { ChannelLedger, Ledger, ProviderLedger } from '../ledger.js';
+import { latencyBucket, type ChannelStats, type Learned, type OutcomeCounts } from '../core/learning.js';
+import type { ChannelLedger, Ledger, ProviderLedger } from '../core/ledger.js';
 import type { StatsUpdate } from '../store/types.js';
 import type { Keys } from './keys.js';
 

@@ -1,12 +1,12 @@
-import { systemClock, type Clock } from '../clock.js';
-import { durationOption, type Duration } from '../duration.js';
-import { InvalidConfigError, StoreConflictError, StoreUnavailableError } from '../errors.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
+import { durationOption, type Duration } from '../core/duration.js';
+import { InvalidConfigError, StoreConflictError, StoreUnavailableError } from '../core/errors.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth } from '../store/types.js';
-import { TERMINAL, type Cascade, type Receipt } from '../types.js';
+import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
 import { connect, ready, writeBatcher, type ConnectionOptions, type RedisClient } from './connection.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from './codec.js';
 import { toStoreError } from './errors.js';
-import { requirePeer } from '../peer.js';
+import { requirePeer } from '../runtime/peer.js';
 import { FORMAT, hasHashTag, keysFor } from './keys.js';
 import { formatScript } from './scripts/format.js';
 import { claimDueScript } from './scripts/claim-due.js';

@@ -1,8 +1,8 @@
-import { durationOption, type Duration } from '../duration.js';
-import { InvalidConfigError } from '../errors.js';
-import { addToChannel, addToCounts, type ChannelStats, type OutcomeCounts } from '../learning.js';
-import { LedgerTotals } from '../ledger.js';
-import { TERMINAL, type Cascade, type Receipt } from '../types.js';
+import { durationOption, type Duration } from '../core/duration.js';
+import { InvalidConfigError } from '../core/errors.js';
+import { addToChannel, addToCounts, type ChannelStats, type OutcomeCounts } from '../core/learning.js';
+import { LedgerTotals } from '../core/ledger.js';
+import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
 import { TimerHeap } from './timer-heap.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type HeldReceipt, type PaceAnswer, type SharedHealth, type StatsUpdate } from './types.js';
 

@@ -1,5 +1,5 @@
-import { addToChannel, addToCounts, type ChannelStats, type OutcomeCounts } from '../learning.js';
-import { EMPTY_LEDGER, LedgerTotals, type Ledger } from '../ledger.js';
+import { addToChannel, addToCounts, type ChannelStats, type OutcomeCounts } from '../core/learning.js';
+import { EMPTY_LEDGER, LedgerTotals, type Ledger } from '../core/ledger.js';
 import type { StatsUpdate } from './types.js';
 
 /**

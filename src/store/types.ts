@@ -1,6 +1,6 @@
-import type { Learned, Observation } from '../learning.js';
-import type { Ledger } from '../ledger.js';
-import type { Attempt, Cascade, Receipt } from '../types.js';
+import type { Learned, Observation } from '../core/learning.js';
+import type { Ledger } from '../core/ledger.js';
+import type { Attempt, Cascade, Receipt } from '../core/types.js';
 
 /** A value, or a promise of it: in-process stores answer synchronously and the router skips the await. */
 export type MaybePromise<T> = T | Promise<T>;

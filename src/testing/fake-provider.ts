@@ -1,7 +1,7 @@
-import { systemClock, type Clock } from '../clock.js';
-import { toMs, type Duration } from '../duration.js';
-import { InvalidConfigError, SendError } from '../errors.js';
-import type { Receipt, ReceiptStatus, SendRequest, SendResult } from '../types.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
+import { toMs, type Duration } from '../core/duration.js';
+import { InvalidConfigError, SendError } from '../core/errors.js';
+import type { Receipt, ReceiptStatus, SendRequest, SendResult } from '../core/types.js';
 
 /** What the fake provider does with one send. */
 export type FakeOutcome =

@@ -29,5 +29,5 @@ export type { SnsSigner, SnsSignerOptions, SnsMessageOptions } from './sns-signe
 export { fakeProvider } from './fake-provider.js';
 export type { FakeProvider, FakeProviderOptions, FakeOutcome, FakeShares, FakeSend } from './fake-provider.js';
 
-export { storeContract, storeContractCases } from './store-contract.js';
-export type { StoreContractCase, StoreContractOptions, StoreFactory, StoreCleanup, TestRunner } from './store-contract.js';
+export { storeContract, storeContractCases } from '../store/contract-suite.js';
+export type { StoreContractCase, StoreContractOptions, StoreFactory, StoreCleanup, TestRunner } from '../store/contract-suite.js';

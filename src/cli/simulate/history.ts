@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { toMicros, type Micros } from '../../money.js';
+import { toMicros, type Micros } from '../../core/money.js';
 import { CliError, RowError } from '../errors.js';
 import { parseCsv } from './csv.js';
 

@@ -1,8 +1,8 @@
-import { SimulatedClock } from '../../clock.js';
-import { formatMicros, type Micros } from '../../money.js';
-import { createRouter, type Router } from '../../router.js';
+import { SimulatedClock } from '../../runtime/clock.js';
+import { formatMicros, type Micros } from '../../core/money.js';
+import { createRouter, type Router } from '../../runtime/router.js';
 import { memoryStore } from '../../store/memory.js';
-import type { Cascade, ChannelConfig, Message, Receipt, Recipient, SendRequest, SendResult } from '../../types.js';
+import type { Cascade, ChannelConfig, Message, Receipt, Recipient, SendRequest, SendResult } from '../../core/types.js';
 import type { HistoryMessage, World } from './world.js';
 
 export type StrategyName = 'sms-only' | 'current' | 'default' | 'learning';

@@ -1,5 +1,5 @@
-import type { Micros } from '../../money.js';
-import type { ChannelKind } from '../../types.js';
+import type { Micros } from '../../core/money.js';
+import type { ChannelKind } from '../../core/types.js';
 import type { HistoryRow } from './history.js';
 
 /** One message of the history: its attempts in the order they were sent. */

@@ -1,4 +1,4 @@
-import { InvalidConfigError } from '../../errors.js';
+import { InvalidConfigError } from '../../core/errors.js';
 import { SignatureError, type WebhookProvider } from '../errors.js';
 import { canonicalBase64, requireHeader, safeEqual, type HeadersLike } from './shared.js';
 

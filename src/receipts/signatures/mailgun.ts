@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { InvalidConfigError } from '../../errors.js';
+import { InvalidConfigError } from '../../core/errors.js';
 import { SignatureError } from '../errors.js';
 import { formBody, rawText } from '../input.js';
 import { REPLAY_WINDOWS, anyEqual, checkFreshness, hexDigest, secretList, signedJson, unixSeconds, type ReplayOptions } from './shared.js';

@@ -1,7 +1,7 @@
 import { timingSafeEqual, type KeyObject } from 'node:crypto';
-import { systemClock } from '../../clock.js';
-import { toMs, type Duration } from '../../duration.js';
-import { InvalidConfigError } from '../../errors.js';
+import { systemClock } from '../../runtime/clock.js';
+import { toMs, type Duration } from '../../core/duration.js';
+import { InvalidConfigError } from '../../core/errors.js';
 import { SignatureError, type WebhookProvider } from '../errors.js';
 import { MAX_JSON_DEPTH, rawText, tooDeep } from '../input.js';
 

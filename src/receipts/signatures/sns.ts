@@ -1,6 +1,6 @@
 import { X509Certificate, verify } from 'node:crypto';
-import { systemClock } from '../../clock.js';
-import { InvalidConfigError } from '../../errors.js';
+import { systemClock } from '../../runtime/clock.js';
+import { InvalidConfigError } from '../../core/errors.js';
 import { SignatureError } from '../errors.js';
 import { REPLAY_WINDOWS, canonicalBase64, checkFreshness, signedJson, type ReplayOptions } from './shared.js';
 

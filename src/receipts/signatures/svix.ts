@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { InvalidConfigError } from '../../errors.js';
+import { InvalidConfigError } from '../../core/errors.js';
 import { SignatureError } from '../errors.js';
 import { REPLAY_WINDOWS, anyEqual, bodyBytes, canonicalBase64, checkFreshness, header, requireHeader, unixSeconds, type ReplayOptions, type SignedRequest } from './shared.js';
 

@@ -1,5 +1,5 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { InvalidConfigError } from '../../errors.js';
+import { InvalidConfigError } from '../../core/errors.js';
 import { SignatureError } from '../errors.js';
 import { REPLAY_WINDOWS, bodyBytes, canonicalBase64, checkFreshness, keyList, requireHeader, unixSeconds, type ReplayOptions, type SignedRequest } from './shared.js';
 

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { InvalidConfigError } from '../../errors.js';
+import { InvalidConfigError } from '../../core/errors.js';
 import { SignatureError } from '../errors.js';
 import { checkFormSize, formParts, rawText, tooDeep } from '../input.js';
 import { REPLAY_WINDOWS, checkFreshness, safeEqual, scalarText, secretList, unixSeconds, type ReplayOptions } from './shared.js';

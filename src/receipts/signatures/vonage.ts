@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { SignatureError } from '../errors.js';
-import { systemClock } from '../../clock.js';
+import { systemClock } from '../../runtime/clock.js';
 import {
   REPLAY_WINDOWS,
   anyEqual,

@@ -14,7 +14,7 @@ import { luaScript } from './script.js';
  * Channel hash fields: at, d, f, t, s and `b<bucket>` (decayed weights). Recipient hash fields:
  * `<channel>|at`, `<channel>|d`, `|f`, `|t`, `|s`. Decay: a field is multiplied by 2^-(now - at)/h before
  * an observation of weight `w · 2^-(now - observedAt)/h` is added; nothing goes below 0 (the same rule as
- * `addToCounts` in src/learning.ts).
+ * `addToCounts` in src/core/learning.ts).
  */
 export const APPLY_STATS = `
 local function factor(from, to, h)

@@ -1,6 +1,6 @@
-import { formatMicros, type Micros } from './money.js';
-import type { Note } from './transition.js';
-import type { AttemptError, AttemptOutcome, Cascade, FailoverReason, Plan, PlanSkip, ReceiptStatus } from './types.js';
+import { formatMicros, type Micros } from '../core/money.js';
+import type { Note } from '../core/transition.js';
+import type { AttemptError, AttemptOutcome, Cascade, FailoverReason, Plan, PlanSkip, ReceiptStatus } from '../core/types.js';
 
 /** Fields every event carries. Costs are decimal strings, exact. */
 export interface CascadeEventBase {

@@ -1,9 +1,9 @@
-import type { ResolvedChannel, ResolvedProvider } from './channels.js';
+import type { ResolvedChannel, ResolvedProvider } from '../core/channels.js';
 import type { Clock } from './clock.js';
-import { InvalidConfigError } from './errors.js';
+import { InvalidConfigError } from '../core/errors.js';
 import type { Reporter } from './reporter.js';
-import { isPromise, type CascadeStore, type MaybePromise, type PaceAnswer } from './store/types.js';
-import type { Message } from './types.js';
+import { isPromise, type CascadeStore, type MaybePromise, type PaceAnswer } from '../store/types.js';
+import type { Message } from '../core/types.js';
 
 /** `RouterOptions.pacing`: which messages go first when a provider's rate is used up. */
 export interface PacingOptions {

@@ -1,15 +1,15 @@
-import type { ResolvedChannel } from './channels.js';
+import type { ResolvedChannel } from '../core/channels.js';
 import type { Clock } from './clock.js';
 import type { PendingWork } from './drive.js';
 import type { Pacing } from './pacing.js';
 import type { Health } from './provider-health.js';
 import type { Liveness } from './liveness.js';
 import type { Reporter } from './reporter.js';
-import type { CascadeStore, StatsUpdate } from './store/types.js';
-import type { Transition } from './transition.js';
-import type { Cascade } from './types.js';
+import type { CascadeStore, StatsUpdate } from '../store/types.js';
+import type { Transition } from '../core/transition.js';
+import type { Cascade } from '../core/types.js';
 
-/** What the pieces of one router share (src/router.ts makes it). */
+/** What the pieces of one router share (src/runtime/router.ts makes it). */
 export interface RouterContext {
   readonly store: CascadeStore;
   readonly clock: Clock;

@@ -1,9 +1,9 @@
-import type { ResolvedChannel } from './channels.js';
+import type { ResolvedChannel } from '../core/channels.js';
 import type { RouterContext } from './context.js';
-import { Breaker, type Admission, type BreakerState, type ProviderHealth, type ResolvedHealth } from './health.js';
-import type { SharedHealth } from './store/types.js';
-import type { Transition } from './transition.js';
-import type { Cascade } from './types.js';
+import { Breaker, type Admission, type BreakerState, type ProviderHealth, type ResolvedHealth } from '../core/health.js';
+import type { SharedHealth } from '../store/types.js';
+import type { Transition } from '../core/transition.js';
+import type { Cascade } from '../core/types.js';
 
 /** Shared health is read at least this often by a router that sends. */
 const SYNC_MS = 1000;
@@ -24,7 +24,7 @@ export function tryKey(cascadeId: string, step: number, index: number): string {
 }
 
 /**
- * This router's view of its providers' health: a breaker each (src/health.ts), fed by its sends and by the
+ * This router's view of its providers' health: a breaker each (src/core/health.ts), fed by its sends and by the
  * receipts it applies, shared through the store when the store can (a breaker one router opens, every
  * router adopts on its next wake-up), and reported as `provider-down` / `provider-up` events.
  */

@@ -1,7 +1,7 @@
 /**
  * Fast paths for the shapes nearly every call has: a message with a key, a category and text content; a
  * recipient with an id and addresses; a receipt with an id and a status. Each gives exactly what its zod
- * schema (src/schema.ts) would give for that input, and undefined for anything else (a rare field, a
+ * schema (src/core/schema.ts) would give for that input, and undefined for anything else (a rare field, a
  * wrong type, an undefined value, an unknown key), which then goes through zod: errors always come from
  * zod, with its messages. test/fast-parse.test.ts compares both on arbitrary input.
  */

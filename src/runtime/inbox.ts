@@ -1,9 +1,9 @@
 import type { Changes } from './changes.js';
 import type { RouterContext } from './context.js';
-import { receiptInput, receiptPrice, type Misrouted } from './receipt-input.js';
-import { isPromise, type MaybePromise } from './store/types.js';
-import type { Transition } from './transition.js';
-import type { Cascade, CascadeStatus, Receipt } from './types.js';
+import { receiptInput, receiptPrice, type Misrouted } from '../core/receipt-input.js';
+import { isPromise, type MaybePromise } from '../store/types.js';
+import type { Transition } from '../core/transition.js';
+import type { Cascade, CascadeStatus, Receipt } from '../core/types.js';
 
 /** What `handleReceipt()` did with a receipt. */
 export type ReceiptResult =

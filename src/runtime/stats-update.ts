@@ -3,14 +3,14 @@
  * keys a message reads, the estimates the planner orders by, the update a persisted change carries, and
  * the SMS-only counterfactual of a new message. Plain functions over the router's resolved channels.
  */
-import type { ResolvedChannel } from './channels.js';
-import { projectCost } from './cost.js';
-import { estimateChannel, isLost, observe, statKey, streakKey, streakObservations, type Learned, type ResolvedLearning } from './learning.js';
-import { ledgerDelta } from './ledger.js';
-import type { Micros } from './money.js';
-import { contentFor, successFor } from './planner.js';
-import type { StatsUpdate } from './store/types.js';
-import type { Cascade, ChannelEstimate, Message, Plan, Recipient } from './types.js';
+import type { ResolvedChannel } from '../core/channels.js';
+import { projectCost } from '../core/cost.js';
+import { estimateChannel, isLost, observe, statKey, streakKey, streakObservations, type Learned, type ResolvedLearning } from '../core/learning.js';
+import { ledgerDelta } from '../core/ledger.js';
+import type { Micros } from '../core/money.js';
+import { contentFor, successFor } from '../core/planner.js';
+import type { StatsUpdate } from '../store/types.js';
+import type { Cascade, ChannelEstimate, Message, Plan, Recipient } from '../core/types.js';
 
 type Channels = ReadonlyMap<string, ResolvedChannel>;
 

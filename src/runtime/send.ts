@@ -1,11 +1,11 @@
 import pRetry, { AbortError } from 'p-retry';
-import type { ResolvedChannel, ResolvedProvider, ResolvedRetry } from './channels.js';
+import type { ResolvedChannel, ResolvedProvider, ResolvedRetry } from '../core/channels.js';
 import type { LazyAbort } from './abort.js';
 import { sleep, type Clock } from './clock.js';
-import { SendError, isCascadeRouterError } from './errors.js';
-import { toMicros, type Micros } from './money.js';
-import { contentFor } from './planner.js';
-import type { AttemptError, Cascade, Content, Message, Recipient, SendRequest, SendResult } from './types.js';
+import { SendError, isCascadeRouterError } from '../core/errors.js';
+import { toMicros, type Micros } from '../core/money.js';
+import { contentFor } from '../core/planner.js';
+import type { AttemptError, Cascade, Content, Message, Recipient, SendRequest, SendResult } from '../core/types.js';
 
 export type SendOutcome =
   | { readonly ok: true; readonly providerMessageId: string; readonly priceMicros: Micros | undefined }

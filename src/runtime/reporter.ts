@@ -1,9 +1,9 @@
 import type { EventEmitter } from 'eventemitter3';
-import { isCascadeRouterError } from './errors.js';
+import { isCascadeRouterError } from '../core/errors.js';
 import { eventFor, type ErrorStage, type RouterEvents } from './events.js';
-import type { Observer } from './observe/observer.js';
-import type { Transition } from './transition.js';
-import type { Cascade } from './types.js';
+import type { Observer } from '../observe/observer.js';
+import type { Transition } from '../core/transition.js';
+import type { Cascade } from '../core/types.js';
 
 /**
  * Where the router writes what happens, pino-style (an object of fields first, then the message): errors it

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { isPromise, type CascadeStore, type MaybePromise } from './store/types.js';
+import { isPromise, type CascadeStore, type MaybePromise } from '../store/types.js';
 
 /**
  * One router instance's liveness in a store that other instances share. A step the router claims is

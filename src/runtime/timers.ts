@@ -5,9 +5,9 @@ import type { Dispatcher } from './dispatch.js';
 import { drive, type Operation } from './drive.js';
 import type { ErrorStage } from './events.js';
 import type { Inbox } from './inbox.js';
-import { sendingAttempt } from './store/types.js';
-import type { CascadeInput, Transition } from './transition.js';
-import type { Cascade } from './types.js';
+import { sendingAttempt } from '../store/types.js';
+import type { CascadeInput, Transition } from '../core/transition.js';
+import type { Cascade } from '../core/types.js';
 
 const TIMER_BATCH = 512;
 /** After a store failure, look again this soon rather than never. */

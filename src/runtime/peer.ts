@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { InvalidConfigError } from './errors.js';
+import { InvalidConfigError } from '../core/errors.js';
 
 // Resolved from this file, as the later `import()` will be: the user's node_modules, not the caller's cwd.
 const resolveFromHere = createRequire(import.meta.url);

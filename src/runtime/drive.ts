@@ -1,4 +1,4 @@
-import { isPromise, type MaybePromise } from './store/types.js';
+import { isPromise, type MaybePromise } from '../store/types.js';
 
 /**
  * A router operation: a generator that yields store calls' answers (plain values or promises) and is

@@ -3,13 +3,13 @@
  * `storeContractCases()` returns named async cases, and `storeContract()` registers them with the
  * `describe`/`it` of vitest, jest or node:test, whichever you pass. Assertions are node:assert's.
  */
-import { planCascade } from '../planner.js';
-import { latencyBucket, type Observation } from '../learning.js';
-import type { Ledger } from '../ledger.js';
-import type { CascadeStore, MaybePromise } from '../store/types.js';
-import { startCascade, transition, type CascadeInput } from '../transition.js';
-import type { Cascade, ChannelConfig, Message, Receipt, Recipient } from '../types.js';
-import { expect } from './expect.js';
+import { planCascade } from '../core/planner.js';
+import { latencyBucket, type Observation } from '../core/learning.js';
+import type { Ledger } from '../core/ledger.js';
+import type { CascadeStore, MaybePromise } from './types.js';
+import { startCascade, transition, type CascadeInput } from '../core/transition.js';
+import type { Cascade, ChannelConfig, Message, Receipt, Recipient } from '../core/types.js';
+import { expect } from '../testing/expect.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -1,15 +1,15 @@
 import { LazyAbort } from './abort.js';
 import { isUnavailable, type Changes } from './changes.js';
-import type { ResolvedChannel, ResolvedProvider } from './channels.js';
+import type { ResolvedChannel, ResolvedProvider } from '../core/channels.js';
 import { sleep } from './clock.js';
 import type { RouterContext } from './context.js';
-import { isCascadeRouterError } from './errors.js';
-import type { Admission } from './health.js';
+import { isCascadeRouterError } from '../core/errors.js';
+import type { Admission } from '../core/health.js';
 import { tryKey } from './provider-health.js';
 import { runSend, type SendOutcome } from './send.js';
-import { isPromise, type MaybePromise } from './store/types.js';
-import type { CascadeInput, Transition } from './transition.js';
-import { TERMINAL, type Cascade } from './types.js';
+import { isPromise, type MaybePromise } from '../store/types.js';
+import type { CascadeInput, Transition } from '../core/transition.js';
+import { TERMINAL, type Cascade } from '../core/types.js';
 
 /** A send this router is carrying out: its step and when that step times out. */
 interface InFlight {

@@ -1,10 +1,10 @@
 import type { RouterContext } from './context.js';
-import { isCascadeRouterError, StoreConflictError } from './errors.js';
+import { isCascadeRouterError, StoreConflictError } from '../core/errors.js';
 import { drive, type Operation } from './drive.js';
-import { receiptInput } from './receipt-input.js';
-import { isPromise, type CascadeStore, type CommitResult, type MaybePromise } from './store/types.js';
-import { transition, transitionAll, type CascadeInput, type Transition } from './transition.js';
-import type { Attempt, Cascade } from './types.js';
+import { receiptInput } from '../core/receipt-input.js';
+import { isPromise, type CascadeStore, type CommitResult, type MaybePromise } from '../store/types.js';
+import { transition, transitionAll, type CascadeInput, type Transition } from '../core/transition.js';
+import type { Attempt, Cascade } from '../core/types.js';
 
 /** What a store method answers, once resolved: what `yield` gives back inside an operation. */
 export type Answer<K extends keyof CascadeStore> = CascadeStore[K] extends (...args: never[]) => infer R ? Awaited<R> : never;
