@@ -2,7 +2,7 @@ import type { RouterContext } from './context.js';
 import { isCascadeRouterError, StoreConflictError } from '../core/errors.js';
 import { drive, type Operation } from './drive.js';
 import { receiptInput } from '../core/receipt-input.js';
-import { isPromise, type CascadeStore, type CommitResult, type MaybePromise } from '../store/types.js';
+import { isPromise, type CascadeStore, type CommitResult, type HeldReceipt, type MaybePromise } from '../store/types.js';
 import { transition, transitionAll, type CascadeInput, type Transition } from '../core/transition.js';
 import type { Attempt, Cascade } from '../core/types.js';
 
@@ -22,6 +22,8 @@ export interface ApplyOptions {
   readonly fresh?: boolean | undefined;
   /** A read of the cascade already on its way (`applyNow`), used instead of reading. */
   readonly reading?: Promise<Cascade | undefined> | undefined;
+  /** Receipts held for the change's provider id that refused its commit on `base` (`applyNow`): taken in at once. */
+  readonly held?: readonly HeldReceipt[] | undefined;
 }
 
 /** What `Changes.create` answers: `created` also when the stored cascade is this router's own lost create (`recovered`). */
@@ -170,7 +172,8 @@ export class Changes {
       this.#ctx.after(done, before);
       return done;
     }
-    const options = result.held.length > 0 ? { base: before, fresh: !assumed } : undefined;
+    // Refused for receipts held for the provider id it indexes: the same change again, with them in it.
+    const options = result.held.length > 0 ? { base: before, fresh: !assumed, held: result.held } : undefined;
     return drive(this.apply(cascadeId, input, options), this.#ctx.pending);
   }
 
@@ -215,6 +218,11 @@ export class Changes {
       // Only allocated when receipts held for the change's provider id are taken into it.
       let inputs: CascadeInput[] | undefined;
       let heldThrough: number | undefined;
+      const held = tries === 0 ? options?.held : undefined;
+      if (held !== undefined && held.length > 0) {
+        inputs = this.#withHeld(cascadeId, event, transition(before, event).cascade, held);
+        heldThrough = held[held.length - 1]!.seq;
+      }
       for (;;) {
         const done = inputs === undefined ? transition(before, event) : transitionAll(before, inputs);
         // Only a commit tells whether an assumed cascade is current: any other verdict is decided on a read.
@@ -252,16 +260,22 @@ export class Changes {
         }
         if (result.held.length === 0) break;
         // Receipts came for the provider id before its send returned: take them into this very change.
-        inputs = [event];
-        for (const held of result.held) {
-          const taken = receiptInput(this.#ctx.channels, done.cascade, held.receipt, held.receivedAt, event.now, this.#ctx.instanceId);
-          if (taken && 'input' in taken) inputs.push(taken.input);
-          else if (taken) this.#ctx.reporter.warn({ cascadeId, ...taken.misrouted }, 'a held receipt names another provider than its channel declares: ignored');
-        }
+        inputs = this.#withHeld(cascadeId, event, done.cascade, result.held);
         heldThrough = result.held[result.held.length - 1]!.seq;
       }
     }
     throw new StoreConflictError(cascadeId, MAX_CONFLICT_RETRIES);
+  }
+
+  /** `event` and the receipts held for the provider id it indexes in `indexed` (a misrouted one is ignored, with a warning). */
+  #withHeld(cascadeId: string, event: CascadeInput, indexed: Cascade, held: readonly HeldReceipt[]): CascadeInput[] {
+    const inputs = [event];
+    for (const { receipt, receivedAt } of held) {
+      const taken = receiptInput(this.#ctx.channels, indexed, receipt, receivedAt, event.now, this.#ctx.instanceId);
+      if (taken && 'input' in taken) inputs.push(taken.input);
+      else if (taken) this.#ctx.reporter.warn({ cascadeId, ...taken.misrouted }, 'a held receipt names another provider than its channel declares: ignored');
+    }
+    return inputs;
   }
 
   /** A write of this cascade starts (`writing()` is true until it ends). */
