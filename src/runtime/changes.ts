@@ -1,6 +1,6 @@
 import type { RouterContext } from './context.js';
 import { isCascadeRouterError, StoreConflictError } from '../core/errors.js';
-import { drive, type Operation } from './drive.js';
+import { call, drive, type Operation } from './drive.js';
 import { receiptInput } from '../core/receipt-input.js';
 import { isPromise, type CascadeStore, type CommitResult, type HeldReceipt, type MaybePromise } from '../store/types.js';
 import { transition, transitionAll, type CascadeInput, type Transition } from '../core/transition.js';
@@ -86,7 +86,7 @@ export class Changes {
     if (isPromise(creating)) {
       this.#enter(cascade.id);
       try {
-        answer = (yield creating) as Answer<'create'>;
+        answer = yield* call(creating);
       } catch (error) {
         if (isUnavailable(error)) this.#remember(started);
         throw error;
@@ -190,7 +190,7 @@ export class Changes {
       if (before === undefined) {
         // A read `applyNow` began is awaited here, once.
         const reading = tries === 0 && options?.reading !== undefined ? options.reading : store.get(cascadeId);
-        before = isPromise(reading) ? ((yield reading) as Answer<'get'>) : reading;
+        before = isPromise(reading) ? yield* call(reading) : reading;
       }
       const assumed = base !== undefined && !fresh;
       base = undefined;
@@ -246,7 +246,7 @@ export class Changes {
         if (isPromise(committing)) {
           this.#enter(cascadeId);
           try {
-            result = (yield committing) as CommitResult;
+            result = yield* call(committing);
           } catch (error) {
             if (isUnavailable(error)) this.#remember(done);
             throw error;

@@ -2,9 +2,15 @@ import { isPromise, type MaybePromise } from '../store/types.js';
 
 /**
  * A router operation: a generator that yields store calls' answers (plain values or promises) and is
- * resumed with the resolved value: `const cascade = (yield store.get(id)) as Cascade | undefined`.
+ * resumed with the resolved value. Inside one, `yield* call(store.get(id))` gives that value, typed.
+ * See docs/architecture.md for why operations are generators.
  */
 export type Operation<T> = Generator<unknown, T, unknown>;
+
+/** A store call's answer inside an operation: `const cascade = yield* call(store.get(id))`. */
+export function* call<T>(answer: T): Operation<Awaited<T>> {
+  return (yield answer) as Awaited<T>;
+}
 
 /** Counts operations that went asynchronous, so `settled()` can wait for them. */
 export interface PendingWork {

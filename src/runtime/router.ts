@@ -6,7 +6,7 @@ import { resolveChannels, type PhoneNumberOptions, type ResolvedChannel } from '
 import { SimulatedClock, systemClock, type Clock } from './clock.js';
 import type { RouterContext } from './context.js';
 import { Dispatcher } from './dispatch.js';
-import { drive, type Operation, type PendingWork } from './drive.js';
+import { call, drive, type Operation, type PendingWork } from './drive.js';
 import { toMs, type Duration } from '../core/duration.js';
 import { InvalidConfigError, InvalidReceiptError, OverloadedError, RouterClosedError } from '../core/errors.js';
 import { eventBase, type RouterEvents } from './events.js';
@@ -362,7 +362,7 @@ export class Router {
     if (!this.#learning) return this.#planNow(message, recipient, capped);
     const context = this.#context(message, capped);
     const keys = statKeysFor(this.#channels, message);
-    const learned = (yield this.#store.learned(recipient.id, learnedKeys(keys))) as Awaited<ReturnType<CascadeStore['learned']>>;
+    const learned = yield* call(this.#store.learned(recipient.id, learnedKeys(keys)));
     const now = this.#clock.now();
     const estimates = estimatesFor(keys, learned, this.#learning, now);
     return buildPlan({ ...context, now, estimates, minProbability: this.#learning.minProbability, learned: true }, message, recipient);
@@ -396,7 +396,7 @@ export class Router {
     let capped: string | undefined;
     if (cap !== undefined && this.#store.admit !== undefined) {
       const request = { recipientId: recipient.id, category: message.category, key: message.key, max: cap.max, windowMs: cap.windowMs, now: this.#clock.now() };
-      if (!((yield this.#store.admit(request)) as boolean)) capped = `at most ${cap.max} "${message.category}" messages in ${cap.windowMs} ms`;
+      if (!(yield* call(this.#store.admit(request)))) capped = `at most ${cap.max} "${message.category}" messages in ${cap.windowMs} ms`;
     }
     const plan = this.#learning ? yield* this.#plan(message, recipient, capped) : this.#planNow(message, recipient, capped);
     const started = startCascade({ id: this.#createId(message), key: message.key, message, recipient, plan, now: plan.createdAt, by: this.instanceId });

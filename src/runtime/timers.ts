@@ -2,7 +2,7 @@ import { isUnavailable, type Changes } from './changes.js';
 import type { TimerHandle } from './clock.js';
 import type { RouterContext } from './context.js';
 import type { Dispatcher } from './dispatch.js';
-import { drive, type Operation } from './drive.js';
+import { call, drive, type Operation } from './drive.js';
 import type { ErrorStage } from './events.js';
 import type { Inbox } from './inbox.js';
 import { sendingAttempt } from '../store/types.js';
@@ -106,7 +106,7 @@ export class Timers {
     const ctx = this.#ctx;
     if (this.#dispatcher!.recording(cascadeId)) return undefined;
     const input = (): CascadeInput => ({ type: 'tick', now: ctx.clock.now(), by: ctx.instanceId });
-    const cascade = (yield ctx.store.get(cascadeId)) as Cascade | undefined;
+    const cascade = yield* call(ctx.store.get(cascadeId));
     if (!cascade) return undefined;
     // A step claimed in this router's name that it is not sending was never sent (its claim's write seemed to
     // fail): it goes out now, rather than timing out unsent.
