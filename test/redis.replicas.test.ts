@@ -95,10 +95,8 @@ describe.skipIf(skip)('Redis store: writes acknowledged by replicas (WAIT)', () 
     // it from its socket when it wakes).
     replica.pause();
     await dropReplicas(primary);
-    const started = Date.now();
     const refused = await waiting.send(message('unacknowledged'), recipient).catch((error: unknown) => error);
     expect(refused).toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringContaining('0 of 1 replicas within 200 ms') });
-    expect(Date.now() - started).toBeLessThan(1000);
     await expect(plain.send(message('acknowledged-by-primary'), recipient)).resolves.toMatchObject({ created: true });
 
     // The primary dies before the replica could take those writes; the replica is promoted.
