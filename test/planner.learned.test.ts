@@ -132,10 +132,11 @@ describe('planner with learned estimates: the margin a reorder needs', () => {
     }
   });
 
-  it('a learned order never costs more than the price order by its own estimates, and a channel learned lost still goes last', () => {
+  it('a learned order differs from the price order only when it costs at least REORDER_MARGIN less by its own estimates, and a channel learned lost still goes last', () => {
     const spec = fc.record({ cost: fc.integer({ min: 0, max: 80 }), delivered: fc.boolean(), p: fc.double({ min: 0.05, max: 1, noNaN: true }) });
     fc.assert(
-      fc.property(fc.array(spec, { minLength: 2, maxLength: 4 }), fc.nat({ max: 3 }), (specs, lostIndex) => {
+      // Distinct prices: the price order has no ties for a tie-break to settle otherwise than this test does.
+      fc.property(fc.uniqueArray(spec, { selector: (s) => s.cost, minLength: 2, maxLength: 4 }), fc.nat({ max: 3 }), (specs, lostIndex) => {
         const channels: Record<string, ChannelConfig> = {};
         const estimates = new Map<string, ChannelEstimate>();
         specs.forEach((s, i) => {
@@ -160,7 +161,8 @@ describe('planner with learned estimates: the margin a reorder needs', () => {
           const ib = Number(b.slice(1));
           return (ia === lostIndex ? 1 : 0) - (ib === lostIndex ? 1 : 0) || specs[ia]!.cost - specs[ib]!.cost;
         });
-        expect(cost(names)).toBeLessThanOrEqual(cost(byPrice) + 1e-9);
+        const same = names.every((name, i) => name === byPrice[i]);
+        if (!same) expect(cost(names)).toBeLessThanOrEqual((1 - REORDER_MARGIN) * cost(byPrice) + 1e-9);
         if (lostIndex < specs.length) expect(names[names.length - 1]).toBe(`c${lostIndex}`);
       }),
       { numRuns: 300 },
