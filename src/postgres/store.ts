@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { InvalidConfigError, InvalidInputError, StoreConflictError } from '../core/errors.js';
+import { sentByIndex } from '../store/sent-by.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from '../redis/codec.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth, type StatsUpdate } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
@@ -163,14 +164,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     if (known.size > cacheSize) known.delete(known.keys().next().value!);
   };
   const tick = new TickCache();
-  // Provider id → the cascade that sent it, for the ids this instance's commits indexed (least recent first): a
-  // provider id belongs to one cascade for good, so a receipt for one needs no route to find it (`routeHint`).
-  const sentBy = new Map<string, string>();
-  const rememberSent = (providerId: string, id: string): void => {
-    if (cacheSize === 0) return;
-    sentBy.set(providerId, id);
-    if (sentBy.size > cacheSize) sentBy.delete(sentBy.keys().next().value!);
-  };
+  // The provider ids this instance indexed, for `routeHint`.
+  const sentBy = sentByIndex(cacheSize);
 
   /** The cascade a row shows, remembered; `sent` is what this instance held when it asked (the row is relative to it). */
   const decode = (id: string, row: Row | undefined, sent: Known | undefined): Cascade | undefined => {
@@ -406,7 +401,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         tick.confirm(stored);
         for (const providerId of providerIds) {
           tick.index(providerId, next.id);
-          if (!terminal) rememberSent(providerId, next.id);
+          if (!terminal) sentBy.remember(providerId, next.id);
         }
       }
       return COMMITTED;
@@ -432,12 +427,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     routeHint(providerMessageId: string) {
-      const id = sentBy.get(providerMessageId);
-      if (id === undefined) return undefined;
-      // None once the cascade ended or left the cache, nor while this instance does not know its version.
-      const entry = known.get(id);
-      if (entry === undefined) sentBy.delete(providerMessageId);
-      return entry?.cascade === undefined ? undefined : { cascadeId: id, cascade: entry.cascade };
+      return sentBy.hint(providerMessageId, known);
     },
 
     async heldCounts() {

@@ -19,6 +19,7 @@ import { readScript } from './scripts/read.js';
 import { routeScript } from './scripts/route.js';
 import { learnedScript } from './scripts/stats.js';
 import { ledgerArgs, parseLearned, parseLedger, recipientTtlMs, statsArg, statsKeys } from './stats.js';
+import { sentByIndex } from '../store/sent-by.js';
 import { runScript, runScriptReplicated, type LuaScript, type PipelineClient, type Replication } from './scripts/script.js';
 
 export interface RedisStoreOptions extends ConnectionOptions {
@@ -188,14 +189,8 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   // Redis: a read sends the nonce and version held and gets back only what changed.
   const known = new Map<string, Known>();
   const nonces = nonceMaker();
-  // Provider id → the cascade that sent it, for the ids this instance's commits indexed (least recent first):
-  // a provider id belongs to one cascade for good, so a receipt for one needs no route to find it.
-  const sentBy = new Map<string, string>();
-  const rememberSent = (providerId: string, id: string): void => {
-    if (cacheSize === 0) return;
-    sentBy.set(providerId, id);
-    if (sentBy.size > cacheSize) sentBy.delete(sentBy.keys().next().value!);
-  };
+  // The provider ids this instance indexed, for `routeHint`.
+  const sentBy = sentByIndex(cacheSize);
   const remember = (id: string, entry: Known): void => {
     if (cacheSize === 0) return;
     known.delete(id);
@@ -392,7 +387,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
           confirm(stored);
           for (const providerId of providerIds) {
             indexed.set(providerId, next.id);
-            if (!terminal) rememberSent(providerId, next.id);
+            if (!terminal) sentBy.remember(providerId, next.id);
           }
         }
       }
@@ -404,12 +399,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     },
 
     routeHint(providerMessageId: string) {
-      const id = sentBy.get(providerMessageId);
-      if (id === undefined) return undefined;
-      // None once the cascade ended or left the cache, nor while this instance does not know its version.
-      const entry = known.get(id);
-      if (entry === undefined) sentBy.delete(providerMessageId);
-      return entry?.cascade === undefined ? undefined : { cascadeId: id, cascade: entry.cascade };
+      return sentBy.hint(providerMessageId, known);
     },
 
     async heldCounts() {
