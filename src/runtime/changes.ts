@@ -204,7 +204,6 @@ export class Changes {
           // have passed while the write was lost, and nobody received it.
           this.#ctx.reporter.report(recovered);
           yield* this.#sendUnsent(cascadeId, before);
-          base = undefined;
           continue;
         }
         if (recovered) this.#ctx.after(recovered);

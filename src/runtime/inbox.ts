@@ -112,6 +112,9 @@ export class Inbox {
     let step = -1;
     let misrouted: (Misrouted & { status: CascadeStatus }) | undefined;
     const applying = this.#changes.applyNow(cascadeId, (cascade) => {
+      // Called again on each read (a conflict, or a stale copy): only the last call's findings count.
+      step = -1;
+      misrouted = undefined;
       const taken = receiptInput(channels, cascade, receipt, received, clock.now(), instanceId);
       if (taken === undefined) return undefined;
       if ('misrouted' in taken) {
