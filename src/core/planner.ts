@@ -510,7 +510,9 @@ function chooseWaits(ordered: Candidate[], microsPerMs: number): void {
         const [w, p, latency] = point;
         const spend = channel.billing === 'delivered' ? billedP * costMicros : costMicros;
         const cost = spend + microsPerMs * stepTime(p, latency, w, failure) + (1 - p) * rest;
-        if (cost < best) {
+        // Without a value of time, on a tie the longer wait: it costs nothing more and catches a receipt
+        // slower than any seen so far. With one, the shorter: the model's time is not all the time there is.
+        if (cost < best || (cost === best && microsPerMs === 0)) {
           best = cost;
           pick = point;
         }
