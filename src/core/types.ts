@@ -1,3 +1,8 @@
+/**
+ * The public types: messages, recipients, channels, receipts, plans, cascades and their attempts, with the two
+ * constants that go with them (`TERMINAL`, `STATUS_RANK`). Over 250 lines because it is the one page a user
+ * reads for the shapes the router takes and gives; each type is documented where it is declared.
+ */
 import type { Amount, Micros } from './money.js';
 import type { Duration } from './duration.js';
 
