@@ -55,9 +55,10 @@ export interface PlanContext {
   readonly capped?: string | undefined;
 }
 
-
-
-/** The plan for an already validated message and recipient. Pure: same input, same plan. */
+/**
+ * The plan for an already validated message and recipient: candidates ordered (plan/order.ts), then each step
+ * placed in time and checked against the deadline (plan/deadline.ts) and the budget (`PlanBudget`).
+ */
 export function buildPlan(context: PlanContext, message: Message, recipient: Recipient): Plan {
   const skipped: PlanSkip[] = [];
   // Without estimates every key is the price, and the value of time cannot change the order: skip its parse.
@@ -163,12 +164,6 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
   };
 }
 
-
-
-
-
-
-
 /** Dry run: what the router would do for this message and recipient, without sending anything. */
 export function planCascade(input: {
   readonly channels: Readonly<Record<string, ChannelConfig>>;
@@ -195,11 +190,6 @@ export function planCascade(input: {
   return buildPlan({ channels, consentRequired, now: input.now, estimates, minProbability, valueOfTime: input.valueOfTime }, message, recipient);
 }
 
-
-
-
-
-
 // The value of time is mostly one amount for every message: parse it once, not per plan (a string costs ~1 µs).
 let lastValueOfTime: Amount | undefined;
 let lastMicrosPerMs = 0;
@@ -212,6 +202,3 @@ function microsPerMsOf(valueOfTime: Amount): number {
   }
   return lastMicrosPerMs;
 }
-
-
-

@@ -75,7 +75,6 @@ export interface Transition {
   readonly verdict: Verdict;
 }
 
-
 /** The state of a new cascade, with its first step started or scheduled. */
 export function startCascade(init: {
   readonly id: string;

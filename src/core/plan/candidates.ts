@@ -12,6 +12,7 @@ import type { PlanContext } from '../planner.js';
 import type { ChannelEstimate, Message, PlanProvider, PlanSkip, Recipient } from '../types.js';
 import { contentFor } from './content.js';
 
+/** A channel that may carry the message: its address, its price and, when learned, its estimate. */
 export interface Candidate {
   readonly channel: ResolvedChannel;
   readonly address: string;
