@@ -3,6 +3,7 @@ import { durationOption, type Duration } from '../core/duration.js';
 import { InvalidConfigError, StoreConflictError, StoreUnavailableError } from '../core/errors.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
+import { readStoredCascade } from '../core/stored.js';
 import { connect, ready, writeBatcher, type ConnectionOptions, type RedisClient } from './connection.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from './codec.js';
 import { toStoreError } from './errors.js';
@@ -241,7 +242,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
     }
     const [changing, nonce, fixedJson] = reply as [string, string?, string?];
     const fixed = nonce === undefined ? sent!.fixed : (JSON.parse(fixedJson!) as Fixed);
-    const cascade = { ...fixed, ...(JSON.parse(changing) as Omit<Cascade, keyof Fixed>) } as Cascade;
+    const cascade = { ...fixed, ...readStoredCascade(JSON.parse(changing) as Omit<Cascade, keyof Fixed>) } as Cascade;
     if (TERMINAL.has(cascade.status)) known.delete(id);
     else remember(id, { nonce: nonce ?? sent!.nonce, fixed, cascade });
     // A fixed part this instance did not hold may be a cascade created again under the id: versions restart.

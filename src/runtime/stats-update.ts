@@ -1,16 +1,16 @@
 /**
  * What the router hands the store and the planner around learning and the spend ledger: the statistics
  * keys a message reads, the estimates the planner orders by, the update a persisted change carries, and
- * the SMS-only counterfactual of a new message. Plain functions over the router's resolved channels.
+ * the SMS-only counterfactual of a new message (computed in core/spend.ts). Plain functions over the router's
+ * resolved channels.
  */
 import type { ResolvedChannel } from '../core/channels.js';
-import { projectCost } from '../core/cost.js';
 import { estimateChannel, isLost, observe, statKey, streakKey, streakObservations, type Learned, type ResolvedLearning } from '../core/learning.js';
 import { ledgerDelta } from '../core/ledger.js';
 import type { Micros } from '../core/money.js';
-import { contentFor, successFor } from '../core/planner.js';
+import { successFor } from '../core/plan/content.js';
 import type { StatsUpdate } from '../store/types.js';
-import type { Cascade, ChannelEstimate, Message, Plan, Recipient } from '../core/types.js';
+import type { Cascade, ChannelEstimate, Message } from '../core/types.js';
 
 type Channels = ReadonlyMap<string, ResolvedChannel>;
 
@@ -62,17 +62,5 @@ export function statsUpdate(
   return ledger && { ledger };
 }
 
-/** What this message would have cost on the cheapest SMS channel that has an address for the recipient. */
-export function smsOnlyCost(channels: Channels, plan: Plan, message: Message, recipient: Recipient): Micros | undefined {
-  let best: Micros | undefined;
-  for (const step of plan.steps) if (step.kind === 'sms' && (best === undefined || step.costMicros < best)) best = step.costMicros;
-  if (best !== undefined) return best;
-  for (const channel of channels.values()) {
-    if (channel.kind !== 'sms') continue;
-    const address = channel.address(recipient);
-    if (address === undefined || address === '') continue;
-    const cost = channel.fixedCostMicros ?? projectCost(channel.cost, { channel: channel.name, message, recipient, address, content: contentFor(message, channel) });
-    if (best === undefined || cost < best) best = cost;
-  }
-  return best;
-}
+/** What a new message would have cost by SMS only, for the ledger (core/spend.ts). */
+export { smsOnlyCost } from '../core/spend.js';
