@@ -10,9 +10,9 @@ import { toMs } from './duration.js';
 import { stepCost } from './expected-cost.js';
 import { toMicros, toMicrosPerMs, type Amount } from './money.js';
 import { own } from './own.js';
-import { eligible } from './plan/candidates.js';
+import { eligible, type Candidate } from './plan/candidates.js';
 import { quietHoursApply, successFor } from './plan/content.js';
-import { lastResort, MIN_WAIT_MS, within } from './plan/deadline.js';
+import { lastResorts, MIN_WAIT_MS, within, type Reserve } from './plan/deadline.js';
 import { chooseWaits, keepPriceOrderUnlessWorth, order, skipWorthless } from './plan/order.js';
 import { endOfQuietHours } from './quiet-hours.js';
 import { PlanBudget } from './spend.js';
@@ -73,11 +73,9 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
 
   const startAt = Math.max(context.now, message.sendAt === undefined ? context.now : +message.sendAt);
   const deadlineAt = message.deadline === undefined ? undefined : startAt + toMs(message.deadline, 'deadline');
-  const budget = new PlanBudget(message.maxCost === undefined ? Infinity : toMicros(message.maxCost, 'maxCost'));
+  const maxMicros = message.maxCost === undefined ? Infinity : toMicros(message.maxCost, 'maxCost');
   const respectQuiet = quietHoursApply(message, recipient);
 
-  const steps: PlanStep[] = new Array<PlanStep>();
-  let t = startAt;
   const startOf = (channel: ResolvedChannel, providers: readonly PlanProvider[] | undefined, from: number): { start: number; delayMs: number } => {
     const delay = own(message.delays, channel.name);
     const delayMs = delay === undefined ? 0 : toMs(delay, `delays.${channel.name}`);
@@ -85,10 +83,100 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
     const start = respectQuiet ? endOfQuietHours(from + delayMs + paceMs, recipient.quietHours!, recipient.timeZone) : from + delayMs + paceMs;
     return { start, delayMs };
   };
-  // Under a deadline, the last resort: the last step in the order that could still deliver before the deadline
-  // were it tried first. It always stays in the plan; the steps before it share the time that leaves it room.
+  const placing: Placing = { message, ordered, startAt, deadlineAt, maxMicros, microsPerMs, startOf };
+  // Under a deadline, the last resort: a step that could still deliver before the deadline were it tried first.
+  // It always stays in the plan; the steps before it share the time that leaves it room. Of the candidates,
+  // the one whose plan is likeliest to deliver in time (by the estimates; without them every plan ties and the
+  // first candidate, the dearest, is kept).
+  const reserves = deadlineAt === undefined ? [] : lastResorts(ordered, startAt, deadlineAt, maxMicros, startOf, microsPerMs, message.policy?.deadline === 'skip');
+  const tries = estimates !== undefined && reserves.length > 1;
+  let placed = place(placing, reserves[0], tries ? skipped.slice() : skipped);
+  if (tries) {
+    let best = deliveryChance(placed.steps);
+    for (let r = 1; r < reserves.length && best < 1; r++) {
+      const other = place(placing, reserves[r], skipped.slice());
+      const chance = deliveryChance(other.steps);
+      if (chance > best) {
+        best = chance;
+        placed = other;
+      }
+    }
+  }
+  const { steps, budget } = placed;
+  const allSkipped = placed.skipped;
+  return {
+    createdAt: context.now,
+    startAt,
+    deadlineAt,
+    steps,
+    skipped: allSkipped.length === 0 ? NONE_SKIPPED : allSkipped,
+    maxSpendMicros: budget.worstMicros,
+    bestSpendMicros: steps[0]?.costMicros ?? 0,
+    quietHours: respectQuiet,
+  };
+}
+
+/** Dry run: what the router would do for this message and recipient, without sending anything. */
+export function planCascade(input: {
+  readonly channels: Readonly<Record<string, ChannelConfig>>;
+  readonly message: Message;
+  readonly recipient: Recipient;
+  readonly now: number;
+  readonly consentRequired?: readonly string[] | undefined;
+  /** Learned estimates by channel name (see `ChannelEstimate`). */
+  readonly estimates?: ReadonlyMap<string, ChannelEstimate> | undefined;
+  /** Skip channels whose estimated probability is below this (reason `unlikely`). Default 0. */
+  readonly minProbability?: number | undefined;
+  /** What a second of waiting is worth when the message's policy does not say. Default 0. */
+  readonly valueOfTime?: Amount | undefined;
+  /** Check phone numbers (as `RouterOptions.phoneNumbers`). */
+  readonly phoneNumbers?: PhoneNumberOptions | boolean | undefined;
+}): Plan {
+  const channels = resolveChannels(input.channels, { phoneNumbers: input.phoneNumbers });
+  const message = validateMessage(input.message, channels);
+  const recipient = validateRecipient(input.recipient);
+  const consentRequired = new Set(input.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
+  const estimates = input.estimates === undefined ? undefined : validateEstimates(input.estimates);
+  const minProbability = input.minProbability === undefined ? undefined : validateProbability(input.minProbability, 'minProbability');
+  if (input.valueOfTime !== undefined) toMicrosPerMs(input.valueOfTime, 'valueOfTime');
+  return buildPlan({ channels, consentRequired, now: input.now, estimates, minProbability, valueOfTime: input.valueOfTime }, message, recipient);
+}
+
+// The value of time is mostly one amount for every message: parse it once, not per plan (a string costs ~1 µs).
+let lastValueOfTime: Amount | undefined;
+let lastMicrosPerMs = 0;
+
+/** A value of time per second as micro-units per millisecond. */
+function microsPerMsOf(valueOfTime: Amount): number {
+  if (valueOfTime !== lastValueOfTime) {
+    lastMicrosPerMs = toMicrosPerMs(valueOfTime, 'valueOfTime');
+    lastValueOfTime = valueOfTime;
+  }
+  return lastMicrosPerMs;
+}
+
+/** What placing the steps in time needs: the message, the order, the deadline and the budget. */
+interface Placing {
+  readonly message: Message;
+  readonly ordered: readonly Candidate[];
+  readonly startAt: number;
+  readonly deadlineAt: number | undefined;
+  readonly maxMicros: number;
+  readonly microsPerMs: number;
+  readonly startOf: (channel: ResolvedChannel, providers: readonly PlanProvider[] | undefined, from: number) => { start: number; delayMs: number };
+}
+
+/**
+ * The steps placed in time around a last resort (under a deadline): each waits its wait, shortened to leave the
+ * last resort its room or to end by the deadline, skipped when that leaves under a second, when it would pass
+ * `maxCost`, or when it is not worth its share. Its skips are added to `skipped`.
+ */
+function place(placing: Placing, reserve: Reserve | undefined, skipped: PlanSkip[]): { steps: PlanStep[]; skipped: PlanSkip[]; budget: PlanBudget } {
+  const { message, ordered, startAt, deadlineAt, microsPerMs, startOf } = placing;
   const skipLong = message.policy?.deadline === 'skip';
-  const reserve = deadlineAt === undefined ? undefined : lastResort(ordered, startAt, deadlineAt, budget.maxMicros, startOf, microsPerMs, skipLong);
+  const budget = new PlanBudget(placing.maxMicros);
+  const steps: PlanStep[] = new Array<PlanStep>();
+  let t = startAt;
   for (let i = 0; i < ordered.length; i++) {
     const { channel, address, costMicros, providers } = ordered[i]!;
     let estimate = ordered[i]!.estimate;
@@ -152,53 +240,12 @@ export function buildPlan(context: PlanContext, message: Message, recipient: Rec
     });
     t = start + waitMs;
   }
-  return {
-    createdAt: context.now,
-    startAt,
-    deadlineAt,
-    steps,
-    skipped: skipped.length === 0 ? NONE_SKIPPED : skipped,
-    maxSpendMicros: budget.worstMicros,
-    bestSpendMicros: steps[0]?.costMicros ?? 0,
-    quietHours: respectQuiet,
-  };
+  return { steps, skipped, budget };
 }
 
-/** Dry run: what the router would do for this message and recipient, without sending anything. */
-export function planCascade(input: {
-  readonly channels: Readonly<Record<string, ChannelConfig>>;
-  readonly message: Message;
-  readonly recipient: Recipient;
-  readonly now: number;
-  readonly consentRequired?: readonly string[] | undefined;
-  /** Learned estimates by channel name (see `ChannelEstimate`). */
-  readonly estimates?: ReadonlyMap<string, ChannelEstimate> | undefined;
-  /** Skip channels whose estimated probability is below this (reason `unlikely`). Default 0. */
-  readonly minProbability?: number | undefined;
-  /** What a second of waiting is worth when the message's policy does not say. Default 0. */
-  readonly valueOfTime?: Amount | undefined;
-  /** Check phone numbers (as `RouterOptions.phoneNumbers`). */
-  readonly phoneNumbers?: PhoneNumberOptions | boolean | undefined;
-}): Plan {
-  const channels = resolveChannels(input.channels, { phoneNumbers: input.phoneNumbers });
-  const message = validateMessage(input.message, channels);
-  const recipient = validateRecipient(input.recipient);
-  const consentRequired = new Set(input.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
-  const estimates = input.estimates === undefined ? undefined : validateEstimates(input.estimates);
-  const minProbability = input.minProbability === undefined ? undefined : validateProbability(input.minProbability, 'minProbability');
-  if (input.valueOfTime !== undefined) toMicrosPerMs(input.valueOfTime, 'valueOfTime');
-  return buildPlan({ channels, consentRequired, now: input.now, estimates, minProbability, valueOfTime: input.valueOfTime }, message, recipient);
-}
-
-// The value of time is mostly one amount for every message: parse it once, not per plan (a string costs ~1 µs).
-let lastValueOfTime: Amount | undefined;
-let lastMicrosPerMs = 0;
-
-/** A value of time per second as micro-units per millisecond. */
-function microsPerMsOf(valueOfTime: Amount): number {
-  if (valueOfTime !== lastValueOfTime) {
-    lastMicrosPerMs = toMicrosPerMs(valueOfTime, 'valueOfTime');
-    lastValueOfTime = valueOfTime;
-  }
-  return lastMicrosPerMs;
+/** The chance a plan delivers, by its steps' estimates (taken as independent); a step without one counts as sure. */
+function deliveryChance(steps: readonly PlanStep[]): number {
+  let miss = 1;
+  for (const step of steps) miss *= 1 - (step.probability ?? 1);
+  return 1 - miss;
 }

@@ -23,13 +23,14 @@ export interface Reserve {
 }
 
 /**
- * The last resort under a deadline: of the steps that could still deliver before it were they tried first (a
- * second of wait at least, or their whole wait if shorter or with `policy.deadline: 'skip'`; within `maxCost` on
- * their own), the likeliest to deliver within the time its
- * receipts need (on a tie, as without estimates, the dearest, then the latest in the order). And the room it needs: the wait within which its learned
- * receipts mostly come (95% of its deliveries within its wait), or, with no latency known, half the time it would have.
+ * The last resorts under a deadline, best first: of the steps that could still deliver before it were they
+ * tried first (a second of wait at least, or their whole wait if shorter or with `policy.deadline: 'skip'`;
+ * within `maxCost` on their own), the likeliest to deliver within the time its receipts need first (on a tie,
+ * as without estimates, the dearest, then the latest in the order). And the room each needs: the wait within
+ * which its learned receipts mostly come (95% of its deliveries within its wait), or, with no latency known,
+ * half the time it would have. The planner keeps the one whose plan is likeliest to deliver in time.
  */
-export function lastResort(
+export function lastResorts(
   ordered: readonly Candidate[],
   startAt: number,
   deadlineAt: number,
@@ -37,9 +38,8 @@ export function lastResort(
   startOf: (channel: ResolvedChannel, providers: readonly PlanProvider[] | undefined, from: number) => { start: number },
   microsPerMs: number,
   skipLong: boolean,
-): Reserve | undefined {
-  let best: Reserve | undefined;
-  let bestP = -1;
+): Reserve[] {
+  const ranked: { reserve: Reserve; p: number }[] = [];
   for (let i = ordered.length - 1; i >= 0; i--) {
     const c = ordered[i]!;
     const { start } = startOf(c.channel, c.providers, startAt);
@@ -51,17 +51,19 @@ export function lastResort(
     const needMs = skipLong ? full : Math.max(Math.min(MIN_WAIT_MS, full), Math.min(wait, receiptsNeedMs(c.estimate, left)));
     const e = c.estimate === undefined ? undefined : within(c.estimate, needMs);
     const p = e?.probability ?? 1;
-    if (p < bestP || (p === bestP && c.costMicros <= best!.costMicros)) continue;
-    bestP = p;
-    best = {
+    const reserve: Reserve = {
       index: i,
       channel: c.channel.name,
       roomMs: start - startAt + needMs,
       costMicros: c.costMicros,
       costOfTryMicros: stepCost(c.costMicros, c.channel.billing, p, e?.latencyMs ?? 0, needMs, microsPerMs, e?.failure ?? 0),
     };
+    // From the last in the order back: a later one stays ahead of an earlier one that is no likelier and no dearer.
+    let at = ranked.length;
+    while (at > 0 && (p > ranked[at - 1]!.p || (p === ranked[at - 1]!.p && c.costMicros > ranked[at - 1]!.reserve.costMicros))) at--;
+    ranked.splice(at, 0, { reserve, p });
   }
-  return best;
+  return ranked.map((r) => r.reserve);
 }
 
 /** How long a channel's receipts need: 95% of its learned deliveries within its wait; 3× the mean latency; else half of `leftMs`. */
