@@ -6,9 +6,6 @@ import { isPromise, type CascadeStore, type CommitResult, type HeldReceipt, type
 import { transition, transitionAll, type CascadeInput, type Transition } from '../core/transition.js';
 import type { Attempt, Cascade } from '../core/types.js';
 
-/** What a store method answers, once resolved: what `yield` gives back inside an operation. */
-export type Answer<K extends keyof CascadeStore> = CascadeStore[K] extends (...args: never[]) => infer R ? Awaited<R> : never;
-
 const MAX_CONFLICT_RETRIES = 32;
 /** Writes whose answer was lost that this router remembers, to recognise them when it reads their cascade again. */
 const MAX_LOST = 10_000;
@@ -74,26 +71,13 @@ export class Changes {
     const cascade = started.cascade;
     if (this.#mustBeat(started)) yield this.#ctx.liveness!.beat();
     const update = this.#ctx.update(undefined, cascade);
-    // Counted in flight while it is awaited; when its answer is lost, remembered to be recognised later.
-    let answer: Answer<'create'>;
     let creating: ReturnType<CascadeStore['create']>;
     try {
       creating = this.#ctx.store.create(cascade, update);
     } catch (error) {
-      if (isUnavailable(error)) this.#remember(started);
-      throw error;
+      throw this.#unanswered(error, started);
     }
-    if (isPromise(creating)) {
-      this.#enter(cascade.id);
-      try {
-        answer = yield* call(creating);
-      } catch (error) {
-        if (isUnavailable(error)) this.#remember(started);
-        throw error;
-      } finally {
-        this.#leave(cascade.id);
-      }
-    } else answer = creating;
+    const answer = isPromise(creating) ? yield* this.#awaitWrite(cascade.id, started, creating) : creating;
     if (answer.created) return answer;
     const recovered = this.#recognise(answer.cascade);
     if (recovered === undefined) return answer;
@@ -138,32 +122,17 @@ export class Changes {
     try {
       committing = ctx.store.commit(done.cascade, indexed(done), update, undefined);
     } catch (error) {
-      if (isUnavailable(error)) this.#remember(done);
-      throw error;
+      throw this.#unanswered(error, done);
     }
-    if (isPromise(committing)) return this.#committing(cascadeId, input, before, assumed, done, committing);
+    if (isPromise(committing)) return drive(this.#committing(cascadeId, input, before, assumed, done, committing), ctx.pending);
     return this.#committed(cascadeId, input, before, assumed, done, committing);
   }
 
-  /** `applyNow` waiting for its commit's answer, counted as the router's pending work and as a write in flight. */
-  async #committing(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, before: Cascade, assumed: boolean, done: Transition, committing: Promise<CommitResult>): Promise<Transition | undefined> {
-    const { pending } = this.#ctx;
-    pending.enter();
-    try {
-      let result: CommitResult;
-      this.#enter(cascadeId);
-      try {
-        result = await committing;
-      } catch (error) {
-        if (isUnavailable(error)) this.#remember(done);
-        throw error;
-      } finally {
-        this.#leave(cascadeId);
-      }
-      return await this.#committed(cascadeId, input, before, assumed, done, result);
-    } finally {
-      pending.leave();
-    }
+  /** `applyNow` waiting for its commit's answer (driven, so counted as the router's pending work). */
+  *#committing(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, before: Cascade, assumed: boolean, done: Transition, committing: Promise<CommitResult>): Operation<Transition | undefined> {
+    const result = yield* this.#awaitWrite(cascadeId, done, committing);
+    const carried = this.#committed(cascadeId, input, before, assumed, done, result);
+    return isPromise(carried) ? yield* call(carried) : carried;
   }
 
   /** After `applyNow`'s commit: carried out, or (refused) handed to `apply`, which takes held receipts in or reads again. */
@@ -232,27 +201,13 @@ export class Changes {
         const providerIds = indexed(done);
         if (this.#mustBeat(done)) yield this.#ctx.liveness!.beat();
         const update = this.#ctx.update(before, done.cascade);
-        // Counted in flight while it is awaited (an answer given at once leaves no time for anyone to ask);
-        // when its answer is lost, remembered to be recognised later.
-        let result: CommitResult;
         let committing: ReturnType<CascadeStore['commit']>;
         try {
           committing = store.commit(done.cascade, providerIds, update, heldThrough);
         } catch (error) {
-          if (isUnavailable(error)) this.#remember(done);
-          throw error;
+          throw this.#unanswered(error, done);
         }
-        if (isPromise(committing)) {
-          this.#enter(cascadeId);
-          try {
-            result = yield* call(committing);
-          } catch (error) {
-            if (isUnavailable(error)) this.#remember(done);
-            throw error;
-          } finally {
-            this.#leave(cascadeId);
-          }
-        } else result = committing;
+        const result = isPromise(committing) ? yield* this.#awaitWrite(cascadeId, done, committing) : committing;
         if (result.ok) {
           this.#ctx.after(done, before);
           return done;
@@ -275,6 +230,29 @@ export class Changes {
       else if (taken) this.#ctx.reporter.warn({ cascadeId, ...taken.misrouted }, 'a held receipt names another provider than its channel declares: ignored');
     }
     return inputs;
+  }
+
+  /**
+   * A write's answer awaited: counted in flight (`writing()`) meanwhile, and `done` remembered when the answer
+   * is lost. Only for an answer that is a promise: one given at once leaves no time for anyone to ask. The
+   * count ends in the same synchronous step that carries the answer on (`after`), so other work never finds
+   * the write out of flight yet not carried out (a claimed step neither being written nor being sent).
+   */
+  *#awaitWrite<T>(cascadeId: string, done: Transition, writing: Promise<T>): Operation<T> {
+    this.#enter(cascadeId);
+    try {
+      return yield* call(writing);
+    } catch (error) {
+      throw this.#unanswered(error, done);
+    } finally {
+      this.#leave(cascadeId);
+    }
+  }
+
+  /** A write failed with `error`: when the store did not answer (it may have applied it), `done` is remembered. */
+  #unanswered(error: unknown, done: Transition): unknown {
+    if (isUnavailable(error)) this.#remember(done);
+    return error;
   }
 
   /** A write of this cascade starts (`writing()` is true until it ends). */
