@@ -20,6 +20,7 @@ import { routeScript } from './scripts/route.js';
 import { learnedScript } from './scripts/stats.js';
 import { ledgerArgs, parseLearned, parseLedger, recipientTtlMs, statsArg, statsKeys } from './stats.js';
 import { sentByIndex } from '../store/sent-by.js';
+import { heldLimits } from '../store/options.js';
 import { runScript, runScriptReplicated, type LuaScript, type PipelineClient, type Replication } from './scripts/script.js';
 
 export interface RedisStoreOptions extends ConnectionOptions {
@@ -36,6 +37,8 @@ export interface RedisStoreOptions extends ConnectionOptions {
   /** Most receipts held per unknown provider id; its oldest go first. Default 32. */
   readonly maxHeldPerId?: number | undefined;
   /** Most receipts held for unknown provider ids in all; the oldest go first. Default 100,000. */
+  readonly maxHeldTotal?: number | undefined;
+  /** @deprecated The same as `maxHeldTotal`. */
   readonly maxHeldReceipts?: number | undefined;
   /** How long a claimed timer is reserved for the instance that claimed it; if it dies, another fires it after this. Default `'30s'`. */
   readonly claimLease?: Duration | undefined;
@@ -105,11 +108,7 @@ export function redisStore(options: RedisStoreOptions): CascadeStore {
   }
   const retentionMs = durationOption(options, 'retention', 86_400_000, { infinite: true });
   const retention = retentionMs === Infinity ? '-1' : String(Math.round(retentionMs));
-  const maxHeld = options.maxHeldPerId ?? 32;
-  const maxHeldTotal = options.maxHeldReceipts ?? 100_000;
-  for (const [name, value] of [['maxHeldPerId', maxHeld], ['maxHeldReceipts', maxHeldTotal]] as const) {
-    if (!Number.isInteger(value) || value < 1) throw new InvalidConfigError(`Expected \`${name}\` to be a positive integer, got ${value}`);
-  }
+  const { perId: maxHeld, total: maxHeldTotal } = heldLimits(options);
   const leaseMs = durationOption(options, 'claimLease', 30_000);
   if (leaseMs <= 0) throw new InvalidConfigError('Expected `claimLease` to be a positive duration, got 0');
   const pollMs = durationOption(options, 'poll', 1000);
