@@ -1,3 +1,9 @@
+/**
+ * A claimed send, from its claim to its stored result. Over the ~250 lines the house aims at because it is one
+ * send's life, each step a short method read in order: the stale-claim check, the breaker, the rate slot, the
+ * adapter call (its retries are send.ts), the result stored until it lands, and the step's timeout while the
+ * send is in flight.
+ */
 import { LazyAbort } from './abort.js';
 import { isUnavailable, type Changes } from './changes.js';
 import type { ResolvedChannel, ResolvedProvider } from '../core/channels.js';
