@@ -951,8 +951,8 @@ async function handOver(w: World, receipt: Receipt, priceMicros: number | undefi
   if (isPositive) {
     if (TERMINAL.has(cascadeBefore.status)) {
       if (after.status !== cascadeBefore.status) fail(INV.receipts, `late positive receipt moved ${m.cascadeId} from ${cascadeBefore.status} to ${after.status}`);
-    } else if (after.status !== 'delivered' || after.deliveredBy !== m.step) {
-      fail(INV.receipts, `positive ${receipt.status} for ${id} left ${m.cascadeId} ${after.status} (deliveredBy ${after.deliveredBy})`);
+    } else if (after.status !== 'delivered' || after.deliveredStep !== m.step) {
+      fail(INV.receipts, `positive ${receipt.status} for ${id} left ${m.cascadeId} ${after.status} (deliveredStep ${after.deliveredStep})`);
     }
   } else if (receipt.status === 'failed' && wasCurrent) {
     const moved = after.status === 'exhausted' || after.step === m.step + 1;

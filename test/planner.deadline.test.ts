@@ -226,9 +226,9 @@ describe('planner: deadline boundaries', () => {
       return transition(c, { type: 'sent', now: NOW, step: 0, providerMessageId: 's' }).cascade;
     };
     const atDeadline = transition(base(), { type: 'receipt', now: NOW + 2 * MINUTE - 1, step: 0, status: 'delivered', at: NOW + 2 * MINUTE }).cascade;
-    expect([atDeadline.status, atDeadline.deliveredBy]).toEqual(['delivered', 0]);
+    expect([atDeadline.status, atDeadline.deliveredStep]).toEqual(['delivered', 0]);
     const after = transition(base(), { type: 'receipt', now: NOW + 2 * MINUTE - 1, step: 0, status: 'delivered', at: NOW + 2 * MINUTE + 1 }).cascade;
-    expect([after.status, after.deliveredBy, after.attempts[0]!.late]).toEqual(['active', undefined, true]);
+    expect([after.status, after.deliveredStep, after.attempts[0]!.late]).toEqual(['active', undefined, true]);
   });
 
   it("a shortened step started early by a fast failure may use the slack up to its planned end, no further", () => {

@@ -623,7 +623,7 @@ describe('Viber REST Bot API', () => {
       ['viber', DELIVERED, 'timeout', ['accepted/send', 'delivered/receipt']],
       ['sms', 'SM1', 'superseded', ['accepted/send']],
     ]);
-    expect([cascade?.status, cascade?.deliveredBy, cascade?.spendMicros, cascade?.doubleSpendMicros]).toEqual(['delivered', 0, 41_000, 0]);
+    expect([cascade?.status, cascade?.deliveredStep, cascade?.spendMicros, cascade?.doubleSpendMicros]).toEqual(['delivered', 0, 41_000, 0]);
     expect(h.log).toEqual([
       'sent viber',
       'fallback viber timeout → sms',

@@ -341,7 +341,7 @@ describe('a receipt held for a step whose timeout comes due around the moment it
       expect(await router.handleReceipt({ providerMessageId: `push:${cascadeId}:0`, status: 'delivered' })).toMatchObject({ outcome: 'held' });
       await clock.advance(2 * MINUTE);
       const c = (await router.get(cascadeId))!;
-      return { push: [c.status, c.attempts[0]!.outcome, c.attempts[0]!.late, c.deliveredBy], sms: c.attempts[1]?.outcome, channels: provider.channels() };
+      return { push: [c.status, c.attempts[0]!.outcome, c.attempts[0]!.late, c.deliveredStep], sms: c.attempts[1]?.outcome, channels: provider.channels() };
     } finally {
       await drop();
     }

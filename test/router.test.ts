@@ -399,7 +399,7 @@ describe('a late positive receipt', () => {
     expect(h.eventsOf('late-receipt').length).toBe(1);
     expect(h.eventsOf('delivered').map((e) => [e.channel, e.late])).toEqual([['push', true]]);
     const c = await h.cascade(cascadeId);
-    expect([c.status, c.deliveredBy, c.spendMicros, c.doubleSpendMicros]).toEqual(['delivered', 0, 51_000, 0]);
+    expect([c.status, c.deliveredStep, c.spendMicros, c.doubleSpendMicros]).toEqual(['delivered', 0, 51_000, 0]);
     expect(c.attempts.map((a) => [a.channel, a.outcome, a.late])).toEqual([
       ['push', 'timeout', true],
       ['email', 'failed', undefined],
@@ -424,7 +424,7 @@ describe('a late positive receipt', () => {
     expect(h.eventsOf('late-receipt').map((e) => [e.channel, e.doubleSpend])).toEqual([['push', '0.00']]);
     expect(h.eventsOf('delivered')).toEqual([]);
     const c = await h.cascade(cascadeId);
-    expect([c.status, c.deliveredBy, c.doubleSpendMicros]).toEqual(['exhausted', 0, 0]);
+    expect([c.status, c.deliveredStep, c.doubleSpendMicros]).toEqual(['exhausted', 0, 0]);
   });
 });
 

@@ -70,7 +70,7 @@ describe('startCascade', () => {
     expect(t.effects).toEqual([{ type: 'send', step: 0 }]);
     expect(t.notes).toEqual([{ type: 'attempt', step: 0 }]);
     const c = t.cascade;
-    expect([c.id, c.key, c.status, c.step, c.timerAt, c.createdAt, c.updatedAt, c.version, c.spendMicros, c.doubleSpendMicros, c.endedAt, c.deliveredBy]).toEqual([
+    expect([c.id, c.key, c.status, c.step, c.timerAt, c.createdAt, c.updatedAt, c.version, c.spendMicros, c.doubleSpendMicros, c.endedAt, c.deliveredStep]).toEqual([
       'c1', 'm1', 'active', 0, NOW + 2 * MINUTE, NOW, NOW, 1, 0, 0, undefined, undefined,
     ]);
     expect(c.attempts).toEqual([
@@ -182,7 +182,7 @@ describe('transition: receipts', () => {
       { type: 'delivered', step: 0 },
     ]);
     const c = t.cascade;
-    expect([c.status, c.timerAt, c.endedAt, c.deliveredBy, c.attempts.length]).toEqual(['delivered', undefined, NOW + 10 * SECOND, 0, 1]);
+    expect([c.status, c.timerAt, c.endedAt, c.deliveredStep, c.attempts.length]).toEqual(['delivered', undefined, NOW + 10 * SECOND, 0, 1]);
     expect(c.attempts[0]).toMatchObject({ state: 'ended', outcome: 'delivered', status: 'delivered', endedAt: NOW + 10 * SECOND });
     expect(c.attempts[0]!.history).toEqual([
       { status: 'accepted', at: NOW + 1, source: 'send' },
@@ -292,7 +292,7 @@ describe('transition: late receipts', () => {
     ]);
     const d = t.cascade;
     // The email bounced and the SMS has not reached anyone: nothing was paid twice (yet).
-    expect([d.status, d.deliveredBy, d.spendMicros, d.doubleSpendMicros, d.timerAt, d.endedAt]).toEqual(['delivered', 0, 51_000, 0, undefined, NOW + 4 * MINUTE]);
+    expect([d.status, d.deliveredStep, d.spendMicros, d.doubleSpendMicros, d.timerAt, d.endedAt]).toEqual(['delivered', 0, 51_000, 0, undefined, NOW + 4 * MINUTE]);
     expect(d.attempts.map((a) => [a.channel, a.outcome, a.late])).toEqual([
       ['push', 'timeout', true],
       ['email', 'failed', undefined],
@@ -312,11 +312,11 @@ describe('transition: late receipts', () => {
     c = tick(c, NOW + 32 * MINUTE).cascade; // email timed out; sms is sending
     const t = receipt(c, 1, 'delivered', NOW + 33 * MINUTE);
     expect(t.effects).toEqual([{ type: 'abort', step: 2 }]);
-    expect([t.cascade.status, t.cascade.deliveredBy, t.cascade.spendMicros, t.cascade.doubleSpendMicros]).toEqual(['delivered', 1, 1_000, 0]);
+    expect([t.cascade.status, t.cascade.deliveredStep, t.cascade.spendMicros, t.cascade.doubleSpendMicros]).toEqual(['delivered', 1, 1_000, 0]);
     expect(t.cascade.attempts[2]).toMatchObject({ outcome: 'superseded', state: 'ended', billed: false });
   });
 
-  it('moves deliveredBy to an even earlier step on a later late receipt, keeping the status', () => {
+  it('moves deliveredStep to an even earlier step on a later late receipt, keeping the status', () => {
     let c = start({ channels: ['push', 'email', 'sms'] }).cascade;
     c = sent(c, 0, 'p-push', NOW + 1).cascade;
     c = tick(c, NOW + 2 * MINUTE).cascade;
@@ -324,18 +324,18 @@ describe('transition: late receipts', () => {
     c = tick(c, NOW + 32 * MINUTE).cascade;
     c = sent(c, 2, 'p-sms', NOW + 32 * MINUTE + 1).cascade;
     c = receipt(c, 1, 'delivered', NOW + 33 * MINUTE).cascade;
-    expect([c.status, c.deliveredBy, c.doubleSpendMicros]).toEqual(['delivered', 1, 0]);
+    expect([c.status, c.deliveredStep, c.doubleSpendMicros]).toEqual(['delivered', 1, 0]);
     const t = receipt(c, 0, 'delivered', NOW + 34 * MINUTE);
     expect(t.notes).toEqual([
       { type: 'receipt', step: 0, status: 'delivered' },
       { type: 'late-receipt', step: 0 },
     ]);
     // The push came after the email (free, so nothing more paid twice); the SMS reaching the phone last is.
-    expect([t.cascade.status, t.cascade.deliveredBy, t.cascade.doubleSpendMicros, t.cascade.endedAt]).toEqual(['delivered', 0, 0, NOW + 33 * MINUTE]);
+    expect([t.cascade.status, t.cascade.deliveredStep, t.cascade.doubleSpendMicros, t.cascade.endedAt]).toEqual(['delivered', 0, 0, NOW + 33 * MINUTE]);
     expect(receipt(t.cascade, 2, 'delivered', NOW + 35 * MINUTE).cascade.doubleSpendMicros).toBe(50_000);
   });
 
-  it('records deliveredBy on an exhausted cascade and keeps its status', () => {
+  it('records deliveredStep on an exhausted cascade and keeps its status', () => {
     let c = start({ channels: ['push', 'email'] }).cascade;
     c = sent(c, 0, 'p-push', NOW + 1).cascade;
     c = tick(c, NOW + 2 * MINUTE).cascade;
@@ -348,7 +348,7 @@ describe('transition: late receipts', () => {
       { type: 'receipt', step: 0, status: 'delivered' },
       { type: 'late-receipt', step: 0 },
     ]);
-    expect([t.cascade.status, t.cascade.deliveredBy, t.cascade.doubleSpendMicros, t.cascade.endedAt, t.cascade.attempts[0]!.late]).toEqual([
+    expect([t.cascade.status, t.cascade.deliveredStep, t.cascade.doubleSpendMicros, t.cascade.endedAt, t.cascade.attempts[0]!.late]).toEqual([
       'exhausted', 0, 0, NOW + 32 * MINUTE, true,
     ]);
   });
@@ -456,18 +456,18 @@ describe('transition: cancel and deadline', () => {
     c = tick(c, c.timerAt!).cascade; // viber's 10 minutes run out: SMS
     c = sent(c, 1, 'p-sms', c.updatedAt + 1).cascade;
     c = receipt(c, 1, 'delivered', c.updatedAt + 5 * SECOND).cascade;
-    expect([c.status, c.deliveredBy, c.spendMicros]).toEqual(['delivered', 1, 50_000]);
+    expect([c.status, c.deliveredStep, c.spendMicros]).toEqual(['delivered', 1, 50_000]);
     // Viber reaches the phone an hour later: billed (on delivery), late, and paid for nothing (the SMS was first).
     const late = receipt(c, 0, 'delivered', NOW + HOUR);
     expect(late.notes).toEqual([{ type: 'receipt', step: 0, status: 'delivered' }, { type: 'late-receipt', step: 0 }]);
-    expect([late.cascade.status, late.cascade.deliveredBy, late.cascade.spendMicros, late.cascade.doubleSpendMicros]).toEqual(['delivered', 1, 70_000, 20_000]);
+    expect([late.cascade.status, late.cascade.deliveredStep, late.cascade.spendMicros, late.cascade.doubleSpendMicros]).toEqual(['delivered', 1, 70_000, 20_000]);
     expect(late.cascade.attempts[0]!.late).toBe(true);
-    // Within the deadline the same receipt delivers it (deliveredBy), but the SMS still came first: Viber is the double spend.
+    // Within the deadline the same receipt delivers it (deliveredStep), but the SMS still came first: Viber is the double spend.
     const inTime = receipt(c, 0, 'delivered', NOW + HOUR, { at: NOW + 12 * MINUTE });
-    expect([inTime.cascade.deliveredBy, inTime.cascade.doubleSpendMicros]).toEqual([0, 20_000]);
+    expect([inTime.cascade.deliveredStep, inTime.cascade.doubleSpendMicros]).toEqual([0, 20_000]);
     // Stamped before the SMS's delivery, it is the SMS that was paid twice.
     const first = receipt(c, 0, 'delivered', NOW + HOUR, { at: NOW + 10 * MINUTE });
-    expect([first.cascade.deliveredBy, first.cascade.doubleSpendMicros]).toEqual([0, 50_000]);
+    expect([first.cascade.deliveredStep, first.cascade.doubleSpendMicros]).toEqual([0, 50_000]);
   });
 });
 

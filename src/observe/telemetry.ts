@@ -118,7 +118,7 @@ export function telemetryObserver(
         'cascade_router.spend_micros': cascade.spendMicros,
         'cascade_router.double_spend_micros': cascade.doubleSpendMicros,
         'cascade_router.attempts': cascade.attempts.length,
-        ...(cascade.deliveredBy === undefined ? {} : { 'cascade_router.delivered_by': cascade.attempts[cascade.deliveredBy]!.channel }),
+        ...(cascade.deliveredStep === undefined ? {} : { 'cascade_router.delivered_by': cascade.attempts[cascade.deliveredStep]!.channel }),
       });
       const code = cascade.status === 'delivered' ? api.SpanStatusCode.OK : cascade.status === 'exhausted' || cascade.status === 'expired' ? api.SpanStatusCode.ERROR : api.SpanStatusCode.UNSET;
       state.span.setStatus({ code, ...(code === api.SpanStatusCode.ERROR ? { message: `cascade ${cascade.status}` } : {}) });

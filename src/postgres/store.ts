@@ -5,6 +5,7 @@ import { heldLimits } from '../store/options.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from '../redis/codec.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth, type StatsUpdate } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
+import { readStoredCascade } from '../core/stored.js';
 import { openPool, toStoreError, type PostgresConnectionOptions, type PostgresPool, type PostgresQuery } from './connection.js';
 import { Batch, column } from './batch.js';
 import { Listener } from './listener.js';
@@ -180,7 +181,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       return sent!.cascade!;
     }
     const fixed = fixedJson === null ? sent!.fixed : (JSON.parse(fixedJson) as Fixed);
-    const cascade = { ...fixed, ...(JSON.parse(state) as Omit<Cascade, keyof Fixed>) } as Cascade;
+    const cascade = { ...fixed, ...readStoredCascade(JSON.parse(state) as Omit<Cascade, keyof Fixed>) } as Cascade;
     if (TERMINAL.has(cascade.status)) known.delete(id);
     else remember(id, { nonce, fixed, cascade });
     // A fixed part this instance did not hold may be a cascade created again under the id: versions restart.
@@ -240,7 +241,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       }
       return { created: true, cascade };
     }
-    const ownerCascade = { ...(JSON.parse(ownerFixed!) as Fixed), ...(JSON.parse(ownerState!) as object) } as Cascade;
+    const ownerCascade = { ...(JSON.parse(ownerFixed!) as Fixed), ...readStoredCascade(JSON.parse(ownerState!) as Omit<Cascade, keyof Fixed>) } as Cascade;
     tick.block(ownerCascade.id);
     return { created: false, cascade: ownerCascade };
   };

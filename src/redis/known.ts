@@ -3,6 +3,7 @@
  * nonce and version, so Redis answers only what changed), and what Redis confirmed during this tick (so a
  * read or route later in the same tick needs no round trip).
  */
+import { readStoredCascade } from '../core/stored.js';
 import { TERMINAL, type Cascade } from '../core/types.js';
 import type { Fixed } from './codec.js';
 
@@ -81,7 +82,7 @@ export function knownCascades(cacheSize: number): KnownCascades {
     }
     const [changing, nonce, fixedJson] = reply as [string, string?, string?];
     const fixed = nonce === undefined ? sent!.fixed : (JSON.parse(fixedJson!) as Fixed);
-    const cascade = { ...fixed, ...(JSON.parse(changing) as Omit<Cascade, keyof Fixed>) } as Cascade;
+    const cascade = { ...fixed, ...readStoredCascade(JSON.parse(changing) as Omit<Cascade, keyof Fixed>) } as Cascade;
     if (TERMINAL.has(cascade.status)) known.delete(id);
     else remember(id, { nonce: nonce ?? sent!.nonce, fixed, cascade });
     // A fixed part this instance did not hold may be a cascade created again under the id: versions restart.
