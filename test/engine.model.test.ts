@@ -908,7 +908,7 @@ function buildReceipt(w: World, id: string, r: ReceiptSpec, priceMicros: number 
 }
 
 /**
- * Hands one receipt to the router and checks the outcome the model predicts: `unknown` (held) until the
+ * Hands one receipt to the router and checks the outcome the model predicts: `held` until the
  * router indexed the id, then applied / duplicate / stale by the status order; and what it did to the cascade.
  */
 async function handOver(w: World, receipt: Receipt, priceMicros: number | undefined): Promise<string> {
@@ -919,7 +919,7 @@ async function handOver(w: World, receipt: Receipt, priceMicros: number | undefi
   const calls = w.calls.length;
   const cascadeBefore = m ? before.get(m.cascadeId) : undefined;
   const attemptBefore = m ? cascadeBefore?.attempts[m.step] : undefined;
-  const expected = m?.indexed ? verdict(m.status, receipt.status) : 'unknown';
+  const expected = m?.indexed ? verdict(m.status, receipt.status) : 'held';
   w.register(receipt, priceMicros, false);
   w.sentReceipts.push(receipt);
 
@@ -928,7 +928,7 @@ async function handOver(w: World, receipt: Receipt, priceMicros: number | undefi
   const note = `${id} → ${result.outcome}${result.outcome === 'applied' ? ` late=${result.late} ${result.status}` : ''}`;
   if (result.outcome !== expected) fail(INV.receipts, `${receipt.status} for ${id} (model status ${m?.status ?? 'none'}, indexed ${m?.indexed ?? false}): got ${result.outcome}, expected ${expected}`);
 
-  if (result.outcome === 'unknown') {
+  if (result.outcome === 'held') {
     coverage.unknown++;
     if (result.heldUntil !== w.clock.now() + HOLD_MS) fail(INV.receipts, `held until ${result.heldUntil}`);
     await w.expectUnchanged(before, events, calls, `unknown receipt ${id}`);
@@ -1014,7 +1014,7 @@ class UnknownReceiptCommand extends Step {
     const result = await w.router.handleReceipt({ providerMessageId: id, status: this.status });
     await w.router.settled();
     this.note = `${id} → ${result.outcome}`;
-    if (result.outcome !== 'unknown') fail(INV.receipts, `receipt for never-issued ${id} gave ${result.outcome}`);
+    if (result.outcome !== 'held') fail(INV.receipts, `receipt for never-issued ${id} gave ${result.outcome}`);
     coverage.unknown++;
     await w.expectUnchanged(before, events, calls, `unknown receipt ${id}`);
   }
@@ -1129,8 +1129,8 @@ class BurstCommand extends Step {
         w.sentReceipts.push(receipt);
         const result = await w.router.handleReceipt(receipt);
         outcomes[i] = `${id} ${receipt.status} → ${result.outcome}`;
-        if (!w.byProvider.has(id) && result.outcome !== 'unknown') fail(INV.receipts, `receipt for never-issued ${id} gave ${result.outcome}`);
-        if (result.outcome !== 'unknown' && result.cascadeId !== w.byProvider.get(id)!.cascadeId) fail(INV.receipts, `${id} routed to ${result.cascadeId}`);
+        if (!w.byProvider.has(id) && result.outcome !== 'held') fail(INV.receipts, `receipt for never-issued ${id} gave ${result.outcome}`);
+        if (result.outcome !== 'held' && result.cascadeId !== w.byProvider.get(id)!.cascadeId) fail(INV.receipts, `${id} routed to ${result.cascadeId}`);
       } else if (op.kind === 'send') {
         const result = await w.router.send(buildMessage(op.key, op.options), buildRecipient(op.recipient));
         outcomes[i] = `send ${op.key} → ${result.cascadeId} created=${result.created}`;

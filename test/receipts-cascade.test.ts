@@ -70,7 +70,7 @@ const customer: Recipient = {
 
 /** One line per receipt result: `applied sms delivered`, `duplicate …`, `stale …`, `unknown <id>`. */
 function outcome(result: ReceiptResult): string {
-  if (result.outcome === 'unknown') return `unknown ${result.providerMessageId}`;
+  if (result.outcome === 'held') return `unknown ${result.providerMessageId}`;
   return `${result.outcome} ${result.channel} ${result.status}${result.outcome === 'applied' && result.late ? ' (late)' : ''}`;
 }
 
@@ -434,8 +434,8 @@ describe('WhatsApp Cloud API', () => {
     const results = [];
     for (const receipt of early) results.push(await router.handleReceipt(receipt));
     expect(results).toEqual([
-      { outcome: 'unknown', providerMessageId: SENT, heldUntil: START + 10 * MINUTE },
-      { outcome: 'unknown', providerMessageId: SENT, heldUntil: START + 10 * MINUTE },
+      { outcome: 'held', providerMessageId: SENT, heldUntil: START + 10 * MINUTE },
+      { outcome: 'held', providerMessageId: SENT, heldUntil: START + 10 * MINUTE },
     ]);
     accept(SENT);
     const cascade = await vi.waitFor(async () => {

@@ -232,8 +232,8 @@ describe('receipts that came before the send returned', () => {
     provider.scripts.set('push', [(request) => new Promise((resolve) => (answer = () => resolve(`push:${request.idempotencyKey}`)))]);
     const { cascadeId } = await router.send(message('k7'), RECIPIENT);
     const pid = `push:${cascadeId}:0`;
-    expect(await router.handleReceipt({ providerMessageId: pid, status: 'sent' })).toMatchObject({ outcome: 'unknown' });
-    expect(await router.handleReceipt({ providerMessageId: pid, status: 'delivered' })).toMatchObject({ outcome: 'unknown' });
+    expect(await router.handleReceipt({ providerMessageId: pid, status: 'sent' })).toMatchObject({ outcome: 'held' });
+    expect(await router.handleReceipt({ providerMessageId: pid, status: 'delivered' })).toMatchObject({ outcome: 'held' });
     answer();
     await clock.advance(SECOND);
     const c = (await router.get(cascadeId))!;
@@ -338,7 +338,7 @@ describe('a receipt held for a step whose timeout comes due around the moment it
       provider.scripts.set('push', [async (request) => (await sleep(clock, answerMs), `push:${request.idempotencyKey}`)]);
       const { cascadeId } = await router.send(message('k9'), RECIPIENT);
       await clock.advance(MINUTE);
-      expect(await router.handleReceipt({ providerMessageId: `push:${cascadeId}:0`, status: 'delivered' })).toMatchObject({ outcome: 'unknown' });
+      expect(await router.handleReceipt({ providerMessageId: `push:${cascadeId}:0`, status: 'delivered' })).toMatchObject({ outcome: 'held' });
       await clock.advance(2 * MINUTE);
       const c = (await router.get(cascadeId))!;
       return { push: [c.status, c.attempts[0]!.outcome, c.attempts[0]!.late, c.deliveredStep], sms: c.attempts[1]?.outcome, channels: provider.channels() };

@@ -306,12 +306,12 @@ describe('a receipt that arrives before send() returned its id', () => {
 
     await h.clock.advance(5 * SECOND);
     expect(await h.receipt('push-early', 'sent', { at: T0 + 4 * SECOND })).toEqual({
-      outcome: 'unknown',
+      outcome: 'held',
       providerMessageId: 'push-early',
       heldUntil: T0 + 5 * SECOND + 10 * MINUTE,
     });
     expect(await h.receipt('push-early', 'delivered', { at: T0 + 6 * SECOND })).toEqual({
-      outcome: 'unknown',
+      outcome: 'held',
       providerMessageId: 'push-early',
       heldUntil: T0 + 5 * SECOND + 10 * MINUTE,
     });
@@ -337,16 +337,16 @@ describe('a receipt that arrives before send() returned its id', () => {
   it('holds it for as long as holdUnknownReceipts says', async () => {
     const h = new Harness({ holdUnknownReceipts: '1m' });
     await h.send();
-    expect(await h.receipt('whose', 'delivered')).toEqual({ outcome: 'unknown', providerMessageId: 'whose', heldUntil: T0 + MINUTE });
+    expect(await h.receipt('whose', 'delivered')).toEqual({ outcome: 'held', providerMessageId: 'whose', heldUntil: T0 + MINUTE });
   });
 });
 
 describe('unknown and malformed receipts', () => {
-  it("answers an unknown id with outcome 'unknown' and changes nothing", async () => {
+  it("answers an unknown id with outcome 'held' and changes nothing", async () => {
     const h = new Harness();
     const { cascadeId } = await h.send();
     const before = await h.cascade(cascadeId);
-    expect(await h.receipt('nobody-sent-this', 'delivered')).toEqual({ outcome: 'unknown', providerMessageId: 'nobody-sent-this', heldUntil: T0 + 10 * MINUTE });
+    expect(await h.receipt('nobody-sent-this', 'delivered')).toEqual({ outcome: 'held', providerMessageId: 'nobody-sent-this', heldUntil: T0 + 10 * MINUTE });
     expect(await h.cascade(cascadeId)).toEqual(before);
     expect(h.eventTypes()).toEqual(['planned', 'attempt', 'sent']);
   });

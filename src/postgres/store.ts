@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { InvalidConfigError, InvalidInputError, StoreConflictError } from '../core/errors.js';
 import { sentByIndex } from '../store/sent-by.js';
+import { heldLimits } from '../store/options.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from '../redis/codec.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth, type StatsUpdate } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
@@ -25,6 +26,8 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   /** Most receipts held per unknown provider id; its oldest go first. Default 32. */
   readonly maxHeldPerId?: number | undefined;
   /** Most receipts held for unknown provider ids in all; the oldest go first. Default 100,000. */
+  readonly maxHeldTotal?: number | undefined;
+  /** @deprecated The same as `maxHeldTotal`. */
   readonly maxHeldReceipts?: number | undefined;
   /** How long a claimed timer is reserved for the instance that claimed it; if it dies, another fires it after this (ms). Default 30,000. */
   readonly claimLeaseMs?: number | undefined;
@@ -107,10 +110,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const retentionMs = options.retentionMs ?? 86_400_000;
   if (!(retentionMs >= 0)) throw new InvalidConfigError(`Expected \`retentionMs\` to be 0 or more, got ${retentionMs}`);
   const retention = retentionMs === Infinity ? -1 : Math.round(retentionMs);
-  const maxHeldPerId = options.maxHeldPerId ?? 32;
-  const maxHeld = options.maxHeldReceipts ?? 100_000;
-  positive('maxHeldPerId', maxHeldPerId);
-  positive('maxHeldReceipts', maxHeld);
+  const { perId: maxHeldPerId, total: maxHeld } = heldLimits(options);
   const batchSize = options.batchSize ?? 256;
   positive('batchSize', batchSize);
   const leaseMs = options.claimLeaseMs ?? 30_000;
