@@ -92,7 +92,7 @@ const FAR = 3 * 86_400_000;
 const KEYS = 5;
 
 const RANK: Record<ReceiptStatus, number> = { failed: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
-const STATE_RANK: Record<Attempt['state'], number> = { sending: 0, waiting: 1, ended: 2 };
+const PHASE_RANK: Record<Attempt['phase'], number> = { sending: 0, waiting: 1, ended: 2 };
 const STATUSES: readonly ReceiptStatus[] = ['accepted', 'sent', 'delivered', 'read', 'failed'];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -634,9 +634,9 @@ class World {
         if (m.cascadeId !== c.id || m.step !== i) fail(INV.oneAttempt, `${a.providerMessageId} was sent for ${m.cascadeId} step ${m.step}, recorded on ${c.id} step ${i}`);
         if (m.statuses.join() !== history.join()) fail(INV.forward, `${a.providerMessageId}: router history [${history.join()}], model [${m.statuses.join()}]`);
       }
-      if (a.state !== 'ended') {
+      if (a.phase !== 'ended') {
         open++;
-        if (c.status !== 'active' || c.step !== i) fail(INV.oneAttempt, `${c.id} (${c.status} at step ${c.step}) has attempt ${i} still ${a.state}`);
+        if (c.status !== 'active' || c.step !== i) fail(INV.oneAttempt, `${c.id} (${c.status} at step ${c.step}) has attempt ${i} still ${a.phase}`);
       }
     }
     if (open > 1) fail(INV.oneAttempt, `${c.id} has ${open} open attempts`);
@@ -723,7 +723,7 @@ class World {
       if (!a) fail(INV.oneAttempt, `${c.id}: attempt ${i} disappeared`);
       const same = p.history.every((h, j) => a.history[j]?.status === h.status && a.history[j]?.at === h.at && a.history[j]?.source === h.source);
       if (!same) fail(INV.forward, `${c.id} step ${i}: history [${p.history.map((h) => h.status).join()}] rewritten as [${a.history.map((h) => h.status).join()}]`);
-      if (STATE_RANK[a.state] < STATE_RANK[p.state]) fail(INV.forward, `${c.id} step ${i}: state ${p.state} → ${a.state}`);
+      if (PHASE_RANK[a.phase] < PHASE_RANK[p.phase]) fail(INV.forward, `${c.id} step ${i}: state ${p.phase} → ${a.phase}`);
       if (p.outcome !== undefined && a.outcome !== p.outcome) fail(INV.forward, `${c.id} step ${i}: outcome ${p.outcome} → ${a.outcome}`);
       if (p.providerMessageId !== undefined && a.providerMessageId !== p.providerMessageId) fail(INV.forward, `${c.id} step ${i}: provider id changed`);
       if (p.billed && !a.billed) fail(INV.spend, `${c.id} step ${i}: unbilled after being billed`);
@@ -943,7 +943,7 @@ async function handOver(w: World, receipt: Receipt, priceMicros: number | undefi
   }
 
   const after = (await w.router.get(m.cascadeId))!;
-  const wasCurrent = cascadeBefore.status === 'active' && cascadeBefore.step === m.step && attemptBefore.state !== 'ended';
+  const wasCurrent = cascadeBefore.status === 'active' && cascadeBefore.step === m.step && attemptBefore.phase !== 'ended';
   const isPositive = positive(receipt.status, m.success);
   const alreadyPositive = attemptBefore.status !== undefined && positive(attemptBefore.status, m.success);
   if (result.late !== (isPositive && !alreadyPositive && !wasCurrent)) fail(INV.receipts, `${receipt.status} for ${id}: late=${result.late}, current=${wasCurrent}`);
@@ -1090,7 +1090,7 @@ class CancelCommand extends Step {
     } else {
       if (result.outcome !== 'cancelled' || after?.status !== 'cancelled') fail(INV.terminal, `cancel of ${before.status} ${id} gave ${result.outcome}, now ${after?.status}`);
       const current = before.status === 'active' ? before.attempts[before.step] : undefined;
-      if (current && current.state !== 'ended' && after.attempts[before.step]!.outcome !== 'cancelled') fail(INV.terminal, `cancel left the open attempt of ${id} ${after.attempts[before.step]!.outcome}`);
+      if (current && current.phase !== 'ended' && after.attempts[before.step]!.outcome !== 'cancelled') fail(INV.terminal, `cancel left the open attempt of ${id} ${after.attempts[before.step]!.outcome}`);
     }
   }
 }

@@ -76,7 +76,7 @@ function outcome(result: ReceiptResult): string {
 
 /** Each attempt as [channel, provider id, outcome or state, status history]. */
 function attempts(cascade: Cascade | undefined): [string, string | undefined, string, string[]][] {
-  return (cascade?.attempts ?? []).map((a) => [a.channel, a.providerMessageId, a.outcome ?? a.state, a.history.map((h) => `${h.status}/${h.source}`)]);
+  return (cascade?.attempts ?? []).map((a) => [a.channel, a.providerMessageId, a.outcome ?? a.phase, a.history.map((h) => `${h.status}/${h.source}`)]);
 }
 
 /** A router whose channels are all fed by `provider`'s normalizer, as a real one declares them. */

@@ -39,8 +39,9 @@ function deliveredOnSms(key: string): Cascade {
 
 /** The stored JSON `text` as the previous release wrote it: the field under its old name. */
 function asPreviousRelease(text: string): string {
-  const old = text.replace('"deliveredStep":', '"deliveredBy":');
+  const old = text.replace('"deliveredStep":', '"deliveredBy":').replaceAll('"phase":', '"state":');
   expect(old).toContain('"deliveredBy":1');
+  expect(old).toContain('"state":"ended"');
   return old;
 }
 
@@ -49,6 +50,11 @@ describe('a cascade stored under the previous release names', () => {
     const part = readStoredCascade(JSON.parse('{"status":"delivered","deliveredBy":1,"version":5}') as Partial<Cascade>);
     expect(part).toEqual({ status: 'delivered', deliveredStep: 1, version: 5 });
     expect(Object.hasOwn(part, 'deliveredBy')).toBe(false);
+  });
+
+  it("reads an attempt's state as its phase and keeps no state", () => {
+    const part = readStoredCascade(JSON.parse('{"attempts":[{"step":0,"state":"ended"},{"step":1,"state":"waiting"}]}') as Partial<Cascade>);
+    expect(part).toEqual({ attempts: [{ step: 0, phase: 'ended' }, { step: 1, phase: 'waiting' }] });
   });
 
   it('leaves a cascade in the current shape as it is (and one that delivered nothing)', () => {
@@ -69,7 +75,7 @@ describe.skipIf(noRedis)('redisStore reads a cascade the previous release stored
     await admin.quit();
   });
 
-  it('with deliveredStep from its deliveredBy', async () => {
+  it('with deliveredStep from its deliveredBy, each attempt\'s phase from its state', async () => {
     const writer = redisStore({ url: REDIS_URL, prefix, pollMs: 0 });
     const c = deliveredOnSms('old-redis');
     await writer.create(c);
@@ -82,6 +88,7 @@ describe.skipIf(noRedis)('redisStore reads a cascade the previous release stored
       const read = (await reader.get(c.id))!;
       expect([read.status, read.deliveredStep, read.spendMicros, read.version]).toEqual(['delivered', 1, c.spendMicros, c.version]);
       expect(Object.hasOwn(read, 'deliveredBy')).toBe(false);
+      expect(read.attempts.map((a) => [a.phase, Object.hasOwn(a, 'state')])).toEqual(c.attempts.map(() => ['ended', false]));
     } finally {
       await reader.dispose();
     }
@@ -100,7 +107,7 @@ describe.skipIf(noPostgres)('postgresStore reads a cascade the previous release 
     await admin.end();
   });
 
-  it('with deliveredStep from its deliveredBy', async () => {
+  it('with deliveredStep from its deliveredBy, each attempt\'s phase from its state', async () => {
     const writer = postgresStore({ connectionString: PG_URL, schema, pollMs: 0, poolSize: 2 });
     await writer.migrate();
     const c = deliveredOnSms('old-postgres');
@@ -114,6 +121,7 @@ describe.skipIf(noPostgres)('postgresStore reads a cascade the previous release 
       const read = (await reader.get(c.id))!;
       expect([read.status, read.deliveredStep, read.spendMicros, read.version]).toEqual(['delivered', 1, c.spendMicros, c.version]);
       expect(Object.hasOwn(read, 'deliveredBy')).toBe(false);
+      expect(read.attempts.map((a) => [a.phase, Object.hasOwn(a, 'state')])).toEqual(c.attempts.map(() => ['ended', false]));
     } finally {
       await reader.dispose();
     }

@@ -389,14 +389,14 @@ export function streakObservations(before: Cascade | undefined, after: Cascade, 
       reached(reachedAt(a, level) ?? after.updatedAt);
       continue;
     }
-    if (b?.state === 'ended' && a.state === 'ended') {
+    if (b?.phase === 'ended' && a.phase === 'ended') {
       // A step waiting for read that got its `delivered` receipt only after its wait: no late delivery of the
       // message (below its success level), but the channel reached the device, so the run ends.
       const got = reachedAt(a, level);
       if (got !== undefined && reachedAt(b, level) === undefined) reached(got);
       continue;
     }
-    if (a.state !== 'ended') continue;
+    if (a.phase !== 'ended') continue;
     const at = a.endedAt!;
     const got = reachedAt(a, level);
     if (got !== undefined || a.outcome === 'delivered') {
@@ -445,12 +445,12 @@ export function observe(before: Cascade | undefined, after: Cascade, learnAs: (c
       // A positive receipt after the step ended: the channel did reach the customer, only slowly;
       // the timeout (or send error) counted when it ended is taken back.
       delivered(after.updatedAt);
-      if (b?.state === 'ended' && (a.outcome === 'timeout' || a.outcome === 'send-error')) {
+      if (b?.phase === 'ended' && (a.outcome === 'timeout' || a.outcome === 'send-error')) {
         out.push({ channel, recipientId, outcome: a.outcome === 'timeout' ? 'timeout' : 'failed', at: a.endedAt!, weight: -1 });
       }
       continue;
     }
-    if (a.state !== 'ended' || b?.state === 'ended') continue;
+    if (a.phase !== 'ended' || b?.phase === 'ended') continue;
     switch (a.outcome) {
       case 'delivered':
         delivered(a.endedAt!);

@@ -45,7 +45,7 @@ export function spendOf(attempts: readonly Attempt[]): Micros {
 export function projectedSpendMicros(cascade: Cascade): Micros {
   let total = cascade.spendMicros;
   for (const attempt of cascade.attempts) {
-    if (!attempt.billed && attempt.state !== 'ended') total += cascade.plan.steps[attempt.step]!.costMicros;
+    if (!attempt.billed && attempt.phase !== 'ended') total += cascade.plan.steps[attempt.step]!.costMicros;
   }
   return total;
 }

@@ -424,7 +424,7 @@ export interface Attempt {
    * Where the attempt is in its life: `sending` until the provider answers the send, then `waiting` for
    * receipts, or `ended` (then `outcome` says how). Not to be confused with `status`, what its receipts said.
    */
-  readonly state: 'sending' | 'waiting' | 'ended';
+  readonly phase: 'sending' | 'waiting' | 'ended';
   readonly startedAt: number;
   /**
    * The router instance that claimed the step and carries out its send (`RouterOptions.instanceId`). While the
@@ -435,7 +435,7 @@ export interface Attempt {
   /** The highest status its receipts (and the provider's acceptance) reached, or `failed`. */
   readonly status?: ReceiptStatus | undefined;
   readonly history: readonly AttemptStatusChange[];
-  /** How it ended, once `state` is `ended`. A delivery after it ended, or past the deadline, leaves it as it was and sets `late`. */
+  /** How it ended, once `phase` is `ended`. A delivery after it ended, or past the deadline, leaves it as it was and sets `late`. */
   readonly outcome?: AttemptOutcome | undefined;
   readonly endedAt?: number | undefined;
   /** Whether this attempt (its current try) has been billed. */

@@ -169,7 +169,7 @@ export function telemetryObserver(
       if (traced || state !== undefined) cascade.attempts.forEach((attempt, index) => {
         if (before !== undefined && previous?.attempts[index] === attempt) return;
         let span = state?.attempts.get(index);
-        if (span === undefined && previous?.attempts[index]?.state !== 'ended') {
+        if (span === undefined && previous?.attempts[index]?.phase !== 'ended') {
           span = tracer.startSpan(
             'cascade-router.attempt',
             { startTime: new Date(attempt.startedAt), kind: api.SpanKind.INTERNAL, attributes: { 'cascade_router.cascade_id': cascade.id, ...attemptAttributes(attempt, provider(attempt.channel)) } },
@@ -181,7 +181,7 @@ export function telemetryObserver(
             return;
           }
         }
-        if (span !== undefined && attempt.state === 'ended') {
+        if (span !== undefined && attempt.phase === 'ended') {
           endAttempt(span, attempt);
           state?.attempts.delete(index);
         }

@@ -191,7 +191,7 @@ export class Dispatcher {
       return (
         cascade?.status === 'active' &&
         cascade.step === step &&
-        attempt?.state === 'sending' &&
+        attempt?.phase === 'sending' &&
         attempt.owner === this.#ctx.instanceId &&
         (attempt.failovers?.length ?? 0) === index
       );
@@ -327,7 +327,7 @@ export class Dispatcher {
       const ticking = this.#changes.applyNow(cascadeId, () => ({ type: 'tick', now: ctx.clock.now(), by: ctx.instanceId }));
       const done = isPromise(ticking) ? await ticking : ticking;
       const attempt = done?.cascade.attempts[step];
-      if (!done || done.cascade.status !== 'active' || done.cascade.step !== step || attempt?.state !== 'sending' || attempt.owner !== ctx.instanceId) {
+      if (!done || done.cascade.status !== 'active' || done.cascade.step !== step || attempt?.phase !== 'sending' || attempt.owner !== ctx.instanceId) {
         this.abort(cascadeId);
       }
     } catch (error) {

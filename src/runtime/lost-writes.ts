@@ -59,7 +59,7 @@ export function sameChange(stored: Cascade, written: Cascade): boolean {
 
 function sameAttempt(a: Attempt, b: Attempt): boolean {
   return (
-    a.state === b.state &&
+    a.phase === b.phase &&
     a.owner === b.owner &&
     a.startedAt === b.startedAt &&
     a.providerMessageId === b.providerMessageId &&

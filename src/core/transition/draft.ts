@@ -143,7 +143,7 @@ function cloneAttempt(a: Attempt): Mutable<Attempt> {
   return {
     step: a.step,
     channel: a.channel,
-    state: a.state,
+    phase: a.phase,
     startedAt: a.startedAt,
     owner: a.owner,
     providerMessageId: a.providerMessageId,

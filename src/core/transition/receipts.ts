@@ -48,7 +48,7 @@ export function recordStatus(
   const c = d.c;
   const a = d.attempt(step);
   const planned = c.plan.steps[step]!;
-  const wasEnded = a.state === 'ended';
+  const wasEnded = a.phase === 'ended';
   const before = a.status;
   if (a.status !== 'failed' && (a.status === undefined || status === 'failed' || STATUS_RANK[status] > STATUS_RANK[a.status])) a.status = status;
   a.history = append(a.history, { status, at, source });
@@ -60,7 +60,7 @@ export function recordStatus(
   if (status === 'failed') {
     if (d.isCurrent(step) && !wasEnded) {
       if (error?.fault === 'provider' && failover(d, step, 'failed', error)) return;
-      a.state = 'ended';
+      a.phase = 'ended';
       a.outcome = 'failed';
       a.endedAt = d.now;
       fallBack(d, step, 'failed');
@@ -84,7 +84,7 @@ export function recordStatus(
     a.late = true;
     d.note({ type: 'late-receipt', step });
   } else {
-    a.state = 'ended';
+    a.phase = 'ended';
     a.outcome = 'delivered';
     a.endedAt = d.now;
   }

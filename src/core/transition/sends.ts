@@ -16,7 +16,7 @@ export function sent(d: Draft, step: number, providerMessageId: string, priceMic
   if (!attempt || attempt.providerMessageId !== undefined) return 'duplicate';
   const a = d.attempt(step);
   a.providerMessageId = providerMessageId;
-  if (a.state === 'sending') a.state = 'waiting';
+  if (a.phase === 'sending') a.phase = 'waiting';
   d.effect({ type: 'index', providerMessageId });
   d.note({ type: 'sent', step });
   recordStatus(d, step, 'accepted', d.now, 'send', priceMicros, undefined);
@@ -26,13 +26,13 @@ export function sent(d: Draft, step: number, providerMessageId: string, priceMic
 /** The send failed: the next provider (a provider's fault, or its breaker open), else the step ends and falls back. */
 export function sendFailed(d: Draft, step: number, error: AttemptError, unhealthy: boolean): Verdict {
   const attempt = d.list[step];
-  if (!attempt || attempt.state !== 'sending') return 'stale';
+  if (!attempt || attempt.phase !== 'sending') return 'stale';
   // The step passed to another instance (its owner was taken for dead): that one's send decides it.
   if (d.by !== undefined && attempt.owner !== undefined && attempt.owner !== d.by) return 'stale';
   const current = d.isCurrent(step);
   if (current && (unhealthy || error.fault === 'provider') && failover(d, step, unhealthy ? 'unhealthy' : 'send-error', error)) return 'applied';
   const a = d.attempt(step);
-  a.state = 'ended';
+  a.phase = 'ended';
   a.error = error;
   a.outcome ??= 'send-error';
   a.endedAt ??= d.now;
@@ -44,7 +44,7 @@ export function sendFailed(d: Draft, step: number, error: AttemptError, unhealth
 export function paced(d: Draft, step: number, until: number): Verdict {
   const c = d.c;
   const attempt = d.list[step];
-  if (!d.isCurrent(step) || attempt?.state !== 'sending' || attempt.providerMessageId !== undefined) return 'stale';
+  if (!d.isCurrent(step) || attempt?.phase !== 'sending' || attempt.providerMessageId !== undefined) return 'stale';
   if (d.by !== undefined && attempt.owner !== undefined && attempt.owner !== d.by) return 'stale';
   d.attempt(step).pacedUntil = until;
   c.timerAt = c.plan.deadlineAt === undefined ? until : Math.min(until, c.plan.deadlineAt);
@@ -62,7 +62,7 @@ export function paced(d: Draft, step: number, until: number): Verdict {
 export function resume(d: Draft, step: number, previousOwner: string | undefined, unsent: boolean): Verdict {
   const c = d.c;
   const attempt = d.list[step];
-  if (!d.isCurrent(step) || attempt?.state !== 'sending' || attempt.owner !== previousOwner || d.by === undefined) return 'stale';
+  if (!d.isCurrent(step) || attempt?.phase !== 'sending' || attempt.owner !== previousOwner || d.by === undefined) return 'stale';
   // Waiting for its provider's rate: nothing in flight to take over; its timer sends it.
   if (attempt.pacedUntil !== undefined) return 'stale';
   const deadlineAt = c.plan.deadlineAt;

@@ -34,7 +34,7 @@ export function begin(d: Draft, step: number): void {
   d.startAttempt({
     step,
     channel: planned.channel,
-    state: 'sending',
+    phase: 'sending',
     startedAt: d.now,
     owner: d.by,
     providerMessageId: undefined,
@@ -89,7 +89,7 @@ export function failover(d: Draft, step: number, reason: FailoverReason, error: 
   };
   a.failovers = append(a.failovers ?? [], tried);
   a.provider = next.name;
-  a.state = 'sending';
+  a.phase = 'sending';
   a.owner = d.by;
   a.providerMessageId = undefined;
   a.status = undefined;
@@ -118,10 +118,10 @@ export function endCurrent(d: Draft, outcome: AttemptOutcome): void {
   const c = d.c;
   if (c.status !== 'active') return;
   const current = d.list[c.step];
-  if (!current || current.state === 'ended') return;
-  if (current.state === 'sending') d.effect({ type: 'abort', step: c.step });
+  if (!current || current.phase === 'ended') return;
+  if (current.phase === 'sending') d.effect({ type: 'abort', step: c.step });
   const a = d.attempt(c.step);
-  a.state = 'ended';
+  a.phase = 'ended';
   a.outcome = outcome;
   a.endedAt = d.now;
 }

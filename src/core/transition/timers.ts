@@ -18,7 +18,7 @@ export function tick(d: Draft): Verdict {
   // A try waiting for its provider's rate is sent (or expired by the deadline) by whichever router fires its
   // timer: nothing is in flight.
   if (current?.pacedUntil !== undefined) return c.plan.deadlineAt !== undefined && d.now >= c.plan.deadlineAt ? fire(d) : unpace(d, c.step);
-  if (current?.state === 'sending' && d.by !== undefined && current.owner !== undefined && current.owner !== d.by) return 'unchanged';
+  if (current?.phase === 'sending' && d.by !== undefined && current.owner !== undefined && current.owner !== d.by) return 'unchanged';
   return fire(d);
 }
 
