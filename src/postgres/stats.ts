@@ -10,9 +10,51 @@ import type { StatsUpdate } from '../store/types.js';
 /** The update as the functions' one jsonb argument (null for none). */
 export function statsArg(update: StatsUpdate | undefined, now: number): string | null {
   if (update === undefined) return null;
-  const o = update.observations?.map((x) => [x.channel, x.recipientId, x.outcome, x.at, x.weight, x.latencyMs === undefined ? -1 : latencyBucket(x.latencyMs)]);
-  return JSON.stringify({ h: update.halfLifeMs, n: now, l: update.ledger, o });
+  return JSON.stringify({ h: update.halfLifeMs, n: now, l: update.ledger, o: update.observations && observationRows(update.observations) });
 }
+
+/** An update with the time it was made: what a create or commit carries until it is sent, alone or in a batch. */
+export interface StatsAt {
+  readonly update: StatsUpdate;
+  readonly now: number;
+}
+
+/** The one jsonb argument of a single create or commit. */
+export const statsJson = (stats: StatsAt | null): string | null => (stats === null ? null : statsArg(stats.update, stats.now));
+
+/**
+ * The updates of a batch as create_batch and commit_batch take them (ledger-sql.ts): six ledger numbers per change
+ * (NULLs for none), the channels each change names with three figures each, and the observations' JSON, one text
+ * per change joined by U+001E ('' for none, as `joined` in store.ts: JSON escapes every control character).
+ */
+export function statsColumns(stats: readonly (StatsAt | null)[]): [ledger: (number | null)[], channels: string[], counts: number[], figures: number[], observations: string] {
+  const ledger: (number | null)[] = [];
+  const channels: string[] = [];
+  const counts: number[] = [];
+  const figures: number[] = [];
+  const observations: string[] = [];
+  for (const item of stats) {
+    const l = item?.update.ledger;
+    let count = 0;
+    if (l === undefined) ledger.push(null, null, null, null, null, null);
+    else {
+      ledger.push(l.messages, l.delivered, l.spendMicros, l.doubleSpendMicros, l.smsOnlyMicros, l.withoutSms);
+      for (const name in l.channels) {
+        const c = l.channels[name]!;
+        channels.push(name);
+        figures.push(c.sent, c.delivered, c.spendMicros);
+        count++;
+      }
+    }
+    counts.push(count);
+    const o = item?.update.observations;
+    observations.push(o === undefined || o.length === 0 ? '' : JSON.stringify({ h: item!.update.halfLifeMs, n: item!.now, o: observationRows(o) }));
+  }
+  return [ledger, channels, counts, figures, observations.join('\u001e')];
+}
+
+const observationRows = (observations: NonNullable<StatsUpdate['observations']>): unknown[] =>
+  observations.map((x) => [x.channel, x.recipientId, x.outcome, x.at, x.weight, x.latencyMs === undefined ? -1 : latencyBucket(x.latencyMs)]);
 
 /** The ledger from `LEDGER_SQL`'s one row (array mode). */
 export function parseLedger(row: readonly unknown[]): Ledger {
