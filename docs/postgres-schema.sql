@@ -1127,29 +1127,29 @@ END $$;
 INSERT INTO cascade_router.migrations (version, description) VALUES (4, 'lighter batches: indexed receipts routed by one join, the ledger deltas of a batch as one row');
 
 -- Migration 5: batches with their ledger deltas as numbers rather than JSON
-CREATE FUNCTION cascade_router.add_ledger(p_items integer[], p_ledger bigint[], p_channels text[], p_channel_counts integer[], p_figures bigint[])
+CREATE FUNCTION cascade_router.add_ledger(p_items integer[], p_messages bigint[], p_delivered bigint[], p_spend bigint[], p_double bigint[], p_sms_only bigint[], p_without_sms bigint[],
+  p_channel_items integer[], p_channels text[], p_sent bigint[], p_channel_delivered bigint[], p_channel_spend bigint[])
 RETURNS void
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
-DECLARE
-  starts integer[];
 BEGIN
-  SELECT array_agg(s.start ORDER BY s.i) INTO starts FROM (
-    SELECT c.i, (sum(c.n) OVER (ORDER BY c.i) - c.n + 1)::integer AS start FROM unnest(p_channel_counts) WITH ORDINALITY AS c(n, i)) s;
   INSERT INTO cascade_router.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
-  SELECT sum(p_ledger[w.i * 6 - 5]), sum(p_ledger[w.i * 6 - 4]), sum(p_ledger[w.i * 6 - 3]), sum(p_ledger[w.i * 6 - 2]),
-    sum(p_ledger[w.i * 6 - 1]), sum(p_ledger[w.i * 6]),
+  SELECT sum(l.m), sum(l.d), sum(l.s), sum(l.ds), sum(l.so), sum(l.ws),
     coalesce((SELECT jsonb_object_agg(per.name, jsonb_build_object('sent', per.sent, 'delivered', per.delivered, 'spendMicros', per.spend))
-      FROM (SELECT p_channels[k] AS name, sum(p_figures[k * 3 - 2]) AS sent, sum(p_figures[k * 3 - 1]) AS delivered, sum(p_figures[k * 3]) AS spend
-        FROM unnest(p_items) AS x(i), generate_series(starts[x.i], starts[x.i] + p_channel_counts[x.i] - 1) AS k
-        WHERE p_ledger[x.i * 6 - 5] IS NOT NULL GROUP BY 1) AS per), '{}'::jsonb)
-  FROM unnest(p_items) AS w(i) WHERE p_ledger[w.i * 6 - 5] IS NOT NULL HAVING count(*) > 0;
+      FROM (SELECT c.name, sum(c.sent) AS sent, sum(c.delivered) AS delivered, sum(c.spend) AS spend
+        FROM unnest(p_channel_items, p_channels, p_sent, p_channel_delivered, p_channel_spend) AS c(i, name, sent, delivered, spend)
+        JOIN unnest(p_items) AS x(i) ON x.i = c.i
+        GROUP BY c.name) AS per), '{}'::jsonb)
+  FROM unnest(p_messages, p_delivered, p_spend, p_double, p_sms_only, p_without_sms) WITH ORDINALITY AS l(m, d, s, ds, so, ws, i)
+  JOIN unnest(p_items) AS w(i) ON w.i = l.i
+  WHERE l.m IS NOT NULL HAVING count(*) > 0;
 END $$;
 
 
 CREATE FUNCTION cascade_router.create_batch(
   p_ids text[], p_keys text[], p_versions integer[], p_nonces text[], p_fixeds text[], p_states text[], p_timers bigint[],
-  p_owners text[], p_endeds boolean[], p_ledger bigint[], p_channels text[], p_channel_counts integer[], p_figures bigint[], p_observations jsonb[], p_retention bigint)
+  p_owners text[], p_endeds boolean[], p_messages bigint[], p_delivered bigint[], p_spend bigint[], p_double bigint[], p_sms_only bigint[], p_without_sms bigint[],
+  p_channel_items integer[], p_channels text[], p_sent bigint[], p_channel_delivered bigint[], p_channel_spend bigint[], p_observations jsonb[], p_retention bigint)
 RETURNS TABLE (idx integer, created boolean, nonce text, fixed text, state text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -1196,7 +1196,8 @@ BEGIN
       RETURN NEXT;
     END LOOP;
   END LOOP;
-  PERFORM cascade_router.add_ledger(done, p_ledger, p_channels, p_channel_counts, p_figures) WHERE cardinality(done) > 0;
+  PERFORM cascade_router.add_ledger(done, p_messages, p_delivered, p_spend, p_double, p_sms_only, p_without_sms, p_channel_items, p_channels,
+    p_sent, p_channel_delivered, p_channel_spend) WHERE cardinality(done) > 0;
   SELECT coalesce(array_agg(p_observations[d.i] ORDER BY d.k) FILTER (WHERE p_observations[d.i] IS NOT NULL), ARRAY[]::jsonb[]) INTO observed
   FROM unnest(done) WITH ORDINALITY AS d(i, k);
   IF cardinality(observed) > 0 THEN PERFORM cascade_router.apply_stats(observed); END IF;
@@ -1206,7 +1207,8 @@ END $$;
 CREATE FUNCTION cascade_router.commit_batch(
   p_ids text[], p_bases integer[], p_versions integer[], p_known text[], p_nonces text[], p_fixeds text[], p_states text[],
   p_timers bigint[], p_owners text[], p_endeds boolean[], p_nows bigint[], p_providers text[], p_provider_counts integer[],
-  p_throughs bigint[], p_ledger bigint[], p_channels text[], p_channel_counts integer[], p_figures bigint[], p_observations jsonb[], p_retention bigint)
+  p_throughs bigint[], p_messages bigint[], p_delivered bigint[], p_spend bigint[], p_double bigint[], p_sms_only bigint[], p_without_sms bigint[],
+  p_channel_items integer[], p_channels text[], p_sent bigint[], p_channel_delivered bigint[], p_channel_spend bigint[], p_observations jsonb[], p_retention bigint)
 RETURNS TABLE (idx integer, ok integer, held text[])
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -1250,9 +1252,12 @@ BEGIN
       SELECT w.provider_id, p_ids[w.i] FROM wanted w ORDER BY w.provider_id
       ON CONFLICT (provider_id) DO NOTHING RETURNING provider_id, cascade_id)
     SELECT coalesce(array_agg(a.provider_id), ARRAY[]::text[]) INTO indexed FROM added a;
-    SELECT coalesce(array_agg(DISTINCT q.i), ARRAY[]::integer[]) INTO raced FROM unnest(quick) AS q(i),
-      unnest(p_providers[starts[q.i]:starts[q.i] + p_provider_counts[q.i] - 1]) AS x(provider_id)
-    WHERE NOT (x.provider_id = ANY (indexed));
+    raced := ARRAY[]::integer[];
+    IF cardinality(indexed) < (SELECT sum(p_provider_counts[q.i]) FROM unnest(quick) AS q(i)) THEN
+      SELECT coalesce(array_agg(DISTINCT q.i), ARRAY[]::integer[]) INTO raced FROM unnest(quick) AS q(i),
+        unnest(p_providers[starts[q.i]:starts[q.i] + p_provider_counts[q.i] - 1]) AS x(provider_id)
+      WHERE NOT (x.provider_id = ANY (indexed));
+    END IF;
     IF cardinality(raced) > 0 THEN
       DELETE FROM cascade_router.provider_ids p WHERE p.provider_id = ANY (indexed) AND p.provider_id IN (
         SELECT x.provider_id FROM unnest(raced) AS r(i), unnest(p_providers[starts[r.i]:starts[r.i] + p_provider_counts[r.i] - 1]) AS x(provider_id));
@@ -1284,7 +1289,8 @@ BEGIN
     held := r.held;
     RETURN NEXT;
   END LOOP;
-  PERFORM cascade_router.add_ledger(done, p_ledger, p_channels, p_channel_counts, p_figures) WHERE cardinality(done) > 0;
+  PERFORM cascade_router.add_ledger(done, p_messages, p_delivered, p_spend, p_double, p_sms_only, p_without_sms, p_channel_items, p_channels,
+    p_sent, p_channel_delivered, p_channel_spend) WHERE cardinality(done) > 0;
   SELECT coalesce(array_agg(p_observations[d.i] ORDER BY d.k) FILTER (WHERE p_observations[d.i] IS NOT NULL), ARRAY[]::jsonb[]) INTO observed
   FROM unnest(done) WITH ORDINALITY AS d(i, k);
   IF cardinality(observed) > 0 THEN PERFORM cascade_router.apply_stats(observed); END IF;

@@ -23,34 +23,27 @@ export interface StatsAt {
 export const statsJson = (stats: StatsAt | null): string | null => (stats === null ? null : statsArg(stats.update, stats.now));
 
 /**
- * The updates of a batch as create_batch and commit_batch take them (ledger-sql.ts): six ledger numbers per change
- * (NULLs for none), the channels each change names with three figures each, and the observations' JSON, one text
- * per change joined by U+001E ('' for none, as `joined` in store.ts: JSON escapes every control character).
+ * The updates of a batch as create_batch and commit_batch take them (ledger-sql.ts): per change its six ledger
+ * figures (NULLs for none); per channel named its change's place (1-based), name and three figures; and the
+ * observations' JSON, one text per change joined by U+001E ('' for none, as `joined` in store.ts: JSON escapes
+ * every control character).
  */
-export function statsColumns(stats: readonly (StatsAt | null)[]): [ledger: (number | null)[], channels: string[], counts: number[], figures: number[], observations: string] {
-  const ledger: (number | null)[] = [];
-  const channels: string[] = [];
-  const counts: number[] = [];
-  const figures: number[] = [];
+export function statsColumns(stats: readonly (StatsAt | null)[]): unknown[] {
+  const figures: (number | null)[][] = [[], [], [], [], [], []];
+  const channels: [items: number[], names: string[], sent: number[], delivered: number[], spend: number[]] = [[], [], [], [], []];
   const observations: string[] = [];
-  for (const item of stats) {
+  stats.forEach((item, i) => {
     const l = item?.update.ledger;
-    let count = 0;
-    if (l === undefined) ledger.push(null, null, null, null, null, null);
-    else {
-      ledger.push(l.messages, l.delivered, l.spendMicros, l.doubleSpendMicros, l.smsOnlyMicros, l.withoutSms);
-      for (const name in l.channels) {
-        const c = l.channels[name]!;
-        channels.push(name);
-        figures.push(c.sent, c.delivered, c.spendMicros);
-        count++;
-      }
+    const values = l === undefined ? [null, null, null, null, null, null] : [l.messages, l.delivered, l.spendMicros, l.doubleSpendMicros, l.smsOnlyMicros, l.withoutSms];
+    values.forEach((value, j) => figures[j]!.push(value));
+    for (const name in l?.channels) {
+      const c = l.channels[name]!;
+      channels[0].push(i + 1), channels[1].push(name), channels[2].push(c.sent), channels[3].push(c.delivered), channels[4].push(c.spendMicros);
     }
-    counts.push(count);
     const o = item?.update.observations;
     observations.push(o === undefined || o.length === 0 ? '' : JSON.stringify({ h: item!.update.halfLifeMs, n: item!.now, o: observationRows(o) }));
-  }
-  return [ledger, channels, counts, figures, observations.join('\u001e')];
+  });
+  return [...figures, ...channels, observations.join('\u001e')];
 }
 
 const observationRows = (observations: NonNullable<StatsUpdate['observations']>): unknown[] =>

@@ -80,6 +80,8 @@ const PAGE = 200;
  */
 const joined = (calls: readonly (readonly unknown[])[], j: number): string => calls.map((call) => (call[j] as string | null) ?? '').join('\u001e');
 const JOINED = (param: string): string => `string_to_array(${param}, E'\\x1e', '')`;
+/** `$from, …` for `count` parameters. */
+const params = (from: number, count: number): string => Array.from({ length: count }, (_, i) => `$${from + i}`).join(', ');
 const COMMITTED: CommitResult = Object.freeze({ ok: true, held: Object.freeze([]) });
 const CONFLICT: CommitResult = Object.freeze({ ok: false, held: Object.freeze([]) });
 
@@ -273,7 +275,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   // The statistics updates go as columns of numbers (statsColumns): the server parses JSON only for observations.
   const creates = batched('create', CREATE, 10, (calls) => ({
     name: `${s}_create_batch`,
-    text: `SELECT * FROM ${s}.create_batch($1, $2, $3, $4, ${JOINED('$5')}, ${JOINED('$6')}, $7, $8, $9, $10, $11, $12, $13, ${JOINED('$14')}::jsonb[], $15)`,
+    text: `SELECT * FROM ${s}.create_batch($1, $2, $3, $4, ${JOINED('$5')}, ${JOINED('$6')}, $7, $8, $9, ${params(10, 11)}, ${JOINED('$21')}::jsonb[], $22)`,
     values: [
       ...[0, 1, 2, 3].map((j) => column(calls, j)),
       joined(calls, 4),
@@ -285,7 +287,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   }));
   const commits = batched('commit', `SELECT * FROM ${s}.commit_cascade($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, 14, (calls) => ({
     name: `${s}_commit_batch`,
-    text: `SELECT * FROM ${s}.commit_batch($1, $2, $3, $4, $5, ${JOINED('$6')}, ${JOINED('$7')}, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, ${JOINED('$19')}::jsonb[], $20)`,
+    text: `SELECT * FROM ${s}.commit_batch($1, $2, $3, $4, $5, ${JOINED('$6')}, ${JOINED('$7')}, $8, $9, $10, $11, $12, $13, $14, ${params(15, 11)}, ${JOINED('$26')}::jsonb[], $27)`,
     values: [
       ...[0, 1, 2, 3, 4].map((j) => column(calls, j)),
       joined(calls, 5),
