@@ -441,6 +441,8 @@ describe.skipIf(skip)('postgresStore: calls of one turn sent as one batch', () =
       const [batched, alone] = [await open('ledger5', 256), await open('ledger1', 1)];
       const ledger = (messages: number, spend: number, channels: Record<string, { sent: number; delivered: number; spendMicros: number }>) =>
         ({ messages, delivered: 0, spendMicros: spend, doubleSpendMicros: 0, smsOnlyMicros: 7, withoutSms: 1, channels });
+      // A channel name with the characters an array literal quotes.
+      const ODD = 'sms "eu",{b}\\ NULL';
       const seen = (channel: string, outcome: Observation['outcome'], latencyMs?: number): Observation => ({ channel, recipientId: 'r1', outcome, at: T0 + 1, weight: 1, latencyMs });
       for (const store of [batched, alone]) {
         const [a, b, c] = ['a', 'b', 'c'].map((k) => fresh(`${k}-${store.schema}`)) as [Cascade, Cascade, Cascade];
@@ -449,7 +451,7 @@ describe.skipIf(skip)('postgresStore: calls of one turn sent as one batch', () =
         // c's change is based on a version never stored: refused, its delta not counted.
         const stale = transition(sent(c), { type: 'cancel', now: T0 + 3 }).cascade;
         const results = await Promise.all([
-          store.commit(sent(a), [`p-${a.id}`], { ledger: ledger(0, 1500, { push: { sent: 1, delivered: 0, spendMicros: 1000 }, email: { sent: 1, delivered: 1, spendMicros: 500 } }), observations: [seen('email', 'failed')], halfLifeMs: 3_600_000 }),
+          store.commit(sent(a), [`p-${a.id}`], { ledger: ledger(0, 1500, { push: { sent: 1, delivered: 0, spendMicros: 1000 }, email: { sent: 1, delivered: 1, spendMicros: 500 }, [ODD]: { sent: 1, delivered: 0, spendMicros: 0 } }), observations: [seen('email', 'failed')], halfLifeMs: 3_600_000 }),
           store.commit(sent(b), [`p-${b.id}`]),
           store.commit(stale, [], { ledger: ledger(0, 99_000, { push: { sent: 9, delivered: 9, spendMicros: 99_000 } }), observations: [seen('push', 'timeout')], halfLifeMs: 3_600_000 }),
           store.commit(sent(c), [`p-${c.id}`], { observations: [seen('push', 'delivered', 1500)], halfLifeMs: 3_600_000 }),
@@ -457,7 +459,7 @@ describe.skipIf(skip)('postgresStore: calls of one turn sent as one batch', () =
         expect(results.map((r) => r.ok)).toEqual([true, true, false, true]);
       }
       // By hand: two creates (1 message, 7 SMS-only, 1 without SMS each) and a's send.
-      const expected = { messages: 2, delivered: 0, spendMicros: 1500, doubleSpendMicros: 0, smsOnlyMicros: 21, withoutSms: 3, channels: { push: { sent: 1, delivered: 0, spendMicros: 1000 }, email: { sent: 1, delivered: 1, spendMicros: 500 } } };
+      const expected = { messages: 2, delivered: 0, spendMicros: 1500, doubleSpendMicros: 0, smsOnlyMicros: 21, withoutSms: 3, channels: { push: { sent: 1, delivered: 0, spendMicros: 1000 }, email: { sent: 1, delivered: 1, spendMicros: 500 }, [ODD]: { sent: 1, delivered: 0, spendMicros: 0 } } };
       expect(await batched.ledger!()).toEqual(expected);
       expect(await alone.ledger!()).toEqual(expected);
       const learned = await batched.learned!('r1', ['push', 'email']);

@@ -26,24 +26,38 @@ export const statsJson = (stats: StatsAt | null): string | null => (stats === nu
  * The updates of a batch as create_batch and commit_batch take them (ledger-sql.ts): per change its six ledger
  * figures (NULLs for none); per channel named its change's place (1-based), name and three figures; and the
  * observations' JSON, one text per change joined by U+001E ('' for none, as `joined` in store.ts: JSON escapes
- * every control character).
+ * every control character). Each array goes as the text of an array literal, built here: node-postgres would
+ * convert it element by element (measured: about 15 µs of client CPU per cascade more).
  */
-export function statsColumns(stats: readonly (StatsAt | null)[]): unknown[] {
-  const figures: (number | null)[][] = [[], [], [], [], [], []];
-  const channels: [items: number[], names: string[], sent: number[], delivered: number[], spend: number[]] = [[], [], [], [], []];
+export function statsColumns(stats: readonly (StatsAt | null)[]): string[] {
+  const figures = ['', '', '', '', '', ''];
+  const channels = ['', '', '', '', ''];
   const observations: string[] = [];
   stats.forEach((item, i) => {
     const l = item?.update.ledger;
-    const values = l === undefined ? [null, null, null, null, null, null] : [l.messages, l.delivered, l.spendMicros, l.doubleSpendMicros, l.smsOnlyMicros, l.withoutSms];
-    values.forEach((value, j) => figures[j]!.push(value));
-    for (const name in l?.channels) {
-      const c = l.channels[name]!;
-      channels[0].push(i + 1), channels[1].push(name), channels[2].push(c.sent), channels[3].push(c.delivered), channels[4].push(c.spendMicros);
+    const comma = i === 0 ? '' : ',';
+    if (l === undefined) for (let j = 0; j < 6; j++) figures[j] += `${comma}NULL`;
+    else {
+      figures[0] += `${comma}${l.messages}`;
+      figures[1] += `${comma}${l.delivered}`;
+      figures[2] += `${comma}${l.spendMicros}`;
+      figures[3] += `${comma}${l.doubleSpendMicros}`;
+      figures[4] += `${comma}${l.smsOnlyMicros}`;
+      figures[5] += `${comma}${l.withoutSms}`;
+      for (const name in l.channels) {
+        const c = l.channels[name]!;
+        const next = channels[0] === '' ? '' : ',';
+        channels[0] += `${next}${i + 1}`;
+        channels[1] += `${next}"${name.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+        channels[2] += `${next}${c.sent}`;
+        channels[3] += `${next}${c.delivered}`;
+        channels[4] += `${next}${c.spendMicros}`;
+      }
     }
     const o = item?.update.observations;
     observations.push(o === undefined || o.length === 0 ? '' : JSON.stringify({ h: item!.update.halfLifeMs, n: item!.now, o: observationRows(o) }));
   });
-  return [...figures, ...channels, observations.join('\u001e')];
+  return [...figures, ...channels].map((list) => `{${list}}`).concat(observations.join('\u001e'));
 }
 
 const observationRows = (observations: NonNullable<StatsUpdate['observations']>): unknown[] =>
