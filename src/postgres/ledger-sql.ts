@@ -4,10 +4,12 @@
  * change (about a tenth of its time per cascade, measured with auto_explain). create_batch and commit_batch are
  * create_many and commit_many of migration 3 with the deltas as arrays of numbers instead, one per figure: the
  * changes written are summed into one ledger row by one join, and JSON is parsed only for the learned
- * statistics' observations, which a change carries only when learning is on. A held-receipt delta that is empty
- * is no longer applied (a call of an SQL function, planned on each call), and a send commit's new provider ids
- * are checked for a race by their count rather than each against every one indexed. create_many and commit_many stay as
- * they were, for a release before this one still running on the schema. `__S__.` stands for the schema.
+ * statistics' observations, which a change carries only when learning is on. Also: a held-receipt delta that
+ * is empty is no longer applied (a call of an SQL function, planned on each call), and a send commit's new
+ * provider ids are checked for a race by their count rather than each against every one indexed.
+ * create_many and commit_many stay as they were, for an instance of the previous release still running on the
+ * schema. The batch functions are derived from migration 3's text by checked replacements, so the two cannot
+ * drift apart unnoticed. `__S__.` stands for the schema.
  */
 import { COMMIT_MANY, CREATE_MANY } from './commit-sql.js';
 
