@@ -1175,16 +1175,17 @@ BEGIN
   -- An id given twice: the first one in the batch was inserted.
   SELECT coalesce(array_agg(f.i), ARRAY[]::integer[]) INTO made FROM (
     SELECT DISTINCT ON (p_ids[u.i]) u.i FROM unnest(plain) WITH ORDINALITY AS u(i, ord) ORDER BY p_ids[u.i], u.ord) f
-  WHERE p_ids[f.i] = ANY (inserted);
+  WHERE cardinality(inserted) < cardinality(plain) AND p_ids[f.i] = ANY (inserted);
+  IF cardinality(inserted) = cardinality(plain) THEN made := plain; END IF;
   RETURN QUERY SELECT m.i::integer, true, NULL::text, NULL::text, NULL::text FROM unnest(made) AS m(i);
   -- The others: the cascade that owns the key, or else the id (none when it was deleted meanwhile: try again).
   RETURN QUERY SELECT DISTINCT ON (o.i) o.i::integer, false, c.nonce, c.fixed, c.state
     FROM unnest(plain) AS o(i)
     JOIN cascade_router.cascades c ON coalesce(c.key, c.id) = coalesce(p_keys[o.i], p_ids[o.i]) OR c.id = p_ids[o.i]
-    WHERE NOT (o.i = ANY (made))
+    WHERE cardinality(made) < cardinality(plain) AND NOT (o.i = ANY (made))
     ORDER BY o.i, (coalesce(c.key, c.id) = coalesce(p_keys[o.i], p_ids[o.i])) DESC;
   done := made;
-  FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) WHERE NOT (o.i = ANY (plain)) ORDER BY o.id, o.i LOOP
+  FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) WHERE cardinality(plain) < cardinality(p_ids) AND NOT (o.i = ANY (plain)) ORDER BY o.id, o.i LOOP
     FOR r IN SELECT * FROM cascade_router.create_cascade(p_ids[i], p_keys[i], p_versions[i], p_nonces[i], p_fixeds[i], p_states[i],
       p_timers[i], p_owners[i], p_endeds[i], p_retention, NULL, false) LOOP
       IF r.created THEN done := done || i; END IF;
@@ -1276,9 +1277,9 @@ BEGIN
     WHERE c.id = p_ids[u.i] AND c.version = p_bases[u.i] AND (p_fixeds[u.i] IS NOT NULL OR c.nonce = p_known[u.i])
     RETURNING u.i)
   SELECT coalesce(array_agg(changed.i), ARRAY[]::integer[]) INTO written FROM changed;
-  RETURN QUERY SELECT s.i::integer, CASE WHEN s.i = ANY (written) THEN 1 ELSE 0 END, NULL::text[] FROM unnest(simple) AS s(i);
+  RETURN QUERY SELECT s.i::integer, CASE WHEN w.i IS NULL THEN 0 ELSE 1 END, NULL::text[] FROM unnest(simple) AS s(i) LEFT JOIN unnest(written) AS w(i) ON w.i = s.i;
   done := written;
-  FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) WHERE NOT (o.i = ANY (simple)) ORDER BY o.id, o.i LOOP
+  FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) WHERE cardinality(simple) < cardinality(p_ids) AND NOT (o.i = ANY (simple)) ORDER BY o.id, o.i LOOP
     SELECT * INTO r FROM cascade_router.commit_one(p_ids[i], p_bases[i], p_versions[i], p_known[i], p_nonces[i], p_fixeds[i],
       p_states[i], p_timers[i], p_owners[i], p_endeds[i], p_retention, p_nows[i],
       coalesce(p_providers[starts[i]:starts[i] + p_provider_counts[i] - 1], ARRAY[]::text[]), p_throughs[i], delta);

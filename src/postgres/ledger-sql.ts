@@ -80,6 +80,13 @@ const COMMIT_BATCH = derived(COMMIT_MANY, [
     END IF;
 `,
   ],
+  // Answers and the changes left for commit_one without comparing each place with every other (the usual batch
+  // has every change written by the one UPDATE, and none left).
+  [
+    '  RETURN QUERY SELECT s.i::integer, CASE WHEN s.i = ANY (written) THEN 1 ELSE 0 END, NULL::text[] FROM unnest(simple) AS s(i);\n',
+    '  RETURN QUERY SELECT s.i::integer, CASE WHEN w.i IS NULL THEN 0 ELSE 1 END, NULL::text[] FROM unnest(simple) AS s(i) LEFT JOIN unnest(written) AS w(i) ON w.i = s.i;\n',
+  ],
+  ['WHERE NOT (o.i = ANY (simple)) ORDER BY', 'WHERE cardinality(simple) < cardinality(p_ids) AND NOT (o.i = ANY (simple)) ORDER BY'],
 ]);
 
 const CREATE_BATCH = derived(CREATE_MANY, [
@@ -89,6 +96,11 @@ const CREATE_BATCH = derived(CREATE_MANY, [
   ['  SELECT coalesce(array_agg(p_stats[m.i]) FILTER (WHERE p_stats[m.i] IS NOT NULL), ARRAY[]::jsonb[]) INTO stats FROM unnest(made) AS m(i);\n', '  done := made;\n'],
   ['      IF r.created AND p_stats[i] IS NOT NULL THEN stats := stats || p_stats[i]; END IF;\n', '      IF r.created THEN done := done || i; END IF;\n'],
   ['  IF cardinality(stats) > 0 THEN PERFORM __S__.apply_stats(stats); END IF;\n', STATS_STEP],
+  // Every one inserted (the usual batch): no id was given twice or taken, so made is plain, known without
+  // comparing each id with every one inserted; nothing is left for create_cascade.
+  ['  WHERE p_ids[f.i] = ANY (inserted);\n', '  WHERE cardinality(inserted) < cardinality(plain) AND p_ids[f.i] = ANY (inserted);\n  IF cardinality(inserted) = cardinality(plain) THEN made := plain; END IF;\n'],
+  ['    WHERE NOT (o.i = ANY (made))\n', '    WHERE cardinality(made) < cardinality(plain) AND NOT (o.i = ANY (made))\n'],
+  ['WHERE NOT (o.i = ANY (plain)) ORDER BY', 'WHERE cardinality(plain) < cardinality(p_ids) AND NOT (o.i = ANY (plain)) ORDER BY'],
 ]);
 
 export const LEDGER_FUNCTIONS = `${ADD_LEDGER}\n${CREATE_BATCH}\n${COMMIT_BATCH}`;
