@@ -1132,7 +1132,18 @@ CREATE FUNCTION cascade_router.add_ledger(p_items integer[], p_messages bigint[]
 RETURNS void
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
+DECLARE
+  n integer := cardinality(p_messages);
 BEGIN
+  IF cardinality(p_items) = n - 1 THEN
+    INSERT INTO cascade_router.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
+    SELECT p_messages[n], p_delivered[n], p_spend[n], p_double[n], p_sms_only[n], p_without_sms[n],
+      coalesce((SELECT jsonb_object_agg(c.name, jsonb_build_object('sent', c.sent, 'delivered', c.delivered, 'spendMicros', c.spend))
+        FROM unnest(p_channel_items, p_channels, p_sent, p_channel_delivered, p_channel_spend) AS c(i, name, sent, delivered, spend)
+        WHERE c.i = 0), '{}'::jsonb)
+    WHERE p_messages[n] IS NOT NULL;
+    RETURN;
+  END IF;
   INSERT INTO cascade_router.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
   SELECT sum(l.m), sum(l.d), sum(l.s), sum(l.ds), sum(l.so), sum(l.ws),
     coalesce((SELECT jsonb_object_agg(per.name, jsonb_build_object('sent', per.sent, 'delivered', per.delivered, 'spendMicros', per.spend))

@@ -20,15 +20,28 @@ const STATS_PARAMS = `${LEDGER_PARAMS}, p_observations jsonb[]`;
 
 /*
  * add_ledger: one ledger row, the sums of the changes p_items (1-based places in the batch) that carry a delta.
- * p_messages … p_without_sms: one number per change, NULL for one that carries none; p_channel_items: the place
- * of the change each channel figure (p_channels, p_sent, p_channel_delivered, p_channel_spend) belongs to.
+ * p_messages … p_without_sms: one number per change, NULL for one that carries none, and after the last change
+ * their sums over the batch (NULL when none carries one); p_channel_items: the place of the change each channel
+ * figure (p_channels, p_sent, p_channel_delivered, p_channel_spend) belongs to, 0 for the batch's sums. When
+ * every change of the batch was written (the usual case) the row is those sums, as they came.
  */
 const ADD_LEDGER = `
 CREATE FUNCTION __S__.add_ledger(p_items integer[], ${LEDGER_PARAMS})
 RETURNS void
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
+DECLARE
+  n integer := cardinality(p_messages);
 BEGIN
+  IF cardinality(p_items) = n - 1 THEN
+    INSERT INTO __S__.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
+    SELECT p_messages[n], p_delivered[n], p_spend[n], p_double[n], p_sms_only[n], p_without_sms[n],
+      coalesce((SELECT jsonb_object_agg(c.name, jsonb_build_object('sent', c.sent, 'delivered', c.delivered, 'spendMicros', c.spend))
+        FROM unnest(p_channel_items, p_channels, p_sent, p_channel_delivered, p_channel_spend) AS c(i, name, sent, delivered, spend)
+        WHERE c.i = 0), '{}'::jsonb)
+    WHERE p_messages[n] IS NOT NULL;
+    RETURN;
+  END IF;
   INSERT INTO __S__.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
   SELECT sum(l.m), sum(l.d), sum(l.s), sum(l.ds), sum(l.so), sum(l.ws),
     coalesce((SELECT jsonb_object_agg(per.name, jsonb_build_object('sent', per.sent, 'delivered', per.delivered, 'spendMicros', per.spend))

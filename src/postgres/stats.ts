@@ -24,39 +24,46 @@ export const statsJson = (stats: StatsAt | null): string | null => (stats === nu
 
 /**
  * The updates of a batch as create_batch and commit_batch take them (ledger-sql.ts): per change its six ledger
- * figures (NULLs for none); per channel named its change's place (1-based), name and three figures; and the
- * observations' JSON, one text per change joined by U+001E ('' for none, as `joined` in store.ts: JSON escapes
- * every control character). Each array goes as the text of an array literal, built here: node-postgres would
- * convert it element by element (measured: about 15 µs of client CPU per cascade more).
+ * figures (NULLs for none), then their sums; per channel named its change's place (1-based), name and three
+ * figures, then each channel's sums at place 0; and the observations' JSON, one text per change joined by
+ * U+001E ('' for none, as `joined` in store.ts: JSON escapes every control character). Each array goes as the
+ * text of an array literal, built here: node-postgres would convert it element by element (measured: about
+ * 15 µs of client CPU per cascade more). The sums are exact: integers (micro-units, counts) far below 2^53.
  */
 export function statsColumns(stats: readonly (StatsAt | null)[]): string[] {
   const figures = ['', '', '', '', '', ''];
   const channels = ['', '', '', '', ''];
   const observations: string[] = [];
+  let sums: number[] | undefined;
+  const channelSums = new Map<string, [number, number, number]>();
+  const addChannel = (place: number, name: string, sent: number, delivered: number, spend: number): void => {
+    const next = channels[0] === '' ? '' : ',';
+    channels[0] += `${next}${place}`;
+    channels[1] += `${next}"${name.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+    channels[2] += `${next}${sent}`;
+    channels[3] += `${next}${delivered}`;
+    channels[4] += `${next}${spend}`;
+  };
   stats.forEach((item, i) => {
     const l = item?.update.ledger;
     const comma = i === 0 ? '' : ',';
     if (l === undefined) for (let j = 0; j < 6; j++) figures[j] += `${comma}NULL`;
     else {
-      figures[0] += `${comma}${l.messages}`;
-      figures[1] += `${comma}${l.delivered}`;
-      figures[2] += `${comma}${l.spendMicros}`;
-      figures[3] += `${comma}${l.doubleSpendMicros}`;
-      figures[4] += `${comma}${l.smsOnlyMicros}`;
-      figures[5] += `${comma}${l.withoutSms}`;
+      const values = [l.messages, l.delivered, l.spendMicros, l.doubleSpendMicros, l.smsOnlyMicros, l.withoutSms];
+      sums ??= [0, 0, 0, 0, 0, 0];
+      for (let j = 0; j < 6; j++) (figures[j] += `${comma}${values[j]}`), (sums[j]! += values[j]!);
       for (const name in l.channels) {
         const c = l.channels[name]!;
-        const next = channels[0] === '' ? '' : ',';
-        channels[0] += `${next}${i + 1}`;
-        channels[1] += `${next}"${name.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
-        channels[2] += `${next}${c.sent}`;
-        channels[3] += `${next}${c.delivered}`;
-        channels[4] += `${next}${c.spendMicros}`;
+        addChannel(i + 1, name, c.sent, c.delivered, c.spendMicros);
+        const sum = channelSums.get(name) ?? [0, 0, 0];
+        channelSums.set(name, [sum[0] + c.sent, sum[1] + c.delivered, sum[2] + c.spendMicros]);
       }
     }
     const o = item?.update.observations;
     observations.push(o === undefined || o.length === 0 ? '' : JSON.stringify({ h: item!.update.halfLifeMs, n: item!.now, o: observationRows(o) }));
   });
+  for (let j = 0; j < 6; j++) figures[j] += `${stats.length === 0 ? '' : ','}${sums?.[j] ?? 'NULL'}`;
+  for (const [name, [sent, delivered, spend]] of channelSums) addChannel(0, name, sent, delivered, spend);
   return [...figures, ...channels].map((list) => `{${list}}`).concat(observations.join('\u001e'));
 }
 
