@@ -10,9 +10,65 @@ import type { StatsUpdate } from '../store/types.js';
 /** The update as the functions' one jsonb argument (null for none). */
 export function statsArg(update: StatsUpdate | undefined, now: number): string | null {
   if (update === undefined) return null;
-  const o = update.observations?.map((x) => [x.channel, x.recipientId, x.outcome, x.at, x.weight, x.latencyMs === undefined ? -1 : latencyBucket(x.latencyMs)]);
-  return JSON.stringify({ h: update.halfLifeMs, n: now, l: update.ledger, o });
+  return JSON.stringify({ h: update.halfLifeMs, n: now, l: update.ledger, o: update.observations && observationRows(update.observations) });
 }
+
+/** An update with the time it was made: what a create or commit carries until it is sent, alone or in a batch. */
+export interface StatsAt {
+  readonly update: StatsUpdate;
+  readonly now: number;
+}
+
+/** The one jsonb argument of a single create or commit. */
+export const statsJson = (stats: StatsAt | null): string | null => (stats === null ? null : statsArg(stats.update, stats.now));
+
+/**
+ * The updates of a batch as create_batch and commit_batch take them (ledger-sql.ts): per change its six ledger
+ * figures (NULLs for none), then their sums; per channel named its change's place (1-based), name and three
+ * figures, then each channel's sums at place 0; and the observations' JSON, one text per change joined by
+ * U+001E ('' for none, as `joined` in store.ts: JSON escapes every control character). Each array goes as the
+ * text of an array literal, built here: node-postgres would convert it element by element (measured: about
+ * 15 µs of client CPU per cascade more). The sums are exact: integers (micro-units, counts) far below 2^53.
+ */
+export function statsColumns(stats: readonly (StatsAt | null)[]): string[] {
+  const figures = ['', '', '', '', '', ''];
+  const channels = ['', '', '', '', ''];
+  const observations: string[] = [];
+  let sums: number[] | undefined;
+  const channelSums = new Map<string, [number, number, number]>();
+  const addChannel = (place: number, name: string, sent: number, delivered: number, spend: number): void => {
+    const next = channels[0] === '' ? '' : ',';
+    channels[0] += `${next}${place}`;
+    channels[1] += `${next}"${name.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+    channels[2] += `${next}${sent}`;
+    channels[3] += `${next}${delivered}`;
+    channels[4] += `${next}${spend}`;
+  };
+  stats.forEach((item, i) => {
+    const l = item?.update.ledger;
+    const comma = i === 0 ? '' : ',';
+    if (l === undefined) for (let j = 0; j < 6; j++) figures[j] += `${comma}NULL`;
+    else {
+      const values = [l.messages, l.delivered, l.spendMicros, l.doubleSpendMicros, l.smsOnlyMicros, l.withoutSms];
+      sums ??= [0, 0, 0, 0, 0, 0];
+      for (let j = 0; j < 6; j++) (figures[j] += `${comma}${values[j]}`), (sums[j]! += values[j]!);
+      for (const name in l.channels) {
+        const c = l.channels[name]!;
+        addChannel(i + 1, name, c.sent, c.delivered, c.spendMicros);
+        const sum = channelSums.get(name) ?? [0, 0, 0];
+        channelSums.set(name, [sum[0] + c.sent, sum[1] + c.delivered, sum[2] + c.spendMicros]);
+      }
+    }
+    const o = item?.update.observations;
+    observations.push(o === undefined || o.length === 0 ? '' : JSON.stringify({ h: item!.update.halfLifeMs, n: item!.now, o: observationRows(o) }));
+  });
+  for (let j = 0; j < 6; j++) figures[j] += `${stats.length === 0 ? '' : ','}${sums?.[j] ?? 'NULL'}`;
+  for (const [name, [sent, delivered, spend]] of channelSums) addChannel(0, name, sent, delivered, spend);
+  return [...figures, ...channels].map((list) => `{${list}}`).concat(observations.join('\u001e'));
+}
+
+const observationRows = (observations: NonNullable<StatsUpdate['observations']>): unknown[] =>
+  observations.map((x) => [x.channel, x.recipientId, x.outcome, x.at, x.weight, x.latencyMs === undefined ? -1 : latencyBucket(x.latencyMs)]);
 
 /** The ledger from `LEDGER_SQL`'s one row (array mode). */
 export function parseLedger(row: readonly unknown[]): Ledger {
