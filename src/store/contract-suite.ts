@@ -474,6 +474,30 @@ export function storeContractCases(options: StoreContractOptions): StoreContract
         });
       });
 
+      it("keeps a channel's figures per provider, from single and concurrent changes alike", async () => {
+        const twoProviders = (sent: number, spendA: number, spendB: number): Ledger => ({
+          ...ledger(spendA + spendB),
+          channels: {
+            sms: {
+              sent,
+              delivered: 1,
+              spendMicros: spendA + spendB,
+              providers: { 'sms-a': { sent: 1, delivered: 0, spendMicros: spendA }, 'sms-b': { sent: sent - 1, delivered: 1, spendMicros: spendB } },
+            },
+          },
+        });
+        await store.create(cascade(), { ledger: twoProviders(2, 30_000, 40_000) });
+        // Changes made at once: a store that batches them must keep the providers too.
+        await Promise.all([store.create(cascade(), { ledger: twoProviders(2, 1, 2) }), store.create(cascade(), { ledger: twoProviders(3, 10, 20) })]);
+        const sms = (await store.ledger()).channels['sms'];
+        expect(sms).toEqual({
+          sent: 7,
+          delivered: 3,
+          spendMicros: 70_033,
+          providers: { 'sms-a': { sent: 3, delivered: 0, spendMicros: 30_011 }, 'sms-b': { sent: 4, delivered: 3, spendMicros: 40_022 } },
+        });
+      });
+
       it('keeps counts per recipient and channel-wide, with latencies, aged by the half-life', async () => {
         const alice = id('alice');
         const bob = id('bob');
