@@ -64,7 +64,7 @@ export async function tour(): Promise<string[]> {
 
   // A router in simulated time, with every event logged.
   const clock = new SimulatedClock(Date.UTC(2026, 0, 15, 10));
-  const router = createRouter({ channels, clock, store: memoryStore({ retentionMs: toMs('7d') }) });
+  const router = createRouter({ channels, clock, store: memoryStore({ retention: '7d' }) });
   for (const type of ['attempt', 'sent', 'receipt', 'fallback', 'delivered', 'late-receipt', 'cancelled'] as const) {
     router.on(type, (e) => say(`  event ${type}: ${'channel' in e ? e.channel : '-'} spend ${e.spend}`));
   }

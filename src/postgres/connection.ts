@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { CascadeRouterError, InvalidConfigError, StoreUnavailableError } from '../core/errors.js';
+import { durationOption, type Duration } from '../core/duration.js';
 
 /** A query as node-postgres takes it: `name` prepares it once per connection; `rowMode: 'array'` answers rows as arrays. */
 export interface PostgresQuery {
@@ -40,7 +41,9 @@ export interface PostgresPool extends PostgresQueryable {
 
 /** Options for the pool the store opens itself from a `connectionString`. */
 export interface PostgresConnectionOptions {
-  /** A query not answered within this long fails with `StoreUnavailableError` (ms). Default 5000. */
+  /** A query not answered within this long fails with `StoreUnavailableError`: `'5s'`, or milliseconds. Default 5 seconds. */
+  readonly commandTimeout?: Duration | undefined;
+  /** @deprecated The same as `commandTimeout`, in milliseconds. */
   readonly commandTimeoutMs?: number | undefined;
   /** Most connections the store's own pool opens (one of them listens for wake-ups). Default 10. */
   readonly poolSize?: number | undefined;
@@ -73,7 +76,7 @@ function defaultRequire(): Require {
 /** Opens the store's own pool: failing fast (a connect timeout, a query timeout) rather than queueing during an outage. */
 export function openPool(connectionString: string, options: PostgresConnectionOptions): PostgresPool {
   const { Pool } = loadPg();
-  const timeout = options.commandTimeoutMs ?? 5000;
+  const timeout = durationOption(options, 'commandTimeout', 5000);
   const pool = new Pool({
     connectionString,
     max: options.poolSize ?? 10,

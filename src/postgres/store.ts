@@ -13,6 +13,7 @@ import { bootstrapSql, postgresMigrations, schemaName, SCHEMA_VERSION } from './
 import { LEARNED_SQL, LEDGER_SQL } from './stats-sql.js';
 import { parseLearned, parseLedger, statsColumns, statsJson, type StatsAt } from './stats.js';
 import { TickCache } from './tick-cache.js';
+import { durationOption, type Duration } from '../core/duration.js';
 
 export interface PostgresStoreOptions extends PostgresConnectionOptions {
   /** Your node-postgres `Pool`. Not closed by `dispose()`; the store keeps one of its connections to listen on. */
@@ -21,7 +22,9 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   readonly connectionString?: string | undefined;
   /** The schema its tables live in (created by `migrate()`). Default `cascade_router`. */
   readonly schema?: string | undefined;
-  /** How long finished cascades stay readable (ms, database time). Default 24 hours. `Infinity` keeps them; `0` deletes at once. */
+  /** How long finished cascades stay readable (database time): `'24h'`, or milliseconds. Default 24 hours. `Infinity` keeps them; `0` deletes at once. */
+  readonly retention?: Duration | undefined;
+  /** @deprecated The same as `retention`, in milliseconds. */
   readonly retentionMs?: number | undefined;
   /** Most receipts held per unknown provider id; its oldest go first. Default 32. */
   readonly maxHeldPerId?: number | undefined;
@@ -29,22 +32,28 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   readonly maxHeldTotal?: number | undefined;
   /** @deprecated The same as `maxHeldTotal`. */
   readonly maxHeldReceipts?: number | undefined;
-  /** How long a claimed timer is reserved for the instance that claimed it; if it dies, another fires it after this (ms). Default 30,000. */
+  /** How long a claimed timer is reserved for the instance that claimed it; if it dies, another fires it after this. Default `'30s'`. */
+  readonly claimLease?: Duration | undefined;
+  /** @deprecated The same as `claimLease`, in milliseconds. */
   readonly claimLeaseMs?: number | undefined;
   /**
-   * `nextDueAt()` answers at most this far ahead, so every router looks again this often (ms) for timers set by
-   * other instances whose wake-up it missed, and for sends left by dead instances. Default 1000; 0 reports only real timers.
+   * `nextDueAt()` answers at most this far ahead, so every router looks again this often for timers set by
+   * other instances whose wake-up it missed, and for sends left by dead instances. Default `'1s'`; 0 reports only real timers.
    */
+  readonly poll?: Duration | undefined;
+  /** @deprecated The same as `poll`, in milliseconds. */
   readonly pollMs?: number | undefined;
   /** LISTEN for wake-ups (a transactional start that committed): the first step goes out at once rather than at the next poll. Default true. */
   readonly listen?: boolean | undefined;
   /**
    * Notify listeners from a transactional start, so its first step goes out as soon as the transaction commits.
    * PostgreSQL commits notifying transactions one at a time (a lock held through the WAL flush), which bounds how
-   * many such starts commit per second; `false` leaves them to the routers' next poll (`pollMs`). Default true.
+   * many such starts commit per second; `false` leaves them to the routers' next poll (`poll`). Default true.
    */
   readonly notify?: boolean | undefined;
-  /** How often housekeeping runs (retention, expired held receipts, statistics expiry, ledger folding), ms. Default 10,000. */
+  /** How often housekeeping runs (retention, expired held receipts, statistics expiry, ledger folding). Default `'10s'`. */
+  readonly maintenance?: Duration | undefined;
+  /** @deprecated The same as `maintenance`, in milliseconds. */
   readonly maintenanceMs?: number | undefined;
   /** The clock the polling hint counts from: pass the router's clock when it is not the system clock. */
   readonly clock?: Clock | undefined;
@@ -109,19 +118,18 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     throw new InvalidConfigError('Expected exactly one of `pool` or `connectionString` in postgresStore() options');
   }
   const schema = schemaName(options.schema);
-  const retentionMs = options.retentionMs ?? 86_400_000;
-  if (!(retentionMs >= 0)) throw new InvalidConfigError(`Expected \`retentionMs\` to be 0 or more, got ${retentionMs}`);
-  const retention = retentionMs === Infinity ? -1 : Math.round(retentionMs);
+  const retentionMs = durationOption(options, 'retention', 86_400_000, { infinite: true });
+  const retention = retentionMs === Infinity ? -1 : retentionMs;
   const { perId: maxHeldPerId, total: maxHeld } = heldLimits(options);
   const batchSize = options.batchSize ?? 256;
   positive('batchSize', batchSize);
-  const leaseMs = options.claimLeaseMs ?? 30_000;
-  const pollMs = options.pollMs ?? 1000;
-  const maintenanceMs = options.maintenanceMs ?? 10_000;
+  const leaseMs = durationOption(options, 'claimLease', 30_000);
+  const pollMs = durationOption(options, 'poll', 1000);
+  const maintenanceMs = durationOption(options, 'maintenance', 10_000);
   const clock = options.clock ?? systemClock;
   const cacheSize = options.cacheSize ?? 10_000;
   if (!(cacheSize >= 0)) throw new InvalidConfigError(`Expected \`cacheSize\` to be 0 or more, got ${cacheSize}`);
-  const timeoutMs = options.commandTimeoutMs ?? 5000;
+  const timeoutMs = durationOption(options, 'commandTimeout', 5000);
   const ownsPool = options.pool === undefined;
   const pool = options.pool ?? openPool(options.connectionString!, options);
   const listener = new Listener(pool, schema);

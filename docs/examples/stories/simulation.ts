@@ -112,7 +112,7 @@ interface Sent {
 export class Simulation {
   readonly clock: SimulatedClock;
   /** Keeps finished cascades readable for the whole story (the default store forgets them after 24 h). */
-  readonly store = memoryStore({ retentionMs: Infinity });
+  readonly store = memoryStore({ retention: Infinity });
   readonly log: string[] = [];
   readonly calls: ProviderCall[] = [];
   readonly #onLog: ((line: string) => void) | undefined;
