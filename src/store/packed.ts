@@ -42,6 +42,7 @@ const NESTED: Readonly<Record<Kind, Readonly<Record<string, { kind: Kind; list: 
 export const NUMBER_SLOTS = 8;
 export const REF_SLOTS = 6;
 const MAX_SHAPES = 4096;
+const RECENT_SHAPES = 8;
 const FROZEN_EMPTY: readonly never[] = Object.freeze([]);
 
 /** How one value is rebuilt. */
@@ -58,34 +59,87 @@ interface Node {
   readonly values: readonly Value[];
 }
 
-/** Collects one cascade's values and the description of its shape while it is walked. */
+type Code = Value['code'];
+
+/**
+ * Collects one cascade's values while it is walked: either against a shape already interned (`match`, no
+ * allocation but the value lists) or describing a new one (`describe`). Both classify each value alike.
+ */
 class Walk {
   readonly numbers: number[] = [];
   readonly refs: unknown[] = [];
   description = '';
   recipient: unknown;
 
-  number(value: number): Value | undefined {
-    let slot = this.numbers.findIndex((n) => Object.is(n, value));
-    if (slot === -1) {
-      if (this.numbers.length === NUMBER_SLOTS) return undefined;
-      slot = this.numbers.push(value) - 1;
-    }
-    this.description += `n${slot}`;
-    return { code: 'number', slot };
+  reset(): void {
+    this.numbers.length = 0;
+    this.refs.length = 0;
+    this.recipient = undefined;
   }
 
-  ref(value: unknown): Value | undefined {
-    let slot = this.refs.indexOf(value);
-    if (slot === -1) {
-      if (this.refs.length === REF_SLOTS) return undefined;
-      slot = this.refs.push(value) - 1;
+  /** How a value is kept; `channel` is the step's, when the key is a step's address. */
+  classify(kind: Kind, key: string, value: unknown, channel: unknown): Code {
+    const nested = NESTED[kind][key];
+    if (nested !== undefined && (nested.list ? Array.isArray(value) && value.length > 0 : typeof value === 'object' && value !== null && !Array.isArray(value))) {
+      return nested.list ? 'list' : 'object';
     }
-    this.description += `r${slot}`;
-    return { code: 'ref', slot };
+    if (kind === 'step' && key === 'address' && typeof value === 'string' && typeof channel === 'string' && this.#addressOf(channel) === value) return 'address';
+    if (typeof value === 'number') return NUMBERS[kind].has(key) ? 'number' : 'shape';
+    if (typeof value === 'string') return STRINGS[kind].has(key) ? 'ref' : 'shape';
+    if (typeof value === 'boolean' || value === undefined || value === null) return 'shape';
+    if (Array.isArray(value) && value.length === 0 && Object.getPrototypeOf(value) === Array.prototype) return 'empty';
+    return 'ref';
   }
 
-  node(object: object, kind: Kind): Node | undefined {
+  /** Whether the object has the node's shape; its values are collected. */
+  match(object: object, kind: Kind, node: Node): boolean {
+    if (Object.getPrototypeOf(object) !== Object.prototype) return false;
+    const { keys, values } = node;
+    let count = 0;
+    for (const key in object) if (key !== keys[count++]) return false;
+    if (count !== keys.length) return false;
+    let channel: unknown;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const value = (object as Record<string, unknown>)[key];
+      const expected = values[i]!;
+      // Each check below implies that `classify` gives this value the expected code (the key is the same).
+      switch (expected.code) {
+        case 'shape':
+          if (!Object.is(value, expected.value)) return false;
+          break;
+        case 'number':
+          if (typeof value !== 'number' || !at(this.numbers, expected.slot, value, NUMBER_SLOTS)) return false;
+          break;
+        case 'ref':
+          if (this.classify(kind, key, value, channel) !== 'ref' || !at(this.refs, expected.slot, value, REF_SLOTS)) return false;
+          break;
+        case 'object':
+          if (typeof value !== 'object' || value === null || Array.isArray(value) || !this.match(value, NESTED[kind][key]!.kind, expected.node)) return false;
+          break;
+        case 'list': {
+          if (!Array.isArray(value) || value.length !== expected.nodes.length) return false;
+          for (let j = 0; j < value.length; j++) {
+            const item: unknown = value[j];
+            if (typeof item !== 'object' || item === null || !this.match(item, NESTED[kind][key]!.kind, expected.nodes[j]!)) return false;
+          }
+          break;
+        }
+        case 'empty':
+          if (!Array.isArray(value) || value.length !== 0 || Object.getPrototypeOf(value) !== Array.prototype || Object.isFrozen(value) !== expected.frozen) return false;
+          break;
+        case 'address':
+          if (this.classify(kind, key, value, channel) !== 'address') return false;
+          break;
+      }
+      if (kind === 'step' && key === 'channel') channel = value;
+      if (kind === 'cascade' && key === 'recipient') this.recipient = value;
+    }
+    return true;
+  }
+
+  /** A new node for the object, its values collected and its shape described; undefined if it cannot be packed. */
+  describe(object: object, kind: Kind): Node | undefined {
     if (Object.getPrototypeOf(object) !== Object.prototype) return undefined;
     const keys = Object.keys(object);
     const values: Value[] = [];
@@ -95,42 +149,44 @@ class Walk {
       if (key === '__proto__') return undefined;
       const value = (object as Record<string, unknown>)[key];
       this.description += `${JSON.stringify(key)}:`;
-      const nested = NESTED[kind][key];
-      let packed: Value | undefined;
-      if (nested !== undefined && nested.list && Array.isArray(value) && value.length > 0) {
+      const code = this.classify(kind, key, value, channel);
+      let packed: Value;
+      if (code === 'list') {
+        const items = value as readonly unknown[];
         const nodes: Node[] = [];
         this.description += '[';
-        for (const item of value) {
-          const node = typeof item === 'object' && item !== null ? this.node(item, nested.kind) : undefined;
+        for (let j = 0; j < items.length; j++) {
+          const item = items[j];
+          const node = typeof item === 'object' && item !== null ? this.describe(item, NESTED[kind][key]!.kind) : undefined;
           if (node === undefined) return undefined;
           nodes.push(node);
         }
         this.description += ']';
-        if (nodes.length !== value.length) return undefined; // holes
-        packed = { code: 'list', nodes };
-      } else if (nested !== undefined && !nested.list && typeof value === 'object' && value !== null && !Array.isArray(value)) {
-        const node = this.node(value, nested.kind);
+        packed = { code, nodes };
+      } else if (code === 'object') {
+        const node = this.describe(value as object, NESTED[kind][key]!.kind);
         if (node === undefined) return undefined;
-        packed = { code: 'object', node };
-      } else if (kind === 'step' && key === 'address' && typeof value === 'string' && typeof channel === 'string' && this.addressOf(channel) === value) {
-        this.description += 'A';
-        packed = { code: 'address' };
-      } else if (typeof value === 'number' && NUMBERS[kind].has(key)) {
-        packed = this.number(value);
-      } else if (typeof value === 'string' && !STRINGS[kind].has(key)) {
-        this.description += JSON.stringify(value);
-        packed = { code: 'shape', value };
-      } else if (typeof value === 'number' || typeof value === 'boolean' || value === undefined || value === null) {
-        this.description += value === undefined ? 'u' : String(value);
-        packed = { code: 'shape', value };
-      } else if (Array.isArray(value) && value.length === 0 && Object.getPrototypeOf(value) === Array.prototype) {
+        packed = { code, node };
+      } else if (code === 'number' || code === 'ref') {
+        const list = code === 'number' ? this.numbers : this.refs;
+        let slot = list.findIndex((kept) => Object.is(kept, value));
+        if (slot === -1) {
+          if (list.length === (code === 'number' ? NUMBER_SLOTS : REF_SLOTS)) return undefined;
+          slot = list.push(value as never) - 1;
+        }
+        this.description += `${code[0]}${slot}`;
+        packed = { code, slot };
+      } else if (code === 'shape') {
+        this.description += value === undefined ? 'u' : typeof value === 'string' ? JSON.stringify(value) : Object.is(value, -0) ? '-0' : String(value);
+        packed = { code, value };
+      } else if (code === 'empty') {
         const frozen = Object.isFrozen(value);
         this.description += frozen ? 'Z' : 'E';
-        packed = { code: 'empty', frozen };
+        packed = { code, frozen };
       } else {
-        packed = this.ref(value);
+        this.description += 'A';
+        packed = { code };
       }
-      if (packed === undefined) return undefined;
       if (kind === 'step' && key === 'channel') channel = value;
       if (kind === 'cascade' && key === 'recipient') this.recipient = value;
       this.description += ',';
@@ -141,10 +197,19 @@ class Walk {
   }
 
   /** The recipient's address for a channel, when the recipient was walked before (so it is rebuilt first). */
-  private addressOf(channel: string): unknown {
+  #addressOf(channel: string): unknown {
     const addresses = (this.recipient as { addresses?: unknown } | undefined)?.addresses;
     return typeof addresses === 'object' && addresses !== null && Object.hasOwn(addresses, channel) ? (addresses as Record<string, unknown>)[channel] : undefined;
   }
+}
+
+/** Whether `value` belongs at `slot` of the list as `describe` would have put it there (equal values share a slot). */
+function at(list: unknown[], slot: number, value: unknown, max: number): boolean {
+  if (slot < list.length) return Object.is(list[slot], value);
+  if (slot !== list.length || slot === max) return false;
+  for (const kept of list) if (Object.is(kept, value)) return false;
+  list.push(value);
+  return true;
 }
 
 /**
@@ -159,17 +224,36 @@ export class PackedCascades {
   readonly #free: number[] = [];
   readonly #shapes: Node[] = [];
   readonly #shapeIds = new Map<string, number>();
+  readonly #recent: number[] = [];
+  readonly #walk = new Walk();
 
   /** The handle of the cascade packed, or undefined when it cannot be packed (it stays an object). */
   pack(cascade: Cascade): number | undefined {
-    const walk = new Walk();
-    const root = walk.node(cascade, 'cascade');
-    if (root === undefined) return undefined;
-    let shape = this.#shapeIds.get(walk.description);
-    if (shape === undefined) {
-      if (this.#shapes.length === MAX_SHAPES) return undefined;
-      shape = this.#shapes.push(root) - 1;
-      this.#shapeIds.set(walk.description, shape);
+    const walk = this.#walk;
+    let shape = -1;
+    // Most cascades have one of a few shapes: the ones matched last are tried first, without describing.
+    for (const candidate of this.#recent) {
+      walk.reset();
+      if (walk.match(cascade, 'cascade', this.#shapes[candidate]!)) {
+        shape = candidate;
+        break;
+      }
+    }
+    if (shape === -1) {
+      walk.reset();
+      walk.description = '';
+      const root = walk.describe(cascade, 'cascade');
+      if (root === undefined) return undefined;
+      shape = this.#shapeIds.get(walk.description) ?? -1;
+      if (shape === -1) {
+        if (this.#shapes.length === MAX_SHAPES) return undefined;
+        shape = this.#shapes.push(root) - 1;
+        this.#shapeIds.set(walk.description, shape);
+      }
+      const seen = this.#recent.indexOf(shape);
+      if (seen !== -1) this.#recent.splice(seen, 1);
+      this.#recent.unshift(shape);
+      if (this.#recent.length > RECENT_SHAPES) this.#recent.pop();
     }
     let handle = this.#free.pop();
     if (handle === undefined) {
