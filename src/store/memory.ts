@@ -1,6 +1,6 @@
 import { durationOption, type Duration } from '../core/duration.js';
 import { InvalidConfigError } from '../core/errors.js';
-import { addToChannel, addToCounts, type ChannelStats, type OutcomeCounts } from '../core/learning.js';
+import { addToChannelRecord, addToCountsRecord, newChannelRecord, newCountsRecord, type ChannelRecord, type CountsRecord, type OutcomeCounts } from '../core/learning.js';
 import { LedgerTotals } from '../core/ledger.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
 import { PackedCascades } from './packed.js';
@@ -105,21 +105,26 @@ export function memoryStoreKeeping(options: MemoryStoreOptions, hot: number): Ca
   const finished: { id: string; at: number }[] = [];
   let finishedHead = 0;
   const totals = new LedgerTotals();
-  const channelStats = new Map<string, ChannelStats>();
+  // Records updated in place: what `learned()` hands out is read at once by the planner, never kept.
+  const channelStats = new Map<string, ChannelRecord>();
   // Insertion order is update order: the first entry is the least recently updated recipient.
-  const recipientStats = new Map<string, Map<string, OutcomeCounts>>();
+  const recipientStats = new Map<string, Map<string, CountsRecord>>();
 
   const apply = (update: StatsUpdate | undefined, now: number): void => {
     if (!update) return;
     if (update.ledger) totals.add(update.ledger);
     if (!update.observations) return;
     for (const o of update.observations) {
-      channelStats.set(o.channel, addToChannel(channelStats.get(o.channel), o, now, update.halfLifeMs));
+      let channel = channelStats.get(o.channel);
+      if (channel === undefined) channelStats.set(o.channel, (channel = newChannelRecord(now)));
+      addToChannelRecord(channel, o, now, update.halfLifeMs);
       let own = recipientStats.get(o.recipientId);
       if (own) recipientStats.delete(o.recipientId);
       else own = new Map();
       recipientStats.set(o.recipientId, own);
-      own.set(o.channel, addToCounts(own.get(o.channel), o, now, update.halfLifeMs));
+      let counts = own.get(o.channel);
+      if (counts === undefined) own.set(o.channel, (counts = newCountsRecord(now)));
+      addToCountsRecord(counts, o, now, update.halfLifeMs);
       if (recipientStats.size > maxRecipients) recipientStats.delete(recipientStats.keys().next().value!);
     }
   };
