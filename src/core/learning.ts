@@ -212,8 +212,18 @@ export function addToCountsRecord(c: CountsRecord, o: Observation, now: number, 
   c.skipped = Math.max(0, c.skipped * age + (o.outcome === 'skipped' ? w : 0));
 }
 
+// How many times each record was updated: a record stays the same object, so what is derived from it is
+// keyed by the object and this count.
+const revisions = new WeakMap<ChannelStats, number>();
+
+/** A number that changes whenever `addToChannelRecord` updates the figures (0 for figures never updated in place). */
+export function revisionOf(stats: ChannelStats): number {
+  return revisions.get(stats) ?? 0;
+}
+
 /** `addToChannel`, written into the record: the histogram is aged and added to where it is, not copied. */
 export function addToChannelRecord(stats: ChannelRecord, o: Observation, now: number, halfLifeMs: number): void {
+  revisions.set(stats, revisionOf(stats) + 1);
   const age = decay(stats.at, now, halfLifeMs);
   addToCountsRecord(stats, o, now, halfLifeMs);
   const latency = stats.latency as Record<string, number>;

@@ -109,6 +109,7 @@ export function memoryStoreKeeping(options: MemoryStoreOptions, hot: number): Ca
   const channelStats = new Map<string, ChannelRecord>();
   // Insertion order is update order: the first entry is the least recently updated recipient.
   const recipientStats = new Map<string, Map<string, CountsRecord>>();
+  let newest: string | undefined;
 
   const apply = (update: StatsUpdate | undefined, now: number): void => {
     if (!update) return;
@@ -119,9 +120,13 @@ export function memoryStoreKeeping(options: MemoryStoreOptions, hot: number): Ca
       if (channel === undefined) channelStats.set(o.channel, (channel = newChannelRecord(now)));
       addToChannelRecord(channel, o, now, update.halfLifeMs);
       let own = recipientStats.get(o.recipientId);
-      if (own) recipientStats.delete(o.recipientId);
-      else own = new Map();
-      recipientStats.set(o.recipientId, own);
+      // An update's observations are mostly one recipient's: it is moved to the end (most recent) once.
+      if (own === undefined || o.recipientId !== newest) {
+        if (own) recipientStats.delete(o.recipientId);
+        else own = new Map();
+        recipientStats.set(o.recipientId, own);
+        newest = o.recipientId;
+      }
       let counts = own.get(o.channel);
       if (counts === undefined) own.set(o.channel, (counts = newCountsRecord(now)));
       addToCountsRecord(counts, o, now, update.halfLifeMs);
@@ -369,6 +374,7 @@ export function memoryStoreKeeping(options: MemoryStoreOptions, hot: number): Ca
       finishedHead = 0;
       channelStats.clear();
       recipientStats.clear();
+      newest = undefined;
     },
   };
 }
