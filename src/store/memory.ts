@@ -52,12 +52,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
 
 /**
  * How many of the latest changes keep their cascades as objects: enough for every cascade in flight in a
- * busy router to be read back as it was written; the cascades changed before them (those waiting minutes for
- * a receipt or a timer, and finished ones kept for `retention`) are packed (./packed.ts), a fifth of the memory.
+ * busy router to be read back as it was written; the open cascades changed before them (those waiting for a
+ * receipt or a timer) are packed (./packed.ts), about a third of the memory.
  */
 const HOT = 4096;
 
-/** `memoryStore` with the number of latest changes kept as objects (0: every cascade packed at once; tests). */
+/** `memoryStore` with the number of latest changes kept as objects (0: every cascade packed at once, finished ones too; tests). */
 export function memoryStoreKeeping(options: MemoryStoreOptions, hot: number): CascadeStore {
   if (typeof options !== 'object' || options === null) throw new InvalidConfigError(`Expected memoryStore() options to be an object, got ${String(options)}`);
   const retentionMs = durationOption(options, 'retention', 86_400_000, { infinite: true });
@@ -74,9 +74,11 @@ export function memoryStoreKeeping(options: MemoryStoreOptions, hot: number): Ca
     const value = cascades.get(id);
     return typeof value === 'number' ? packed.unpack(value) : value;
   };
+  // Finished cascades stay objects: packing one costs a few microseconds, as much as a fifth of its whole run,
+  // and most are read never again and dropped after `retention`.
   const pack = (id: string): void => {
     const value = cascades.get(id);
-    if (typeof value !== 'object') return;
+    if (typeof value !== 'object' || (TERMINAL.has(value.status) && hot > 0)) return;
     const handle = packed.pack(value);
     if (handle !== undefined) cascades.set(id, handle);
   };
