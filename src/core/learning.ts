@@ -1,6 +1,8 @@
 /**
  * Learned reachability and receipt latency: what a store keeps, how it decays, and the estimates the
- * planner orders by. Pure functions; the stores hold the records and apply updates atomically.
+ * planner orders by. Pure functions; the stores hold the records and apply updates atomically (the memory
+ * store updates its records in place with the `…Record` functions, the same arithmetic). One file over ~250
+ * lines: what is counted and how it is read back are one model, kept together.
  * See docs/cost-model.md.
  */
 import { toMs, type Duration } from './duration.js';

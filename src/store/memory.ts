@@ -1,3 +1,7 @@
+/**
+ * The in-process store (`memoryStore`). One file over ~250 lines: its maps, timer heap and packed cascades are
+ * all written by `commit` under one version check, which reads best in one place.
+ */
 import { durationOption, type Duration } from '../core/duration.js';
 import { InvalidConfigError } from '../core/errors.js';
 import { addToChannelRecord, addToCountsRecord, newChannelRecord, newCountsRecord, type ChannelRecord, type CountsRecord, type OutcomeCounts } from '../core/learning.js';

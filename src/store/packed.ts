@@ -11,6 +11,9 @@ import type { Cascade } from '../core/types.js';
  * slots of each per cascade, equal values stored once. Unpacking builds the same keys in the same order with
  * the same values; anything the walk does not recognize (another prototype, too many values, a shape beyond
  * the cap) is simply not packed and stays an object.
+ *
+ * One file over ~250 lines: matching, describing and rebuilding must treat every value alike (`classify`),
+ * and are checked against each other best side by side.
  */
 
 /** Keys whose numbers differ per cascade (stored as values); any other number is part of the shape. */
