@@ -243,6 +243,8 @@ export class PackedCascades {
       }
     }
     if (shape === -1) {
+      // Shapes beyond the cap are not described at all: packing would fail anyway, after the costliest part.
+      if (this.#shapes.length === MAX_SHAPES) return undefined;
       walk.reset();
       walk.description = '';
       const root = walk.describe(cascade, 'cascade');
