@@ -61,12 +61,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
  */
 const HOT = 4096;
 
-function learnedPlan(cascade: Cascade): boolean {
-  for (const step of cascade.plan.steps) if (step.probability !== undefined) return true;
-  return false;
-}
-
-/** `memoryStore` with the number of latest changes kept as objects (0: every cascade packed at once, finished and learned ones too; tests). */
+/** `memoryStore` with the number of latest changes kept as objects (0: every cascade packed at once, finished ones too; tests). */
 export function memoryStoreKeeping(options: MemoryStoreOptions, hot: number): CascadeStore {
   if (typeof options !== 'object' || options === null) throw new InvalidConfigError(`Expected memoryStore() options to be an object, got ${String(options)}`);
   const retentionMs = durationOption(options, 'retention', 86_400_000, { infinite: true });
@@ -84,11 +79,10 @@ export function memoryStoreKeeping(options: MemoryStoreOptions, hot: number): Ca
     return typeof value === 'number' ? packed.unpack(value) : value;
   };
   // Finished cascades stay objects: packing one costs a few microseconds, as much as a fifth of its whole run,
-  // and most are read never again and dropped after `retention`. So do cascades planned with learned
-  // estimates: their steps' figures differ from one recipient to the next, so each would be a shape of its own.
+  // and most are read never again and dropped after `retention`.
   const pack = (id: string): void => {
     const value = cascades.get(id);
-    if (typeof value !== 'object' || (hot > 0 && (TERMINAL.has(value.status) || learnedPlan(value)))) return;
+    if (typeof value !== 'object' || (hot > 0 && TERMINAL.has(value.status))) return;
     const handle = packed.pack(value);
     if (handle !== undefined) cascades.set(id, handle);
   };

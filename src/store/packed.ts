@@ -7,8 +7,8 @@ import type { Cascade } from '../core/types.js';
  *
  * A cascade is split into its shape (every key in order, and every value but the per-cascade ones), interned
  * once for all cascades alike, and its own values: strings and objects (id, message, recipient, provider
- * ids) in one shared list, numbers (times, version, spend) in another, a fixed number of
- * slots of each per cascade, equal values stored once. Unpacking builds the same keys in the same order with
+ * ids) in a list, numbers (times, version, spend, learned figures) in a numbers-only list, shared by every
+ * cascade with as many of each (a slab), equal values stored once. Unpacking builds the same keys in the same order with
  * the same values; anything the walk does not recognize (another prototype, too many values, a shape beyond
  * the cap) is simply not packed and stays an object.
  *
@@ -20,7 +20,7 @@ import type { Cascade } from '../core/types.js';
 const NUMBERS: Readonly<Record<Kind, ReadonlySet<string>>> = {
   cascade: new Set(['createdAt', 'updatedAt', 'endedAt', 'timerAt', 'version', 'spendMicros', 'doubleSpendMicros']),
   plan: new Set(['createdAt', 'startAt', 'deadlineAt', 'maxSpendMicros', 'bestSpendMicros']),
-  step: new Set(['startAt', 'costMicros']),
+  step: new Set(['startAt', 'costMicros', 'probability', 'latencyMs', 'failure']),
   attempt: new Set(['startedAt', 'endedAt', 'pacedUntil', 'priceMicros', 'costMicros']),
   change: new Set(['at']),
 };
@@ -42,8 +42,12 @@ const NESTED: Readonly<Record<Kind, Readonly<Record<string, { kind: Kind; list: 
   change: {},
 };
 
-export const NUMBER_SLOTS = 8;
-export const REF_SLOTS = 6;
+/** The most numbers and references one cascade may have packed; a cascade with more stays an object. */
+export const NUMBER_SLOTS = 24;
+export const REF_SLOTS = 8;
+// A handle is a cascade's place in its slab times SLABS, plus the slab's index: a small integer (Smi).
+const SLABS = 256;
+const MAX_PLACES = 2 ** 23;
 const MAX_SHAPES = 4096;
 const RECENT_SHAPES = 8;
 const FROZEN_EMPTY: readonly never[] = Object.freeze([]);
@@ -219,13 +223,27 @@ function at(list: unknown[], slot: number, value: unknown, max: number): boolean
  * Packed cascades, each a handle (a small integer) to its slots. The store keeps the handle where it kept
  * the object, so a packed cascade costs no object of its own.
  */
-export class PackedCascades {
+/** The packed cascades with the same number of numbers and references, each in `numbers`/`refs` slots. */
+interface Slab {
+  readonly index: number;
+  readonly numbers: number;
+  readonly refs: number;
   // Plain arrays, not typed ones: V8 keeps numbers-only arrays unboxed (8 bytes a number) on its own heap.
-  readonly #numbers: number[] = [];
-  readonly #refs: unknown[] = [];
-  readonly #shapeOf: number[] = [];
-  readonly #free: number[] = [];
-  readonly #shapes: Node[] = [];
+  readonly numberSlots: number[];
+  readonly refSlots: unknown[];
+  readonly shapeOf: number[];
+  readonly free: number[];
+}
+
+interface Shape {
+  readonly root: Node;
+  readonly slab: Slab;
+}
+
+export class PackedCascades {
+  readonly #slabs: Slab[] = [];
+  readonly #slabIds = new Map<number, number>();
+  readonly #shapes: Shape[] = [];
   readonly #shapeIds = new Map<string, number>();
   readonly #recent: number[] = [];
   readonly #walk = new Walk();
@@ -237,7 +255,7 @@ export class PackedCascades {
     // Most cascades have one of a few shapes: the ones matched last are tried first, without describing.
     for (const candidate of this.#recent) {
       walk.reset();
-      if (walk.match(cascade, 'cascade', this.#shapes[candidate]!)) {
+      if (walk.match(cascade, 'cascade', this.#shapes[candidate]!.root)) {
         shape = candidate;
         break;
       }
@@ -251,8 +269,7 @@ export class PackedCascades {
       if (root === undefined) return undefined;
       shape = this.#shapeIds.get(walk.description) ?? -1;
       if (shape === -1) {
-        if (this.#shapes.length === MAX_SHAPES) return undefined;
-        shape = this.#shapes.push(root) - 1;
+        shape = this.#shapes.push({ root, slab: this.#slabFor(walk.numbers.length, walk.refs.length) }) - 1;
         this.#shapeIds.set(walk.description, shape);
       }
       const seen = this.#recent.indexOf(shape);
@@ -260,71 +277,91 @@ export class PackedCascades {
       this.#recent.unshift(shape);
       if (this.#recent.length > RECENT_SHAPES) this.#recent.pop();
     }
-    let handle = this.#free.pop();
-    if (handle === undefined) {
-      handle = this.#shapeOf.length;
-      this.#shapeOf.push(shape);
-      for (let i = 0; i < NUMBER_SLOTS; i++) this.#numbers.push(0);
-      for (let i = 0; i < REF_SLOTS; i++) this.#refs.push(undefined);
+    const slab = this.#shapes[shape]!.slab;
+    let place = slab.free.pop();
+    if (place === undefined) {
+      place = slab.shapeOf.length;
+      if (place === MAX_PLACES) return undefined;
+      slab.shapeOf.push(shape);
+      for (let i = 0; i < slab.numbers; i++) slab.numberSlots.push(0);
+      for (let i = 0; i < slab.refs; i++) slab.refSlots.push(undefined);
     }
-    this.#shapeOf[handle] = shape;
+    slab.shapeOf[place] = shape;
     const { numbers, refs } = walk;
-    for (let i = 0; i < numbers.length; i++) this.#numbers[handle * NUMBER_SLOTS + i] = numbers[i]!;
-    for (let i = 0; i < REF_SLOTS; i++) this.#refs[handle * REF_SLOTS + i] = refs[i];
-    return handle;
+    for (let i = 0; i < slab.numbers; i++) slab.numberSlots[place * slab.numbers + i] = numbers[i]!;
+    for (let i = 0; i < slab.refs; i++) slab.refSlots[place * slab.refs + i] = refs[i];
+    return place * SLABS + slab.index;
   }
 
   unpack(handle: number): Cascade {
-    return this.#build(this.#shapes[this.#shapeOf[handle]!]!, handle, undefined, true) as unknown as Cascade;
+    const slab = this.#slabs[handle % SLABS]!;
+    const place = Math.floor(handle / SLABS);
+    return this.#build(this.#shapes[slab.shapeOf[place]!]!.root, slab, place, undefined, true) as unknown as Cascade;
   }
 
   /** One top-level field of a packed cascade, without rebuilding it. */
   field<K extends 'version' | 'timerAt' | 'key' | 'status'>(handle: number, key: K): Cascade[K] {
-    const root = this.#shapes[this.#shapeOf[handle]!]!;
+    const slab = this.#slabs[handle % SLABS]!;
+    const place = Math.floor(handle / SLABS);
+    const root = this.#shapes[slab.shapeOf[place]!]!.root;
     const index = root.keys.indexOf(key);
-    return (index === -1 ? undefined : this.#value(root.values[index]!, handle, undefined, undefined)) as Cascade[K];
+    return (index === -1 ? undefined : this.#value(root.values[index]!, slab, place, undefined, undefined)) as Cascade[K];
   }
 
   /** Frees a handle: its cascade was replaced or removed. */
   release(handle: number): void {
-    for (let i = 0; i < REF_SLOTS; i++) this.#refs[handle * REF_SLOTS + i] = undefined;
-    this.#free.push(handle);
+    const slab = this.#slabs[handle % SLABS]!;
+    const place = Math.floor(handle / SLABS);
+    for (let i = 0; i < slab.refs; i++) slab.refSlots[place * slab.refs + i] = undefined;
+    slab.free.push(place);
   }
 
   clear(): void {
-    this.#numbers.length = 0;
-    this.#refs.length = 0;
-    this.#shapeOf.length = 0;
-    this.#free.length = 0;
+    for (const slab of this.#slabs) {
+      slab.numberSlots.length = 0;
+      slab.refSlots.length = 0;
+      slab.shapeOf.length = 0;
+      slab.free.length = 0;
+    }
   }
 
-  #build(node: Node, handle: number, recipient: unknown, root = false): Record<string, unknown> {
+  #slabFor(numbers: number, refs: number): Slab {
+    const id = numbers * (REF_SLOTS + 1) + refs;
+    let index = this.#slabIds.get(id);
+    if (index === undefined) {
+      index = this.#slabs.push({ index: this.#slabs.length, numbers, refs, numberSlots: [], refSlots: [], shapeOf: [], free: [] }) - 1;
+      this.#slabIds.set(id, index);
+    }
+    return this.#slabs[index]!;
+  }
+
+  #build(node: Node, slab: Slab, place: number, recipient: unknown, root = false): Record<string, unknown> {
     const object: Record<string, unknown> = {};
     const { keys, values } = node;
     for (let i = 0; i < keys.length; i++) {
-      const value = this.#value(values[i]!, handle, recipient, object);
+      const value = this.#value(values[i]!, slab, place, recipient, object);
       object[keys[i]!] = value;
       if (root && keys[i] === 'recipient') recipient = value;
     }
     return object;
   }
 
-  #value(value: Value, handle: number, recipient: unknown, object: Record<string, unknown> | undefined): unknown {
+  #value(value: Value, slab: Slab, place: number, recipient: unknown, object: Record<string, unknown> | undefined): unknown {
     switch (value.code) {
       case 'shape':
         return value.value;
       case 'number':
-        return this.#numbers[handle * NUMBER_SLOTS + value.slot];
+        return slab.numberSlots[place * slab.numbers + value.slot];
       case 'ref':
-        return this.#refs[handle * REF_SLOTS + value.slot];
+        return slab.refSlots[place * slab.refs + value.slot];
       case 'empty':
         return value.frozen ? FROZEN_EMPTY : [];
       case 'address':
         return (recipient as { addresses: Record<string, unknown> }).addresses[object!['channel'] as string];
       case 'object':
-        return this.#build(value.node, handle, recipient);
+        return this.#build(value.node, slab, place, recipient);
       case 'list':
-        return value.nodes.map((node) => this.#build(node, handle, recipient));
+        return value.nodes.map((node) => this.#build(node, slab, place, recipient));
     }
   }
 }
