@@ -8,8 +8,10 @@
  * each receipt comes before the provider answered, so it is held until the commit that records the id (the worst
  * case); `transactional`: each cascade starts inside a transaction of the caller's (BEGIN, an order insert,
  * send(…, { transaction }), COMMIT) and a listening router starts it on the commit's notification: it also reports
- * how long after the COMMIT returned the adapter was called. Two instances are two routers in this one process,
- * each with its own pool (the client side shares one core; the server is the same).
+ * how long after the COMMIT returned the adapter was called. Two instances of the headline are two processes on
+ * one schema, each a router with its own pool, IN_FLIGHT cascades and its own receipts (started together after
+ * each one's warm-up; the rate is all their cascades over the time until both finished). Two instances of the
+ * transactional start are two routers in this one process (the caller's, which does not listen, and a listener).
  *
  * Round trips are the queries the routers' pools send (each waits for its answer), per state change. CPU per
  * cascade: this process (`process.cpuUsage`) and every `postgres` process on the machine (/proc, user + system:
@@ -29,6 +31,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type * as Library from 'cascade-router';
 import type * as PostgresEntry from 'cascade-router/postgres';
@@ -48,7 +53,7 @@ const RUNS = Number(process.env.RUNS ?? 3);
 const POOL = Number(process.env.POOL ?? 10);
 /** The store's `batchSize` (its default when unset). */
 const BATCH = process.env.BATCH === undefined ? undefined : Number(process.env.BATCH);
-/** `WORKLOADS=async` runs only those (comma-separated), and skips round trips and size: for quick comparisons. */
+/** `WORKLOADS=async` runs only those (comma-separated; `two`: the headline on two processes), and skips round trips and size: for quick comparisons. */
 const ONLY = process.env.WORKLOADS?.split(',');
 const admin = new pg.Pool({ connectionString: url, max: 4 });
 const run = randomUUID().replaceAll('-', '').slice(0, 8);
@@ -251,6 +256,89 @@ async function serverTimeByFunction(): Promise<void> {
   for (const f of report.functions) log(`  ${f.name.padEnd(16)} ${String(f.selfUsPerCascade).padStart(5)} µs  (${f.calls} calls)`);
 }
 
+/** Drives `count` headline cascades to delivered on one router, IN_FLIGHT at a time, each receipt to the router itself. */
+async function drive(router: Library.Router, count: number, prefix: string): Promise<void> {
+  const sent = new Set<string>();
+  const waiting = new Map<string, () => void>();
+  const onSent = ({ cascadeId }: { cascadeId: string }): void => void (sent.add(cascadeId), waiting.get(cascadeId)?.());
+  router.on('sent', onSent);
+  let delivered = 0;
+  let allDelivered = (): void => {};
+  const done = new Promise<void>((resolve) => (allDelivered = resolve));
+  const count1 = (): void => void (++delivered === count && allDelivered());
+  router.on('delivered', count1);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < count) {
+        const key = `${prefix}${next++}`;
+        await router.send(message(key), recipient);
+        if (!sent.has(key)) await new Promise<void>((resolve) => waiting.set(key, resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+        await router.handleReceipt({ providerMessageId: `p:${key}`, status: 'delivered' });
+      }
+    }),
+  );
+  await done;
+  router.off('sent', onSent);
+  router.off('delivered', count1);
+}
+
+/** One of the two processes of `twoProcesses`: warms up, says so, runs CASCADES when told, answers its time and CPU. */
+async function instanceProcess(): Promise<void> {
+  const schema = process.env.CRBENCH_SCHEMA!;
+  const prefix = process.env.CRBENCH_PREFIX!;
+  const { router, store, pool } = makeRouter(schema, answerLater, true);
+  if (WARMUP > 0) await drive(router, WARMUP, `${prefix}w`);
+  const go = once(process, 'message');
+  process.send!('ready');
+  await go;
+  const cpuBefore = process.cpuUsage();
+  await drive(router, CASCADES, `${prefix}c`);
+  const cpu = process.cpuUsage(cpuBefore);
+  // Connections stay open until the parent has read their backends' CPU.
+  const close = once(process, 'message');
+  process.send!({ cpuUs: cpu.user + cpu.system });
+  await close;
+  await router.close(), await store.dispose(), await pool.end();
+  process.disconnect();
+}
+
+/** The headline on two router processes sharing one schema. */
+async function twoProcesses(round: number): Promise<Run> {
+  const schema = await newSchema(`2p_${round}`);
+  const children: ChildProcess[] = [0, 1].map((i) =>
+    fork(fileURLToPath(import.meta.url), ['--instance'], { env: { ...process.env, CRBENCH_SCHEMA: schema, CRBENCH_PREFIX: `i${i}` }, execArgv: process.execArgv }),
+  );
+  await Promise.all(children.map((child) => once(child, 'message')));
+  const backendPids = async (): Promise<number[]> =>
+    (await admin.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`crbench_${schema}`])).rows.map((row: { pid: number }) => row.pid);
+  const backendsBefore = new Map((await backendPids()).map((pid) => [pid, serverCpuSeconds([pid])]));
+  const serverBefore = serverCpuSeconds();
+  const started = performance.now();
+  const answers = children.map((child) => once(child, 'message') as Promise<[{ cpuUs: number }]>);
+  for (const child of children) child.send('go');
+  const results = await Promise.all(answers);
+  const seconds = (performance.now() - started) / 1000;
+  const serverCpu = serverCpuSeconds() - serverBefore;
+  const backendCpu = (await backendPids()).reduce((sum, pid) => sum + serverCpuSeconds([pid]) - (backendsBefore.get(pid) ?? 0), 0);
+  const exited = children.map((child) => once(child, 'exit'));
+  for (const child of children) child.send('close');
+  await Promise.all(exited);
+  const total = 2 * CASCADES;
+  return {
+    cascadesPerSecond: total / seconds,
+    clientCpuUs: results.reduce((sum, [r]) => sum + r.cpuUs, 0) / total,
+    serverCpuUs: (serverCpu * 1e6) / total,
+    backendCpuUs: (backendCpu * 1e6) / total,
+  };
+}
+
+if (process.argv.includes('--instance')) {
+  await instanceProcess();
+  process.exit(0);
+}
+
 try {
   if (where) await serverTimeByFunction();
   else await benchmark();
@@ -267,6 +355,10 @@ async function benchmark(): Promise<void> {
         const one = await throughput(1, round, workload);
         log(`  round ${round + 1}/${RUNS} ${workload}: ${Math.round(one.cascadesPerSecond)} cascades/s one instance, CPU ${Math.round(one.clientCpuUs)} µs client + ${Math.round(one.serverCpuUs)} µs server (${Math.round(one.backendCpuUs)} µs in its backends) per cascade`);
       }
+      if (ONLY.includes('two')) {
+        const two = await twoProcesses(round);
+        log(`  round ${round + 1}/${RUNS} async, two processes: ${Math.round(two.cascadesPerSecond)} cascades/s, CPU ${Math.round(two.clientCpuUs)} µs client + ${Math.round(two.serverCpuUs)} µs server (${Math.round(two.backendCpuUs)} µs in their backends) per cascade`);
+      }
     }
     return;
   }
@@ -274,7 +366,8 @@ async function benchmark(): Promise<void> {
   for (let round = 0; round < RUNS; round++) {
     for (const workload of workloads) {
       runs.one[workload].push(await throughput(1, round, workload));
-      if (workload !== 'earlyReceipts') runs.two[workload].push(await throughput(2, round, workload));
+      if (workload === 'async') runs.two.async.push(await twoProcesses(round));
+      if (workload === 'transactional') runs.two.transactional.push(await throughput(2, round, workload));
       log(`  round ${round + 1}/${RUNS} ${workload}: ${Math.round(runs.one[workload].at(-1)!.cascadesPerSecond)} cascades/s one instance`);
     }
   }
@@ -308,7 +401,8 @@ async function benchmark(): Promise<void> {
       const start = 'startMs' in one && one.startMs ? `; first step ${one.startMs.median} ms after COMMIT (p99 ${one.startMs.p99} ms)` : '';
       log(`  ${workload.padEnd(14)} one instance ${String(one.cascadesPerSecond).padStart(6)} cascades/s, CPU ${one.clientCpuUs} µs client + ${one.serverCpuUs} µs server (${one.backendCpuUs} µs in its backends) per cascade, ${trips[workload]} round trips per state change${start}`);
     }
-    log(`  two instances: async ${result.twoInstances.async.cascadesPerSecond} cascades/s, transactional ${result.twoInstances.transactional.cascadesPerSecond} cascades/s`);
+    const two = result.twoInstances.async;
+    log(`  two instances: async ${two.cascadesPerSecond} cascades/s (two processes), CPU ${two.clientCpuUs} µs client + ${two.serverCpuUs} µs server (${two.backendCpuUs} µs in their backends) per cascade; transactional ${result.twoInstances.transactional.cascadesPerSecond} cascades/s (two routers in one process)`);
     log(`  bytes per open cascade: ${bytes}`);
   }
 }

@@ -1125,3 +1125,187 @@ BEGIN
   END LOOP;
 END $$;
 INSERT INTO cascade_router.migrations (version, description) VALUES (4, 'lighter batches: indexed receipts routed by one join, the ledger deltas of a batch as one row');
+
+-- Migration 5: batches with their ledger deltas as numbers rather than JSON
+CREATE FUNCTION cascade_router.add_ledger(p_items integer[], p_messages bigint[], p_delivered bigint[], p_spend bigint[], p_double bigint[], p_sms_only bigint[], p_without_sms bigint[],
+  p_channel_items integer[], p_channels text[], p_sent bigint[], p_channel_delivered bigint[], p_channel_spend bigint[])
+RETURNS void
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  n integer := cardinality(p_messages);
+BEGIN
+  IF cardinality(p_items) = n - 1 THEN
+    INSERT INTO cascade_router.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
+    SELECT p_messages[n], p_delivered[n], p_spend[n], p_double[n], p_sms_only[n], p_without_sms[n],
+      coalesce((SELECT jsonb_object_agg(c.name, jsonb_build_object('sent', c.sent, 'delivered', c.delivered, 'spendMicros', c.spend))
+        FROM unnest(p_channel_items, p_channels, p_sent, p_channel_delivered, p_channel_spend) AS c(i, name, sent, delivered, spend)
+        WHERE c.i = 0), '{}'::jsonb)
+    WHERE p_messages[n] IS NOT NULL;
+    RETURN;
+  END IF;
+  INSERT INTO cascade_router.ledger (messages, delivered, spend, double_spend, sms_only, without_sms, channels)
+  SELECT sum(l.m), sum(l.d), sum(l.s), sum(l.ds), sum(l.so), sum(l.ws),
+    coalesce((SELECT jsonb_object_agg(per.name, jsonb_build_object('sent', per.sent, 'delivered', per.delivered, 'spendMicros', per.spend))
+      FROM (SELECT c.name, sum(c.sent) AS sent, sum(c.delivered) AS delivered, sum(c.spend) AS spend
+        FROM unnest(p_channel_items, p_channels, p_sent, p_channel_delivered, p_channel_spend) AS c(i, name, sent, delivered, spend)
+        JOIN unnest(p_items) AS x(i) ON x.i = c.i
+        GROUP BY c.name) AS per), '{}'::jsonb)
+  FROM unnest(p_messages, p_delivered, p_spend, p_double, p_sms_only, p_without_sms) WITH ORDINALITY AS l(m, d, s, ds, so, ws, i)
+  JOIN unnest(p_items) AS w(i) ON w.i = l.i
+  WHERE l.m IS NOT NULL HAVING count(*) > 0;
+END $$;
+
+
+CREATE FUNCTION cascade_router.create_batch(
+  p_ids text[], p_keys text[], p_versions integer[], p_nonces text[], p_fixeds text[], p_states text[], p_timers bigint[],
+  p_owners text[], p_endeds boolean[], p_messages bigint[], p_delivered bigint[], p_spend bigint[], p_double bigint[], p_sms_only bigint[], p_without_sms bigint[],
+  p_channel_items integer[], p_channels text[], p_sent bigint[], p_channel_delivered bigint[], p_channel_spend bigint[], p_observations jsonb[], p_retention bigint)
+RETURNS TABLE (idx integer, created boolean, nonce text, fixed text, state text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  i integer;
+  r record;
+  plain integer[];
+  inserted text[];
+  made integer[];
+  done integer[];
+  observed jsonb[];
+BEGIN
+  SELECT coalesce(array_agg(o.i ORDER BY o.id, o.i), ARRAY[]::integer[]) INTO plain
+  FROM unnest(p_ids, p_endeds) WITH ORDINALITY AS o(id, ended, i) WHERE NOT (o.ended AND p_retention = 0);
+  WITH added AS (
+    INSERT INTO cascade_router.cascades AS c (id, key, version, nonce, fixed, state, timer_at, owner, ended_at)
+    SELECT p_ids[u.i], p_keys[u.i], p_versions[u.i], p_nonces[u.i], p_fixeds[u.i], p_states[u.i],
+      CASE WHEN p_endeds[u.i] THEN NULL ELSE p_timers[u.i] END, CASE WHEN p_endeds[u.i] THEN NULL ELSE p_owners[u.i] END,
+      CASE WHEN p_endeds[u.i] THEN clock_timestamp() END
+    FROM unnest(plain) WITH ORDINALITY AS u(i, ord) ORDER BY u.ord
+    ON CONFLICT DO NOTHING RETURNING c.id)
+  SELECT coalesce(array_agg(a.id), ARRAY[]::text[]) INTO inserted FROM added a;
+  -- An id given twice: the first one in the batch was inserted.
+  SELECT coalesce(array_agg(f.i), ARRAY[]::integer[]) INTO made FROM (
+    SELECT DISTINCT ON (p_ids[u.i]) u.i FROM unnest(plain) WITH ORDINALITY AS u(i, ord) ORDER BY p_ids[u.i], u.ord) f
+  WHERE cardinality(inserted) < cardinality(plain) AND p_ids[f.i] = ANY (inserted);
+  IF cardinality(inserted) = cardinality(plain) THEN made := plain; END IF;
+  RETURN QUERY SELECT m.i::integer, true, NULL::text, NULL::text, NULL::text FROM unnest(made) AS m(i);
+  -- The others: the cascade that owns the key, or else the id (none when it was deleted meanwhile: try again).
+  RETURN QUERY SELECT DISTINCT ON (o.i) o.i::integer, false, c.nonce, c.fixed, c.state
+    FROM unnest(plain) AS o(i)
+    JOIN cascade_router.cascades c ON coalesce(c.key, c.id) = coalesce(p_keys[o.i], p_ids[o.i]) OR c.id = p_ids[o.i]
+    WHERE cardinality(made) < cardinality(plain) AND NOT (o.i = ANY (made))
+    ORDER BY o.i, (coalesce(c.key, c.id) = coalesce(p_keys[o.i], p_ids[o.i])) DESC;
+  done := made;
+  FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) WHERE cardinality(plain) < cardinality(p_ids) AND NOT (o.i = ANY (plain)) ORDER BY o.id, o.i LOOP
+    FOR r IN SELECT * FROM cascade_router.create_cascade(p_ids[i], p_keys[i], p_versions[i], p_nonces[i], p_fixeds[i], p_states[i],
+      p_timers[i], p_owners[i], p_endeds[i], p_retention, NULL, false) LOOP
+      IF r.created THEN done := done || i; END IF;
+      idx := i;
+      created := r.created;
+      nonce := r.nonce;
+      fixed := r.fixed;
+      state := r.state;
+      RETURN NEXT;
+    END LOOP;
+  END LOOP;
+  PERFORM cascade_router.add_ledger(done, p_messages, p_delivered, p_spend, p_double, p_sms_only, p_without_sms, p_channel_items, p_channels,
+    p_sent, p_channel_delivered, p_channel_spend) WHERE cardinality(done) > 0;
+  SELECT coalesce(array_agg(p_observations[d.i] ORDER BY d.k) FILTER (WHERE p_observations[d.i] IS NOT NULL), ARRAY[]::jsonb[]) INTO observed
+  FROM unnest(done) WITH ORDINALITY AS d(i, k);
+  IF cardinality(observed) > 0 THEN PERFORM cascade_router.apply_stats(observed); END IF;
+END $$;
+
+
+CREATE FUNCTION cascade_router.commit_batch(
+  p_ids text[], p_bases integer[], p_versions integer[], p_known text[], p_nonces text[], p_fixeds text[], p_states text[],
+  p_timers bigint[], p_owners text[], p_endeds boolean[], p_nows bigint[], p_providers text[], p_provider_counts integer[],
+  p_throughs bigint[], p_messages bigint[], p_delivered bigint[], p_spend bigint[], p_double bigint[], p_sms_only bigint[], p_without_sms bigint[],
+  p_channel_items integer[], p_channels text[], p_sent bigint[], p_channel_delivered bigint[], p_channel_spend bigint[], p_observations jsonb[], p_retention bigint)
+RETURNS TABLE (idx integer, ok integer, held text[])
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  i integer;
+  starts integer[] := ARRAY[]::integer[];
+  at integer := 1;
+  n integer;
+  r record;
+  delta cascade_router.held_delta;
+  simple integer[];
+  quick integer[];
+  indexed text[];
+  raced integer[];
+  written integer[];
+  done integer[];
+  observed jsonb[];
+BEGIN
+  FOREACH n IN ARRAY p_provider_counts LOOP
+    starts := starts || at;
+    at := at + n;
+  END LOOP;
+  PERFORM 1 FROM cascade_router.cascades c WHERE c.id = ANY (p_ids) ORDER BY c.id FOR UPDATE;
+  SELECT coalesce(array_agg(o.i) FILTER (WHERE o.n = 0), ARRAY[]::integer[]),
+    coalesce(array_agg(o.i) FILTER (WHERE o.n > 0), ARRAY[]::integer[])
+  INTO simple, quick FROM (
+    SELECT u.i, u.n, u.ended, count(*) OVER (PARTITION BY u.id) AS same
+    FROM unnest(p_ids, p_provider_counts, p_endeds) WITH ORDINALITY AS u(id, n, ended, i)) o
+  WHERE NOT (o.ended AND p_retention = 0) AND o.same = 1;
+  -- Of those that index provider ids: the ones based on the stored version (their rows are locked: it stays so) whose
+  -- ids are all new, with no receipt held for them. Their ids are indexed by one INSERT; one another transaction
+  -- made meanwhile (a route holding a receipt) sends its change through commit_one after all, its own ids taken back.
+  SELECT coalesce(array_agg(q.i), ARRAY[]::integer[]) INTO quick FROM unnest(quick) AS q(i)
+  JOIN cascade_router.cascades c ON c.id = p_ids[q.i] AND c.version = p_bases[q.i] AND (p_fixeds[q.i] IS NOT NULL OR c.nonce = p_known[q.i])
+  WHERE NOT EXISTS (SELECT 1 FROM cascade_router.provider_ids p WHERE p.provider_id = ANY (p_providers[starts[q.i]:starts[q.i] + p_provider_counts[q.i] - 1]));
+  IF cardinality(quick) > 0 THEN
+    WITH wanted AS (
+      SELECT x.provider_id, q.i FROM unnest(quick) AS q(i), unnest(p_providers[starts[q.i]:starts[q.i] + p_provider_counts[q.i] - 1]) AS x(provider_id)),
+    added AS (
+      INSERT INTO cascade_router.provider_ids (provider_id, cascade_id)
+      SELECT w.provider_id, p_ids[w.i] FROM wanted w ORDER BY w.provider_id
+      ON CONFLICT (provider_id) DO NOTHING RETURNING provider_id, cascade_id)
+    SELECT coalesce(array_agg(a.provider_id), ARRAY[]::text[]) INTO indexed FROM added a;
+    raced := ARRAY[]::integer[];
+    IF cardinality(indexed) < (SELECT sum(p_provider_counts[q.i]) FROM unnest(quick) AS q(i)) THEN
+      SELECT coalesce(array_agg(DISTINCT q.i), ARRAY[]::integer[]) INTO raced FROM unnest(quick) AS q(i),
+        unnest(p_providers[starts[q.i]:starts[q.i] + p_provider_counts[q.i] - 1]) AS x(provider_id)
+      WHERE NOT (x.provider_id = ANY (indexed));
+    END IF;
+    IF cardinality(raced) > 0 THEN
+      DELETE FROM cascade_router.provider_ids p WHERE p.provider_id = ANY (indexed) AND p.provider_id IN (
+        SELECT x.provider_id FROM unnest(raced) AS r(i), unnest(p_providers[starts[r.i]:starts[r.i] + p_provider_counts[r.i] - 1]) AS x(provider_id));
+      quick := ARRAY(SELECT q FROM unnest(quick) AS q WHERE NOT (q = ANY (raced)));
+    END IF;
+    simple := simple || quick;
+  END IF;
+  WITH changed AS (
+    UPDATE cascade_router.cascades c SET
+      version = p_versions[u.i], nonce = p_nonces[u.i], fixed = coalesce(p_fixeds[u.i], c.fixed), state = p_states[u.i],
+      timer_at = CASE WHEN p_endeds[u.i] THEN NULL ELSE p_timers[u.i] END,
+      lease_until = CASE WHEN NOT p_endeds[u.i] AND p_timers[u.i] IS NOT DISTINCT FROM c.timer_at THEN c.lease_until END,
+      owner = CASE WHEN p_endeds[u.i] THEN NULL ELSE p_owners[u.i] END,
+      ended_at = CASE WHEN p_endeds[u.i] THEN coalesce(c.ended_at, clock_timestamp()) END
+    FROM unnest(simple) AS u(i)
+    WHERE c.id = p_ids[u.i] AND c.version = p_bases[u.i] AND (p_fixeds[u.i] IS NOT NULL OR c.nonce = p_known[u.i])
+    RETURNING u.i)
+  SELECT coalesce(array_agg(changed.i), ARRAY[]::integer[]) INTO written FROM changed;
+  RETURN QUERY SELECT s.i::integer, CASE WHEN w.i IS NULL THEN 0 ELSE 1 END, NULL::text[] FROM unnest(simple) AS s(i) LEFT JOIN unnest(written) AS w(i) ON w.i = s.i;
+  done := written;
+  FOR i IN SELECT o.i FROM unnest(p_ids) WITH ORDINALITY AS o(id, i) WHERE cardinality(simple) < cardinality(p_ids) AND NOT (o.i = ANY (simple)) ORDER BY o.id, o.i LOOP
+    SELECT * INTO r FROM cascade_router.commit_one(p_ids[i], p_bases[i], p_versions[i], p_known[i], p_nonces[i], p_fixeds[i],
+      p_states[i], p_timers[i], p_owners[i], p_endeds[i], p_retention, p_nows[i],
+      coalesce(p_providers[starts[i]:starts[i] + p_provider_counts[i] - 1], ARRAY[]::text[]), p_throughs[i], delta);
+    delta := r.delta;
+    IF r.ok = 1 THEN done := done || i; END IF;
+    idx := i;
+    ok := r.ok;
+    held := r.held;
+    RETURN NEXT;
+  END LOOP;
+  PERFORM cascade_router.add_ledger(done, p_messages, p_delivered, p_spend, p_double, p_sms_only, p_without_sms, p_channel_items, p_channels,
+    p_sent, p_channel_delivered, p_channel_spend) WHERE cardinality(done) > 0;
+  SELECT coalesce(array_agg(p_observations[d.i] ORDER BY d.k) FILTER (WHERE p_observations[d.i] IS NOT NULL), ARRAY[]::jsonb[]) INTO observed
+  FROM unnest(done) WITH ORDINALITY AS d(i, k);
+  IF cardinality(observed) > 0 THEN PERFORM cascade_router.apply_stats(observed); END IF;
+  IF cardinality(delta.shards) > 0 THEN PERFORM cascade_router.apply_delta(delta); END IF;
+END $$;
+INSERT INTO cascade_router.migrations (version, description) VALUES (5, 'batches with their ledger deltas as numbers rather than JSON');

@@ -92,7 +92,7 @@ const FAR = 3 * 86_400_000;
 const KEYS = 5;
 
 const RANK: Record<ReceiptStatus, number> = { failed: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
-const STATE_RANK: Record<Attempt['state'], number> = { sending: 0, waiting: 1, ended: 2 };
+const PHASE_RANK: Record<Attempt['phase'], number> = { sending: 0, waiting: 1, ended: 2 };
 const STATUSES: readonly ReceiptStatus[] = ['accepted', 'sent', 'delivered', 'read', 'failed'];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -634,9 +634,9 @@ class World {
         if (m.cascadeId !== c.id || m.step !== i) fail(INV.oneAttempt, `${a.providerMessageId} was sent for ${m.cascadeId} step ${m.step}, recorded on ${c.id} step ${i}`);
         if (m.statuses.join() !== history.join()) fail(INV.forward, `${a.providerMessageId}: router history [${history.join()}], model [${m.statuses.join()}]`);
       }
-      if (a.state !== 'ended') {
+      if (a.phase !== 'ended') {
         open++;
-        if (c.status !== 'active' || c.step !== i) fail(INV.oneAttempt, `${c.id} (${c.status} at step ${c.step}) has attempt ${i} still ${a.state}`);
+        if (c.status !== 'active' || c.step !== i) fail(INV.oneAttempt, `${c.id} (${c.status} at step ${c.step}) has attempt ${i} still ${a.phase}`);
       }
     }
     if (open > 1) fail(INV.oneAttempt, `${c.id} has ${open} open attempts`);
@@ -723,7 +723,7 @@ class World {
       if (!a) fail(INV.oneAttempt, `${c.id}: attempt ${i} disappeared`);
       const same = p.history.every((h, j) => a.history[j]?.status === h.status && a.history[j]?.at === h.at && a.history[j]?.source === h.source);
       if (!same) fail(INV.forward, `${c.id} step ${i}: history [${p.history.map((h) => h.status).join()}] rewritten as [${a.history.map((h) => h.status).join()}]`);
-      if (STATE_RANK[a.state] < STATE_RANK[p.state]) fail(INV.forward, `${c.id} step ${i}: state ${p.state} → ${a.state}`);
+      if (PHASE_RANK[a.phase] < PHASE_RANK[p.phase]) fail(INV.forward, `${c.id} step ${i}: state ${p.phase} → ${a.phase}`);
       if (p.outcome !== undefined && a.outcome !== p.outcome) fail(INV.forward, `${c.id} step ${i}: outcome ${p.outcome} → ${a.outcome}`);
       if (p.providerMessageId !== undefined && a.providerMessageId !== p.providerMessageId) fail(INV.forward, `${c.id} step ${i}: provider id changed`);
       if (p.billed && !a.billed) fail(INV.spend, `${c.id} step ${i}: unbilled after being billed`);
@@ -908,7 +908,7 @@ function buildReceipt(w: World, id: string, r: ReceiptSpec, priceMicros: number 
 }
 
 /**
- * Hands one receipt to the router and checks the outcome the model predicts: `unknown` (held) until the
+ * Hands one receipt to the router and checks the outcome the model predicts: `held` until the
  * router indexed the id, then applied / duplicate / stale by the status order; and what it did to the cascade.
  */
 async function handOver(w: World, receipt: Receipt, priceMicros: number | undefined): Promise<string> {
@@ -919,7 +919,7 @@ async function handOver(w: World, receipt: Receipt, priceMicros: number | undefi
   const calls = w.calls.length;
   const cascadeBefore = m ? before.get(m.cascadeId) : undefined;
   const attemptBefore = m ? cascadeBefore?.attempts[m.step] : undefined;
-  const expected = m?.indexed ? verdict(m.status, receipt.status) : 'unknown';
+  const expected = m?.indexed ? verdict(m.status, receipt.status) : 'held';
   w.register(receipt, priceMicros, false);
   w.sentReceipts.push(receipt);
 
@@ -928,7 +928,7 @@ async function handOver(w: World, receipt: Receipt, priceMicros: number | undefi
   const note = `${id} → ${result.outcome}${result.outcome === 'applied' ? ` late=${result.late} ${result.status}` : ''}`;
   if (result.outcome !== expected) fail(INV.receipts, `${receipt.status} for ${id} (model status ${m?.status ?? 'none'}, indexed ${m?.indexed ?? false}): got ${result.outcome}, expected ${expected}`);
 
-  if (result.outcome === 'unknown') {
+  if (result.outcome === 'held') {
     coverage.unknown++;
     if (result.heldUntil !== w.clock.now() + HOLD_MS) fail(INV.receipts, `held until ${result.heldUntil}`);
     await w.expectUnchanged(before, events, calls, `unknown receipt ${id}`);
@@ -943,7 +943,7 @@ async function handOver(w: World, receipt: Receipt, priceMicros: number | undefi
   }
 
   const after = (await w.router.get(m.cascadeId))!;
-  const wasCurrent = cascadeBefore.status === 'active' && cascadeBefore.step === m.step && attemptBefore.state !== 'ended';
+  const wasCurrent = cascadeBefore.status === 'active' && cascadeBefore.step === m.step && attemptBefore.phase !== 'ended';
   const isPositive = positive(receipt.status, m.success);
   const alreadyPositive = attemptBefore.status !== undefined && positive(attemptBefore.status, m.success);
   if (result.late !== (isPositive && !alreadyPositive && !wasCurrent)) fail(INV.receipts, `${receipt.status} for ${id}: late=${result.late}, current=${wasCurrent}`);
@@ -951,8 +951,8 @@ async function handOver(w: World, receipt: Receipt, priceMicros: number | undefi
   if (isPositive) {
     if (TERMINAL.has(cascadeBefore.status)) {
       if (after.status !== cascadeBefore.status) fail(INV.receipts, `late positive receipt moved ${m.cascadeId} from ${cascadeBefore.status} to ${after.status}`);
-    } else if (after.status !== 'delivered' || after.deliveredBy !== m.step) {
-      fail(INV.receipts, `positive ${receipt.status} for ${id} left ${m.cascadeId} ${after.status} (deliveredBy ${after.deliveredBy})`);
+    } else if (after.status !== 'delivered' || after.deliveredStep !== m.step) {
+      fail(INV.receipts, `positive ${receipt.status} for ${id} left ${m.cascadeId} ${after.status} (deliveredStep ${after.deliveredStep})`);
     }
   } else if (receipt.status === 'failed' && wasCurrent) {
     const moved = after.status === 'exhausted' || after.step === m.step + 1;
@@ -1014,7 +1014,7 @@ class UnknownReceiptCommand extends Step {
     const result = await w.router.handleReceipt({ providerMessageId: id, status: this.status });
     await w.router.settled();
     this.note = `${id} → ${result.outcome}`;
-    if (result.outcome !== 'unknown') fail(INV.receipts, `receipt for never-issued ${id} gave ${result.outcome}`);
+    if (result.outcome !== 'held') fail(INV.receipts, `receipt for never-issued ${id} gave ${result.outcome}`);
     coverage.unknown++;
     await w.expectUnchanged(before, events, calls, `unknown receipt ${id}`);
   }
@@ -1090,7 +1090,7 @@ class CancelCommand extends Step {
     } else {
       if (result.outcome !== 'cancelled' || after?.status !== 'cancelled') fail(INV.terminal, `cancel of ${before.status} ${id} gave ${result.outcome}, now ${after?.status}`);
       const current = before.status === 'active' ? before.attempts[before.step] : undefined;
-      if (current && current.state !== 'ended' && after.attempts[before.step]!.outcome !== 'cancelled') fail(INV.terminal, `cancel left the open attempt of ${id} ${after.attempts[before.step]!.outcome}`);
+      if (current && current.phase !== 'ended' && after.attempts[before.step]!.outcome !== 'cancelled') fail(INV.terminal, `cancel left the open attempt of ${id} ${after.attempts[before.step]!.outcome}`);
     }
   }
 }
@@ -1129,8 +1129,8 @@ class BurstCommand extends Step {
         w.sentReceipts.push(receipt);
         const result = await w.router.handleReceipt(receipt);
         outcomes[i] = `${id} ${receipt.status} → ${result.outcome}`;
-        if (!w.byProvider.has(id) && result.outcome !== 'unknown') fail(INV.receipts, `receipt for never-issued ${id} gave ${result.outcome}`);
-        if (result.outcome !== 'unknown' && result.cascadeId !== w.byProvider.get(id)!.cascadeId) fail(INV.receipts, `${id} routed to ${result.cascadeId}`);
+        if (!w.byProvider.has(id) && result.outcome !== 'held') fail(INV.receipts, `receipt for never-issued ${id} gave ${result.outcome}`);
+        if (result.outcome !== 'held' && result.cascadeId !== w.byProvider.get(id)!.cascadeId) fail(INV.receipts, `${id} routed to ${result.cascadeId}`);
       } else if (op.kind === 'send') {
         const result = await w.router.send(buildMessage(op.key, op.options), buildRecipient(op.recipient));
         outcomes[i] = `send ${op.key} → ${result.cascadeId} created=${result.created}`;

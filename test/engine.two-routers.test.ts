@@ -176,8 +176,8 @@ async function run(s: Scenario, makeStores: (clock: SimulatedClock) => readonly 
         const providerMessageId = `${CHANNELS[a.step]}:${id}:${a.step}`;
         work = routers[a.router]!.handleReceipt({ providerMessageId, status: a.status }).then((result) => {
           const positive = a.status === 'delivered' || a.status === 'read';
-          if (positive && (result.outcome === 'applied' || result.outcome === 'unknown')) {
-            applied.push({ providerMessageId, status: a.status, cascadeId: id, step: a.step, at: clock.now(), seq: seq++, held: result.outcome === 'unknown' });
+          if (positive && (result.outcome === 'applied' || result.outcome === 'held')) {
+            applied.push({ providerMessageId, status: a.status, cascadeId: id, step: a.step, at: clock.now(), seq: seq++, held: result.outcome === 'held' });
           }
         });
       } else {

@@ -18,7 +18,7 @@ describe('docs/examples', () => {
       'quiet hours end: 2026-01-16T06:00:00.000Z',
       'dry run: push 0.00 → viber 0.012 → sms 0.032; at most 0.044',
       'left out: email (no-consent)',
-      'early receipt: unknown',
+      'early receipt: held',
       '  event skipped: email (no-consent)',
       '  event attempt: push spend 0.00',
       '  event fallback: push spend 0.00',

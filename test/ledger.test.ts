@@ -61,7 +61,7 @@ describe('ledger', () => {
         expect(ledger.spendMicros).toBe(final.spendMicros);
         expect(ledger.doubleSpendMicros).toBe(final.doubleSpendMicros);
         expect(ledger.messages).toBe(1);
-        expect(ledger.delivered).toBe(final.deliveredBy === undefined ? 0 : 1);
+        expect(ledger.delivered).toBe(final.deliveredStep === undefined ? 0 : 1);
         for (const name of Object.keys(CHANNELS)) {
           const attempts = final.attempts.filter((a) => a.channel === name);
           const c = ledger.channels[name] ?? { sent: 0, delivered: 0, spendMicros: 0 };

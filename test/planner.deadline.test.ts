@@ -165,6 +165,36 @@ describe('planner: the deadline is a budget for the whole cascade', () => {
     expect([c.status, c.step, c.attempts[1]?.startedAt, c.timerAt]).toEqual(['active', 1, NOW, NOW + 2 * MINUTE]);
   });
 
+  it('keeps the last resort whose plan is likeliest to deliver in time: a likely email alone loses to email then SMS', () => {
+    const channels = {
+      email: { kind: 'email', cost: 0.001, send, confirm: { timeout: '30m' } },
+      sms: { kind: 'sms', cost: 0.05, send, confirm: { timeout: '5m' } },
+    } satisfies Record<string, ChannelConfig>;
+    const message: Message = { key: 'otp', category: 'otp', content: { text: 'code' }, deadline: '2m' };
+    const recipient = { id: 'r', addresses: { email: 'r@example.com', sms: '+1' } };
+    const timing = (sms: number): [string, number, number][] =>
+      planCascade({
+        channels,
+        message,
+        recipient,
+        now: NOW,
+        estimates: new Map([
+          ['email', { probability: 0.98, latencyMs: 10 * SECOND }],
+          ['sms', { probability: sms, latencyMs: 8 * SECOND }],
+        ]),
+      }).steps.map((s) => [s.channel, s.startAt - NOW, s.waitMs]);
+    // Email is the likelier channel alone (0.98 against SMS's 0.87), but email alone delivers 0.98 of the time,
+    // email then SMS 1 - 0.02 × 0.13 = 0.9974: SMS is the last resort, with the 3 × 8 s its receipts need.
+    expect(timing(0.87)).toEqual([
+      ['email', 0, 96 * SECOND],
+      ['sms', 96 * SECOND, 24 * SECOND],
+    ]);
+    // An SMS that never delivers adds nothing (1 - 0.02 × 1 = 0.98, a tie): the likeliest alone is kept.
+    expect(timing(0)).toEqual([['email', 0, 2 * MINUTE]]);
+    // The smallest gain is taken: SMS at 0.000001 still makes email then SMS likelier than email alone.
+    expect(timing(0.000001).map(([channel]) => channel)).toEqual(['email', 'sms']);
+  });
+
   it('skips an earlier step not worth its share: it costs more than it is expected to save on the last resort', () => {
     const channels = {
       viber: { kind: 'messenger', cost: 0.02, send, confirm: { timeout: '10m' } }, // billed on send here
@@ -226,9 +256,9 @@ describe('planner: deadline boundaries', () => {
       return transition(c, { type: 'sent', now: NOW, step: 0, providerMessageId: 's' }).cascade;
     };
     const atDeadline = transition(base(), { type: 'receipt', now: NOW + 2 * MINUTE - 1, step: 0, status: 'delivered', at: NOW + 2 * MINUTE }).cascade;
-    expect([atDeadline.status, atDeadline.deliveredBy]).toEqual(['delivered', 0]);
+    expect([atDeadline.status, atDeadline.deliveredStep]).toEqual(['delivered', 0]);
     const after = transition(base(), { type: 'receipt', now: NOW + 2 * MINUTE - 1, step: 0, status: 'delivered', at: NOW + 2 * MINUTE + 1 }).cascade;
-    expect([after.status, after.deliveredBy, after.attempts[0]!.late]).toEqual(['active', undefined, true]);
+    expect([after.status, after.deliveredStep, after.attempts[0]!.late]).toEqual(['active', undefined, true]);
   });
 
   it("a shortened step started early by a fast failure may use the slack up to its planned end, no further", () => {

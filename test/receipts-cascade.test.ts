@@ -70,13 +70,13 @@ const customer: Recipient = {
 
 /** One line per receipt result: `applied sms delivered`, `duplicate …`, `stale …`, `unknown <id>`. */
 function outcome(result: ReceiptResult): string {
-  if (result.outcome === 'unknown') return `unknown ${result.providerMessageId}`;
+  if (result.outcome === 'held') return `unknown ${result.providerMessageId}`;
   return `${result.outcome} ${result.channel} ${result.status}${result.outcome === 'applied' && result.late ? ' (late)' : ''}`;
 }
 
 /** Each attempt as [channel, provider id, outcome or state, status history]. */
 function attempts(cascade: Cascade | undefined): [string, string | undefined, string, string[]][] {
-  return (cascade?.attempts ?? []).map((a) => [a.channel, a.providerMessageId, a.outcome ?? a.state, a.history.map((h) => `${h.status}/${h.source}`)]);
+  return (cascade?.attempts ?? []).map((a) => [a.channel, a.providerMessageId, a.outcome ?? a.phase, a.history.map((h) => `${h.status}/${h.source}`)]);
 }
 
 /** A router whose channels are all fed by `provider`'s normalizer, as a real one declares them. */
@@ -434,8 +434,8 @@ describe('WhatsApp Cloud API', () => {
     const results = [];
     for (const receipt of early) results.push(await router.handleReceipt(receipt));
     expect(results).toEqual([
-      { outcome: 'unknown', providerMessageId: SENT, heldUntil: START + 10 * MINUTE },
-      { outcome: 'unknown', providerMessageId: SENT, heldUntil: START + 10 * MINUTE },
+      { outcome: 'held', providerMessageId: SENT, heldUntil: START + 10 * MINUTE },
+      { outcome: 'held', providerMessageId: SENT, heldUntil: START + 10 * MINUTE },
     ]);
     accept(SENT);
     const cascade = await vi.waitFor(async () => {
@@ -623,7 +623,7 @@ describe('Viber REST Bot API', () => {
       ['viber', DELIVERED, 'timeout', ['accepted/send', 'delivered/receipt']],
       ['sms', 'SM1', 'superseded', ['accepted/send']],
     ]);
-    expect([cascade?.status, cascade?.deliveredBy, cascade?.spendMicros, cascade?.doubleSpendMicros]).toEqual(['delivered', 0, 41_000, 0]);
+    expect([cascade?.status, cascade?.deliveredStep, cascade?.spendMicros, cascade?.doubleSpendMicros]).toEqual(['delivered', 0, 41_000, 0]);
     expect(h.log).toEqual([
       'sent viber',
       'fallback viber timeout → sms',

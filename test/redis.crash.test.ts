@@ -122,9 +122,9 @@ describe.skipIf(skip)('crash test: one of two live router processes killed at ra
       const fresh = await start();
       await fresh.request('settled');
       const kept = `kept-${round}`;
-      expect((await store.get(kept))?.attempts[0]?.state, kept).toBe('sending');
+      expect((await store.get(kept))?.attempts[0]?.phase, kept).toBe('sending');
       await survivor.request('release', { cascadeId: kept });
-      await waitFor(`${kept} to be recorded`, async () => (await store.get(kept))?.attempts[0]?.state === 'waiting', 5000);
+      await waitFor(`${kept} to be recorded`, async () => (await store.get(kept))?.attempts[0]?.phase === 'waiting', 5000);
       await fresh.request('receipt', { providerMessageId: `email:${kept}:0`, status: 'delivered' });
     }
 

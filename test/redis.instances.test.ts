@@ -67,7 +67,7 @@ describe.skipIf(skip)('two router instances in two processes on one Redis', () =
     const results = await Promise.all([a.request<SendReceipt>('send', { key, channels }), b.request<SendReceipt>('send', { key, channels })]);
     expect(results.map((r) => r.created).sort()).toEqual([false, true]);
     expect(results[0]!.cascadeId).toBe(results[1]!.cascadeId);
-    await waitFor('the email to be recorded', async () => (await cascade(key)).attempts[0]?.state === 'waiting', 5000);
+    await waitFor('the email to be recorded', async () => (await cascade(key)).attempts[0]?.phase === 'waiting', 5000);
     const result = await b.request('receipt', { providerMessageId: (await cascade(key)).attempts[0]!.providerMessageId!, status: 'delivered' });
     expect(result).toMatchObject({ outcome: 'applied', status: 'delivered' });
     expect((await sends(key)).length).toBe(1);
@@ -87,7 +87,7 @@ describe.skipIf(skip)('two router instances in two processes on one Redis', () =
     await waitFor('1.5 s of polling by B and C', async () => (await sends(key)).length > 1 || Date.now() > until, 3000);
     expect((await sends(key)).map((s) => s.instance)).toEqual(['A']);
     expect(await a.request('release', { cascadeId: key })).toBe(true);
-    await waitFor('A to record the email provider id', async () => (await cascade(key)).attempts[0]?.state === 'waiting', 5000);
+    await waitFor('A to record the email provider id', async () => (await cascade(key)).attempts[0]?.phase === 'waiting', 5000);
     expect(await c.request('receipt', { providerMessageId: `email:${key}:0`, status: 'delivered' })).toMatchObject({ outcome: 'applied', status: 'delivered' });
     expect((await sends(key)).map((s) => s.instance)).toEqual(['A']);
     expect((await cascade(key)).attempts[0]!.owner).toBe('A');
@@ -109,7 +109,7 @@ describe.skipIf(skip)('two router instances in two processes on one Redis', () =
     expect(['A', 'B']).toContain(again!.instance);
     // Not before D's heartbeat (900 ms) could have lapsed.
     expect(again!.at - killedAt).toBeGreaterThanOrEqual(300);
-    await waitFor('the re-sent email to be recorded', async () => (await cascade(key)).attempts[0]?.state === 'waiting', 5000);
+    await waitFor('the re-sent email to be recorded', async () => (await cascade(key)).attempts[0]?.phase === 'waiting', 5000);
     const after = await cascade(key);
     expect([after.attempts[0]!.owner, after.attempts[0]!.providerMessageId]).toEqual([again!.instance, `email:${key}:0`]);
     const resumed = (await admin.lrange(`${prefix}test:resumed`, 0, -1)).map((line) => JSON.parse(line) as { instance: string; cascadeId: string; previousOwner: string });
@@ -119,7 +119,7 @@ describe.skipIf(skip)('two router instances in two processes on one Redis', () =
   it('fires on B the timeout that A set, after A was killed', async () => {
     const key = `timeout-${Date.now()}`;
     await a.request<SendReceipt>('send', { key });
-    await waitFor('A to record the push provider id', async () => (await cascade(key)).attempts[0]?.state === 'waiting', 5000);
+    await waitFor('A to record the push provider id', async () => (await cascade(key)).attempts[0]?.phase === 'waiting', 5000);
     await a.kill();
     // The push step times out 600 ms after it started; only B is left to notice and move on to SMS.
     await waitFor('the SMS step', async () => (await sends(key)).some((s) => s.channel === 'sms'), 10_000);

@@ -134,7 +134,7 @@ describe.skipIf(skip)('Redis store: writes acknowledged by replicas (WAIT)', () 
     // the router recognises its own write, on the caller's retry or when it reads the cascade again itself.
     await expect(waiting.send(message('retried'), recipient)).resolves.toMatchObject({ cascadeId: 'retried' });
     await waitFor('the first step to be sent', () => calls.includes('retried'));
-    await waitFor('its send to be recorded', async () => (await waiting.get('retried'))?.attempts[0]?.state === 'waiting');
+    await waitFor('its send to be recorded', async () => (await waiting.get('retried'))?.attempts[0]?.phase === 'waiting');
     await expect(waiting.send(message('retried'), recipient)).resolves.toMatchObject({ created: false });
     await expect(waiting.handleReceipt({ providerMessageId: 'sms:retried', status: 'delivered' })).resolves.toMatchObject({ outcome: 'applied', status: 'delivered' });
     expect(calls).toEqual(['retried']);

@@ -38,7 +38,7 @@ describe.skipIf(skip)('Redis restarted mid-run', () => {
     for (const key of before) await router.send(message(key), recipient);
     await waitFor('every email to be recorded', async () => {
       const cascades = await Promise.all(before.map((key) => router.get(key)));
-      return cascades.every((c) => c?.attempts[0]?.state === 'waiting');
+      return cascades.every((c) => c?.attempts[0]?.phase === 'waiting');
     });
 
     await server.kill();

@@ -207,8 +207,8 @@ describe('load beyond maxPending', () => {
     await expect(refused).rejects.toMatchObject({ code: 'OVERLOADED' });
     await expect(r.send(MESSAGE, RECIPIENT)).rejects.toThrow(OverloadedError);
     release();
-    expect(await Promise.all([first, second])).toMatchObject([{ outcome: 'unknown' }, { outcome: 'unknown' }]);
-    expect(await r.handleReceipt({ providerMessageId: 'x3', status: 'delivered' })).toMatchObject({ outcome: 'unknown' });
+    expect(await Promise.all([first, second])).toMatchObject([{ outcome: 'held' }, { outcome: 'held' }]);
+    expect(await r.handleReceipt({ providerMessageId: 'x3', status: 'delivered' })).toMatchObject({ outcome: 'held' });
   });
 });
 

@@ -96,7 +96,7 @@ describe("a send's result the store could not take at once", () => {
     await clock.advance(3 * SECOND);
     // The provider's delivered callback meets the outage: refused, so the provider retries it later.
     await expect(router.handleReceipt({ providerMessageId: `push:${cascadeId}:0`, status: 'delivered' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
-    expect((await memoryView(store, cascadeId)).attempts[0]!.state).toBe('sending');
+    expect((await memoryView(store, cascadeId)).attempts[0]!.phase).toBe('sending');
     store.mode = 'up';
     await clock.advance(3 * SECOND);
     expect((await router.get(cascadeId))!.attempts[0]!.providerMessageId).toBe(`push:${cascadeId}:0`);
@@ -138,7 +138,7 @@ describe("a send's result the store could not take at once", () => {
       ['create', cascadeId, 1],
       ['commit', cascadeId, 2],
     ]);
-    expect((await router.get(cascadeId))!.attempts[0]!.state).toBe('waiting');
+    expect((await router.get(cascadeId))!.attempts[0]!.phase).toBe('waiting');
   });
 });
 
@@ -199,7 +199,7 @@ describe('a create or claim the store applied although its answer was lost', () 
     expect(provider.calls.map((c) => [c.channel, c.key])).toEqual([['push', 'k10:0']]);
     const c = (await router.get('k10'))!;
     const resentAt = provider.calls[0]!.at;
-    expect([c.step, c.attempts[0]!.state, c.attempts[0]!.outcome, c.timerAt]).toEqual([0, 'waiting', undefined, resentAt + 2 * MINUTE]);
+    expect([c.step, c.attempts[0]!.phase, c.attempts[0]!.outcome, c.timerAt]).toEqual([0, 'waiting', undefined, resentAt + 2 * MINUTE]);
     expect(events.filter(([name]) => name === 'resumed')).toHaveLength(1);
   });
 
@@ -232,8 +232,8 @@ describe('receipts that came before the send returned', () => {
     provider.scripts.set('push', [(request) => new Promise((resolve) => (answer = () => resolve(`push:${request.idempotencyKey}`)))]);
     const { cascadeId } = await router.send(message('k7'), RECIPIENT);
     const pid = `push:${cascadeId}:0`;
-    expect(await router.handleReceipt({ providerMessageId: pid, status: 'sent' })).toMatchObject({ outcome: 'unknown' });
-    expect(await router.handleReceipt({ providerMessageId: pid, status: 'delivered' })).toMatchObject({ outcome: 'unknown' });
+    expect(await router.handleReceipt({ providerMessageId: pid, status: 'sent' })).toMatchObject({ outcome: 'held' });
+    expect(await router.handleReceipt({ providerMessageId: pid, status: 'delivered' })).toMatchObject({ outcome: 'held' });
     answer();
     await clock.advance(SECOND);
     const c = (await router.get(cascadeId))!;
@@ -338,10 +338,10 @@ describe('a receipt held for a step whose timeout comes due around the moment it
       provider.scripts.set('push', [async (request) => (await sleep(clock, answerMs), `push:${request.idempotencyKey}`)]);
       const { cascadeId } = await router.send(message('k9'), RECIPIENT);
       await clock.advance(MINUTE);
-      expect(await router.handleReceipt({ providerMessageId: `push:${cascadeId}:0`, status: 'delivered' })).toMatchObject({ outcome: 'unknown' });
+      expect(await router.handleReceipt({ providerMessageId: `push:${cascadeId}:0`, status: 'delivered' })).toMatchObject({ outcome: 'held' });
       await clock.advance(2 * MINUTE);
       const c = (await router.get(cascadeId))!;
-      return { push: [c.status, c.attempts[0]!.outcome, c.attempts[0]!.late, c.deliveredBy], sms: c.attempts[1]?.outcome, channels: provider.channels() };
+      return { push: [c.status, c.attempts[0]!.outcome, c.attempts[0]!.late, c.deliveredStep], sms: c.attempts[1]?.outcome, channels: provider.channels() };
     } finally {
       await drop();
     }
@@ -379,7 +379,7 @@ describe('a claim whose answer reaches its router late (a store or event loop th
       ...inner,
       async commit(...args: Parameters<CascadeStore['commit']>) {
         const answer = await inner.commit(...args);
-        if (holding && args[0].attempts[1]?.state === 'sending') {
+        if (holding && args[0].attempts[1]?.phase === 'sending') {
           holding = false;
           claimed();
           await held;

@@ -306,16 +306,16 @@ describe('a receipt that arrives before send() returned its id', () => {
 
     await h.clock.advance(5 * SECOND);
     expect(await h.receipt('push-early', 'sent', { at: T0 + 4 * SECOND })).toEqual({
-      outcome: 'unknown',
+      outcome: 'held',
       providerMessageId: 'push-early',
       heldUntil: T0 + 5 * SECOND + 10 * MINUTE,
     });
     expect(await h.receipt('push-early', 'delivered', { at: T0 + 6 * SECOND })).toEqual({
-      outcome: 'unknown',
+      outcome: 'held',
       providerMessageId: 'push-early',
       heldUntil: T0 + 5 * SECOND + 10 * MINUTE,
     });
-    expect((await h.cascade(cascadeId)).attempts[0]!.state).toBe('sending');
+    expect((await h.cascade(cascadeId)).attempts[0]!.phase).toBe('sending');
 
     await h.clock.advance(5 * SECOND);
     pending.resolve('push-early');
@@ -337,16 +337,16 @@ describe('a receipt that arrives before send() returned its id', () => {
   it('holds it for as long as holdUnknownReceipts says', async () => {
     const h = new Harness({ holdUnknownReceipts: '1m' });
     await h.send();
-    expect(await h.receipt('whose', 'delivered')).toEqual({ outcome: 'unknown', providerMessageId: 'whose', heldUntil: T0 + MINUTE });
+    expect(await h.receipt('whose', 'delivered')).toEqual({ outcome: 'held', providerMessageId: 'whose', heldUntil: T0 + MINUTE });
   });
 });
 
 describe('unknown and malformed receipts', () => {
-  it("answers an unknown id with outcome 'unknown' and changes nothing", async () => {
+  it("answers an unknown id with outcome 'held' and changes nothing", async () => {
     const h = new Harness();
     const { cascadeId } = await h.send();
     const before = await h.cascade(cascadeId);
-    expect(await h.receipt('nobody-sent-this', 'delivered')).toEqual({ outcome: 'unknown', providerMessageId: 'nobody-sent-this', heldUntil: T0 + 10 * MINUTE });
+    expect(await h.receipt('nobody-sent-this', 'delivered')).toEqual({ outcome: 'held', providerMessageId: 'nobody-sent-this', heldUntil: T0 + 10 * MINUTE });
     expect(await h.cascade(cascadeId)).toEqual(before);
     expect(h.eventTypes()).toEqual(['planned', 'attempt', 'sent']);
   });
@@ -399,7 +399,7 @@ describe('a late positive receipt', () => {
     expect(h.eventsOf('late-receipt').length).toBe(1);
     expect(h.eventsOf('delivered').map((e) => [e.channel, e.late])).toEqual([['push', true]]);
     const c = await h.cascade(cascadeId);
-    expect([c.status, c.deliveredBy, c.spendMicros, c.doubleSpendMicros]).toEqual(['delivered', 0, 51_000, 0]);
+    expect([c.status, c.deliveredStep, c.spendMicros, c.doubleSpendMicros]).toEqual(['delivered', 0, 51_000, 0]);
     expect(c.attempts.map((a) => [a.channel, a.outcome, a.late])).toEqual([
       ['push', 'timeout', true],
       ['email', 'failed', undefined],
@@ -424,7 +424,7 @@ describe('a late positive receipt', () => {
     expect(h.eventsOf('late-receipt').map((e) => [e.channel, e.doubleSpend])).toEqual([['push', '0.00']]);
     expect(h.eventsOf('delivered')).toEqual([]);
     const c = await h.cascade(cascadeId);
-    expect([c.status, c.deliveredBy, c.doubleSpendMicros]).toEqual(['exhausted', 0, 0]);
+    expect([c.status, c.deliveredStep, c.doubleSpendMicros]).toEqual(['exhausted', 0, 0]);
   });
 });
 
@@ -443,7 +443,7 @@ describe('send errors', () => {
       ['sms', 13 * SECOND, 4, `${cascadeId}:0`],
     ]);
     const c = await h.cascade(cascadeId);
-    expect([c.status, c.attempts[0]!.providerMessageId, c.attempts[0]!.state, c.spendMicros]).toEqual(['active', 'sms-4', 'waiting', 50_000]);
+    expect([c.status, c.attempts[0]!.providerMessageId, c.attempts[0]!.phase, c.spendMicros]).toEqual(['active', 'sms-4', 'waiting', 50_000]);
     expect(h.eventsOf('fallback')).toEqual([]);
   });
 
@@ -881,7 +881,7 @@ describe('several routers on one store: owners, liveness and take-over', () => {
     pending.resolve('push-late');
     await clock.settle();
     const c = await first.cascade(cascadeId);
-    expect([c.attempts[0]!.state, c.attempts[0]!.providerMessageId, c.attempts[0]!.owner]).toEqual(['waiting', 'push-late', first.router.instanceId]);
+    expect([c.attempts[0]!.phase, c.attempts[0]!.providerMessageId, c.attempts[0]!.owner]).toEqual(['waiting', 'push-late', first.router.instanceId]);
     expect([...first.eventsOf('resumed'), ...second.eventsOf('resumed')]).toEqual([]);
   });
 
@@ -892,7 +892,7 @@ describe('several routers on one store: owners, liveness and take-over', () => {
     first.script('push', hanging);
     const { cascadeId } = await first.send();
     await first.router.close();
-    expect((await store.get(cascadeId))!.attempts[0]!.state).toBe('sending');
+    expect((await store.get(cascadeId))!.attempts[0]!.phase).toBe('sending');
 
     await clock.advance(10 * SECOND);
     const second = new Harness({ store, clock });
@@ -900,7 +900,7 @@ describe('several routers on one store: owners, liveness and take-over', () => {
     expect(second.calls.map((c) => [c.channel, c.key, c.try, c.at])).toEqual([['push', first.calls[0]!.key, 1, T0 + 10 * SECOND]]);
     expect(first.calls[0]!.key).toBe(`${cascadeId}:0`);
     const c = await second.cascade(cascadeId);
-    expect([c.attempts[0]!.state, c.attempts[0]!.providerMessageId, c.attempts[0]!.owner, c.timerAt]).toEqual(['waiting', 'push-1', second.router.instanceId, T0 + 2 * MINUTE]);
+    expect([c.attempts[0]!.phase, c.attempts[0]!.providerMessageId, c.attempts[0]!.owner, c.timerAt]).toEqual(['waiting', 'push-1', second.router.instanceId, T0 + 2 * MINUTE]);
     expect(second.eventsOf('resumed').map((e) => [e.channel, e.previousOwner, e.owner, e.at])).toEqual([
       ['push', first.router.instanceId, second.router.instanceId, T0 + 10 * SECOND],
     ]);

@@ -405,7 +405,7 @@ describe.skipIf(skip)('postgresStore: calls of one turn sent as one batch', () =
       const made = await Promise.all([store.create(a), store.create(b), store.create(c), store.create({ ...fresh(`a-${schema}`), id: `a2-${schema}` }), store.create(b)]);
       expect(made.map((m) => m.created)).toEqual([true, true, true, false, false]);
       expect([made[3]!.cascade.id, made[4]!.cascade.id]).toEqual([a.id, b.id]);
-      expect(queries.filter((q) => q.includes('create_many'))).toHaveLength(1);
+      expect(queries.filter((q) => q.includes('create_batch'))).toHaveLength(1);
       // A receipt held for c's provider id, then three commits in one turn.
       await store.route({ providerMessageId: `p-${c.id}`, status: 'delivered' }, T0 + 1, T0 + 60_000);
       const viaSent = transition(a, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: `p-${a.id}` }).cascade;
@@ -413,7 +413,7 @@ describe.skipIf(skip)('postgresStore: calls of one turn sent as one batch', () =
       const cSent = transition(c, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: `p-${c.id}` }).cascade;
       queries.length = 0;
       const results = await Promise.all([store.commit(viaSent, [`p-${a.id}`]), store.commit(viaCancel, []), store.commit(cSent, [`p-${c.id}`])]);
-      expect(queries.filter((q) => q.includes('commit_many'))).toHaveLength(1);
+      expect(queries.filter((q) => q.includes('commit_batch'))).toHaveLength(1);
       expect(results.map((r) => r.ok)).toEqual([true, false, false]);
       expect(results[1]!.held).toEqual([]);
       expect(results[2]!.held.map((h) => h.receipt.providerMessageId)).toEqual([`p-${c.id}`]);
@@ -423,6 +423,54 @@ describe.skipIf(skip)('postgresStore: calls of one turn sent as one batch', () =
     } finally {
       await store.dispose();
       await pool.query(`DROP SCHEMA ${schema} CASCADE`);
+      await pool.end();
+    }
+  });
+
+  it('takes a batch\'s ledger deltas as numbers (migration 5): the ledger and learned statistics are those of the same changes sent one at a time, without the refused one', async () => {
+    const stores: PostgresStore[] = [];
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
+    const open = async (label: string, batchSize: number): Promise<PostgresStore> => {
+      const store = postgresStore({ pool: pool as unknown as PostgresPool, schema: uniqueSchema(label), pollMs: 0, batchSize });
+      stores.push(store);
+      await store.migrate();
+      return store;
+    };
+    try {
+      // batchSize 1: every call alone, its update as one jsonb argument (the path of migrations 1 and 4).
+      const [batched, alone] = [await open('ledger5', 256), await open('ledger1', 1)];
+      const ledger = (messages: number, spend: number, channels: Record<string, { sent: number; delivered: number; spendMicros: number }>) =>
+        ({ messages, delivered: 0, spendMicros: spend, doubleSpendMicros: 0, smsOnlyMicros: 7, withoutSms: 1, channels });
+      // A channel name with the characters an array literal quotes.
+      const ODD = 'sms "eu",{b}\\ NULL';
+      const seen = (channel: string, outcome: Observation['outcome'], latencyMs?: number): Observation => ({ channel, recipientId: 'r1', outcome, at: T0 + 1, weight: 1, latencyMs });
+      for (const store of [batched, alone]) {
+        const [a, b, c] = ['a', 'b', 'c'].map((k) => fresh(`${k}-${store.schema}`)) as [Cascade, Cascade, Cascade];
+        await Promise.all([store.create(a, { ledger: ledger(1, 0, {}) }), store.create(b, { ledger: ledger(1, 0, {}) }), store.create(c)]);
+        const sent = (x: Cascade) => transition(x, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: `p-${x.id}` }).cascade;
+        // c's change is based on a version never stored: refused, its delta not counted.
+        const stale = transition(sent(c), { type: 'cancel', now: T0 + 3 }).cascade;
+        const results = await Promise.all([
+          store.commit(sent(a), [`p-${a.id}`], { ledger: ledger(0, 1500, { push: { sent: 1, delivered: 0, spendMicros: 1000 }, email: { sent: 1, delivered: 1, spendMicros: 500 }, [ODD]: { sent: 1, delivered: 0, spendMicros: 0 } }), observations: [seen('email', 'failed')], halfLifeMs: 3_600_000 }),
+          store.commit(sent(b), [`p-${b.id}`]),
+          store.commit(stale, [], { ledger: ledger(0, 99_000, { push: { sent: 9, delivered: 9, spendMicros: 99_000 } }), observations: [seen('push', 'timeout')], halfLifeMs: 3_600_000 }),
+          store.commit(sent(c), [`p-${c.id}`], { observations: [seen('push', 'delivered', 1500)], halfLifeMs: 3_600_000 }),
+        ]);
+        expect(results.map((r) => r.ok)).toEqual([true, true, false, true]);
+      }
+      // By hand: two creates (1 message, 7 SMS-only, 1 without SMS each) and a's send.
+      const expected = { messages: 2, delivered: 0, spendMicros: 1500, doubleSpendMicros: 0, smsOnlyMicros: 21, withoutSms: 3, channels: { push: { sent: 1, delivered: 0, spendMicros: 1000 }, email: { sent: 1, delivered: 1, spendMicros: 500 }, [ODD]: { sent: 1, delivered: 0, spendMicros: 0 } } };
+      expect(await batched.ledger!()).toEqual(expected);
+      expect(await alone.ledger!()).toEqual(expected);
+      const learned = await batched.learned!('r1', ['push', 'email']);
+      expect(learned).toEqual(await alone.learned!('r1', ['push', 'email']));
+      // Observed at T0 + 1, counted at the commit's time T0 + 2: one millisecond of a one-hour half-life.
+      const aged = 2 ** (-1 / 3_600_000);
+      expect(learned.recipient.get('email')!.failed).toBeCloseTo(aged, 12);
+      expect(learned.recipient.get('push')).toMatchObject({ timeout: 0 });
+      expect(learned.recipient.get('push')!.delivered).toBeCloseTo(aged, 12);
+    } finally {
+      for (const store of stores) await store.dispose(), await pool.query(`DROP SCHEMA ${store.schema} CASCADE`);
       await pool.end();
     }
   });
@@ -441,12 +489,12 @@ describe.skipIf(skip)('postgresStore: calls of one turn sent as one batch', () =
       const ledgerRows = async (): Promise<number> => Number(((await pool.query(`SELECT count(*)::int AS n FROM ${schema}.ledger`)) as { rows: { n: number }[] }).rows[0]!.n);
       const rowsBefore = await ledgerRows();
       const sent = [a, b, c].map((x) => transition(x, { type: 'sent', now: T0 + 2, step: 0, providerMessageId: `p-${x.id}` }).cascade);
-      // Three changes in one turn, each with a ledger delta: one commit_many, one ledger row, the totals of the three.
+      // Three changes in one turn, each with a ledger delta: one commit_batch, one ledger row, the totals of the three.
       const delta = (spendMicros: number) => ({ messages: 0, delivered: 0, spendMicros, doubleSpendMicros: 0, smsOnlyMicros: 0, withoutSms: 0, channels: { push: { sent: 1, delivered: 0, spendMicros } } });
       queries.length = 0;
       const results = await Promise.all(sent.map((x, i) => store.commit(x, [`p-${x.id}`], { ledger: delta(1000 * (i + 1)) })));
       expect(results.map((r) => r.ok)).toEqual([true, true, true]);
-      expect(queries.filter((q) => q.includes('commit_many'))).toHaveLength(1);
+      expect(queries.filter((q) => q.includes('commit_batch'))).toHaveLength(1);
       expect((await ledgerRows()) - rowsBefore).toBe(1);
       const ledger = await store.ledger!();
       expect(ledger.spendMicros).toBe(6000);

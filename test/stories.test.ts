@@ -148,7 +148,7 @@ describe('story 2: pharmacy refill — day 27, Viber or push, never at night', (
     expect(viber.history.map((h) => h.status)).toEqual(['accepted', 'delivered', 'read']);
     expect(viber.late).toBeUndefined();
     expect(olena.events.map((e) => e.type)).not.toContain('late-receipt');
-    expect(olena.cascade.deliveredBy).toBe(0);
+    expect(olena.cascade.deliveredStep).toBe(0);
   });
 });
 

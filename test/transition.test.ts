@@ -70,12 +70,12 @@ describe('startCascade', () => {
     expect(t.effects).toEqual([{ type: 'send', step: 0 }]);
     expect(t.notes).toEqual([{ type: 'attempt', step: 0 }]);
     const c = t.cascade;
-    expect([c.id, c.key, c.status, c.step, c.timerAt, c.createdAt, c.updatedAt, c.version, c.spendMicros, c.doubleSpendMicros, c.endedAt, c.deliveredBy]).toEqual([
+    expect([c.id, c.key, c.status, c.step, c.timerAt, c.createdAt, c.updatedAt, c.version, c.spendMicros, c.doubleSpendMicros, c.endedAt, c.deliveredStep]).toEqual([
       'c1', 'm1', 'active', 0, NOW + 2 * MINUTE, NOW, NOW, 1, 0, 0, undefined, undefined,
     ]);
     expect(c.attempts).toEqual([
       {
-        step: 0, channel: 'push', state: 'sending', startedAt: NOW, providerMessageId: undefined, status: undefined, history: [],
+        step: 0, channel: 'push', phase: 'sending', startedAt: NOW, providerMessageId: undefined, status: undefined, history: [],
         outcome: undefined, endedAt: undefined, billed: false, costMicros: 0, priceMicros: undefined, late: undefined, error: undefined,
       },
     ]);
@@ -116,7 +116,7 @@ describe('transition: sent', () => {
     expect(t.effects).toEqual([{ type: 'index', providerMessageId: 'p-email' }]);
     expect(t.notes).toEqual([{ type: 'sent', step: 0 }]);
     const a = t.cascade.attempts[0]!;
-    expect([a.providerMessageId, a.state, a.status, a.history, a.billed, a.costMicros]).toEqual([
+    expect([a.providerMessageId, a.phase, a.status, a.history, a.billed, a.costMicros]).toEqual([
       'p-email', 'waiting', 'accepted', [{ status: 'accepted', at: NOW + 100, source: 'send' }], true, 1_000,
     ]);
     expect([t.cascade.spendMicros, t.cascade.version, t.cascade.updatedAt, t.cascade.status]).toEqual([1_000, 2, NOW + 100, 'active']);
@@ -136,7 +136,7 @@ describe('transition: sent', () => {
     let c = start({ channels: ['viber', 'sms'], success: 'read' }).cascade;
     c = sent(c, 0, 'p-viber', NOW + 1).cascade;
     c = receipt(c, 0, 'delivered', NOW + 2).cascade;
-    expect([c.status, c.attempts[0]!.state, c.attempts[0]!.billed, c.spendMicros]).toEqual(['active', 'waiting', true, 20_000]);
+    expect([c.status, c.attempts[0]!.phase, c.attempts[0]!.billed, c.spendMicros]).toEqual(['active', 'waiting', true, 20_000]);
     const read = receipt(c, 0, 'read', NOW + 3);
     expect([read.cascade.status, read.cascade.spendMicros, read.cascade.attempts[0]!.outcome]).toEqual(['delivered', 20_000, 'delivered']);
   });
@@ -182,8 +182,8 @@ describe('transition: receipts', () => {
       { type: 'delivered', step: 0 },
     ]);
     const c = t.cascade;
-    expect([c.status, c.timerAt, c.endedAt, c.deliveredBy, c.attempts.length]).toEqual(['delivered', undefined, NOW + 10 * SECOND, 0, 1]);
-    expect(c.attempts[0]).toMatchObject({ state: 'ended', outcome: 'delivered', status: 'delivered', endedAt: NOW + 10 * SECOND });
+    expect([c.status, c.timerAt, c.endedAt, c.deliveredStep, c.attempts.length]).toEqual(['delivered', undefined, NOW + 10 * SECOND, 0, 1]);
+    expect(c.attempts[0]).toMatchObject({ phase: 'ended', outcome: 'delivered', status: 'delivered', endedAt: NOW + 10 * SECOND });
     expect(c.attempts[0]!.history).toEqual([
       { status: 'accepted', at: NOW + 1, source: 'send' },
       { status: 'delivered', at: NOW + 9 * SECOND, source: 'receipt' },
@@ -197,7 +197,7 @@ describe('transition: receipts', () => {
     const t = receipt(before, 0, 'sent', NOW + 5 * SECOND);
     expect(t.effects).toEqual([]);
     expect(t.notes).toEqual([{ type: 'receipt', step: 0, status: 'sent' }]);
-    expect([t.cascade.status, t.cascade.timerAt, t.cascade.attempts[0]!.state, t.cascade.attempts[0]!.status]).toEqual([
+    expect([t.cascade.status, t.cascade.timerAt, t.cascade.attempts[0]!.phase, t.cascade.attempts[0]!.status]).toEqual([
       'active', NOW + 2 * MINUTE, 'waiting', 'sent',
     ]);
   });
@@ -216,8 +216,8 @@ describe('transition: receipts', () => {
       { type: 'attempt', step: 1 },
     ]);
     const c = t.cascade;
-    expect(c.attempts[0]).toMatchObject({ state: 'ended', outcome: 'failed', status: 'failed', endedAt: NOW + 20 * SECOND, error: { message: 'Unregistered', code: 'UNREGISTERED' } });
-    expect(c.attempts[1]).toMatchObject({ step: 1, channel: 'email', state: 'sending', startedAt: NOW + 20 * SECOND });
+    expect(c.attempts[0]).toMatchObject({ phase: 'ended', outcome: 'failed', status: 'failed', endedAt: NOW + 20 * SECOND, error: { message: 'Unregistered', code: 'UNREGISTERED' } });
+    expect(c.attempts[1]).toMatchObject({ step: 1, channel: 'email', phase: 'sending', startedAt: NOW + 20 * SECOND });
     expect([c.status, c.step, c.timerAt]).toEqual(['active', 1, NOW + 20 * SECOND + 30 * MINUTE]);
   });
 
@@ -230,7 +230,7 @@ describe('transition: receipts', () => {
       { type: 'fallback', step: 0, reason: 'timeout', next: 1 },
       { type: 'attempt', step: 1 },
     ]);
-    expect(t.cascade.attempts.map((a) => [a.channel, a.state, a.outcome])).toEqual([
+    expect(t.cascade.attempts.map((a) => [a.channel, a.phase, a.outcome])).toEqual([
       ['push', 'ended', 'timeout'],
       ['email', 'sending', undefined],
     ]);
@@ -250,7 +250,7 @@ describe('transition: receipts', () => {
       { type: 'fallback', step: 0, reason: 'send-error', next: 1 },
       { type: 'attempt', step: 1 },
     ]);
-    expect(t.cascade.attempts[0]).toMatchObject({ state: 'ended', outcome: 'send-error', error: { message: 'invalid token', code: 'BAD_TOKEN' } });
+    expect(t.cascade.attempts[0]).toMatchObject({ phase: 'ended', outcome: 'send-error', error: { message: 'invalid token', code: 'BAD_TOKEN' } });
     const c = waiting();
     expectNoChange(c, transition(c, { type: 'send-failed', now: NOW + 5, step: 0, error: { message: 'late' } }), 'stale');
   });
@@ -292,7 +292,7 @@ describe('transition: late receipts', () => {
     ]);
     const d = t.cascade;
     // The email bounced and the SMS has not reached anyone: nothing was paid twice (yet).
-    expect([d.status, d.deliveredBy, d.spendMicros, d.doubleSpendMicros, d.timerAt, d.endedAt]).toEqual(['delivered', 0, 51_000, 0, undefined, NOW + 4 * MINUTE]);
+    expect([d.status, d.deliveredStep, d.spendMicros, d.doubleSpendMicros, d.timerAt, d.endedAt]).toEqual(['delivered', 0, 51_000, 0, undefined, NOW + 4 * MINUTE]);
     expect(d.attempts.map((a) => [a.channel, a.outcome, a.late])).toEqual([
       ['push', 'timeout', true],
       ['email', 'failed', undefined],
@@ -312,11 +312,11 @@ describe('transition: late receipts', () => {
     c = tick(c, NOW + 32 * MINUTE).cascade; // email timed out; sms is sending
     const t = receipt(c, 1, 'delivered', NOW + 33 * MINUTE);
     expect(t.effects).toEqual([{ type: 'abort', step: 2 }]);
-    expect([t.cascade.status, t.cascade.deliveredBy, t.cascade.spendMicros, t.cascade.doubleSpendMicros]).toEqual(['delivered', 1, 1_000, 0]);
-    expect(t.cascade.attempts[2]).toMatchObject({ outcome: 'superseded', state: 'ended', billed: false });
+    expect([t.cascade.status, t.cascade.deliveredStep, t.cascade.spendMicros, t.cascade.doubleSpendMicros]).toEqual(['delivered', 1, 1_000, 0]);
+    expect(t.cascade.attempts[2]).toMatchObject({ outcome: 'superseded', phase: 'ended', billed: false });
   });
 
-  it('moves deliveredBy to an even earlier step on a later late receipt, keeping the status', () => {
+  it('moves deliveredStep to an even earlier step on a later late receipt, keeping the status', () => {
     let c = start({ channels: ['push', 'email', 'sms'] }).cascade;
     c = sent(c, 0, 'p-push', NOW + 1).cascade;
     c = tick(c, NOW + 2 * MINUTE).cascade;
@@ -324,18 +324,18 @@ describe('transition: late receipts', () => {
     c = tick(c, NOW + 32 * MINUTE).cascade;
     c = sent(c, 2, 'p-sms', NOW + 32 * MINUTE + 1).cascade;
     c = receipt(c, 1, 'delivered', NOW + 33 * MINUTE).cascade;
-    expect([c.status, c.deliveredBy, c.doubleSpendMicros]).toEqual(['delivered', 1, 0]);
+    expect([c.status, c.deliveredStep, c.doubleSpendMicros]).toEqual(['delivered', 1, 0]);
     const t = receipt(c, 0, 'delivered', NOW + 34 * MINUTE);
     expect(t.notes).toEqual([
       { type: 'receipt', step: 0, status: 'delivered' },
       { type: 'late-receipt', step: 0 },
     ]);
     // The push came after the email (free, so nothing more paid twice); the SMS reaching the phone last is.
-    expect([t.cascade.status, t.cascade.deliveredBy, t.cascade.doubleSpendMicros, t.cascade.endedAt]).toEqual(['delivered', 0, 0, NOW + 33 * MINUTE]);
+    expect([t.cascade.status, t.cascade.deliveredStep, t.cascade.doubleSpendMicros, t.cascade.endedAt]).toEqual(['delivered', 0, 0, NOW + 33 * MINUTE]);
     expect(receipt(t.cascade, 2, 'delivered', NOW + 35 * MINUTE).cascade.doubleSpendMicros).toBe(50_000);
   });
 
-  it('records deliveredBy on an exhausted cascade and keeps its status', () => {
+  it('records deliveredStep on an exhausted cascade and keeps its status', () => {
     let c = start({ channels: ['push', 'email'] }).cascade;
     c = sent(c, 0, 'p-push', NOW + 1).cascade;
     c = tick(c, NOW + 2 * MINUTE).cascade;
@@ -348,7 +348,7 @@ describe('transition: late receipts', () => {
       { type: 'receipt', step: 0, status: 'delivered' },
       { type: 'late-receipt', step: 0 },
     ]);
-    expect([t.cascade.status, t.cascade.deliveredBy, t.cascade.doubleSpendMicros, t.cascade.endedAt, t.cascade.attempts[0]!.late]).toEqual([
+    expect([t.cascade.status, t.cascade.deliveredStep, t.cascade.doubleSpendMicros, t.cascade.endedAt, t.cascade.attempts[0]!.late]).toEqual([
       'exhausted', 0, 0, NOW + 32 * MINUTE, true,
     ]);
   });
@@ -420,7 +420,7 @@ describe('transition: cancel and deadline', () => {
     expect(t.effects).toEqual([{ type: 'abort', step: 0 }]);
     expect(t.notes).toEqual([{ type: 'cancelled' }]);
     expect([t.cascade.status, t.cascade.timerAt, t.cascade.endedAt]).toEqual(['cancelled', undefined, NOW + SECOND]);
-    expect(t.cascade.attempts[0]).toMatchObject({ state: 'ended', outcome: 'cancelled', endedAt: NOW + SECOND });
+    expect(t.cascade.attempts[0]).toMatchObject({ phase: 'ended', outcome: 'cancelled', endedAt: NOW + SECOND });
   });
 
   it('cancels a waiting attempt without an abort, and a scheduled cascade before any attempt', () => {
@@ -456,18 +456,18 @@ describe('transition: cancel and deadline', () => {
     c = tick(c, c.timerAt!).cascade; // viber's 10 minutes run out: SMS
     c = sent(c, 1, 'p-sms', c.updatedAt + 1).cascade;
     c = receipt(c, 1, 'delivered', c.updatedAt + 5 * SECOND).cascade;
-    expect([c.status, c.deliveredBy, c.spendMicros]).toEqual(['delivered', 1, 50_000]);
+    expect([c.status, c.deliveredStep, c.spendMicros]).toEqual(['delivered', 1, 50_000]);
     // Viber reaches the phone an hour later: billed (on delivery), late, and paid for nothing (the SMS was first).
     const late = receipt(c, 0, 'delivered', NOW + HOUR);
     expect(late.notes).toEqual([{ type: 'receipt', step: 0, status: 'delivered' }, { type: 'late-receipt', step: 0 }]);
-    expect([late.cascade.status, late.cascade.deliveredBy, late.cascade.spendMicros, late.cascade.doubleSpendMicros]).toEqual(['delivered', 1, 70_000, 20_000]);
+    expect([late.cascade.status, late.cascade.deliveredStep, late.cascade.spendMicros, late.cascade.doubleSpendMicros]).toEqual(['delivered', 1, 70_000, 20_000]);
     expect(late.cascade.attempts[0]!.late).toBe(true);
-    // Within the deadline the same receipt delivers it (deliveredBy), but the SMS still came first: Viber is the double spend.
+    // Within the deadline the same receipt delivers it (deliveredStep), but the SMS still came first: Viber is the double spend.
     const inTime = receipt(c, 0, 'delivered', NOW + HOUR, { at: NOW + 12 * MINUTE });
-    expect([inTime.cascade.deliveredBy, inTime.cascade.doubleSpendMicros]).toEqual([0, 20_000]);
+    expect([inTime.cascade.deliveredStep, inTime.cascade.doubleSpendMicros]).toEqual([0, 20_000]);
     // Stamped before the SMS's delivery, it is the SMS that was paid twice.
     const first = receipt(c, 0, 'delivered', NOW + HOUR, { at: NOW + 10 * MINUTE });
-    expect([first.cascade.deliveredBy, first.cascade.doubleSpendMicros]).toEqual([0, 50_000]);
+    expect([first.cascade.deliveredStep, first.cascade.doubleSpendMicros]).toEqual([0, 50_000]);
   });
 });
 
@@ -503,7 +503,7 @@ describe('transition: owners and resume', () => {
     expect(t.effects).toEqual([{ type: 'send', step: 0 }]);
     expect(t.notes).toEqual([{ type: 'resumed', step: 0, previousOwner: 'A' }]);
     const a = t.cascade.attempts[0]!;
-    expect([a.owner, a.state, a.startedAt, t.cascade.timerAt, t.cascade.version]).toEqual(['B', 'sending', NOW, c.timerAt, c.version + 1]);
+    expect([a.owner, a.phase, a.startedAt, t.cascade.timerAt, t.cascade.version]).toEqual(['B', 'sending', NOW, c.timerAt, c.version + 1]);
     // A step nobody owns (claimed without an instance id) is taken over the same way.
     expect(resume(startBy(undefined).cascade, 'B', undefined).cascade.attempts[0]!.owner).toBe('B');
   });
@@ -535,7 +535,7 @@ describe('transition: owners and resume', () => {
     expect([failedByB.verdict, failedByB.cascade.step]).toEqual(['applied', 1]);
     // The provider accepted A's send after all: that is a fact, whoever reports it, and B's answer is then a duplicate.
     const sentByA = transition(byB, { type: 'sent', now: NOW + 2, by: 'A', step: 0, providerMessageId: 'p-A' });
-    expect([sentByA.verdict, sentByA.cascade.attempts[0]!.state, sentByA.cascade.attempts[0]!.providerMessageId]).toEqual(['applied', 'waiting', 'p-A']);
+    expect([sentByA.verdict, sentByA.cascade.attempts[0]!.phase, sentByA.cascade.attempts[0]!.providerMessageId]).toEqual(['applied', 'waiting', 'p-A']);
     expectNoChange(sentByA.cascade, transition(sentByA.cascade, { type: 'sent', now: NOW + 3, by: 'B', step: 0, providerMessageId: 'p-A' }), 'duplicate');
   });
 });
@@ -590,7 +590,7 @@ describe('transition: a step still sending under another router', () => {
     const c = startBy('A');
     const late = NOW + 3 * MINUTE; // push's 2-minute timer has passed
     const t = transition(c, { type: 'resume', now: late, by: 'A', step: 0, previousOwner: 'A', unsent: true });
-    expect([t.verdict, t.effects, t.cascade.timerAt, t.cascade.attempts[0]!.state]).toEqual(['applied', [{ type: 'send', step: 0 }], late + 2 * MINUTE, 'sending']);
+    expect([t.verdict, t.effects, t.cascade.timerAt, t.cascade.attempts[0]!.phase]).toEqual(['applied', [{ type: 'send', step: 0 }], late + 2 * MINUTE, 'sending']);
     // Only its own: another router taking over a dead owner's step fires the due timer instead.
     expect(transition(c, { type: 'resume', now: late, by: 'B', step: 0, previousOwner: 'A', unsent: true }).notes[0]).toMatchObject({ type: 'fallback', reason: 'timeout' });
     // A deadline caps the fresh wait, and once passed the step expires instead.
@@ -717,10 +717,10 @@ describe('transition properties', () => {
           c.attempts.forEach((before, i) => {
             const after = next.attempts[i]!;
             expect(after.history.slice(0, before.history.length)).toEqual(before.history);
-            if (before.state === 'ended') expect(after.state).toBe('ended');
+            if (before.phase === 'ended') expect(after.phase).toBe('ended');
             // An attempt passes to another owner only by a resume, while still sending, from the owner it names.
             if (after.owner !== before.owner) {
-              expect(input.type === 'resume' && before.state === 'sending' && input.previousOwner === before.owner && after.owner === input.by).toBe(true);
+              expect(input.type === 'resume' && before.phase === 'sending' && input.previousOwner === before.owner && after.owner === input.by).toBe(true);
             }
             if (before.billed) expect(after.billed).toBe(true);
             if (before.status === undefined) return;
@@ -729,12 +729,12 @@ describe('transition properties', () => {
             else expect(STATUS_RANK[after.status!]).toBeGreaterThanOrEqual(STATUS_RANK[before.status]);
           });
           expect(next.spendMicros).toBe(next.attempts.reduce((sum, a) => sum + a.costMicros, 0));
-          expect(next.attempts.filter((a) => a.state !== 'ended').length).toBeLessThanOrEqual(1);
+          expect(next.attempts.filter((a) => a.phase !== 'ended').length).toBeLessThanOrEqual(1);
           // A send is asked for only for a step that is sending in the name of the instance applying the input.
           for (const effect of t.effects) {
             if (effect.type !== 'send') continue;
             const claimed = next.attempts[effect.step]!;
-            expect([claimed.state, claimed.owner]).toEqual(['sending', input.by]);
+            expect([claimed.phase, claimed.owner]).toEqual(['sending', input.by]);
           }
           c = next;
         }

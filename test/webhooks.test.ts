@@ -129,7 +129,7 @@ function eventLog(router: Router): string[] {
 
 /** Each attempt as [channel, provider id, outcome or state, status history]. */
 function attempts(cascade: Cascade | undefined): [string, string | undefined, string, string[]][] {
-  return (cascade?.attempts ?? []).map((a) => [a.channel, a.providerMessageId, a.outcome ?? a.state, a.history.map((h) => `${h.status}/${h.source}`)]);
+  return (cascade?.attempts ?? []).map((a) => [a.channel, a.providerMessageId, a.outcome ?? a.phase, a.history.map((h) => `${h.status}/${h.source}`)]);
 }
 
 /** Waits (bounded) until the step's send has returned its provider id and the router recorded it. */

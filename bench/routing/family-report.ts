@@ -22,7 +22,7 @@ const pair = (s: Spread, f: (v: number | null) => string): string => `${f(s.medi
 
 function rows(strategies: Readonly<Record<string, StrategySpread>>, lost: boolean): string[] {
   const head = lost
-    ? ['| strategy | cost vs bound | delivered | p95 | OTP in time | OTP cost vs SMS only | double spend | lost channel handled by the 3rd message |', '|---|--:|--:|--:|--:|--:|--:|--:|']
+    ? ['| strategy | cost vs bound | delivered | p95 | OTP in time | OTP cost vs SMS only | double spend | lost channel handled by the 3rd message | ≥1 / ≥2 misses seen by then |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|']
     : ['| strategy | cost vs bound | delivered | p95 | OTP in time | OTP cost vs SMS only | double spend |', '|---|--:|--:|--:|--:|--:|--:|'];
   return [
     ...head,
@@ -35,7 +35,7 @@ function rows(strategies: Readonly<Record<string, StrategySpread>>, lost: boolea
         pair(s.otpInTime, pct),
         pair(s.otpCostVsSmsOnly, x),
         pair(s.doubleSpendShare, pct),
-        ...(lost ? [pair(s.lostHandled, pct)] : []),
+        ...(lost ? [pair(s.lostHandled, pct), `${pct(s.lostSeenOnce.median)} / ${pct(s.lostSeenTwice.median)}`] : []),
       ].join(' | ') + ' |',
     ),
   ];

@@ -30,6 +30,9 @@ export interface PopulationFigures {
   readonly doubleSpendShare: number;
   /** Stress "lose a channel": of affected customers' third message after the loss, the share that planned it last or not at all. */
   readonly lostHandled: number | null;
+  /** Of the same customers, the share that had shown the router at least one (two) misses of the lost channel by then: what evidence any learner had. */
+  readonly lostSeenOnce: number | null;
+  readonly lostSeenTwice: number | null;
 }
 
 export interface Spread {
@@ -45,6 +48,8 @@ export interface StrategySpread {
   readonly otpCostVsSmsOnly: Spread;
   readonly doubleSpendShare: Spread;
   readonly lostHandled: Spread;
+  readonly lostSeenOnce: Spread;
+  readonly lostSeenTwice: Spread;
 }
 
 export interface FamilyResult {
@@ -120,6 +125,8 @@ async function population(options: FamilyOptions, seed: number, scenario: Scenar
       otpCostMicros: o.otp === 0 ? null : Math.round(o.otpSpendMicros / o.otp),
       doubleSpendShare: o.spendMicros === 0 ? 0 : round(o.doubleSpendMicros / o.spendMicros),
       lostHandled: o.lostChecked === 0 ? null : round(o.lostHandled / o.lostChecked),
+      lostSeenOnce: o.lostChecked === 0 ? null : round(o.lostSeenOnce / o.lostChecked),
+      lostSeenTwice: o.lostChecked === 0 ? null : round(o.lostSeenTwice / o.lostChecked),
     };
   }
   return out;
@@ -156,6 +163,8 @@ function spreads(pops: readonly Record<string, PopulationFigures>[]): Record<str
       ),
       doubleSpendShare: spread(rows.map((r) => r.doubleSpendShare), true),
       lostHandled: spread(rows.map((r) => r.lostHandled), false),
+      lostSeenOnce: spread(rows.map((r) => r.lostSeenOnce), false),
+      lostSeenTwice: spread(rows.map((r) => r.lostSeenTwice), false),
     };
   }
   return out;

@@ -32,7 +32,7 @@ for (const seed of seeds) {
   for (const { key, outcome: o } of sim.results) {
     const ch: Record<string, string> = {};
     for (const [c, f] of Object.entries(o.channels)) ch[c] = `${f.sent}/${Math.round(f.spendMicros / 1000)}`;
-    row[key] = { cpd: Math.round(costPerDeliveredMicros(o)), del: o.delivered, otp: [o.otp, o.otpInTime, o.otpSpendMicros], spend: o.spendMicros, ...(o.lostChecked > 0 ? { lost: +(o.lostHandled / o.lostChecked).toFixed(3) } : {}), ch };
+    row[key] = { cpd: Math.round(costPerDeliveredMicros(o)), del: o.delivered, otp: [o.otp, o.otpInTime, o.otpSpendMicros], spend: o.spendMicros, ...(o.lostChecked > 0 ? { lost: +(o.lostHandled / o.lostChecked).toFixed(3), seen: [o.lostSeenOnce, o.lostSeenTwice, o.lostChecked] } : {}), ch };
   }
   console.log(JSON.stringify(row));
 }

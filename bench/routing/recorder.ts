@@ -28,11 +28,18 @@ export interface Outcome {
   /** Customers who lost a channel (stress): of their third message after the loss, how many planned it last or not at all. */
   lostChecked: number;
   lostHandled: number;
+  /**
+   * Of the same customers, how many had shown the router at least one miss (a `fallback` from, or an
+   * `exhausted` ending on, the lost channel at or after the loss) before that third message was planned, and
+   * how many at least two: what any learner acting on evidence could have known by then.
+   */
+  lostSeenOnce: number;
+  lostSeenTwice: number;
   readonly channels: Record<string, ChannelFigures>;
 }
 
 export function emptyOutcome(messages: number): Outcome {
-  return { messages, delivered: 0, cancelled: 0, lateReceipts: 0, spendMicros: 0, doubleSpendMicros: 0, times: [], channels: {}, otp: 0, otpInTime: 0, otpSpendMicros: 0, lostChecked: 0, lostHandled: 0 };
+  return { messages, delivered: 0, cancelled: 0, lateReceipts: 0, spendMicros: 0, doubleSpendMicros: 0, times: [], channels: {}, otp: 0, otpInTime: 0, otpSpendMicros: 0, lostChecked: 0, lostHandled: 0, lostSeenOnce: 0, lostSeenTwice: 0 };
 }
 
 export function channelFigures(outcome: Outcome, channel: string): ChannelFigures {
@@ -42,6 +49,19 @@ export function channelFigures(outcome: Outcome, channel: string): ChannelFigure
 interface Seen {
   billed: number; // bit mask of the steps whose billing is already counted
   doubleSpend: Micros;
+}
+
+/** A customer who loses a channel midway (stress): the jobs to check and to watch. */
+export interface LostWatch {
+  readonly customer: number;
+  readonly channel: string;
+  readonly atMs: number;
+}
+export interface LostJobs {
+  /** Per job: the lost channel, on the customer's third message planned after the loss. */
+  readonly check: readonly (string | undefined)[];
+  /** Per job of such a customer. */
+  readonly watch: readonly (LostWatch | undefined)[];
 }
 
 const ENDED = ['delivered', 'exhausted', 'expired', 'cancelled'] as const;
@@ -62,11 +82,16 @@ export class Recorder {
   readonly #otp: Uint8Array;
   /** Per job: the channel to check the plan for (a customer's third message after losing it), or undefined. */
   readonly #lostCheck: readonly (string | undefined)[];
+  /** Per job of a customer who loses a channel: who, which channel, when. */
+  readonly #lostWatch: readonly (LostWatch | undefined)[];
+  /** Per such customer: misses of the lost channel the router has seen since the loss. */
+  readonly #lostMisses = new Map<number, number>();
 
-  constructor(starts: Float64Array, grouped: boolean, otp: Uint8Array = new Uint8Array(starts.length), lostCheck: readonly (string | undefined)[] = []) {
+  constructor(starts: Float64Array, grouped: boolean, otp: Uint8Array = new Uint8Array(starts.length), lost: LostJobs = { check: [], watch: [] }) {
     const n = starts.length;
     this.#otp = otp;
-    this.#lostCheck = lostCheck;
+    this.#lostCheck = lost.check;
+    this.#lostWatch = lost.watch;
     this.outcome = emptyOutcome(n);
     this.#starts = starts;
     this.#deliveredAt = new Float64Array(n).fill(NaN);
@@ -84,6 +109,19 @@ export class Recorder {
       const at = steps.indexOf(channel);
       this.outcome.lostChecked++;
       if (at === -1 || at === steps.length - 1) this.outcome.lostHandled++;
+      const seen = this.#lostMisses.get(this.#lostWatch[jobOf(e.cascade)]!.customer) ?? 0;
+      if (seen >= 1) this.outcome.lostSeenOnce++;
+      if (seen >= 2) this.outcome.lostSeenTwice++;
+    });
+    const missed = (cascade: Cascade, channel: string, at: number): void => {
+      const watch = this.#lostWatch[jobOf(cascade)];
+      if (watch === undefined || at < watch.atMs || baseChannel(channel) !== watch.channel) return;
+      this.#lostMisses.set(watch.customer, (this.#lostMisses.get(watch.customer) ?? 0) + 1);
+    };
+    router.on('fallback', (e) => missed(e.cascade, e.channel, e.at));
+    router.on('exhausted', (e) => {
+      const last = e.cascade.attempts.at(-1);
+      if (last !== undefined) missed(e.cascade, last.channel, e.at);
     });
     router.on('sent', (e) => {
       channelFigures(this.outcome, baseChannel(e.channel)).sent++;

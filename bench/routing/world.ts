@@ -6,7 +6,7 @@
  */
 import { declareChannels, type ProviderWorld } from './channels.js';
 import { EventQueue } from './queue.js';
-import { Recorder, type Outcome } from './recorder.js';
+import { Recorder, type LostJobs, type LostWatch, type Outcome } from './recorder.js';
 import type { Library } from './library.js';
 import type { RouterStrategy } from './strategies.js';
 import { WEEK_START, type Job } from './workload.js';
@@ -110,15 +110,18 @@ export async function runRouterStrategy(options: RunOptions, strategy: RouterStr
  * arrival, when the router plans them). A message planned before the loss and sent after it (a reminder
  * scheduled days ahead) is not counted: no router could know of the loss when it planned it.
  */
-function lostChecks(jobs: readonly Job[]): (string | undefined)[] {
-  const out: (string | undefined)[] = [];
+function lostChecks(jobs: readonly Job[]): LostJobs {
+  const check: (string | undefined)[] = [];
+  const watch: (LostWatch | undefined)[] = [];
   const after = new Map<number, number>();
   for (const job of jobs) {
     const lost = job.customer.lost;
-    if (lost === undefined || job.arrival < lost.atMs) continue;
+    if (lost === undefined) continue;
+    watch[job.index] = { customer: job.customer.index, channel: lost.channel, atMs: lost.atMs };
+    if (job.arrival < lost.atMs) continue;
     const n = (after.get(job.customer.index) ?? 0) + 1;
     after.set(job.customer.index, n);
-    if (n === 3) out[job.index] = lost.channel;
+    if (n === 3) check[job.index] = lost.channel;
   }
-  return out;
+  return { check, watch };
 }

@@ -2,7 +2,8 @@
 // Two customers over three days of simulated time: Ann's phone shows push notifications, Bob's does not
 // (the push provider accepts his messages and nothing arrives) and Bob is not on Viber. With `learning`
 // on, the router learns both, plans Bob's messages without push (Viber stays: it is billed only on delivery
-// and fails at once, so trying it costs nothing), waits on push about as long as its receipts take, and
+// and fails at once, so trying it costs nothing), waits on push about as long as its receipts take (it is given
+// a value of time), and
 // `report()` adds up what it all cost against sending every message by SMS.
 import { createRouter, SimulatedClock, type Recipient, type SendFunction } from 'cascade-router';
 
@@ -24,6 +25,9 @@ export async function learningTour(): Promise<string[]> {
   const router = createRouter({
     clock,
     learning: { minSamples: 10, minProbability: 0.1 },
+    // What a second of a customer's wait is worth (here a millionth of the currency): with it, the push wait
+    // follows how fast push receipts come. Without one, waiting costs nothing and push waits its 2 minutes.
+    valueOfTime: '0.000001',
     channels: {
       push: { kind: 'push', cost: 0, send: provider('push', (r) => (r.id === 'ann' ? 'delivered' : 'silent'), 3_000), confirm: { timeout: '2m' } },
       viber: { kind: 'messenger', cost: '0.012', billing: 'delivered', send: provider('viber', (r) => (r.id === 'ann' ? 'delivered' : 'failed'), 2_000) },

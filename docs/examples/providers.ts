@@ -75,7 +75,7 @@ export async function providersTour(): Promise<string[]> {
   );
   await clock.advance(1000);
   const cascade = (await router.get(bounced.cascadeId))!;
-  lines.push(`bounced email: ${cascade.attempts.map((a) => `${a.channel}/${a.provider} ${a.outcome ?? a.state}`).join(', ')}`);
+  lines.push(`bounced email: ${cascade.attempts.map((a) => `${a.channel}/${a.provider} ${a.outcome ?? a.phase}`).join(', ')}`);
 
   const report = await router.report();
   for (const [name, channel] of Object.entries(report.channels)) {

@@ -3,66 +3,12 @@
  * failures in a window) and on silence (accepted sends whose receipts stop coming at the rate this
  * provider's history says they should), lets a few probe sends through once its cool-down has passed, and
  * closes when they succeed (for silence: when a probe's receipt comes). Pure: every method takes the time.
+ * Its options are in health-options.ts. Over 250 lines for one reason: `Breaker` is one state machine whose
+ * error window, silence tracking and probes open and close it together, each reading the others' state.
  */
-import { toMs, type Duration } from './duration.js';
-import { InvalidConfigError } from './errors.js';
+import type { ResolvedHealth } from './health-options.js';
 
-/** `RouterOptions.health`: when a provider is taken for unhealthy, and how it is tried again. */
-export interface HealthOptions {
-  /** The window errors are counted over. Default `'1m'`. */
-  readonly window?: Duration | undefined;
-  /** Fewest sends in the window before the error rate counts. Default 10. */
-  readonly minSends?: number | undefined;
-  /** Opens at this share of provider-side failures among the window's sends. Default 0.5. */
-  readonly errorRate?: number | undefined;
-  /** How long it stays open before probes are let through; doubled each time probes fail, up to 32×. Default `'30s'`. */
-  readonly coolDown?: Duration | undefined;
-  /** Sends let through when half-open. Default 3. */
-  readonly probes?: number | undefined;
-  /**
-   * Silence: opens when, among at least `minSends` accepted sends old enough to have had their receipt,
-   * the share that got one falls below `ratio` times the provider's usual share (learned from at least
-   * `learnFrom` sends), or when the last judged sends (at least 5) all missed their receipt and the usual
-   * share makes such a run less likely than one in a million. `false` turns it off. Default
-   * `{ minSends: 20, ratio: 0.25, learnFrom: 50 }`.
-   */
-  readonly silence?: { readonly minSends?: number; readonly ratio?: number; readonly learnFrom?: number } | false | undefined;
-}
-
-export interface ResolvedHealth {
-  readonly windowMs: number;
-  readonly minSends: number;
-  readonly errorRate: number;
-  readonly coolDownMs: number;
-  readonly probes: number;
-  readonly silence: { readonly minSends: number; readonly ratio: number; readonly learnFrom: number } | undefined;
-}
-
-export function resolveHealth(options: HealthOptions | undefined): ResolvedHealth {
-  const o = options ?? {};
-  const count = (value: number | undefined, fallback: number, field: string, min = 1): number => {
-    const n = value ?? fallback;
-    if (!Number.isInteger(n) || n < min) throw new InvalidConfigError(`Expected \`health.${field}\` to be an integer of at least ${min}, got ${String(value)}`);
-    return n;
-  };
-  const share = (value: number | undefined, fallback: number, field: string): number => {
-    const n = value ?? fallback;
-    if (typeof n !== 'number' || !(n > 0 && n <= 1)) throw new InvalidConfigError(`Expected \`health.${field}\` to be a number in (0, 1], got ${String(value)}`);
-    return n;
-  };
-  const silence = o.silence === false ? undefined : o.silence ?? {};
-  return {
-    windowMs: toMs(o.window ?? '1m', 'health.window', InvalidConfigError),
-    minSends: count(o.minSends, 10, 'minSends'),
-    errorRate: share(o.errorRate, 0.5, 'errorRate'),
-    coolDownMs: toMs(o.coolDown ?? '30s', 'health.coolDown', InvalidConfigError),
-    probes: count(o.probes, 3, 'probes'),
-    silence:
-      silence === undefined
-        ? undefined
-        : { minSends: count(silence.minSends, 20, 'silence.minSends'), ratio: share(silence.ratio, 0.25, 'silence.ratio'), learnFrom: count(silence.learnFrom, 50, 'silence.learnFrom') },
-  };
-}
+export { resolveHealth, type HealthOptions, type ResolvedHealth } from './health-options.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 

@@ -21,9 +21,10 @@ export interface LearningOptions {
    */
   readonly minProbability?: number | undefined;
   /**
-   * The share of deliveries an adaptive wait covers at most: a step waits up to this quantile of the observed
-   * latency. Default 1: up to the latest receipt seen within the bounds, so that no wait is shorter than money
-   * alone justifies (the planner then stops earlier only where waiting on would cost more than falling back).
+   * The share of deliveries an adaptive wait covers at most. Default 1: the wait may run to the channel's
+   * adaptive `max`, and the planner stops it earlier only where waiting on would cost more than falling back
+   * (never without a value of time), so that no wait is shorter than money alone justifies. Below 1: a step
+   * waits at most this quantile of the observed latency, within the bounds.
    */
   readonly quantile?: number | undefined;
   /** Deliveries observed on a channel before its wait adapts; until then it waits its configured timeout. Default 20. */
@@ -287,7 +288,11 @@ export function estimateChannel(
   let waitMs = wait.timeoutMs;
   const adapts = wait.minMs !== undefined && total * channelAge >= learning.minSamples;
   if (adapts) {
-    waitMs = Math.min(Math.max(quantileMs(buckets, total, learning.quantile), wait.minMs!), wait.maxMs ?? Infinity);
+    // Every receipt seen (the default): the curve runs to the longest wait allowed, for the planner to stop
+    // it earlier only where that is worth it (with no value of time, never: the receipts no sample has
+    // shown yet, after the slowest seen, would otherwise each pay for a fallback as well).
+    const upto = learning.quantile === 1 ? (wait.maxMs ?? wait.timeoutMs) : quantileMs(buckets, total, learning.quantile);
+    waitMs = Math.min(Math.max(upto, wait.minMs!), wait.maxMs ?? Infinity);
   }
   // Only a recipient's own outcomes get a channel skipped: on channel-wide figures alone (a provider's bad
   // hour) everyone would stop trying it, and nothing new would ever be learned to bring it back.
@@ -447,14 +452,14 @@ export function streakObservations(before: Cascade | undefined, after: Cascade, 
       reached(reachedAt(a, level) ?? after.updatedAt);
       continue;
     }
-    if (b?.state === 'ended' && a.state === 'ended') {
+    if (b?.phase === 'ended' && a.phase === 'ended') {
       // A step waiting for read that got its `delivered` receipt only after its wait: no late delivery of the
       // message (below its success level), but the channel reached the device, so the run ends.
       const got = reachedAt(a, level);
       if (got !== undefined && reachedAt(b, level) === undefined) reached(got);
       continue;
     }
-    if (a.state !== 'ended') continue;
+    if (a.phase !== 'ended') continue;
     const at = a.endedAt!;
     const got = reachedAt(a, level);
     if (got !== undefined || a.outcome === 'delivered') {
@@ -503,12 +508,12 @@ export function observe(before: Cascade | undefined, after: Cascade, learnAs: (c
       // A positive receipt after the step ended: the channel did reach the customer, only slowly;
       // the timeout (or send error) counted when it ended is taken back.
       delivered(after.updatedAt);
-      if (b?.state === 'ended' && (a.outcome === 'timeout' || a.outcome === 'send-error')) {
+      if (b?.phase === 'ended' && (a.outcome === 'timeout' || a.outcome === 'send-error')) {
         out.push({ channel, recipientId, outcome: a.outcome === 'timeout' ? 'timeout' : 'failed', at: a.endedAt!, weight: -1 });
       }
       continue;
     }
-    if (a.state !== 'ended' || b?.state === 'ended') continue;
+    if (a.phase !== 'ended' || b?.phase === 'ended') continue;
     switch (a.outcome) {
       case 'delivered':
         delivered(a.endedAt!);

@@ -2,9 +2,10 @@
  * The spend ledger: what the router has spent per channel, what late receipts made it pay twice, and
  * what the same messages would have cost by SMS alone. Integer micro-units throughout, so the sums are
  * exact however many messages go through. The router computes a delta per committed change; the store
- * adds it in the same atomic write as the change.
+ * adds it in the same atomic write as the change. The amounts are core/spend.ts's; this takes their differences.
  */
 import { formatMicros, type Micros } from './money.js';
+import { currentTryCostMicros, savingMicros } from './spend.js';
 import type { Attempt, Cascade } from './types.js';
 
 export interface ChannelLedger {
@@ -77,7 +78,7 @@ export function ledgerDelta(before: Cascade | undefined, after: Cascade, smsOnly
     changed = true;
   }
   const messages = before === undefined ? 1 : 0;
-  const delivered = after.deliveredBy !== undefined && before?.deliveredBy === undefined ? 1 : 0;
+  const delivered = after.deliveredStep !== undefined && before?.deliveredStep === undefined ? 1 : 0;
   const spendMicros = after.spendMicros - (before?.spendMicros ?? 0);
   const doubleSpendMicros = after.doubleSpendMicros - (before?.doubleSpendMicros ?? 0);
   if (!changed && messages === 0 && delivered === 0 && spendMicros === 0 && doubleSpendMicros === 0) return undefined;
@@ -100,13 +101,11 @@ function tries(a: Attempt): { provider: string; sent: number; delivered: number;
     delivered: 0, // a try is left only once it failed
     spendMicros: t.costMicros,
   }));
-  let earlier = 0;
-  for (const t of out) earlier += t.spendMicros;
   out.push({
     provider: a.provider!,
     sent: a.providerMessageId === undefined ? 0 : 1,
     delivered: a.outcome === 'delivered' || a.late === true ? 1 : 0,
-    spendMicros: a.costMicros - earlier,
+    spendMicros: currentTryCostMicros(a),
   });
   return out;
 }
@@ -215,7 +214,7 @@ export function spendReport(ledger: Ledger): SpendReport {
     spend: formatMicros(ledger.spendMicros),
     doubleSpend: formatMicros(ledger.doubleSpendMicros),
     smsOnly: formatMicros(ledger.smsOnlyMicros),
-    saving: formatMicros(ledger.smsOnlyMicros - ledger.spendMicros),
+    saving: formatMicros(savingMicros(ledger)),
     withoutSms: ledger.withoutSms,
     channels,
     micros: ledger,

@@ -1,3 +1,8 @@
+/**
+ * The public types: messages, recipients, channels, receipts, plans, cascades and their attempts, with the two
+ * constants that go with them (`TERMINAL`, `STATUS_RANK`). Over 250 lines because it is the one page a user
+ * reads for the shapes the router takes and gives; each type is documented where it is declared.
+ */
 import type { Amount, Micros } from './money.js';
 import type { Duration } from './duration.js';
 
@@ -415,8 +420,11 @@ export interface AttemptError {
 export interface Attempt {
   readonly step: number;
   readonly channel: string;
-  /** `sending` until the provider answers the send; then `waiting` or `ended`. */
-  readonly state: 'sending' | 'waiting' | 'ended';
+  /**
+   * Where the attempt is in its life: `sending` until the provider answers the send, then `waiting` for
+   * receipts, or `ended` (then `outcome` says how). Not to be confused with `status`, what its receipts said.
+   */
+  readonly phase: 'sending' | 'waiting' | 'ended';
   readonly startedAt: number;
   /**
    * The router instance that claimed the step and carries out its send (`RouterOptions.instanceId`). While the
@@ -424,9 +432,10 @@ export interface Attempt {
    */
   readonly owner?: string | undefined;
   readonly providerMessageId?: string | undefined;
-  /** The highest status reached (or `failed`). */
+  /** The highest status its receipts (and the provider's acceptance) reached, or `failed`. */
   readonly status?: ReceiptStatus | undefined;
   readonly history: readonly AttemptStatusChange[];
+  /** How it ended, once `phase` is `ended`. A delivery after it ended, or past the deadline, leaves it as it was and sets `late`. */
   readonly outcome?: AttemptOutcome | undefined;
   readonly endedAt?: number | undefined;
   /** Whether this attempt (its current try) has been billed. */
@@ -480,8 +489,12 @@ export interface Cascade {
   readonly spendMicros: Micros;
   /** Spend on attempts that reached the customer after the first delivery by receipt time (docs/cost-model.md#double-spend). */
   readonly doubleSpendMicros: Micros;
-  /** Index into `attempts` of the attempt that delivered, even late. */
-  readonly deliveredBy?: number | undefined;
+  /**
+   * The step (index into `attempts`) that delivered the message: the earliest step whose attempt reached its
+   * success level before the deadline, even late (after the cascade moved on). Named `deliveredBy` up to 0.1.0
+   * (see docs/CHANGELOG.md); a cascade stored under that name reads back with this one (`readStoredCascade`).
+   */
+  readonly deliveredStep?: number | undefined;
   /** Incremented on every change; stores compare it before writing. */
   readonly version: number;
 }

@@ -118,7 +118,7 @@ export function telemetryObserver(
         'cascade_router.spend_micros': cascade.spendMicros,
         'cascade_router.double_spend_micros': cascade.doubleSpendMicros,
         'cascade_router.attempts': cascade.attempts.length,
-        ...(cascade.deliveredBy === undefined ? {} : { 'cascade_router.delivered_by': cascade.attempts[cascade.deliveredBy]!.channel }),
+        ...(cascade.deliveredStep === undefined ? {} : { 'cascade_router.delivered_by': cascade.attempts[cascade.deliveredStep]!.channel }),
       });
       const code = cascade.status === 'delivered' ? api.SpanStatusCode.OK : cascade.status === 'exhausted' || cascade.status === 'expired' ? api.SpanStatusCode.ERROR : api.SpanStatusCode.UNSET;
       state.span.setStatus({ code, ...(code === api.SpanStatusCode.ERROR ? { message: `cascade ${cascade.status}` } : {}) });
@@ -169,7 +169,7 @@ export function telemetryObserver(
       if (traced || state !== undefined) cascade.attempts.forEach((attempt, index) => {
         if (before !== undefined && previous?.attempts[index] === attempt) return;
         let span = state?.attempts.get(index);
-        if (span === undefined && previous?.attempts[index]?.state !== 'ended') {
+        if (span === undefined && previous?.attempts[index]?.phase !== 'ended') {
           span = tracer.startSpan(
             'cascade-router.attempt',
             { startTime: new Date(attempt.startedAt), kind: api.SpanKind.INTERNAL, attributes: { 'cascade_router.cascade_id': cascade.id, ...attemptAttributes(attempt, provider(attempt.channel)) } },
@@ -181,7 +181,7 @@ export function telemetryObserver(
             return;
           }
         }
-        if (span !== undefined && attempt.state === 'ended') {
+        if (span !== undefined && attempt.phase === 'ended') {
           endAttempt(span, attempt);
           state?.attempts.delete(index);
         }

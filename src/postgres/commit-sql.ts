@@ -27,7 +27,7 @@ const FAST_PATH = `  IF cardinality(p_providers) = 0 AND NOT (p_ended AND p_rete
  * on its version), their new ids by one INSERT; the others (receipts held for an id they index, several changes
  * of one cascade) go through commit_one one by one, in id order, as in version 1. Statistics and counters last.
  */
-const COMMIT_MANY = `
+export const COMMIT_MANY = `
 CREATE OR REPLACE FUNCTION __S__.commit_many(
   p_ids text[], p_bases integer[], p_versions integer[], p_known text[], p_nonces text[], p_fixeds text[], p_states text[],
   p_timers bigint[], p_owners text[], p_endeds boolean[], p_nows bigint[], p_providers text[], p_provider_counts integer[],
@@ -117,7 +117,7 @@ END $$;
  * create_many, set-based: one INSERT for the batch, in id order, then the owner of each key that was taken read by
  * one SELECT. A cascade that ends at once with retention 0 (deleted as it is written) goes through create_cascade.
  */
-const CREATE_MANY = `
+export const CREATE_MANY = `
 CREATE OR REPLACE FUNCTION __S__.create_many(
   p_ids text[], p_keys text[], p_versions integer[], p_nonces text[], p_fixeds text[], p_states text[], p_timers bigint[],
   p_owners text[], p_endeds boolean[], p_stats jsonb[], p_retention bigint)

@@ -10,6 +10,7 @@ import { COMMIT_FUNCTIONS } from './commit-sql.js';
 import { BATCH_FUNCTIONS_V4 } from './batch-sql.js';
 import { SHARING_FUNCTIONS, SHARING_TABLES } from './sharing-sql.js';
 import { STATS_FUNCTIONS } from './stats-sql.js';
+import { LEDGER_FUNCTIONS } from './ledger-sql.js';
 
 /** One step of the schema: applied once, in order, recorded by its version. */
 export interface PostgresMigration {
@@ -20,7 +21,7 @@ export interface PostgresMigration {
 }
 
 /** The schema version this release reads and writes: a store refuses to run on an older one. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Held-receipt counters are spread over this many rows, so receipts for different ids do not queue on one row lock. */
 export const HELD_SHARDS = 16;
@@ -149,6 +150,7 @@ export function postgresMigrations(options: { readonly schema?: string | undefin
     { version: 2, description: 'provider health, provider rates and frequency caps shared between routers', sql: sql(`${SHARING_TABLES}\n${SHARING_FUNCTIONS}`) },
     { version: 3, description: 'cheaper commits', sql: sql(COMMIT_FUNCTIONS) },
     { version: 4, description: 'lighter batches: indexed receipts routed by one join, the ledger deltas of a batch as one row', sql: sql(BATCH_FUNCTIONS_V4) },
+    { version: 5, description: 'batches with their ledger deltas as numbers rather than JSON', sql: sql(LEDGER_FUNCTIONS) },
   ];
 }
 

@@ -1,15 +1,17 @@
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { InvalidConfigError, InvalidInputError, StoreConflictError } from '../core/errors.js';
 import { sentByIndex } from '../store/sent-by.js';
+import { heldLimits } from '../store/options.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from '../redis/codec.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth, type StatsUpdate } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
+import { readStoredCascade } from '../core/stored.js';
 import { openPool, toStoreError, type PostgresConnectionOptions, type PostgresPool, type PostgresQuery } from './connection.js';
 import { Batch, column } from './batch.js';
 import { Listener } from './listener.js';
 import { bootstrapSql, postgresMigrations, schemaName, SCHEMA_VERSION } from './schema.js';
 import { LEARNED_SQL, LEDGER_SQL } from './stats-sql.js';
-import { parseLearned, parseLedger, statsArg } from './stats.js';
+import { parseLearned, parseLedger, statsColumns, statsJson, type StatsAt } from './stats.js';
 import { TickCache } from './tick-cache.js';
 
 export interface PostgresStoreOptions extends PostgresConnectionOptions {
@@ -24,6 +26,8 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   /** Most receipts held per unknown provider id; its oldest go first. Default 32. */
   readonly maxHeldPerId?: number | undefined;
   /** Most receipts held for unknown provider ids in all; the oldest go first. Default 100,000. */
+  readonly maxHeldTotal?: number | undefined;
+  /** @deprecated The same as `maxHeldTotal`. */
   readonly maxHeldReceipts?: number | undefined;
   /** How long a claimed timer is reserved for the instance that claimed it; if it dies, another fires it after this (ms). Default 30,000. */
   readonly claimLeaseMs?: number | undefined;
@@ -80,6 +84,8 @@ const PAGE = 200;
  */
 const joined = (calls: readonly (readonly unknown[])[], j: number): string => calls.map((call) => (call[j] as string | null) ?? '').join('\u001e');
 const JOINED = (param: string): string => `string_to_array(${param}, E'\\x1e', '')`;
+/** `$from, …` for `count` parameters. */
+const params = (from: number, count: number): string => Array.from({ length: count }, (_, i) => `$${from + i}`).join(', ');
 const COMMITTED: CommitResult = Object.freeze({ ok: true, held: Object.freeze([]) });
 const CONFLICT: CommitResult = Object.freeze({ ok: false, held: Object.freeze([]) });
 
@@ -106,10 +112,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const retentionMs = options.retentionMs ?? 86_400_000;
   if (!(retentionMs >= 0)) throw new InvalidConfigError(`Expected \`retentionMs\` to be 0 or more, got ${retentionMs}`);
   const retention = retentionMs === Infinity ? -1 : Math.round(retentionMs);
-  const maxHeldPerId = options.maxHeldPerId ?? 32;
-  const maxHeld = options.maxHeldReceipts ?? 100_000;
-  positive('maxHeldPerId', maxHeldPerId);
-  positive('maxHeldReceipts', maxHeld);
+  const { perId: maxHeldPerId, total: maxHeld } = heldLimits(options);
   const batchSize = options.batchSize ?? 256;
   positive('batchSize', batchSize);
   const leaseMs = options.claimLeaseMs ?? 30_000;
@@ -180,7 +183,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       return sent!.cascade!;
     }
     const fixed = fixedJson === null ? sent!.fixed : (JSON.parse(fixedJson) as Fixed);
-    const cascade = { ...fixed, ...(JSON.parse(state) as Omit<Cascade, keyof Fixed>) } as Cascade;
+    const cascade = { ...fixed, ...readStoredCascade(JSON.parse(state) as Omit<Cascade, keyof Fixed>) } as Cascade;
     if (TERMINAL.has(cascade.status)) known.delete(id);
     else remember(id, { nonce, fixed, cascade });
     // A fixed part this instance did not hold may be a cascade created again under the id: versions restart.
@@ -208,6 +211,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     return attempt === undefined ? null : (attempt.owner ?? '');
   };
 
+  const statsAt = (update: StatsUpdate | undefined, now: number): StatsAt | null => (update === undefined ? null : { update, now });
   const CREATE = `SELECT * FROM ${s}.create_cascade($1::text, $2::text, $3::integer, $4::text, $5::text, $6::text, $7::bigint, $8::text, $9::boolean, $10::bigint, $11::jsonb, $12::boolean)`;
   const createArgs = (cascade: Cascade, fixed: Fixed, nonce: string, update: StatsUpdate | undefined, notify: boolean): unknown[] => [
     cascade.id,
@@ -220,7 +224,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     owner(cascade),
     TERMINAL.has(cascade.status),
     retention,
-    statsArg(update, cascade.updatedAt),
+    statsAt(update, cascade.updatedAt),
     notify,
   ];
 
@@ -240,7 +244,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       }
       return { created: true, cascade };
     }
-    const ownerCascade = { ...(JSON.parse(ownerFixed!) as Fixed), ...(JSON.parse(ownerState!) as object) } as Cascade;
+    const ownerCascade = { ...(JSON.parse(ownerFixed!) as Fixed), ...readStoredCascade(JSON.parse(ownerState!) as Omit<Cascade, keyof Fixed>) } as Cascade;
     tick.block(ownerCascade.id);
     return { created: false, cascade: ownerCascade };
   };
@@ -252,11 +256,16 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     void query('maintain', { text: `SELECT ${s}.maintain($1, $2)`, values: [retention, lastNow ?? clock.now()] }).catch(() => {});
   };
 
-  /** Sends one call alone (a prepared statement), or several as one call of the batched function, rows matched by `idx`. */
-  const batched = (operation: string, single: string, many: (calls: readonly (readonly unknown[])[]) => PostgresQuery) =>
+  /**
+   * Sends one call alone (a prepared statement), or several as one call of the batched function, rows matched by
+   * `idx`. A call's argument `statsAt` is its statistics update, sent alone as one jsonb argument.
+   */
+  const batched = (operation: string, single: string, statsIndex: number | undefined, many: (calls: readonly (readonly unknown[])[]) => PostgresQuery) =>
     new Batch<readonly unknown[] | undefined>(async (calls) => {
       if (calls.length === 1) {
-        const rows = await query(operation, { name: `${s}_${operation}`, text: single, values: [...calls[0]!] });
+        const values = [...calls[0]!];
+        if (statsIndex !== undefined) values[statsIndex] = statsJson(values[statsIndex] as StatsAt | null);
+        const rows = await query(operation, { name: `${s}_${operation}`, text: single, values });
         return [rows[0]];
       }
       const results: (readonly unknown[] | undefined)[] = new Array(calls.length).fill(undefined);
@@ -264,14 +273,22 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       return results;
     }, batchSize);
   // JSON columns go as one text each, split by the server (`JOINED`): node-postgres would escape every quote in them.
-  const creates = batched('create', CREATE, (calls) => ({
-    name: `${s}_create_many`,
-    text: `SELECT * FROM ${s}.create_many($1, $2, $3, $4, ${JOINED('$5')}, ${JOINED('$6')}, $7, $8, $9, ${JOINED('$10')}::jsonb[], $11)`,
-    values: [...[0, 1, 2, 3].map((j) => column(calls, j)), joined(calls, 4), joined(calls, 5), ...[6, 7, 8].map((j) => column(calls, j)), joined(calls, 10), retention],
+  // The statistics updates go as columns of numbers (statsColumns): the server parses JSON only for observations.
+  const creates = batched('create', CREATE, 10, (calls) => ({
+    name: `${s}_create_batch`,
+    text: `SELECT * FROM ${s}.create_batch($1, $2, $3, $4, ${JOINED('$5')}, ${JOINED('$6')}, $7, $8, $9, ${params(10, 11)}, ${JOINED('$21')}::jsonb[], $22)`,
+    values: [
+      ...[0, 1, 2, 3].map((j) => column(calls, j)),
+      joined(calls, 4),
+      joined(calls, 5),
+      ...[6, 7, 8].map((j) => column(calls, j)),
+      ...statsColumns(column(calls, 10) as (StatsAt | null)[]),
+      retention,
+    ],
   }));
-  const commits = batched('commit', `SELECT * FROM ${s}.commit_cascade($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, (calls) => ({
-    name: `${s}_commit_many`,
-    text: `SELECT * FROM ${s}.commit_many($1, $2, $3, $4, $5, ${JOINED('$6')}, ${JOINED('$7')}, $8, $9, $10, $11, $12, $13, $14, ${JOINED('$15')}::jsonb[], $16)`,
+  const commits = batched('commit', `SELECT * FROM ${s}.commit_cascade($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, 14, (calls) => ({
+    name: `${s}_commit_batch`,
+    text: `SELECT * FROM ${s}.commit_batch($1, $2, $3, $4, $5, ${JOINED('$6')}, ${JOINED('$7')}, $8, $9, $10, $11, $12, $13, $14, ${params(15, 11)}, ${JOINED('$26')}::jsonb[], $27)`,
     values: [
       ...[0, 1, 2, 3, 4].map((j) => column(calls, j)),
       joined(calls, 5),
@@ -280,11 +297,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       calls.flatMap((call) => call[12] as string[]),
       calls.map((call) => (call[12] as string[]).length),
       column(calls, 13),
-      joined(calls, 14),
+      ...statsColumns(column(calls, 14) as (StatsAt | null)[]),
       retention,
     ],
   }));
-  const routes = batched('route', `SELECT * FROM ${s}.route_receipt($1, $2, $3, $4, $5, $6)`, (calls) => ({
+  const routes = batched('route', `SELECT * FROM ${s}.route_receipt($1, $2, $3, $4, $5, $6)`, undefined, (calls) => ({
     name: `${s}_route_many`,
     text: `SELECT * FROM ${s}.route_many($1, $2, $3, $4, $5, $6)`,
     values: [...[0, 1, 2, 3].map((j) => column(calls, j)), maxHeldPerId, maxHeld],
@@ -339,7 +356,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       const fixed = fixedPart(cascade);
       const nonce = nonces();
       // Errors are the caller's transaction's: it is aborted either way, so they are only given their code.
-      const { rows } = await transaction.query(CREATE, createArgs(cascade, fixed, nonce, update, options.notify !== false)).catch((error: unknown) => {
+      const args = createArgs(cascade, fixed, nonce, update, options.notify !== false);
+      args[10] = statsJson(args[10] as StatsAt | null);
+      const { rows } = await transaction.query(CREATE, args).catch((error: unknown) => {
         throw toStoreError('createInTransaction', error, schema);
       });
       const row = rows[0] as Record<string, unknown> | undefined;
@@ -377,7 +396,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
             next.updatedAt,
             providerIds,
             heldThrough ?? null,
-            statsArg(update, next.updatedAt),
+            statsAt(update, next.updatedAt),
         ]))!;
       } catch (error) {
         known.delete(next.id); // it may or may not have been written

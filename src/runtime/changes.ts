@@ -1,17 +1,19 @@
+/**
+ * The router's one write path. Over the ~250 lines the house aims at because it is one piece read side by
+ * side: `apply`, the generator that is the reference, and `applyNow`, the plain-function path the common
+ * change takes, apply the same rules (held receipts taken in, lost writes recognised, heartbeat renewed) and
+ * must be changed together. What a lost write is and how it is recognised is lost-writes.ts.
+ */
 import type { RouterContext } from './context.js';
 import { isCascadeRouterError, StoreConflictError } from '../core/errors.js';
 import { call, drive, type Operation } from './drive.js';
 import { receiptInput } from '../core/receipt-input.js';
 import { isPromise, type CascadeStore, type CommitResult, type HeldReceipt, type MaybePromise } from '../store/types.js';
 import { transition, transitionAll, type CascadeInput, type Transition } from '../core/transition.js';
-import type { Attempt, Cascade } from '../core/types.js';
-
-/** What a store method answers, once resolved: what `yield` gives back inside an operation. */
-export type Answer<K extends keyof CascadeStore> = CascadeStore[K] extends (...args: never[]) => infer R ? Awaited<R> : never;
+import type { Cascade } from '../core/types.js';
+import { LostWrites } from './lost-writes.js';
 
 const MAX_CONFLICT_RETRIES = 32;
-/** Writes whose answer was lost that this router remembers, to recognise them when it reads their cascade again. */
-const MAX_LOST = 10_000;
 
 export interface ApplyOptions {
   /**
@@ -49,11 +51,12 @@ export class Changes {
   readonly #ctx: RouterContext;
   /** Cascade id → writes of it in flight from this router. */
   readonly #writing = new Map<string, number>();
-  /** Cascade id → a change this router wrote whose answer was lost, oldest first. */
-  readonly #lost = new Map<string, Transition>();
+  readonly #lost = new LostWrites();
 
   /** Called when a write's answer is lost, so the router reads that cascade again soon. */
-  onLost: (() => void) | undefined;
+  set onLost(onLost: (() => void) | undefined) {
+    this.#lost.onLost = onLost;
+  }
 
   constructor(ctx: RouterContext) {
     this.#ctx = ctx;
@@ -61,7 +64,7 @@ export class Changes {
 
   /** Cascades with a write of this router whose answer was lost, not yet seen again. */
   lost(): string[] {
-    return [...this.#lost.keys()];
+    return this.#lost.ids();
   }
 
   /** Whether this router has a create or commit of this cascade in flight. */
@@ -74,28 +77,15 @@ export class Changes {
     const cascade = started.cascade;
     if (this.#mustBeat(started)) yield this.#ctx.liveness!.beat();
     const update = this.#ctx.update(undefined, cascade);
-    // Counted in flight while it is awaited; when its answer is lost, remembered to be recognised later.
-    let answer: Answer<'create'>;
     let creating: ReturnType<CascadeStore['create']>;
     try {
       creating = this.#ctx.store.create(cascade, update);
     } catch (error) {
-      if (isUnavailable(error)) this.#remember(started);
-      throw error;
+      throw this.#unanswered(error, started);
     }
-    if (isPromise(creating)) {
-      this.#enter(cascade.id);
-      try {
-        answer = yield* call(creating);
-      } catch (error) {
-        if (isUnavailable(error)) this.#remember(started);
-        throw error;
-      } finally {
-        this.#leave(cascade.id);
-      }
-    } else answer = creating;
+    const answer = isPromise(creating) ? yield* this.#awaitWrite(cascade.id, started, creating) : creating;
     if (answer.created) return answer;
-    const recovered = this.#recognise(answer.cascade);
+    const recovered = this.#lost.recognise(answer.cascade);
     if (recovered === undefined) return answer;
     if (!this.#claims(recovered)) return { created: true, cascade: answer.cascade, recovered };
     // Its first step was claimed but never sent: claimed again by compare-and-set (a change that came since
@@ -138,32 +128,17 @@ export class Changes {
     try {
       committing = ctx.store.commit(done.cascade, indexed(done), update, undefined);
     } catch (error) {
-      if (isUnavailable(error)) this.#remember(done);
-      throw error;
+      throw this.#unanswered(error, done);
     }
-    if (isPromise(committing)) return this.#committing(cascadeId, input, before, assumed, done, committing);
+    if (isPromise(committing)) return drive(this.#committing(cascadeId, input, before, assumed, done, committing), ctx.pending);
     return this.#committed(cascadeId, input, before, assumed, done, committing);
   }
 
-  /** `applyNow` waiting for its commit's answer, counted as the router's pending work and as a write in flight. */
-  async #committing(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, before: Cascade, assumed: boolean, done: Transition, committing: Promise<CommitResult>): Promise<Transition | undefined> {
-    const { pending } = this.#ctx;
-    pending.enter();
-    try {
-      let result: CommitResult;
-      this.#enter(cascadeId);
-      try {
-        result = await committing;
-      } catch (error) {
-        if (isUnavailable(error)) this.#remember(done);
-        throw error;
-      } finally {
-        this.#leave(cascadeId);
-      }
-      return await this.#committed(cascadeId, input, before, assumed, done, result);
-    } finally {
-      pending.leave();
-    }
+  /** `applyNow` waiting for its commit's answer (driven, so counted as the router's pending work). */
+  *#committing(cascadeId: string, input: (cascade: Cascade) => CascadeInput | undefined, before: Cascade, assumed: boolean, done: Transition, committing: Promise<CommitResult>): Operation<Transition | undefined> {
+    const result = yield* this.#awaitWrite(cascadeId, done, committing);
+    const carried = this.#committed(cascadeId, input, before, assumed, done, result);
+    return isPromise(carried) ? yield* call(carried) : carried;
   }
 
   /** After `applyNow`'s commit: carried out, or (refused) handed to `apply`, which takes held receipts in or reads again. */
@@ -197,7 +172,7 @@ export class Changes {
       fresh = false;
       if (!before) return undefined;
       if (!assumed && this.#lost.size > 0) {
-        const recovered = this.#recognise(before);
+        const recovered = this.#lost.recognise(before);
         if (recovered && this.#claims(recovered)) {
           // It claimed a step that was never sent. Claimed again by compare-and-set, so a change that came
           // since this read (a receipt ending the cascade) wins, and sent with a fresh wait: its timer may
@@ -232,27 +207,13 @@ export class Changes {
         const providerIds = indexed(done);
         if (this.#mustBeat(done)) yield this.#ctx.liveness!.beat();
         const update = this.#ctx.update(before, done.cascade);
-        // Counted in flight while it is awaited (an answer given at once leaves no time for anyone to ask);
-        // when its answer is lost, remembered to be recognised later.
-        let result: CommitResult;
         let committing: ReturnType<CascadeStore['commit']>;
         try {
           committing = store.commit(done.cascade, providerIds, update, heldThrough);
         } catch (error) {
-          if (isUnavailable(error)) this.#remember(done);
-          throw error;
+          throw this.#unanswered(error, done);
         }
-        if (isPromise(committing)) {
-          this.#enter(cascadeId);
-          try {
-            result = yield* call(committing);
-          } catch (error) {
-            if (isUnavailable(error)) this.#remember(done);
-            throw error;
-          } finally {
-            this.#leave(cascadeId);
-          }
-        } else result = committing;
+        const result = isPromise(committing) ? yield* this.#awaitWrite(cascadeId, done, committing) : committing;
         if (result.ok) {
           this.#ctx.after(done, before);
           return done;
@@ -277,6 +238,29 @@ export class Changes {
     return inputs;
   }
 
+  /**
+   * A write's answer awaited: counted in flight (`writing()`) meanwhile, and `done` remembered when the answer
+   * is lost. Only for an answer that is a promise: one given at once leaves no time for anyone to ask. The
+   * count ends in the same synchronous step that carries the answer on (`after`), so other work never finds
+   * the write out of flight yet not carried out (a claimed step neither being written nor being sent).
+   */
+  *#awaitWrite<T>(cascadeId: string, done: Transition, writing: Promise<T>): Operation<T> {
+    this.#enter(cascadeId);
+    try {
+      return yield* call(writing);
+    } catch (error) {
+      throw this.#unanswered(error, done);
+    } finally {
+      this.#leave(cascadeId);
+    }
+  }
+
+  /** A write failed with `error`: when the store did not answer (it may have applied it), `done` is remembered. */
+  #unanswered(error: unknown, done: Transition): unknown {
+    if (isUnavailable(error)) this.#lost.remember(done);
+    return error;
+  }
+
   /** A write of this cascade starts (`writing()` is true until it ends). */
   #enter(cascadeId: string): void {
     this.#writing.set(cascadeId, (this.#writing.get(cascadeId) ?? 0) + 1);
@@ -286,22 +270,6 @@ export class Changes {
     const left = this.#writing.get(cascadeId)! - 1;
     if (left === 0) this.#writing.delete(cascadeId);
     else this.#writing.set(cascadeId, left);
-  }
-
-  #remember(done: Transition): void {
-    const id = done.cascade.id;
-    this.#lost.delete(id);
-    this.#lost.set(id, done);
-    if (this.#lost.size > MAX_LOST) this.#lost.delete(this.#lost.keys().next().value!);
-    this.onLost?.();
-  }
-
-  /** The lost change `stored` shows, if it is this router's: forgotten once a version at or past it is seen. */
-  #recognise(stored: Cascade): Transition | undefined {
-    const lost = this.#lost.get(stored.id);
-    if (lost === undefined || stored.version < lost.cascade.version) return undefined;
-    this.#lost.delete(stored.id);
-    return sameChange(stored, lost.cascade) ? lost : undefined;
   }
 
   /** Whether `done` claimed a step (to be sent by this router). */
@@ -328,32 +296,4 @@ function indexed(done: Transition): readonly string[] {
     ids = ids.length === 0 ? [effect.providerMessageId] : [...ids, effect.providerMessageId];
   }
   return ids;
-}
-
-/** Whether `stored` is the change `written`: the same version, time and state of every attempt. */
-export function sameChange(stored: Cascade, written: Cascade): boolean {
-  if (
-    stored.version !== written.version ||
-    stored.updatedAt !== written.updatedAt ||
-    stored.createdAt !== written.createdAt ||
-    stored.status !== written.status ||
-    stored.step !== written.step ||
-    stored.timerAt !== written.timerAt ||
-    stored.attempts.length !== written.attempts.length
-  ) {
-    return false;
-  }
-  return stored.attempts.every((a, i) => sameAttempt(a, written.attempts[i]!));
-}
-
-function sameAttempt(a: Attempt, b: Attempt): boolean {
-  return (
-    a.state === b.state &&
-    a.owner === b.owner &&
-    a.startedAt === b.startedAt &&
-    a.providerMessageId === b.providerMessageId &&
-    a.status === b.status &&
-    a.outcome === b.outcome &&
-    a.history.length === b.history.length
-  );
 }

@@ -28,5 +28,5 @@ export interface RouterContext {
   /** The ledger delta and learned outcomes a persisted change carries. */
   readonly update: (before: Cascade | undefined, after: Cascade) => StatsUpdate | undefined;
   /** Once a transition is persisted: report it, arm its timer, carry out its effects. */
-  readonly after: (done: Transition, before?: Cascade) => void;
+  readonly after: (done: Transition, before?: Cascade | 'new') => void;
 }

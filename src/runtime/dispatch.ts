@@ -1,3 +1,9 @@
+/**
+ * A claimed send, from its claim to its stored result. Over the ~250 lines the house aims at because it is one
+ * send's life, each step a short method read in order: the stale-claim check, the breaker, the rate slot, the
+ * adapter call (its retries are send.ts), the result stored until it lands, and the step's timeout while the
+ * send is in flight.
+ */
 import { LazyAbort } from './abort.js';
 import { isUnavailable, type Changes } from './changes.js';
 import type { ResolvedChannel, ResolvedProvider } from '../core/channels.js';
@@ -116,17 +122,16 @@ export class Dispatcher {
       // Wake to renew the heartbeat while the send is in flight, and to time the step out if it hangs.
       if (liveness) this.#arm(liveness.renewAt);
       if (entry.timerAt !== undefined) this.#arm(entry.timerAt);
-      if (ctx.clock.now() - cascade.updatedAt > STALE_CLAIM_MS || provider.rate !== undefined) return this.#dispatchChecked(cascade, step, index, channel, provider, entry);
+      if (ctx.clock.now() - cascade.updatedAt > STALE_CLAIM_MS) return this.#dispatchStale(cascade, step, index, channel, provider, entry);
       return this.#go(cascade, step, index, channel, provider, entry);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** `dispatch` for a claim that is asked about again first, or a provider with a rate: see `STALE_CLAIM_MS`. */
-  async #dispatchChecked(cascade: Cascade, step: number, index: number, channel: ResolvedChannel, provider: ResolvedProvider, entry: InFlight): Promise<void> {
-    const ctx = this.#ctx;
-    if (ctx.clock.now() - cascade.updatedAt > STALE_CLAIM_MS && !(await this.#stillOursOrUnknown(cascade.id, step, index))) {
+  /** `dispatch` for a claim that is asked about again first: see `STALE_CLAIM_MS`. */
+  async #dispatchStale(cascade: Cascade, step: number, index: number, channel: ResolvedChannel, provider: ResolvedProvider, entry: InFlight): Promise<void> {
+    if (!(await this.#stillOursOrUnknown(cascade.id, step, index))) {
       // Ended or taken over since the claim: whoever ended it recorded why; nothing to send or record here.
       // Asked before the breaker and the rate are: a probe or a slot is taken only for a send that goes out at once after it.
       if (this.#inflight.get(cascade.id) === entry) this.#inflight.delete(cascade.id);
@@ -186,7 +191,7 @@ export class Dispatcher {
       return (
         cascade?.status === 'active' &&
         cascade.step === step &&
-        attempt?.state === 'sending' &&
+        attempt?.phase === 'sending' &&
         attempt.owner === this.#ctx.instanceId &&
         (attempt.failovers?.length ?? 0) === index
       );
@@ -263,15 +268,11 @@ export class Dispatcher {
       // result is one compare-and-set, without a read first.
       applying = this.#changes.applyNow(cascade.id, input, { base: cascade });
     } catch (error) {
-      return this.#recordAgain(cascade, step, input, { error });
+      applying = Promise.reject(error);
     }
-    if (isPromise(applying)) return this.#recordAgain(cascade, step, input, { applying });
-    if (this.#due(applying)) {
-      this.#recording.delete(cascade.id);
-      return this.#tick(cascade.id, step);
-    }
+    if (isPromise(applying)) return this.#recordAgain(cascade, step, input, applying);
     this.#recording.delete(cascade.id);
-    return DONE;
+    return this.#due(applying) ? this.#tick(cascade.id, step) : DONE;
   }
 
   /** Whether a stored change left its timer due (it came due while the result was being stored, and was left to this router). */
@@ -280,18 +281,14 @@ export class Dispatcher {
   }
 
   /** `#record` past its first try: waits for it (`first`), and while the store is away, tries again with backoff. */
-  async #recordAgain(cascade: Cascade, step: number, input: () => CascadeInput, first: { readonly applying: Promise<Transition | undefined> } | { readonly error: unknown }): Promise<void> {
+  async #recordAgain(cascade: Cascade, step: number, input: () => CascadeInput, first: Promise<Transition | undefined>): Promise<void> {
     const ctx = this.#ctx;
     let waitMs = RECORD_RETRY_MS;
     try {
       for (let failures = 0; ; failures++) {
         try {
-          let done: Transition | undefined;
-          if (failures > 0) {
-            const applying = this.#changes.applyNow(cascade.id, input);
-            done = isPromise(applying) ? await applying : applying;
-          } else if ('error' in first) throw first.error;
-          else done = await first.applying;
+          const applying = failures === 0 ? first : this.#changes.applyNow(cascade.id, input);
+          const done = isPromise(applying) ? await applying : applying;
           // Its timer came due while the result was being stored (and was left to this router): fire it now.
           if (this.#due(done)) {
             this.#recording.delete(cascade.id);
@@ -330,7 +327,7 @@ export class Dispatcher {
       const ticking = this.#changes.applyNow(cascadeId, () => ({ type: 'tick', now: ctx.clock.now(), by: ctx.instanceId }));
       const done = isPromise(ticking) ? await ticking : ticking;
       const attempt = done?.cascade.attempts[step];
-      if (!done || done.cascade.status !== 'active' || done.cascade.step !== step || attempt?.state !== 'sending' || attempt.owner !== ctx.instanceId) {
+      if (!done || done.cascade.status !== 'active' || done.cascade.step !== step || attempt?.phase !== 'sending' || attempt.owner !== ctx.instanceId) {
         this.abort(cascadeId);
       }
     } catch (error) {

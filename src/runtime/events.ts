@@ -1,4 +1,5 @@
-import { formatMicros, type Micros } from '../core/money.js';
+import { formatMicros } from '../core/money.js';
+import { projectedSpendMicros } from '../core/spend.js';
 import type { Note } from '../core/transition.js';
 import type { AttemptError, AttemptOutcome, Cascade, FailoverReason, Plan, PlanSkip, ReceiptStatus } from '../core/types.js';
 
@@ -120,15 +121,6 @@ export interface RouterEvents {
   cancelled: (event: EndedEvent) => void;
   expired: (event: EndedEvent) => void;
   error: (event: ErrorEvent) => void;
-}
-
-/** Billed spend plus the projected cost of attempts still open and not yet billed. */
-export function projectedSpendMicros(cascade: Cascade): Micros {
-  let total = cascade.spendMicros;
-  for (const attempt of cascade.attempts) {
-    if (!attempt.billed && attempt.state !== 'ended') total += cascade.plan.steps[attempt.step]!.costMicros;
-  }
-  return total;
 }
 
 export function eventBase(cascade: Cascade, at: number): CascadeEventBase {

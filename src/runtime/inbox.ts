@@ -35,8 +35,11 @@ export type ReceiptResult =
       readonly expected: string | undefined;
     }
   | {
-      /** No cascade sent this id (yet): it is held until `heldUntil` in case its send() has not returned. */
-      readonly outcome: 'unknown';
+      /**
+       * No cascade sent this id (yet): the receipt is held until `heldUntil` in case its send() has not
+       * returned, and taken into the cascade whose send reports the id. (`'unknown'` in 0.1.)
+       */
+      readonly outcome: 'held';
       readonly providerMessageId: string;
       readonly heldUntil: number;
     };
@@ -107,7 +110,7 @@ export class Inbox {
 
   /** Applies the receipt to cascade `cascadeId` (`copy`: a copy of it this instance holds, maybe stale, to commit against). */
   #applyTo(cascadeId: string | undefined, receipt: Receipt, received: number, heldUntil: number, copy?: Cascade): MaybePromise<ReceiptResult> {
-    if (cascadeId === undefined) return { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil };
+    if (cascadeId === undefined) return { outcome: 'held', providerMessageId: receipt.providerMessageId, heldUntil };
     const { clock, channels, instanceId } = this.#ctx;
     let step = -1;
     let misrouted: (Misrouted & { status: CascadeStatus }) | undefined;
@@ -124,20 +127,24 @@ export class Inbox {
       step = taken.input.type === 'receipt' ? taken.input.step : -1;
       return taken.input;
     }, copy === undefined ? undefined : { base: copy });
-    const result = (done: Transition | undefined): ReceiptResult => {
-      if (misrouted) {
-        const { channel, provider, expected, status } = misrouted;
-        this.#ctx.reporter.warn({ cascadeId, providerMessageId: receipt.providerMessageId, channel, provider, expected }, 'a receipt names another provider than its channel declares: ignored');
-        return { outcome: 'misrouted', cascadeId, channel, status, provider, expected };
-      }
-      if (!done) return { outcome: 'unknown', providerMessageId: receipt.providerMessageId, heldUntil };
-      const { cascade, verdict, notes } = done;
-      const channel = cascade.attempts[step]?.channel ?? '';
-      if (verdict === 'applied') {
-        return { outcome: 'applied', cascadeId, channel, status: cascade.status, late: notes.some((n) => n.type === 'late-receipt') };
-      }
-      return { outcome: verdict === 'duplicate' ? 'duplicate' : 'stale', cascadeId, channel, status: cascade.status };
-    };
-    return isPromise(applying) ? applying.then(result) : result(applying);
+    // Read once the change is done: `step` and `misrouted` are the last read's findings.
+    if (isPromise(applying)) return applying.then((done) => this.#result(done, cascadeId, receipt, heldUntil, step, misrouted));
+    return this.#result(applying, cascadeId, receipt, heldUntil, step, misrouted);
+  }
+
+  /** What `handleReceipt()` answers for a receipt applied (or not) to cascade `cascadeId`, at attempt `step`. */
+  #result(done: Transition | undefined, cascadeId: string, receipt: Receipt, heldUntil: number, step: number, misrouted: (Misrouted & { status: CascadeStatus }) | undefined): ReceiptResult {
+    if (misrouted) {
+      const { channel, provider, expected, status } = misrouted;
+      this.#ctx.reporter.warn({ cascadeId, providerMessageId: receipt.providerMessageId, channel, provider, expected }, 'a receipt names another provider than its channel declares: ignored');
+      return { outcome: 'misrouted', cascadeId, channel, status, provider, expected };
+    }
+    if (!done) return { outcome: 'held', providerMessageId: receipt.providerMessageId, heldUntil };
+    const { cascade, verdict, notes } = done;
+    const channel = cascade.attempts[step]?.channel ?? '';
+    if (verdict === 'applied') {
+      return { outcome: 'applied', cascadeId, channel, status: cascade.status, late: notes.some((n) => n.type === 'late-receipt') };
+    }
+    return { outcome: verdict === 'duplicate' ? 'duplicate' : 'stale', cascadeId, channel, status: cascade.status };
   }
 }

@@ -1,10 +1,13 @@
-/** The router's options and the shapes its public methods answer (docs/api.md). */
+/** The router's options (and their checks) and the shapes its public methods answer (docs/api.md). */
+import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'eventemitter3';
 import type { PhoneNumberOptions } from '../core/channels.js';
-import type { Duration } from '../core/duration.js';
+import { toMs, type Duration } from '../core/duration.js';
+import { InvalidConfigError } from '../core/errors.js';
 import type { HealthOptions } from '../core/health.js';
-import type { LearningOptions } from '../core/learning.js';
-import type { Amount } from '../core/money.js';
+import { resolveLearning, type LearningOptions, type ResolvedLearning } from '../core/learning.js';
+import { toMicrosPerMs, type Amount } from '../core/money.js';
+import { DEFAULT_CONSENT_REQUIRED } from '../core/planner.js';
 import type { CascadeStatus, ChannelConfig, Message, Plan } from '../core/types.js';
 import type { TelemetryOptions } from '../observe/telemetry.js';
 import type { CascadeStore } from '../store/types.js';
@@ -123,3 +126,32 @@ export type CancelResult =
 
 /** A listener of a router event: given that event's object (for a union of events, any of theirs). */
 export type RouterListener<E extends keyof RouterEvents> = EventEmitter.EventListener<RouterEvents, E>;
+
+const DEFAULT_MAX_PENDING = 10_000;
+
+/** The router's scalar options, checked (an `InvalidConfigError` names the bad one) and with their defaults. */
+export interface ResolvedRouterOptions {
+  readonly consentRequired: ReadonlySet<string>;
+  readonly holdMs: number;
+  readonly learning: ResolvedLearning | undefined;
+  readonly maxPending: number;
+  readonly instanceId: string;
+  readonly ttlMs: number;
+}
+
+export function resolveRouterOptions(options: RouterOptions): ResolvedRouterOptions {
+  const consentRequired = new Set(options.consentRequired ?? DEFAULT_CONSENT_REQUIRED);
+  const holdMs = toMs(options.holdUnknownReceipts ?? '10m', 'holdUnknownReceipts', InvalidConfigError);
+  const learning = resolveLearning(options.learning);
+  if (options.valueOfTime !== undefined) toMicrosPerMs(options.valueOfTime, 'valueOfTime', InvalidConfigError);
+  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+  if (!(maxPending >= 1)) throw new InvalidConfigError(`Expected \`maxPending\` to be a positive number, got ${String(options.maxPending)}`);
+  // 72 random bits, short: every attempt carries its owner's id.
+  const instanceId = options.instanceId ?? randomBytes(9).toString('base64url');
+  if (typeof instanceId !== 'string' || instanceId === '') {
+    throw new InvalidConfigError(`Expected \`instanceId\` to be a non-empty string, got ${JSON.stringify(instanceId)}`);
+  }
+  const ttlMs = toMs(options.instanceTtl ?? '30s', 'instanceTtl', InvalidConfigError);
+  if (ttlMs === 0) throw new InvalidConfigError('Expected `instanceTtl` to be a positive duration, got 0');
+  return { consentRequired, holdMs, learning, maxPending, instanceId, ttlMs };
+}

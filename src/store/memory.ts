@@ -7,6 +7,7 @@ import { InvalidConfigError } from '../core/errors.js';
 import { addToChannelRecord, addToCountsRecord, newChannelRecord, newCountsRecord, type ChannelRecord, type CountsRecord, type OutcomeCounts } from '../core/learning.js';
 import { LedgerTotals } from '../core/ledger.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
+import { heldLimits } from './options.js';
 import { PackedCascades } from './packed.js';
 import { TimerHeap } from './timer-heap.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type HeldReceipt, type PaceAnswer, type SharedHealth, type StatsUpdate } from './types.js';
@@ -16,7 +17,9 @@ export interface MemoryStoreOptions {
   readonly retention?: Duration | undefined;
   /** @deprecated The same as `retention`, in milliseconds. */
   readonly retentionMs?: number | undefined;
-  /** Most receipts held for unknown provider ids at once; the oldest go first. Default 100,000. */
+  /** Most receipts held for unknown provider ids in all; the oldest go first. Default 100,000. */
+  readonly maxHeldTotal?: number | undefined;
+  /** @deprecated The same as `maxHeldTotal`. */
   readonly maxHeldReceipts?: number | undefined;
   /** Most receipts held for one unknown provider id; its oldest go first. Default 32. */
   readonly maxHeldPerId?: number | undefined;
@@ -65,8 +68,7 @@ const HOT = 4096;
 export function memoryStoreKeeping(options: MemoryStoreOptions, hot: number): CascadeStore {
   if (typeof options !== 'object' || options === null) throw new InvalidConfigError(`Expected memoryStore() options to be an object, got ${String(options)}`);
   const retentionMs = durationOption(options, 'retention', 86_400_000, { infinite: true });
-  const maxHeld = countOption(options.maxHeldReceipts, 'maxHeldReceipts', 100_000);
-  const maxHeldPerId = countOption(options.maxHeldPerId, 'maxHeldPerId', 32);
+  const { total: maxHeld, perId: maxHeldPerId } = heldLimits(options);
   const maxRecipients = countOption(options.maxRecipients, 'maxRecipients', 100_000);
   // A cascade, or the handle of its packed form.
   const cascades = new Map<string, Cascade | number>();

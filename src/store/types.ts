@@ -108,7 +108,7 @@ export interface Orphan {
 export function sendingAttempt(cascade: Cascade): Attempt | undefined {
   if (cascade.status !== 'active') return undefined;
   const attempt = cascade.attempts[cascade.step];
-  return attempt?.state === 'sending' && attempt.pacedUntil === undefined ? attempt : undefined;
+  return attempt?.phase === 'sending' && attempt.pacedUntil === undefined ? attempt : undefined;
 }
 
 /**

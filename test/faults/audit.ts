@@ -191,7 +191,7 @@ function trail(id: string, input: AuditInput): string {
   lines.sort((a, b) => a.at - b.at);
   const first = lines[0]?.at ?? 0;
   const c = input.cascades.get(id);
-  const stored = c ? c.attempts.map((a) => `step ${a.step} ${a.channel} ${a.state}/${a.outcome ?? '-'} owner ${a.owner ?? '-'}`).join('; ') : 'missing';
+  const stored = c ? c.attempts.map((a) => `step ${a.step} ${a.channel} ${a.phase}/${a.outcome ?? '-'} owner ${a.owner ?? '-'}`).join('; ') : 'missing';
   return [`${id} (stored: ${c?.status ?? '-'}; ${stored})`, ...lines.map((l) => `    +${l.at - first} ms ${l.text}`)].join('\n');
 }
 

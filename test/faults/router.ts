@@ -87,7 +87,7 @@ const router = createRouter({
 const write = (line: unknown): void => void process.stdout.write(`${JSON.stringify(line)}\n`);
 for (const event of ['attempt', 'sent', 'fallback', 'delivered', 'late-receipt', 'exhausted', 'cancelled', 'expired', 'resumed'] as const) {
   router.on(event, ((e: Parameters<RouterEvents['attempt']>[0]) => {
-    const ended = e.cascade.attempts.filter((a) => a.state === 'ended').map((a) => a.step);
+    const ended = e.cascade.attempts.filter((a) => a.phase === 'ended').map((a) => a.step);
     write({ event, cascadeId: e.cascadeId, step: 'step' in e ? e.step : undefined, at: Date.now(), ended, status: e.cascade.status });
   }) as never);
 }

@@ -165,7 +165,7 @@ describe('bounded input', () => {
     const router = createRouter({ channels: { sms: { kind: 'sms', send: async () => 'id' } } });
     await expect(router.handleReceipt({ providerMessageId: 'x'.repeat(257), status: 'delivered' })).rejects.toBeInstanceOf(InvalidReceiptError);
     await expect(router.handleReceipt({ providerMessageId: 'x', status: 'failed', error: { message: 'm'.repeat(1025) } })).rejects.toBeInstanceOf(InvalidReceiptError);
-    await expect(router.handleReceipt({ providerMessageId: 'x'.repeat(256), status: 'delivered' })).resolves.toMatchObject({ outcome: 'unknown' });
+    await expect(router.handleReceipt({ providerMessageId: 'x'.repeat(256), status: 'delivered' })).resolves.toMatchObject({ outcome: 'held' });
     await router.close();
   });
 });

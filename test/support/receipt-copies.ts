@@ -61,7 +61,7 @@ export function receiptCopyCases(backend: CopyBackend, calls: { readonly withCop
     const cascade = (await a.router.get(key))!;
     await a.close();
     await b.close();
-    return { answer, status: cascade.status, version: cascade.version, attempts: cascade.attempts.map((x) => [x.channel, x.state, x.status]) };
+    return { answer, status: cascade.status, version: cascade.version, attempts: cascade.attempts.map((x) => [x.channel, x.phase, x.status]) };
   }
 
   const interferences: Record<string, (b: Router, key: string) => Promise<unknown>> = {

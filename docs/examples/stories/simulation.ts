@@ -305,7 +305,7 @@ export class Simulation {
 
   async #deliverReceipt(providerMessageId: string, status: ReceiptStatus, error: string | undefined): Promise<void> {
     const result = await this.#routerOrThrow().handleReceipt({ providerMessageId, status, ...(error === undefined ? {} : { error: { message: error } }) });
-    if (result.outcome === 'unknown') this.#line('', this.clock.now(), `← receipt for unknown id ${providerMessageId}: held`);
+    if (result.outcome === 'held') this.#line('', this.clock.now(), `← receipt for unknown id ${providerMessageId}: held`);
   }
 
   #routerOrThrow(): Router {

@@ -133,7 +133,7 @@ export function createAckApp(router: Router, options: AckOptions): express.Expre
       return void res.status(403).type('text/plain').send('This acknowledgement is not for a message sent to you');
     }
     const result = await router.handleReceipt(ack);
-    // `unknown`: the ack beat the push provider's answer; the router holds it until the send returns.
+    // `held`: the ack beat the push provider's answer; the router holds it until the send returns.
     res.status(200).json({ outcome: result.outcome });
   });
 

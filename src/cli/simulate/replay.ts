@@ -169,7 +169,7 @@ function summarize(strategy: StrategyName, label: string, cascades: readonly Cas
       const c = (channels[attempt.channel] ??= { sent: 0, delivered: 0, spendMicros: 0 });
       c.sent++;
       c.spendMicros += attempt.costMicros;
-      if (index === cascade.deliveredBy) c.delivered++;
+      if (index === cascade.deliveredStep) c.delivered++;
     });
   }
   times.sort((a, b) => a - b);
