@@ -53,7 +53,9 @@ export class Planning {
     const learned = yield* call(store.learned(recipient.id, learnedKeys(keys)));
     const now = clock.now();
     const estimates = estimatesFor(keys, learned, learning, now);
-    return buildPlan({ ...context, now, estimates, minProbability: learning.minProbability, learned: true }, message, recipient);
+    // A literal, not `{ ...context, now, … }`: a spread that overrides a key leaves V8's fast clone (~5 µs a send).
+    const { consentRequired, valueOfTime, unhealthy, paceWaits } = context;
+    return buildPlan({ channels, consentRequired, now, valueOfTime, unhealthy, paceWaits, capped, estimates, minProbability: learning.minProbability, learned: true }, message, recipient);
   }
 
   /** The plan when not learning: nothing to read first. */
