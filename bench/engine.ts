@@ -15,6 +15,8 @@
  *   with the same two listeners.
  * - `learningOn` / `learningOff`: `singleListened` with `learning: true` and without, each cascade to its
  *   own recipient (each send reads the recipient's statistics, each outcome is counted).
+ * Each run's process CPU time per cascade is recorded too (`cpuMicros`, medians over rounds): on a shared machine it
+ * moves far less than the rates do (run with `--single-threaded-gc` so the collector's time counts once).
  * Then, once: bytesPerOpenCascade, heap growth per open cascade with `--open` cascades (default 1,000,000)
  * waiting for the first of two channels' receipts.
  * `--vs notifme`: the side-by-side comparison with notifme-sdk instead (bench/engine-vs-notifme.ts).
@@ -238,11 +240,15 @@ if (!(globalThis as { gc?: unknown }).gc) log('note: run with node --expose-gc (
 log(`${rounds} rounds of ${count.toLocaleString('en')} cascades per workload, ${concurrency} in flight, order rotated each round, GC forced between runs`);
 for (const name of names) await workloads[name](Math.min(10_000, count)); // warm-up
 const rates = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<Workload, number[]>;
+const cpus = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<Workload, number[]>;
 for (let r = 0; r < rounds; r++) {
   for (let k = 0; k < names.length; k++) {
     const name = names[(k + r) % names.length]!;
     gc();
+    const cpuBefore = process.cpuUsage();
     rates[name].push(await workloads[name](count));
+    const cpu = process.cpuUsage(cpuBefore);
+    cpus[name].push((cpu.user + cpu.system) / (name === 'floor' ? 20 * count : count));
   }
   log(`  round ${r + 1}: ${names.map((name) => `${name} ${Math.round(rates[name][r]!).toLocaleString('en')}/s`).join(' · ')}`);
 }
@@ -262,6 +268,8 @@ const result = {
     onVsOff: !rates.learningOn?.length || !rates.learningOff?.length ? 0 : round2(perRound('learningOn', 'learningOff')),
   },
   bytesPerOpenCascade: 0,
+  /** Median process CPU time per cascade (µs), by workload. */
+  cpuMicros: Object.fromEntries(names.map((name) => [name, Math.round(median(cpus[name]) * 100) / 100])) as Partial<Record<Workload, number>>,
 };
 if (openCount > 0) {
   log(`memory: ${openCount.toLocaleString('en')} cascades waiting for receipts`);
@@ -280,5 +288,6 @@ else {
   row('3 steps: push timeout → email failed → SMS delivered', result.cascade3.perSecond, result.cascade3.ofFloor, 'target ≥ 0.08×');
   row('single step, listeners, learning on', result.learning.onPerSecond, result.learning.onOfFloor, '');
   console.log(`  learning on vs off: ${result.learning.onVsOff.toFixed(3)}×   target ≥ 0.85×`);
+  console.log(`  CPU per cascade (µs, median): ${names.map((name) => `${name} ${result.cpuMicros[name]}`).join(' · ')}`);
   console.log(`  bytesPerOpenCascade (2 channels): ${result.bytesPerOpenCascade.toLocaleString('en')}   target ≤ 600`);
 }

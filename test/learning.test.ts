@@ -2,11 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   addToChannel,
+  addToChannelRecord,
   addToCounts,
+  addToCountsRecord,
   bucketUpperMs,
   decay,
   estimateChannel,
   latencyBucket,
+  newChannelRecord,
+  newCountsRecord,
   observe,
   resolveLearning,
   type ChannelStats,
@@ -309,3 +313,36 @@ describe('the recipient posterior: hard failures and cold start', () => {
   });
 });
 
+
+describe('records updated in place (the memory store)', () => {
+  it('hold exactly the figures the copying functions give, after any sequence of observations, and their adaptive wait follows', () => {
+    const observation = fc.record({
+      outcome: fc.constantFrom<Observation['outcome']>('delivered', 'failed', 'timeout', 'skipped'),
+      at: fc.integer({ min: 0, max: 3 * WEEK }),
+      weight: fc.constantFrom(1, 1, 1, -1, -1e12),
+      latencyMs: fc.option(fc.integer({ min: 0, max: 10 * MINUTE }), { nil: undefined }),
+      later: fc.integer({ min: -DAY, max: 2 * WEEK }),
+    });
+    fc.assert(
+      fc.property(fc.array(observation, { minLength: 1, maxLength: 40 }), (steps) => {
+        let now = NOW;
+        let counts: OutcomeCounts | undefined;
+        let stats: ChannelStats | undefined;
+        const countsRecord = newCountsRecord(NOW);
+        const channelRecord = newChannelRecord(NOW);
+        for (const step of steps) {
+          now = Math.max(NOW, now + step.later);
+          const o = obs(step.outcome, NOW + step.at, { weight: step.weight, latencyMs: step.latencyMs });
+          counts = addToCounts(counts, o, now, WEEK);
+          stats = addToChannel(stats, o, now, WEEK);
+          addToCountsRecord(countsRecord, o, now, WEEK);
+          addToChannelRecord(channelRecord, o, now, WEEK);
+          expect({ ...countsRecord }).toStrictEqual(counts);
+          expect({ ...channelRecord, latency: { ...channelRecord.latency } }).toStrictEqual({ ...stats, latency: { ...stats.latency } });
+          // The record is the same object each time: an estimate from it must not keep an earlier histogram.
+          expect(estimateChannel(channelRecord, undefined, WAIT, { ...LEARNING, minSamples: 1 }, now)).toStrictEqual(estimateChannel(stats, undefined, WAIT, { ...LEARNING, minSamples: 1 }, now));
+        }
+      }),
+    );
+  });
+});

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  createRouter,
   memoryStore,
   planCascade,
+  SendError,
+  SimulatedClock,
   startCascade,
   transition,
   type Cascade,
@@ -10,9 +13,13 @@ import {
   type Message,
   type Recipient,
 } from 'cascade-router';
+import { memoryStoreKeeping } from '../src/store/memory.js';
 import { storeContract } from './store.contract.js';
 
 storeContract('memoryStore', () => memoryStore());
+// Every cascade kept in its packed form (./src/store/packed.ts) from its first write: what a busy store does
+// with cascades that wait for minutes.
+storeContract('memoryStore, cascades packed at once', () => memoryStoreKeeping({}, 0));
 
 const T0 = Date.UTC(2026, 0, 8, 10, 0);
 const send = async (): Promise<string> => 'unused';
@@ -148,5 +155,76 @@ describe('memoryStore learned statistics', () => {
     const known = await Promise.all(['a', 'b', 'c'].map(async (r) => (await store.learned(r, ['push'])).recipient.size));
     expect(known).toEqual([1, 0, 1]);
     expect((await store.learned('b', ['push'])).channels.get('push')!.delivered).toBe(4);
+  });
+});
+
+describe('memoryStore: packed cascades', () => {
+  it('reads every cascade back key for key as it was written, through failovers, failures, prices, timeouts, learning and cancels', async () => {
+    const inner = memoryStoreKeeping({ retention: Infinity }, 0);
+    const written: Cascade[] = [];
+    const check = async (cascade: Cascade): Promise<void> => {
+      written.push(cascade);
+      expect(await inner.get(cascade.id)).toStrictEqual(cascade);
+    };
+    const store: typeof inner = Object.assign(Object.create(inner) as typeof inner, {
+      async create(cascade: Cascade, update?: Parameters<typeof inner.create>[1]) {
+        const result = await inner.create(cascade, update);
+        if (result.created) await check(cascade);
+        return result;
+      },
+      async commit(...args: Parameters<typeof inner.commit>) {
+        const result = await inner.commit(...args);
+        if (result.ok) await check(args[0]);
+        return result;
+      },
+    });
+    const clock = new SimulatedClock(T0);
+    let seq = 0;
+    const ok = async (): Promise<string> => `id-${seq++}`;
+    const priced = async () => ({ providerMessageId: `id-${seq++}`, price: '0.0123' });
+    const down = async (): Promise<string> => {
+      throw new SendError('provider down', { permanent: false, fault: 'provider' });
+    };
+    const bad = async (): Promise<string> => {
+      throw new SendError('no such number', { permanent: true });
+    };
+    const router = createRouter({
+      clock,
+      store,
+      learning: true,
+      channels: {
+        push: { kind: 'push', send: ok, confirm: { timeout: '2m' } },
+        email: { kind: 'email', cost: '0.001', providers: [{ name: 'a', send: down, retry: false }, { name: 'b', send: priced }], confirm: { timeout: '10m' } },
+        sms: { kind: 'sms', cost: '0.05', send: ok, confirm: { timeout: '5m' } },
+        viber: { kind: 'messenger', cost: '0.02', billing: 'delivered', send: bad },
+      },
+    });
+    const sent: { cascadeId: string; providerMessageId: string; channel: string }[] = [];
+    router.on('sent', (e) => void sent.push({ cascadeId: e.cascadeId, providerMessageId: e.providerMessageId!, channel: e.channel }));
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const message: Message = { key: `k${i}`, category: 'transactional', content: { text: 'Hi', sms: 'Hi' }, ...(i % 3 === 0 ? { deadline: '30m' } : {}), ...(i % 4 === 1 ? { delays: { sms: '1m' } } : {}), metadata: { n: String(i) } };
+      const recipient: Recipient = { id: `r${i % 5}`, addresses: { push: `t${i}`, email: `u${i}@example.com`, sms: '+380501234567', viber: '+380501234567' }, ...(i % 2 ? { preferredOrder: ['viber', 'sms'] } : {}) };
+      ids.push((await router.send(message, recipient)).cascadeId);
+    }
+    await router.settled();
+    for (const [i, s] of sent.entries()) {
+      if (i % 3 === 0) await router.handleReceipt({ providerMessageId: s.providerMessageId, status: 'failed', error: { code: 'x', message: 'bounced', fault: 'recipient' } });
+      else if (i % 3 === 1) await router.handleReceipt({ providerMessageId: s.providerMessageId, status: 'sent', price: '0.002' });
+    }
+    await router.cancel(ids[5]!);
+    await clock.advance(3 * 60_000);
+    await router.settled();
+    for (const s of sent.slice()) await router.handleReceipt({ providerMessageId: s.providerMessageId, status: 'delivered' });
+    await clock.advance(60 * 60_000);
+    await router.settled();
+    await router.close();
+    // Every shape of state the scenario was meant to reach was written, and read back exactly.
+    expect(written.some((c) => c.attempts.some((a) => (a.failovers?.length ?? 0) > 0))).toBe(true);
+    expect(written.some((c) => c.attempts.some((a) => a.error !== undefined))).toBe(true);
+    expect(written.some((c) => c.attempts.some((a) => a.priceMicros !== undefined))).toBe(true);
+    expect(written.some((c) => c.attempts.some((a) => a.outcome === 'timeout'))).toBe(true);
+    expect(new Set(written.map((c) => c.status))).toEqual(new Set(['scheduled', 'active', 'delivered', 'cancelled', 'exhausted']));
+    for (const id of ids) expect(await inner.get(id)).toStrictEqual(written.findLast((c) => c.id === id));
   });
 });

@@ -1,6 +1,8 @@
 /**
  * Learned reachability and receipt latency: what a store keeps, how it decays, and the estimates the
- * planner orders by. Pure functions; the stores hold the records and apply updates atomically.
+ * planner orders by. Pure functions; the stores hold the records and apply updates atomically (the memory
+ * store updates its records in place with the `…Record` functions, the same arithmetic). One file over ~250
+ * lines: what is counted and how it is read back are one model, kept together.
  * See docs/cost-model.md.
  */
 import { toMs, type Duration } from './duration.js';
@@ -179,6 +181,66 @@ export function addToChannel(stats: ChannelStats | undefined, o: Observation, no
   return { ...counts, latency };
 }
 
+/** Counts a store keeps as one record and updates in place (the memory store), instead of a new object per outcome. */
+export interface CountsRecord {
+  at: number;
+  delivered: number;
+  failed: number;
+  timeout: number;
+  skipped: number;
+}
+
+/** A channel's figures kept as one record: its counts and its latency histogram, both updated in place. */
+export interface ChannelRecord extends CountsRecord {
+  readonly latency: Record<number, number>;
+}
+
+/** A record for a key nothing was counted for yet: aging it to `now` leaves it as it is, as `addToCounts` starts. */
+export function newCountsRecord(now: number): CountsRecord {
+  return { at: now, delivered: 0, failed: 0, timeout: 0, skipped: 0 };
+}
+
+export function newChannelRecord(now: number): ChannelRecord {
+  return { at: now, delivered: 0, failed: 0, timeout: 0, skipped: 0, latency: {} };
+}
+
+/** `addToCounts`, written into the record: the same figures, in the same order of operations. */
+export function addToCountsRecord(c: CountsRecord, o: Observation, now: number, halfLifeMs: number): void {
+  const age = decay(c.at, now, halfLifeMs);
+  const w = o.weight * decay(o.at, now, halfLifeMs);
+  c.at = Math.max(c.at, now);
+  c.delivered = Math.max(0, c.delivered * age + (o.outcome === 'delivered' ? w : 0));
+  c.failed = Math.max(0, c.failed * age + (o.outcome === 'failed' ? w : 0));
+  c.timeout = Math.max(0, c.timeout * age + (o.outcome === 'timeout' ? w : 0));
+  c.skipped = Math.max(0, c.skipped * age + (o.outcome === 'skipped' ? w : 0));
+}
+
+// How many times each record was updated: a record stays the same object, so what is derived from it is
+// keyed by the object and this count.
+const revisions = new WeakMap<ChannelStats, number>();
+
+/** A number that changes whenever `addToChannelRecord` updates the figures (0 for figures never updated in place). */
+export function revisionOf(stats: ChannelStats): number {
+  return revisions.get(stats) ?? 0;
+}
+
+/** `addToChannel`, written into the record: the histogram is aged and added to where it is, not copied. */
+export function addToChannelRecord(stats: ChannelRecord, o: Observation, now: number, halfLifeMs: number): void {
+  revisions.set(stats, revisionOf(stats) + 1);
+  const age = decay(stats.at, now, halfLifeMs);
+  addToCountsRecord(stats, o, now, halfLifeMs);
+  const latency = stats.latency as Record<string, number>;
+  const added = o.latencyMs !== undefined && o.outcome === 'delivered';
+  if (age === 1 && !added) return;
+  // The record is the same object with other weights: its sorted histogram is stale.
+  histograms.delete(stats);
+  if (age !== 1) for (const bucket in latency) latency[bucket] = latency[bucket]! * age;
+  if (added) {
+    const bucket = latencyBucket(o.latencyMs!);
+    stats.latency[bucket] = Math.max(0, (stats.latency[bucket] ?? 0) + o.weight * decay(o.at, now, halfLifeMs));
+  }
+}
+
 /** How one channel is configured to wait, for `estimateChannel`. */
 export interface WaitBounds {
   /** The configured timeout: the wait until enough latencies are known. */
@@ -313,7 +375,8 @@ interface Histogram {
 }
 
 const NO_HISTOGRAM: Histogram = { buckets: [], total: 0 };
-// Stores replace a channel's figures on every update, so one sort serves every plan until the next one.
+// Stores replace a channel's figures on every update, or update a record in place and drop its entry here
+// (`addToChannelRecord`), so one sort serves every plan until the next one.
 const histograms = new WeakMap<ChannelStats, Histogram>();
 
 function histogram(stats: ChannelStats): Histogram {

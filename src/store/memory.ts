@@ -1,9 +1,14 @@
+/**
+ * The in-process store (`memoryStore`). One file over ~250 lines: its maps, timer heap and packed cascades are
+ * all written by `commit` under one version check, which reads best in one place.
+ */
 import { durationOption, type Duration } from '../core/duration.js';
 import { InvalidConfigError } from '../core/errors.js';
-import { addToChannel, addToCounts, type ChannelStats, type OutcomeCounts } from '../core/learning.js';
+import { addToChannelRecord, addToCountsRecord, newChannelRecord, newCountsRecord, type ChannelRecord, type CountsRecord, type OutcomeCounts } from '../core/learning.js';
 import { LedgerTotals } from '../core/ledger.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
 import { heldLimits } from './options.js';
+import { PackedCascades } from './packed.js';
 import { TimerHeap } from './timer-heap.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type HeldReceipt, type PaceAnswer, type SharedHealth, type StatsUpdate } from './types.js';
 
@@ -49,11 +54,53 @@ const CONFLICT: CommitResult = Object.freeze({ ok: false, held: EMPTY });
  * leaves (closes): there is no crash to detect, and no heartbeat lapses.
  */
 export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
+  return memoryStoreKeeping(options, HOT);
+}
+
+/**
+ * How many of the latest changes keep their cascades as objects: enough for every cascade in flight in a
+ * busy router to be read back as it was written; the open cascades changed before them (those waiting for a
+ * receipt or a timer) are packed (./packed.ts), about a third of the memory.
+ */
+const HOT = 4096;
+
+/** `memoryStore` with the number of latest changes kept as objects (0: every cascade packed at once, finished ones too; tests). */
+export function memoryStoreKeeping(options: MemoryStoreOptions, hot: number): CascadeStore {
   if (typeof options !== 'object' || options === null) throw new InvalidConfigError(`Expected memoryStore() options to be an object, got ${String(options)}`);
   const retentionMs = durationOption(options, 'retention', 86_400_000, { infinite: true });
   const { total: maxHeld, perId: maxHeldPerId } = heldLimits(options);
   const maxRecipients = countOption(options.maxRecipients, 'maxRecipients', 100_000);
-  const cascades = new Map<string, Cascade>();
+  // A cascade, or the handle of its packed form.
+  const cascades = new Map<string, Cascade | number>();
+  const packed = new PackedCascades();
+  // Ids of the latest `hot` changes, a ring: the one a change pushes out is packed.
+  const recent: (string | undefined)[] = [];
+  let recentAt = 0;
+  const read = (id: string): Cascade | undefined => {
+    const value = cascades.get(id);
+    return typeof value === 'number' ? packed.unpack(value) : value;
+  };
+  // Finished cascades stay objects: packing one costs a few microseconds, as much as a fifth of its whole run,
+  // and most are read never again and dropped after `retention`.
+  const pack = (id: string): void => {
+    const value = cascades.get(id);
+    if (typeof value !== 'object' || (hot > 0 && TERMINAL.has(value.status))) return;
+    const handle = packed.pack(value);
+    if (handle !== undefined) cascades.set(id, handle);
+  };
+  const put = (cascade: Cascade, previous: Cascade | number | undefined): void => {
+    if (typeof previous === 'number') packed.release(previous);
+    cascades.set(cascade.id, cascade);
+    if (hot === 0) return pack(cascade.id);
+    const pushedOut = recent[recentAt];
+    recent[recentAt] = cascade.id;
+    recentAt = (recentAt + 1) % hot;
+    if (pushedOut !== undefined) pack(pushedOut);
+  };
+  const timerOf = (id: string): number | undefined => {
+    const value = cascades.get(id);
+    return typeof value === 'number' ? packed.field(value, 'timerAt') : value?.timerAt;
+  };
   const byKey = new Map<string, string>();
   const byProviderId = new Map<string, string>();
   const held = new Map<string, HeldReceipt[]>();
@@ -66,21 +113,31 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
   const finished: { id: string; at: number }[] = [];
   let finishedHead = 0;
   const totals = new LedgerTotals();
-  const channelStats = new Map<string, ChannelStats>();
+  // Records updated in place: what `learned()` hands out is read at once by the planner, never kept.
+  const channelStats = new Map<string, ChannelRecord>();
   // Insertion order is update order: the first entry is the least recently updated recipient.
-  const recipientStats = new Map<string, Map<string, OutcomeCounts>>();
+  const recipientStats = new Map<string, Map<string, CountsRecord>>();
+  let newest: string | undefined;
 
   const apply = (update: StatsUpdate | undefined, now: number): void => {
     if (!update) return;
     if (update.ledger) totals.add(update.ledger);
     if (!update.observations) return;
     for (const o of update.observations) {
-      channelStats.set(o.channel, addToChannel(channelStats.get(o.channel), o, now, update.halfLifeMs));
+      let channel = channelStats.get(o.channel);
+      if (channel === undefined) channelStats.set(o.channel, (channel = newChannelRecord(now)));
+      addToChannelRecord(channel, o, now, update.halfLifeMs);
       let own = recipientStats.get(o.recipientId);
-      if (own) recipientStats.delete(o.recipientId);
-      else own = new Map();
-      recipientStats.set(o.recipientId, own);
-      own.set(o.channel, addToCounts(own.get(o.channel), o, now, update.halfLifeMs));
+      // An update's observations are mostly one recipient's: it is moved to the end (most recent) once.
+      if (own === undefined || o.recipientId !== newest) {
+        if (own) recipientStats.delete(o.recipientId);
+        else own = new Map();
+        recipientStats.set(o.recipientId, own);
+        newest = o.recipientId;
+      }
+      let counts = own.get(o.channel);
+      if (counts === undefined) own.set(o.channel, (counts = newCountsRecord(now)));
+      addToCountsRecord(counts, o, now, update.halfLifeMs);
       if (recipientStats.size > maxRecipients) recipientStats.delete(recipientStats.keys().next().value!);
     }
   };
@@ -102,22 +159,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
   const schedule = (cascade: Cascade, previous: Cascade | undefined): void => {
     if (cascade.timerAt === undefined || cascade.timerAt === previous?.timerAt) return;
     timers.push(cascade.timerAt, cascade.id);
-    if (timers.size > 2 * cascades.size + 1024) timers.retain((at, id) => cascades.get(id)?.timerAt === at);
+    if (timers.size > 2 * cascades.size + 1024) timers.retain((at, id) => timerOf(id) === at);
   };
 
   // Ids are the idempotency keys unless the router was told otherwise: only other ids need the key index.
   const owner = (key: string): Cascade | undefined => {
     const own = cascades.get(key);
-    if (own?.key === key) return own;
+    if (own !== undefined && (typeof own === 'number' ? packed.field(own, 'key') : own.key) === key) return read(key);
     const id = byKey.get(key);
-    return id === undefined ? undefined : cascades.get(id);
+    return id === undefined ? undefined : read(id);
   };
 
   const evictFinished = (now: number): void => {
     while (finishedHead < finished.length && finished[finishedHead]!.at + retentionMs <= now) {
       const id = finished[finishedHead++]!.id;
-      const cascade = cascades.get(id);
+      const cascade = read(id);
       if (!cascade) continue;
+      const value = cascades.get(id);
+      if (typeof value === 'number') packed.release(value);
       cascades.delete(id);
       if (cascade.id !== cascade.key) byKey.delete(cascade.key);
       for (const attempt of cascade.attempts) if (attempt.providerMessageId) byProviderId.delete(attempt.providerMessageId);
@@ -157,9 +216,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
 
   return {
     create(cascade, update) {
-      const existing = owner(cascade.key) ?? cascades.get(cascade.id);
+      const existing = owner(cascade.key) ?? read(cascade.id);
       if (existing) return { created: false, cascade: existing };
-      cascades.set(cascade.id, cascade);
+      put(cascade, undefined);
       apply(update, cascade.updatedAt);
       if (cascade.id !== cascade.key) byKey.set(cascade.key, cascade.id);
       schedule(cascade, undefined);
@@ -169,18 +228,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
     },
 
     get(id) {
-      return cascades.get(id);
+      return read(id);
     },
 
     commit(next, providerIds, update, heldThrough): CommitResult {
-      const current = cascades.get(next.id);
-      if (!current || current.version !== next.version - 1) return CONFLICT;
+      const value = cascades.get(next.id);
+      if (value === undefined || (typeof value === 'number' ? packed.field(value, 'version') : value.version) !== next.version - 1) return CONFLICT;
+      const current = typeof value === 'number' ? packed.unpack(value) : value;
       const now = next.updatedAt;
       if (providerIds.length > 0 && held.size > 0) {
         const live = liveHeld(providerIds, now);
         if (live?.some((entry) => heldThrough === undefined || entry.seq > heldThrough)) return { ok: false, held: live };
       }
-      cascades.set(next.id, next);
+      put(next, value);
       apply(update, now);
       schedule(next, current);
       track(next, current);
@@ -221,7 +281,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
         const at = timers.peek();
         if (at === undefined || at > now) break;
         const [, id] = timers.pop()!;
-        if (cascades.get(id)?.timerAt === at) due.add(id);
+        if (timerOf(id) === at) due.add(id);
       }
       return [...due];
     },
@@ -239,7 +299,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
     },
 
     async *open() {
-      for (const cascade of cascades.values()) if (!TERMINAL.has(cascade.status)) yield cascade;
+      for (const id of cascades.keys()) {
+        const cascade = read(id);
+        if (cascade !== undefined && !TERMINAL.has(cascade.status)) yield cascade;
+      }
     },
 
     heartbeat(instanceId) {
@@ -305,6 +368,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       capped.clear();
       sending.clear();
       cascades.clear();
+      packed.clear();
+      recent.length = 0;
+      recentAt = 0;
       byKey.clear();
       byProviderId.clear();
       held.clear();
@@ -316,6 +382,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CascadeStore {
       finishedHead = 0;
       channelStats.clear();
       recipientStats.clear();
+      newest = undefined;
     },
   };
 }

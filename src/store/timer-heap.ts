@@ -37,11 +37,8 @@ export class TimerHeap {
     }
     this.ats.length = size;
     this.ids.length = size;
-    const entries = this.ats.map((at, i) => [at, this.ids[i]!] as const).sort((a, b) => a[0] - b[0]);
-    entries.forEach(([at, id], i) => {
-      this.ats[i] = at;
-      this.ids[i] = id;
-    });
+    // Heap order back in place, bottom up (Floyd): O(n), no entry copied out.
+    for (let i = (size >> 1) - 1; i >= 0; i--) this.siftDown(this.ats[i]!, this.ids[i]!, i);
   }
 
   /** Removes and returns the earliest entry's id and time. */
@@ -55,9 +52,10 @@ export class TimerHeap {
     return top;
   }
 
-  private siftDown(at: number, id: string): void {
+  /** Puts (at, id) at `from` (its old entry there dropped) and moves it down to its place. */
+  private siftDown(at: number, id: string, from = 0): void {
     const size = this.ats.length;
-    let i = 0;
+    let i = from;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= size) break;
