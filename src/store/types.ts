@@ -151,7 +151,8 @@ export interface CascadeStore {
   nextDueAt(): MaybePromise<number | undefined>;
   /**
    * What has been learned about these channels (statistics keys, see `Observation.channel`): their
-   * channel-wide figures and the recipient's own counts. Channels with nothing learned are left out.
+   * channel-wide figures and the recipient's own counts. Channels with nothing learned are left out. The
+   * answer is read at once: the memory store answers its own records, which its next update changes in place.
    */
   learned(recipientId: string, channels: readonly string[]): MaybePromise<Learned>;
   /** The spend ledger: every `update.ledger` added up since the store began. */
