@@ -4,16 +4,13 @@
  * breakers, rate limits and frequency caps, and what was learned and spent. Each is one statement.
  */
 import type { CascadeStore, Orphan, SharedHealth } from '../store/types.js';
-import type { PostgresQuery } from './connection.js';
+import type { StoreQuery } from './calls.js';
 import type { ResolvedPostgresOptions } from './options.js';
 import { LEARNED_SQL, LEDGER_SQL } from './stats-sql.js';
 import { parseLearned, parseLedger } from './stats.js';
 
 /** Rows asked for per step of the orphans scan (as `open()` asks per step of its own). */
 const PAGE = 200;
-
-/** One query of the store on its pool, rows as arrays: `operation` names it in the error a failure gives. */
-export type StoreQuery = (operation: string, q: PostgresQuery) => Promise<unknown[][]>;
 
 type Shared = Pick<CascadeStore, 'claimDue' | 'nextDueAt' | 'learned' | 'ledger' | 'heartbeat' | 'leave' | 'orphans' | 'health' | 'reportHealth' | 'pace' | 'admit'>;
 

@@ -1,14 +1,27 @@
-import { InvalidConfigError, InvalidInputError, StoreConflictError } from '../core/errors.js';
+/**
+ * The PostgreSQL store: a cascade's create (also inside your transaction), read, commit and route, each one SQL
+ * function call, and the batches that send those made in one turn of the event loop together; `migrate`, `open`,
+ * `heldCounts`, `listen`. Its pieces: options.ts (the options and their checks), calls.ts (the pool, the schema
+ * version checked, each query's failure made a store error), known.ts (what this instance holds of each
+ * cascade), tick-cache.ts, shared.ts (what routers coordinate by besides cascades), schema.ts and the *-sql.ts
+ * migrations, stats.ts, listener.ts, batch.ts.
+ * Over 250 lines because each change's arguments and its batched form stay side by side: the batches pick
+ * columns by their position in `createArgs` and in `commit`'s call (`column(calls, 10)`), and the batched
+ * functions take them in that order, so splitting them would put a positional contract across two files.
+ */
+import { InvalidInputError, StoreConflictError } from '../core/errors.js';
 import { sentByIndex } from '../store/sent-by.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from '../redis/codec.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type StatsUpdate } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
 import { readStoredCascade } from '../core/stored.js';
-import { openPool, toStoreError, type PostgresQuery } from './connection.js';
+import { toStoreError, type PostgresQuery } from './connection.js';
 import { Batch, column } from './batch.js';
+import { postgresCalls } from './calls.js';
+import { knownCascades, type Row } from './known.js';
 import { Listener } from './listener.js';
 import { resolvePostgresOptions, type PostgresStoreOptions } from './options.js';
-import { bootstrapSql, postgresMigrations, SCHEMA_VERSION } from './schema.js';
+import { bootstrapSql, postgresMigrations } from './schema.js';
 import { sharedCalls } from './shared.js';
 import { statsColumns, statsJson, type StatsAt } from './stats.js';
 import { TickCache } from './tick-cache.js';
@@ -47,87 +60,20 @@ const params = (from: number, count: number): string => Array.from({ length: cou
 const COMMITTED: CommitResult = Object.freeze({ ok: true, held: Object.freeze([]) });
 const CONFLICT: CommitResult = Object.freeze({ ok: false, held: Object.freeze([]) });
 
-/** What this instance knows of one stored cascade: its fixed part (by nonce) and, if current when last seen, the whole. */
-interface Known {
-  readonly nonce: string;
-  readonly fixed: Fixed;
-  cascade: Cascade | undefined;
-}
-
-/** A row as `get`, `open` and `route` answer it: nonce, version, state (null: the copy held is current), fixed (null: the one held). */
-type Row = readonly [nonce: string, version: number, state: string | null, fixed: string | null];
-
 /** A `CascadeStore` in PostgreSQL, shared by every router instance that uses the same schema. */
 export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const resolved = resolvePostgresOptions(options);
-  const { schema, retention, maxHeldPerId, maxHeld, batchSize, cacheSize, timeoutMs } = resolved;
-  const ownsPool = options.pool === undefined;
-  const pool = options.pool ?? openPool(options.connectionString!, options);
+  const { schema, retention, maxHeldPerId, maxHeld, batchSize, cacheSize } = resolved;
+  const calls = postgresCalls(options, resolved);
+  const { pool, query, checkSchema } = calls;
   const listener = new Listener(pool, schema);
   const s = schema;
 
-  /** Checked once: the schema must be migrated to this release's version. */
-  let checked: Promise<void> | undefined;
-  const checkSchema = (): Promise<void> => {
-    checked ??= pool.query({ text: `SELECT coalesce(max(version), 0) FROM ${s}.migrations`, rowMode: 'array', query_timeout: timeoutMs }).then(
-      ({ rows }) => {
-        const version = Number((rows[0] as unknown[])[0]);
-        if (version < SCHEMA_VERSION) {
-          throw new InvalidConfigError(`The PostgreSQL schema "${schema}" is at version ${version}; this release needs ${SCHEMA_VERSION}: call \`store.migrate()\` once, or apply postgresMigrations()`);
-        }
-      },
-      (error: unknown) => {
-        checked = undefined;
-        throw toStoreError('connect', error, schema);
-      },
-    );
-    return checked;
-  };
-
-  /** One query on the pool; rows as arrays. */
-  async function query(operation: string, q: PostgresQuery): Promise<unknown[][]> {
-    await checkSchema();
-    try {
-      const { rows } = await pool.query({ ...q, rowMode: 'array', query_timeout: timeoutMs });
-      return rows as unknown[][];
-    } catch (error) {
-      throw toStoreError(operation, error, schema);
-    }
-  }
-
-  const known = new Map<string, Known>();
   const nonces = nonceMaker();
-  const remember = (id: string, entry: Known): void => {
-    if (cacheSize === 0) return;
-    known.delete(id);
-    known.set(id, entry);
-    if (known.size > cacheSize) known.delete(known.keys().next().value!);
-  };
   const tick = new TickCache();
+  const { known, remember, decode } = knownCascades(cacheSize, tick);
   // The provider ids this instance indexed, for `routeHint`.
   const sentBy = sentByIndex(cacheSize);
-
-  /** The cascade a row shows, remembered; `sent` is what this instance held when it asked (the row is relative to it). */
-  const decode = (id: string, row: Row | undefined, sent: Known | undefined): Cascade | undefined => {
-    if (row === undefined) {
-      known.delete(id);
-      tick.block(id);
-      return undefined;
-    }
-    const [nonce, , state, fixedJson] = row;
-    if (state === null) {
-      tick.confirm(sent!.cascade!);
-      return sent!.cascade!;
-    }
-    const fixed = fixedJson === null ? sent!.fixed : (JSON.parse(fixedJson) as Fixed);
-    const cascade = { ...fixed, ...readStoredCascade(JSON.parse(state) as Omit<Cascade, keyof Fixed>) } as Cascade;
-    if (TERMINAL.has(cascade.status)) known.delete(id);
-    else remember(id, { nonce, fixed, cascade });
-    // A fixed part this instance did not hold may be a cascade created again under the id: versions restart.
-    if (fixedJson !== null && sent !== undefined && sent.nonce !== nonce) tick.block(id);
-    else tick.confirm(cascade);
-    return cascade;
-  };
 
   const read = async (id: string, operation: string): Promise<Cascade | undefined> => {
     const entry = known.get(id);
@@ -258,7 +204,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         }
         await client.query({ text: 'COMMIT' });
         client.release();
-        checked = undefined;
+        calls.recheck();
       } catch (error) {
         await client.query({ text: 'ROLLBACK' }).catch(() => {});
         client.release(error instanceof Error ? error : true);
@@ -409,7 +355,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 
     async dispose() {
       await listener.close();
-      if (ownsPool) await pool.end().catch(() => {});
+      await calls.dispose();
     },
   };
   if (options.listen === false) store.listen = () => () => {};
