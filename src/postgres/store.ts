@@ -1,70 +1,32 @@
-import { systemClock, type Clock } from '../runtime/clock.js';
-import { InvalidConfigError, InvalidInputError, StoreConflictError } from '../core/errors.js';
+/**
+ * The PostgreSQL store: a cascade's create (also inside your transaction), read, commit and route, each one SQL
+ * function call, and the batches that send those made in one turn of the event loop together; `migrate`, `open`,
+ * `heldCounts`, `listen`. Its pieces: options.ts (the options and their checks), calls.ts (the pool, the schema
+ * version checked, each query's failure made a store error), known.ts (what this instance holds of each
+ * cascade), tick-cache.ts, shared.ts (what routers coordinate by besides cascades), schema.ts and the *-sql.ts
+ * migrations, stats.ts, listener.ts, batch.ts.
+ * Over 250 lines because each change's arguments and its batched form stay side by side: the batches pick
+ * columns by their position in `createArgs` and in `commit`'s call (`column(calls, 10)`), and the batched
+ * functions take them in that order, so splitting them would put a positional contract across two files.
+ */
+import { InvalidInputError, StoreConflictError } from '../core/errors.js';
 import { sentByIndex } from '../store/sent-by.js';
-import { heldLimits } from '../store/options.js';
 import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from '../redis/codec.js';
-import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type Orphan, type SharedHealth, type StatsUpdate } from '../store/types.js';
+import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type StatsUpdate } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
 import { readStoredCascade } from '../core/stored.js';
-import { openPool, toStoreError, type PostgresConnectionOptions, type PostgresPool, type PostgresQuery } from './connection.js';
+import { toStoreError, type PostgresQuery } from './connection.js';
 import { Batch, column } from './batch.js';
+import { postgresCalls } from './calls.js';
+import { knownCascades, type Row } from './known.js';
 import { Listener } from './listener.js';
-import { bootstrapSql, postgresMigrations, schemaName, SCHEMA_VERSION } from './schema.js';
-import { LEARNED_SQL, LEDGER_SQL } from './stats-sql.js';
-import { parseLearned, parseLedger, statsColumns, statsJson, type StatsAt } from './stats.js';
+import { resolvePostgresOptions, type PostgresStoreOptions } from './options.js';
+import { bootstrapSql, postgresMigrations } from './schema.js';
+import { sharedCalls } from './shared.js';
+import { statsColumns, statsJson, type StatsAt } from './stats.js';
 import { TickCache } from './tick-cache.js';
-import { durationOption, type Duration } from '../core/duration.js';
 
-export interface PostgresStoreOptions extends PostgresConnectionOptions {
-  /** Your node-postgres `Pool`. Not closed by `dispose()`; the store keeps one of its connections to listen on. */
-  readonly pool?: PostgresPool | undefined;
-  /** Or a connection string (`postgres://user@host/db`): the store opens (and on `dispose()` closes) a pool of its own. */
-  readonly connectionString?: string | undefined;
-  /** The schema its tables live in (created by `migrate()`). Default `cascade_router`. */
-  readonly schema?: string | undefined;
-  /** How long finished cascades stay readable (database time): `'24h'`, or milliseconds. Default 24 hours. `Infinity` keeps them; `0` deletes at once. */
-  readonly retention?: Duration | undefined;
-  /** @deprecated The same as `retention`, in milliseconds. */
-  readonly retentionMs?: number | undefined;
-  /** Most receipts held per unknown provider id; its oldest go first. Default 32. */
-  readonly maxHeldPerId?: number | undefined;
-  /** Most receipts held for unknown provider ids in all; the oldest go first. Default 100,000. */
-  readonly maxHeldTotal?: number | undefined;
-  /** @deprecated The same as `maxHeldTotal`. */
-  readonly maxHeldReceipts?: number | undefined;
-  /** How long a claimed timer is reserved for the instance that claimed it; if it dies, another fires it after this. Default `'30s'`. */
-  readonly claimLease?: Duration | undefined;
-  /** @deprecated The same as `claimLease`, in milliseconds. */
-  readonly claimLeaseMs?: number | undefined;
-  /**
-   * `nextDueAt()` answers at most this far ahead, so every router looks again this often for timers set by
-   * other instances whose wake-up it missed, and for sends left by dead instances. Default `'1s'`; 0 reports only real timers.
-   */
-  readonly poll?: Duration | undefined;
-  /** @deprecated The same as `poll`, in milliseconds. */
-  readonly pollMs?: number | undefined;
-  /** LISTEN for wake-ups (a transactional start that committed): the first step goes out at once rather than at the next poll. Default true. */
-  readonly listen?: boolean | undefined;
-  /**
-   * Notify listeners from a transactional start, so its first step goes out as soon as the transaction commits.
-   * PostgreSQL commits notifying transactions one at a time (a lock held through the WAL flush), which bounds how
-   * many such starts commit per second; `false` leaves them to the routers' next poll (`poll`). Default true.
-   */
-  readonly notify?: boolean | undefined;
-  /** How often housekeeping runs (retention, expired held receipts, statistics expiry, ledger folding). Default `'10s'`. */
-  readonly maintenance?: Duration | undefined;
-  /** @deprecated The same as `maintenance`, in milliseconds. */
-  readonly maintenanceMs?: number | undefined;
-  /** The clock the polling hint counts from: pass the router's clock when it is not the system clock. */
-  readonly clock?: Clock | undefined;
-  /**
-   * Most creates, commits or routes sent in one call (those made in one turn of the event loop go together:
-   * one round trip, one commit). Larger batches share more but run on one connection one after another. Default 256; 1 sends each alone.
-   */
-  readonly batchSize?: number | undefined;
-  /** Cascades whose parsed form this instance keeps, so a read of one it holds gets back a few bytes. Default 10,000; 0 keeps none. */
-  readonly cacheSize?: number | undefined;
-}
+export type { PostgresStoreOptions } from './options.js';
 
 /** A `CascadeStore` in PostgreSQL, with the schema's migrations. */
 export interface PostgresStore extends CascadeStore {
@@ -98,107 +60,20 @@ const params = (from: number, count: number): string => Array.from({ length: cou
 const COMMITTED: CommitResult = Object.freeze({ ok: true, held: Object.freeze([]) });
 const CONFLICT: CommitResult = Object.freeze({ ok: false, held: Object.freeze([]) });
 
-/** What this instance knows of one stored cascade: its fixed part (by nonce) and, if current when last seen, the whole. */
-interface Known {
-  readonly nonce: string;
-  readonly fixed: Fixed;
-  cascade: Cascade | undefined;
-}
-
-/** A row as `get`, `open` and `route` answer it: nonce, version, state (null: the copy held is current), fixed (null: the one held). */
-type Row = readonly [nonce: string, version: number, state: string | null, fixed: string | null];
-
-const positive = (name: string, value: number): void => {
-  if (!Number.isInteger(value) || value < 1) throw new InvalidConfigError(`Expected \`${name}\` to be a positive integer, got ${value}`);
-};
-
 /** A `CascadeStore` in PostgreSQL, shared by every router instance that uses the same schema. */
 export function postgresStore(options: PostgresStoreOptions): PostgresStore {
-  if (typeof options !== 'object' || options === null || (options.pool === undefined) === (options.connectionString === undefined)) {
-    throw new InvalidConfigError('Expected exactly one of `pool` or `connectionString` in postgresStore() options');
-  }
-  const schema = schemaName(options.schema);
-  const retentionMs = durationOption(options, 'retention', 86_400_000, { infinite: true });
-  const retention = retentionMs === Infinity ? -1 : retentionMs;
-  const { perId: maxHeldPerId, total: maxHeld } = heldLimits(options);
-  const batchSize = options.batchSize ?? 256;
-  positive('batchSize', batchSize);
-  const leaseMs = durationOption(options, 'claimLease', 30_000);
-  const pollMs = durationOption(options, 'poll', 1000);
-  const maintenanceMs = durationOption(options, 'maintenance', 10_000);
-  const clock = options.clock ?? systemClock;
-  const cacheSize = options.cacheSize ?? 10_000;
-  if (!(cacheSize >= 0)) throw new InvalidConfigError(`Expected \`cacheSize\` to be 0 or more, got ${cacheSize}`);
-  const timeoutMs = durationOption(options, 'commandTimeout', 5000);
-  const ownsPool = options.pool === undefined;
-  const pool = options.pool ?? openPool(options.connectionString!, options);
+  const resolved = resolvePostgresOptions(options);
+  const { schema, retention, maxHeldPerId, maxHeld, batchSize, cacheSize } = resolved;
+  const calls = postgresCalls(options, resolved);
+  const { pool, query, checkSchema } = calls;
   const listener = new Listener(pool, schema);
   const s = schema;
-  let lastNow: number | undefined;
-  let maintainedAt = -Infinity;
 
-  /** Checked once: the schema must be migrated to this release's version. */
-  let checked: Promise<void> | undefined;
-  const checkSchema = (): Promise<void> => {
-    checked ??= pool.query({ text: `SELECT coalesce(max(version), 0) FROM ${s}.migrations`, rowMode: 'array', query_timeout: timeoutMs }).then(
-      ({ rows }) => {
-        const version = Number((rows[0] as unknown[])[0]);
-        if (version < SCHEMA_VERSION) {
-          throw new InvalidConfigError(`The PostgreSQL schema "${schema}" is at version ${version}; this release needs ${SCHEMA_VERSION}: call \`store.migrate()\` once, or apply postgresMigrations()`);
-        }
-      },
-      (error: unknown) => {
-        checked = undefined;
-        throw toStoreError('connect', error, schema);
-      },
-    );
-    return checked;
-  };
-
-  /** One query on the pool; rows as arrays. */
-  async function query(operation: string, q: PostgresQuery): Promise<unknown[][]> {
-    await checkSchema();
-    try {
-      const { rows } = await pool.query({ ...q, rowMode: 'array', query_timeout: timeoutMs });
-      return rows as unknown[][];
-    } catch (error) {
-      throw toStoreError(operation, error, schema);
-    }
-  }
-
-  const known = new Map<string, Known>();
   const nonces = nonceMaker();
-  const remember = (id: string, entry: Known): void => {
-    if (cacheSize === 0) return;
-    known.delete(id);
-    known.set(id, entry);
-    if (known.size > cacheSize) known.delete(known.keys().next().value!);
-  };
   const tick = new TickCache();
+  const { known, remember, decode } = knownCascades(cacheSize, tick);
   // The provider ids this instance indexed, for `routeHint`.
   const sentBy = sentByIndex(cacheSize);
-
-  /** The cascade a row shows, remembered; `sent` is what this instance held when it asked (the row is relative to it). */
-  const decode = (id: string, row: Row | undefined, sent: Known | undefined): Cascade | undefined => {
-    if (row === undefined) {
-      known.delete(id);
-      tick.block(id);
-      return undefined;
-    }
-    const [nonce, , state, fixedJson] = row;
-    if (state === null) {
-      tick.confirm(sent!.cascade!);
-      return sent!.cascade!;
-    }
-    const fixed = fixedJson === null ? sent!.fixed : (JSON.parse(fixedJson) as Fixed);
-    const cascade = { ...fixed, ...readStoredCascade(JSON.parse(state) as Omit<Cascade, keyof Fixed>) } as Cascade;
-    if (TERMINAL.has(cascade.status)) known.delete(id);
-    else remember(id, { nonce, fixed, cascade });
-    // A fixed part this instance did not hold may be a cascade created again under the id: versions restart.
-    if (fixedJson !== null && sent !== undefined && sent.nonce !== nonce) tick.block(id);
-    else tick.confirm(cascade);
-    return cascade;
-  };
 
   const read = async (id: string, operation: string): Promise<Cascade | undefined> => {
     const entry = known.get(id);
@@ -255,13 +130,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     const ownerCascade = { ...(JSON.parse(ownerFixed!) as Fixed), ...readStoredCascade(JSON.parse(ownerState!) as Omit<Cascade, keyof Fixed>) } as Cascade;
     tick.block(ownerCascade.id);
     return { created: false, cascade: ownerCascade };
-  };
-
-  const maintain = (): void => {
-    const now = Date.now();
-    if (now - maintainedAt < maintenanceMs) return;
-    maintainedAt = now;
-    void query('maintain', { text: `SELECT ${s}.maintain($1, $2)`, values: [retention, lastNow ?? clock.now()] }).catch(() => {});
   };
 
   /**
@@ -336,7 +204,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         }
         await client.query({ text: 'COMMIT' });
         client.release();
-        checked = undefined;
+        calls.recheck();
       } catch (error) {
         await client.query({ text: 'ROLLBACK' }).catch(() => {});
         client.release(error instanceof Error ? error : true);
@@ -463,36 +331,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       return { held: Number(held ?? 0), expired: Number(expired ?? 0), evicted: Number(evicted ?? 0) };
     },
 
-    async claimDue(now, limit) {
-      lastNow = now;
-      const rows = await query('claimDue', { name: `${s}_claim`, text: `SELECT * FROM ${s}.claim_due($1, $2, $3)`, values: [now, limit, leaseMs] });
-      const ids = rows.map((row) => row[0] as string);
-      // Their timers may have moved since this tick saw them: the router reads them again.
-      for (const id of ids) tick.block(id);
-      return ids;
-    },
-
-    async nextDueAt() {
-      maintain();
-      const rows = await query('nextDueAt', {
-        name: `${s}_next`,
-        text: `SELECT timer_at::float8 FROM ${s}.cascades WHERE timer_at IS NOT NULL AND (lease_until IS NULL OR lease_until <= clock_timestamp()) ORDER BY timer_at LIMIT 1`,
-      });
-      const due = rows[0] === undefined ? undefined : Number(rows[0][0]);
-      if (pollMs <= 0) return due;
-      const poll = Math.max(lastNow ?? -Infinity, clock.now()) + pollMs;
-      return due === undefined ? poll : Math.min(due, poll);
-    },
-
-    async learned(recipientId, channels) {
-      const rows = await query('learned', { name: `${s}_learned`, text: LEARNED_SQL(s), values: [channels, recipientId] });
-      return parseLearned(rows);
-    },
-
-    async ledger() {
-      const rows = await query('ledger', { text: LEDGER_SQL(s) });
-      return parseLedger(rows[0]!);
-    },
+    ...sharedCalls(query, resolved, (id) => tick.block(id)),
 
     async *open() {
       let after = '';
@@ -510,69 +349,13 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       }
     },
 
-    async heartbeat(instanceId, ttlMs) {
-      const rows = await query('heartbeat', { name: `${s}_heartbeat`, text: `SELECT ${s}.heartbeat($1, $2)`, values: [instanceId, Math.max(1, Math.ceil(ttlMs))] });
-      return rows[0]![0] === true;
-    },
-
-    async leave(instanceId) {
-      await query('leave', { text: `DELETE FROM ${s}.instances WHERE id = $1`, values: [instanceId] });
-    },
-
-    async *orphans(_now, self) {
-      let after = '';
-      for (;;) {
-        const rows = await query('orphans', {
-          name: `${s}_orphans`,
-          text: `SELECT c.id, c.owner FROM ${s}.cascades c WHERE c.owner IS NOT NULL AND c.id > $1
-            AND (c.owner = '' OR c.owner = $2 OR NOT EXISTS (SELECT 1 FROM ${s}.instances i WHERE i.id = c.owner AND i.alive_until > clock_timestamp()))
-            ORDER BY c.id LIMIT ${PAGE}`,
-          values: [after, self ?? ''],
-        });
-        for (const [cascadeId, owner] of rows as [string, string][]) {
-          // Its owner is gone: whoever takes it over reads it from the database.
-          tick.block(cascadeId);
-          const orphan: Orphan = { cascadeId, owner: owner === '' ? undefined : owner };
-          yield orphan;
-        }
-        if (rows.length < PAGE) return;
-        after = rows[rows.length - 1]![0] as string;
-      }
-    },
-
-    async health() {
-      const rows = await query('health', { name: `${s}_health`, text: `SELECT report FROM ${s}.provider_health` });
-      return rows.map(([report]) => {
-        const kept = JSON.parse(report as string) as SharedHealth;
-        const shared: SharedHealth = { provider: kept.provider, state: kept.state, reason: kept.reason ?? undefined, until: kept.until ?? undefined, at: kept.at };
-        return shared;
-      });
-    },
-
-    async reportHealth(state) {
-      await query('reportHealth', { name: `${s}_report_health`, text: `SELECT ${s}.report_health($1, $2, $3)`, values: [state.provider, state.at, JSON.stringify(state)] });
-    },
-
-    async pace({ provider, limit, windowMs, reserve, urgent, now }) {
-      // No share at all (reserve ≥ limit, which the router never asks): a window from now, as every store answers.
-      if (!urgent && limit - reserve <= 0) return { go: false, retryAt: now + windowMs };
-      const rows = await query('pace', { name: `${s}_pace`, text: `SELECT ${s}.pace($1, $2, $3, $4, $5, $6)::float8`, values: [provider, limit, windowMs, reserve, urgent, now] });
-      const retryAt = rows[0]![0] as number | null;
-      return retryAt === null ? { go: true } : { go: false, retryAt };
-    },
-
-    async admit({ recipientId, category, key, max, windowMs, now }) {
-      const rows = await query('admit', { name: `${s}_admit`, text: `SELECT ${s}.admit($1, $2, $3, $4, $5, $6)`, values: [recipientId, category, key, max, windowMs, now] });
-      return rows[0]![0] === true;
-    },
-
     listen(wake) {
       return listener.add(wake);
     },
 
     async dispose() {
       await listener.close();
-      if (ownsPool) await pool.end().catch(() => {});
+      await calls.dispose();
     },
   };
   if (options.listen === false) store.listen = () => () => {};
