@@ -17,7 +17,7 @@ import { postgresMigrations, postgresStore, SCHEMA_VERSION, type PostgresPool, t
 import type { Observation } from '../src/core/learning.js';
 import { loadPg } from '../src/postgres/connection.js';
 import { bootstrapSql } from '../src/postgres/schema.js';
-import { changingPart, fixedPart } from '../src/redis/codec.js';
+import { changingPart, fixedPart } from '../src/store/codec.js';
 import { storeContract } from './store.contract.js';
 import { dropSchema, PG_URL, requirePostgres, uniqueSchema } from './postgres/helpers.js';
 import { waitFor } from './redis/helpers.js';

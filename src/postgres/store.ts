@@ -11,7 +11,7 @@
  */
 import { InvalidInputError, StoreConflictError } from '../core/errors.js';
 import { sentByIndex } from '../store/sent-by.js';
-import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from '../redis/codec.js';
+import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed, type Fixed } from '../store/codec.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise, type StatsUpdate } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
 import { readStoredCascade } from '../core/stored.js';

@@ -5,7 +5,7 @@
  */
 import { readStoredCascade } from '../core/stored.js';
 import { TERMINAL, type Cascade } from '../core/types.js';
-import type { Fixed } from './codec.js';
+import type { Fixed } from '../store/codec.js';
 
 /** What this instance knows of one stored cascade: its fixed part (by nonce) and, if current when last seen, the whole. */
 export interface Known {

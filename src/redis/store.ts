@@ -9,7 +9,7 @@ import { StoreConflictError } from '../core/errors.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type MaybePromise } from '../store/types.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
 import { redisCalls } from './calls.js';
-import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed } from './codec.js';
+import { changingPart, fixedPart, nonceMaker, parseHeld, sameFixed, withFixed } from '../store/codec.js';
 import { keysFor } from './keys.js';
 import { knownCascades } from './known.js';
 import { resolveRedisOptions, type RedisStoreOptions } from './options.js';

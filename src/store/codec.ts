@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { HeldReceipt } from '../store/types.js';
 import type { Cascade, Receipt } from '../core/types.js';
 
-/** How the Redis store lays a cascade out: the part written once at create, and the part every commit writes. */
+/** How the Redis and PostgreSQL stores lay a cascade out: the part written once at create, and the part every commit writes. */
 
 /** The part of a cascade that create writes and no transition changes: stored once, in hash field `i`. */
 export type Fixed = Pick<Cascade, 'id' | 'key' | 'message' | 'recipient' | 'plan' | 'createdAt'>;
