@@ -2,11 +2,11 @@
 import { durationOption, type Duration } from '../core/duration.js';
 import { InvalidConfigError } from '../core/errors.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
-import { heldLimits } from '../store/options.js';
+import { heldLimits, type HeldOptions, type ClaimOptions } from '../store/options.js';
 import type { PostgresConnectionOptions, PostgresPool } from './connection.js';
 import { schemaName } from './schema.js';
 
-export interface PostgresStoreOptions extends PostgresConnectionOptions {
+export interface PostgresStoreOptions extends PostgresConnectionOptions, HeldOptions, ClaimOptions {
   /** Your node-postgres `Pool`. Not closed by `dispose()`; the store keeps one of its connections to listen on. */
   readonly pool?: PostgresPool | undefined;
   /** Or a connection string (`postgres://user@host/db`): the store opens (and on `dispose()` closes) a pool of its own. */
@@ -17,16 +17,6 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   readonly retention?: Duration | undefined;
   /** @deprecated The same as `retention`, in milliseconds. */
   readonly retentionMs?: number | undefined;
-  /** Most receipts held per unknown provider id; its oldest go first. Default 32. */
-  readonly maxHeldPerId?: number | undefined;
-  /** Most receipts held for unknown provider ids in all; the oldest go first. Default 100,000. */
-  readonly maxHeldTotal?: number | undefined;
-  /** @deprecated The same as `maxHeldTotal`. */
-  readonly maxHeldReceipts?: number | undefined;
-  /** How long a claimed timer is reserved for the instance that claimed it; if it dies, another fires it after this. Default `'30s'`. */
-  readonly claimLease?: Duration | undefined;
-  /** @deprecated The same as `claimLease`, in milliseconds. */
-  readonly claimLeaseMs?: number | undefined;
   /**
    * `nextDueAt()` answers at most this far ahead, so every router looks again this often for timers set by
    * other instances whose wake-up it missed, and for sends left by dead instances. Default `'1s'`; 0 reports only real timers.

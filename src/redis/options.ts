@@ -3,12 +3,12 @@ import { durationOption, type Duration } from '../core/duration.js';
 import { InvalidConfigError } from '../core/errors.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { requirePeer } from '../runtime/peer.js';
-import { heldLimits } from '../store/options.js';
+import { heldLimits, type HeldOptions, type ClaimOptions } from '../store/options.js';
 import type { ConnectionOptions, RedisClient } from './connection.js';
 import { hasHashTag } from './keys.js';
 import type { Replication } from './scripts/script.js';
 
-export interface RedisStoreOptions extends ConnectionOptions {
+export interface RedisStoreOptions extends ConnectionOptions, HeldOptions, ClaimOptions {
   /** Your ioredis client (`Redis` or `Cluster`). Not closed by `dispose()`. Give it `enableOfflineQueue: false` to fail fast during outages. */
   readonly client?: RedisClient | undefined;
   /** Or a URL such as `redis://localhost:6379`: the store opens (and on `dispose()` closes) its own connection. */
@@ -19,16 +19,6 @@ export interface RedisStoreOptions extends ConnectionOptions {
   readonly retention?: Duration | undefined;
   /** @deprecated The same as `retention`, in milliseconds. */
   readonly retentionMs?: number | undefined;
-  /** Most receipts held per unknown provider id; its oldest go first. Default 32. */
-  readonly maxHeldPerId?: number | undefined;
-  /** Most receipts held for unknown provider ids in all; the oldest go first. Default 100,000. */
-  readonly maxHeldTotal?: number | undefined;
-  /** @deprecated The same as `maxHeldTotal`. */
-  readonly maxHeldReceipts?: number | undefined;
-  /** How long a claimed timer is reserved for the instance that claimed it; if it dies, another fires it after this. Default `'30s'`. */
-  readonly claimLease?: Duration | undefined;
-  /** @deprecated The same as `claimLease`, in milliseconds. */
-  readonly claimLeaseMs?: number | undefined;
   /**
    * Timers set by other instances are only seen when a router asks the store: `nextDueAt()` answers at
    * most this far ahead, so every router looks again this often (ms); on those wake-ups it also heartbeats and

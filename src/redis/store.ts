@@ -41,7 +41,7 @@ function claim(cascade: Cascade, base?: Cascade): [string, string] {
 /** A `CascadeStore` in Redis, shared by every router instance that uses the same prefix. */
 export function redisStore(options: RedisStoreOptions): CascadeStore {
   const resolved = resolveRedisOptions(options);
-  const { retention, maxHeld, maxHeldTotal, leaseMs, pollMs, clock, cacheSize } = resolved;
+  const { retention, maxHeld, maxHeldTotal, cacheSize } = resolved;
   const keys = keysFor(resolved.prefix);
   const heldListStart = keys.held('').slice(0, -1);
   const calls = redisCalls(options, resolved, keys);

@@ -17,7 +17,7 @@ import { Liveness } from './liveness.js';
 import { logObserver } from '../observe/log.js';
 import type { Observer } from '../observe/observer.js';
 import { telemetryObserver } from '../observe/telemetry.js';
-import { Reporter, type Logger } from './reporter.js';
+import { Reporter } from './reporter.js';
 import { Planning } from './planning.js';
 import { parse, receiptSchema } from '../core/schema.js';
 import { memoryStore } from '../store/memory.js';

@@ -138,7 +138,7 @@ export class Timers {
    * `instanceTtl`: they were cut off too, and renew as soon as they can.
    */
   async #takeOver(): Promise<void> {
-    const { store, clock, instanceId, liveness, pending } = this.#ctx;
+    const { store, clock, instanceId, liveness } = this.#ctx;
     const dispatcher = this.#dispatcher!;
     const holdingOff = liveness?.holdingOff ?? false;
     const orphans: { cascadeId: string; owner: string | undefined }[] = [];

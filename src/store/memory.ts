@@ -7,22 +7,16 @@ import { InvalidConfigError } from '../core/errors.js';
 import { addToChannelRecord, addToCountsRecord, newChannelRecord, newCountsRecord, type ChannelRecord, type CountsRecord, type OutcomeCounts } from '../core/learning.js';
 import { LedgerTotals } from '../core/ledger.js';
 import { TERMINAL, type Cascade, type Receipt } from '../core/types.js';
-import { heldLimits } from './options.js';
+import { heldLimits, type HeldOptions } from './options.js';
 import { PackedCascades } from './packed.js';
 import { TimerHeap } from './timer-heap.js';
 import { sendingAttempt, type CascadeStore, type CommitResult, type HeldReceipt, type PaceAnswer, type SharedHealth, type StatsUpdate } from './types.js';
 
-export interface MemoryStoreOptions {
+export interface MemoryStoreOptions extends HeldOptions {
   /** How long finished cascades stay readable: `'24h'`, or milliseconds. Default 24 hours. `Infinity` keeps them. */
   readonly retention?: Duration | undefined;
   /** @deprecated The same as `retention`, in milliseconds. */
   readonly retentionMs?: number | undefined;
-  /** Most receipts held for unknown provider ids in all; the oldest go first. Default 100,000. */
-  readonly maxHeldTotal?: number | undefined;
-  /** @deprecated The same as `maxHeldTotal`. */
-  readonly maxHeldReceipts?: number | undefined;
-  /** Most receipts held for one unknown provider id; its oldest go first. Default 32. */
-  readonly maxHeldPerId?: number | undefined;
   /**
    * Most recipients whose own learned counts are kept; the least recently updated go first (they fall
    * back to the channel-wide figures). Default 100,000; each keeps five numbers per channel used.

@@ -1,12 +1,23 @@
 /** Options every store takes alike, checked alike. */
+import type { Duration } from '../core/duration.js';
 import { InvalidConfigError } from '../core/errors.js';
 
-/** The bounds on receipts held for provider ids no cascade has sent yet, as a store's options name them. */
+/** The bounds on receipts held for provider ids no cascade has sent yet, as every store's options name them. */
 export interface HeldOptions {
+  /** Most receipts held per unknown provider id; its oldest go first. Default 32. */
   readonly maxHeldPerId?: number | undefined;
+  /** Most receipts held for unknown provider ids in all; the oldest go first. Default 100,000. */
   readonly maxHeldTotal?: number | undefined;
   /** @deprecated The same as `maxHeldTotal`. */
   readonly maxHeldReceipts?: number | undefined;
+}
+
+/** The lease on a claimed timer, as the shared stores (Redis, PostgreSQL) name it. */
+export interface ClaimOptions {
+  /** How long a claimed timer is reserved for the instance that claimed it; if it dies, another fires it after this. Default `'30s'`. */
+  readonly claimLease?: Duration | undefined;
+  /** @deprecated The same as `claimLease`, in milliseconds. */
+  readonly claimLeaseMs?: number | undefined;
 }
 
 export const DEFAULT_MAX_HELD_PER_ID = 32;
