@@ -7,6 +7,7 @@ import { readStoredCascade } from '../core/stored.js';
 import { TERMINAL, type Cascade } from '../core/types.js';
 import type { Fixed } from '../store/codec.js';
 import type { TickCache } from './tick-cache.js';
+import { setRecent } from '../store/recent.js';
 
 /** What this instance knows of one stored cascade: its fixed part (by nonce) and, if current when last seen, the whole. */
 export interface Known {
@@ -27,12 +28,7 @@ export interface KnownCascades {
 
 export function knownCascades(cacheSize: number, tick: TickCache): KnownCascades {
   const known = new Map<string, Known>();
-  const remember = (id: string, entry: Known): void => {
-    if (cacheSize === 0) return;
-    known.delete(id);
-    known.set(id, entry);
-    if (known.size > cacheSize) known.delete(known.keys().next().value!);
-  };
+  const remember = (id: string, entry: Known): void => setRecent(known, id, entry, cacheSize);
 
   /** The cascade a row shows, remembered; `sent` is what this instance held when it asked (the row is relative to it). */
   const decode = (id: string, row: Row | undefined, sent: Known | undefined): Cascade | undefined => {

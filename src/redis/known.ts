@@ -6,6 +6,7 @@
 import { readStoredCascade } from '../core/stored.js';
 import { TERMINAL, type Cascade } from '../core/types.js';
 import type { Fixed } from '../store/codec.js';
+import { setRecent } from '../store/recent.js';
 
 /** What this instance knows of one stored cascade: its fixed part (by nonce) and, if current when last seen, the whole. */
 export interface Known {
@@ -32,12 +33,7 @@ export function knownCascades(cacheSize: number): KnownCascades {
   // What this instance knows per cascade id, least recently stored first. Never trusted without asking
   // Redis: a read sends the nonce and version held and gets back only what changed.
   const known = new Map<string, Known>();
-  const remember = (id: string, entry: Known): void => {
-    if (cacheSize === 0) return;
-    known.delete(id);
-    known.set(id, entry);
-    if (known.size > cacheSize) known.delete(known.keys().next().value!);
-  };
+  const remember = (id: string, entry: Known): void => setRecent(known, id, entry, cacheSize);
 
   // What Redis confirmed during this tick: cascades as a create, commit, read or route reply showed them
   // current, and provider ids a commit indexed. A read or route later in the same tick answers from them
