@@ -14,20 +14,32 @@ import type { StatsUpdate } from '../store/types.js';
  */
 const PROVIDER_SEPARATOR = '\u001f';
 
-/** A ledger's channel figures as the rows keep them: each channel's, then each of its providers'. */
-function* ledgerFigures(channels: Ledger['channels']): Generator<[name: string, figures: { sent: number; delivered: number; spendMicros: number }]> {
+type Figures = { readonly sent: number; readonly delivered: number; readonly spendMicros: number };
+
+/** Visits a ledger's channel figures as the rows keep them: each channel's, then each of its providers'. */
+function eachLedgerFigure(channels: Ledger['channels'], visit: (name: string, figures: Figures) => void): void {
   for (const name in channels) {
     const c = channels[name]!;
-    yield [name, c];
-    if (c.providers !== undefined) for (const provider in c.providers) yield [`${name}${PROVIDER_SEPARATOR}${provider}`, c.providers[provider]!];
+    visit(name, c);
+    if (c.providers !== undefined) for (const provider in c.providers) visit(`${name}${PROVIDER_SEPARATOR}${provider}`, c.providers[provider]!);
   }
+}
+
+/** The channels as the rows keep them: the ledger's own object when no channel has providers (the common case). */
+function rowChannels(channels: Ledger['channels']): Record<string, Figures> {
+  let providers = false;
+  for (const name in channels) if (channels[name]!.providers !== undefined) providers = true;
+  if (!providers) return channels;
+  const out: Record<string, Figures> = {};
+  eachLedgerFigure(channels, (name, figures) => void (out[name] = figures));
+  return out;
 }
 
 /** The update as the functions' one jsonb argument (null for none). */
 export function statsArg(update: StatsUpdate | undefined, now: number): string | null {
   if (update === undefined) return null;
   const l = update.ledger;
-  const ledger = l === undefined ? undefined : { ...l, channels: Object.fromEntries(ledgerFigures(l.channels)) };
+  const ledger = l === undefined ? undefined : { ...l, channels: rowChannels(l.channels) };
   return JSON.stringify({ h: update.halfLifeMs, n: now, l: ledger, o: update.observations && observationRows(update.observations) });
 }
 
@@ -62,6 +74,12 @@ export function statsColumns(stats: readonly (StatsAt | null)[]): string[] {
     channels[3] += `${next}${delivered}`;
     channels[4] += `${next}${spend}`;
   };
+  let place = 0;
+  const addFigure = (name: string, c: Figures): void => {
+    addChannel(place, name, c.sent, c.delivered, c.spendMicros);
+    const sum = channelSums.get(name) ?? [0, 0, 0];
+    channelSums.set(name, [sum[0] + c.sent, sum[1] + c.delivered, sum[2] + c.spendMicros]);
+  };
   stats.forEach((item, i) => {
     const l = item?.update.ledger;
     const comma = i === 0 ? '' : ',';
@@ -70,11 +88,8 @@ export function statsColumns(stats: readonly (StatsAt | null)[]): string[] {
       const values = [l.messages, l.delivered, l.spendMicros, l.doubleSpendMicros, l.smsOnlyMicros, l.withoutSms];
       sums ??= [0, 0, 0, 0, 0, 0];
       for (let j = 0; j < 6; j++) (figures[j] += `${comma}${values[j]}`), (sums[j]! += values[j]!);
-      for (const [name, c] of ledgerFigures(l.channels)) {
-        addChannel(i + 1, name, c.sent, c.delivered, c.spendMicros);
-        const sum = channelSums.get(name) ?? [0, 0, 0];
-        channelSums.set(name, [sum[0] + c.sent, sum[1] + c.delivered, sum[2] + c.spendMicros]);
-      }
+      place = i + 1;
+      eachLedgerFigure(l.channels, addFigure);
     }
     const o = item?.update.observations;
     observations.push(o === undefined || o.length === 0 ? '' : JSON.stringify({ h: item!.update.halfLifeMs, n: item!.now, o: observationRows(o) }));
